@@ -1,0 +1,123 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { parseStoredGrants } from '../auth/grants.ts';
+import type { AuthResult } from '../auth/authenticate.ts';
+import { accountScopeOf, permissionsOf } from '../auth/permissions.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
+import type { Database } from '../db/schema.ts';
+import type { Transactions } from '../db/transactions.ts';
+import { BoundedCache } from '../util/bounded-cache.ts';
+
+/** What authentication needs to know of a key, kept in memory between changes. */
+interface KeyState {
+  expiresAtMs: number;
+  tokenHash: Buffer;
+  principal: Principal;
+}
+
+export interface AccessKeyAuthOptions {
+  /** Verified tokens remembered (token text -> key id). */
+  tokenCacheSize?: number;
+  /** Key states remembered (key id -> state). */
+  stateCacheSize?: number;
+}
+
+/** Reports each successful use of a key (usage accounting stays off the hot path). */
+export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
+
+/**
+ * Authenticates API keys. Cold: signature and claims (pinned), the key looked up by id, the
+ * token's SHA-256 compared in constant time. Warm: the verified-token cache (keyed by the
+ * whole token text, so one token can never be answered with another's result) and the key
+ * state cache answer without signature check or SQL. Every change to a key, heard from this
+ * process or another, drops its state before the next request; expiry is checked against
+ * the clock on every request.
+ */
+export class AccessKeyAuthenticator {
+  readonly #verified: BoundedCache<string, string>;
+  readonly #states: BoundedCache<string, KeyState | null>;
+  /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
+  #generation = 0;
+  #useListener: KeyUseListener | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly tokens: TokenService,
+    private readonly feed: ChangeFeed,
+    transactions: Transactions,
+    private readonly clock: () => Date,
+    options: AccessKeyAuthOptions = {},
+  ) {
+    this.#verified = new BoundedCache(options.tokenCacheSize ?? 20_000);
+    this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
+    transactions.onChange((change) => {
+      if (change.kind === 'access-key' || change.kind === 'any' || change.kind === 'cloud-account') {
+        this.#generation++;
+        if (change.kind === 'access-key' && change.id !== '*') this.#states.delete(change.id);
+        else this.#states.clear();
+      }
+    });
+  }
+
+  onUse(listener: KeyUseListener): void {
+    this.#useListener = listener;
+  }
+
+  readonly verify = async (token: string, request: FastifyRequest): Promise<AuthResult> => {
+    let keyId = this.#verified.get(token);
+    let state: KeyState | null;
+    if (keyId === undefined) {
+      const check = await this.tokens.verify('accessKey', token);
+      if (!check.ok) return check;
+      keyId = check.claims.sub;
+      state = await this.#state(keyId);
+      if (state === null) return { ok: false, reason: 'unknown-key' };
+      const hash = createHash('sha256').update(token, 'utf8').digest();
+      if (!timingSafeEqual(hash, state.tokenHash)) return { ok: false, reason: 'token-mismatch' };
+      this.#verified.set(token, keyId);
+    } else {
+      state = await this.#state(keyId);
+      if (state === null) return { ok: false, reason: 'removed' };
+    }
+    const now = this.clock();
+    if (state.expiresAtMs <= now.getTime()) return { ok: false, reason: 'expired' };
+    this.#useListener?.(keyId, request.ip, now);
+    return { ok: true, principal: state.principal };
+  };
+
+  async #state(keyId: string): Promise<KeyState | null> {
+    // Until the change feed is live, changes by other processes could be missed: ask SQL.
+    if (this.feed.live) {
+      const cached = this.#states.get(keyId);
+      if (cached !== undefined) return cached;
+    }
+    const generation = this.#generation;
+    const row = await this.db
+      .selectFrom('access_keys')
+      .select(['id', 'name', 'roles', 'expires_at', 'token_hash'])
+      .where('id', '=', keyId)
+      .executeTakeFirst();
+    let state: KeyState | null = null;
+    if (row !== undefined) {
+      const grants = parseStoredGrants(row.roles);
+      state = {
+        expiresAtMs: Date.parse(row.expires_at),
+        tokenHash: Buffer.from(row.token_hash, 'hex'),
+        principal: Object.freeze({
+          kind: 'access-key',
+          id: row.id,
+          actor: `key:${row.name}`,
+          via: 'api-key',
+          grants,
+          permissions: permissionsOf(grants),
+          scope: accountScopeOf(grants),
+        }),
+      };
+    }
+    if (generation === this.#generation && this.feed.live) this.#states.set(keyId, state);
+    return state;
+  }
+}

@@ -1,0 +1,100 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
+import { parseStoredGrants } from '../auth/grants.ts';
+import type { Grant } from '../auth/permissions.ts';
+import { statusAt, type AccessKey } from './access-key.ts';
+
+export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
+  return {
+    id: row.id,
+    name: row.name,
+    roles: parseStoredGrants(row.roles),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    lastUsedIp: row.last_used_ip,
+    useCount: Number(row.use_count),
+    status: statusAt(row.expires_at, now),
+  };
+}
+
+export async function insertAccessKey(db: Db, row: NewAccessKeyRow): Promise<void> {
+  await db.insertInto('access_keys').values(row).execute();
+}
+
+export async function findAccessKeyRow(db: Db, id: string): Promise<AccessKeyRow | undefined> {
+  return db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findAccessKeyRowByNameKey(db: Db, nameKey: string): Promise<AccessKeyRow | undefined> {
+  return db.selectFrom('access_keys').selectAll().where('name_key', '=', nameKey).executeTakeFirst();
+}
+
+export async function updateAccessKeyRoles(db: Db, id: string, roles: Grant[]): Promise<void> {
+  await db.updateTable('access_keys').set({ roles: JSON.stringify(roles) }).where('id', '=', id).execute();
+}
+
+export async function deleteAccessKey(db: Db, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('access_keys').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export const ACCESS_KEY_SORTS = ['createdAt', 'name', 'expiresAt', 'lastUsedAt'] as const;
+export type AccessKeySort = (typeof ACCESS_KEY_SORTS)[number];
+
+const SORT_COLUMNS = {
+  createdAt: 'created_at',
+  name: 'name_key',
+  expiresAt: 'expires_at',
+  lastUsedAt: 'last_used_at',
+} as const satisfies Record<AccessKeySort, keyof AccessKeyRow>;
+
+export interface AccessKeyQuery {
+  sort: AccessKeySort;
+  order: 'asc' | 'desc';
+  limit: number;
+  /** The sort value and id of the last row of the previous page. */
+  after: { value: string; id: string } | undefined;
+  /** Case-insensitive substring of the name. */
+  name: string | undefined;
+  role: Grant['role'] | undefined;
+  status: 'active' | 'expired' | 'expiring' | undefined;
+  now: Date;
+  /** Keys expiring before this count as "expiring". */
+  expiringBefore: Date;
+}
+
+/** One page of keys in a stable keyset order (sort column, then id). */
+export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<AccessKeyRow[]> {
+  const column = SORT_COLUMNS[q.sort];
+  // A never-used key sorts as the empty string, so keyset pagination stays total.
+  const sortExpr = column === 'last_used_at' ? sql<string>`coalesce(last_used_at, '')` : sql.ref<string>(column);
+  const cmp = q.order === 'desc' ? '<' : '>';
+  let query = db.selectFrom('access_keys').selectAll();
+  if (q.name !== undefined && q.name !== '') {
+    const pattern = '%' + q.name.toLocaleLowerCase('und').replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    query = query.where(sql<boolean>`name_key like ${pattern} escape '\\'`);
+  }
+  if (q.role !== undefined) {
+    query = query.where('roles', 'like', `%"role":"${q.role}"%`);
+  }
+  const now = q.now.toISOString();
+  if (q.status === 'expired') query = query.where('expires_at', '<=', now);
+  if (q.status === 'active') query = query.where('expires_at', '>', now);
+  if (q.status === 'expiring') query = query.where('expires_at', '>', now).where('expires_at', '<=', q.expiringBefore.toISOString());
+  if (q.after !== undefined) {
+    const { value, id } = q.after;
+    query = query.where(sql<boolean>`(${sortExpr} ${sql.raw(cmp)} ${value} or (${sortExpr} = ${value} and id ${sql.raw(cmp)} ${id}))`);
+  }
+  return query
+    .orderBy(sortExpr, q.order)
+    .orderBy('id', q.order)
+    .limit(q.limit)
+    .execute();
+}
+
+/** The value a row has in the sort column, as the cursor records it. */
+export function sortValue(row: AccessKeyRow, sort: AccessKeySort): string {
+  return String(row[SORT_COLUMNS[sort]] ?? '');
+}

@@ -1,0 +1,182 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { validateGrants } from '../auth/grants.ts';
+import type { Grant } from '../auth/permissions.ts';
+import type { Actor } from '../auth/principal.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import { isUniqueViolation } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import type { Transactions, Work } from '../db/transactions.ts';
+import { AppError, notFound } from '../http/errors.ts';
+import { decodeCursor, encodeCursor } from '../util/cursor.ts';
+import {
+  DEFAULT_EXPIRATION,
+  expiresAtFor,
+  nameKey,
+  normalizeName,
+  type AccessKey,
+  type Expiration,
+} from './access-key.ts';
+import {
+  deleteAccessKey,
+  findAccessKeyRow,
+  findAccessKeyRowByNameKey,
+  insertAccessKey,
+  listAccessKeyRows,
+  rowToAccessKey,
+  sortValue,
+  updateAccessKeyRoles,
+  type AccessKeyQuery,
+  type AccessKeySort,
+} from './access-key.repository.ts';
+
+export interface NewAccessKey {
+  name: string;
+  expiration?: Expiration | undefined;
+  roles: Grant[];
+}
+
+export interface AccessKeyListOptions {
+  limit?: number | undefined;
+  cursor?: string | undefined;
+  sort?: AccessKeySort | undefined;
+  order?: 'asc' | 'desc' | undefined;
+  name?: string | undefined;
+  role?: Grant['role'] | undefined;
+  status?: AccessKeyQuery['status'];
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+/** A key expiring within this many days is "expiring". */
+export const EXPIRING_WITHIN_DAYS = 30;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** The rules of API access keys: names, expirations, grants, the token shown once, the audit record. */
+export class AccessKeyService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly transactions: Transactions,
+    private readonly tokens: TokenService,
+    private readonly clock: () => Date,
+    private readonly maxKeyDays: number,
+  ) {}
+
+  /** Creates a key; the token in the answer is the only copy that will ever exist. */
+  async create(actor: Actor, input: NewAccessKey): Promise<{ key: AccessKey; token: string }> {
+    const name = normalizeName(input.name);
+    const expiration = input.expiration ?? DEFAULT_EXPIRATION;
+    try {
+      return await this.transactions.run(actor, async (work) => {
+        const roles = await validateGrants(work.trx, input.roles);
+        // Whole seconds, so that `createdAt` and `expiresAt` equal the token's `iat` and `exp`.
+        const createdAt = new Date(Math.floor(work.now.getTime() / 1000) * 1000);
+        const expiresAt = expiresAtFor(expiration, createdAt, this.maxKeyDays);
+        const id = randomUUID();
+        const { token } = await this.tokens.issue('accessKey', id, createdAt, expiresAt);
+        const row = {
+          id,
+          name,
+          name_key: nameKey(name),
+          roles: JSON.stringify(roles),
+          created_at: createdAt.toISOString(),
+          expires_at: expiresAt.toISOString(),
+          token_hash: hashToken(token),
+          last_used_at: null,
+          last_used_ip: null,
+          use_count: 0,
+        };
+        await insertAccessKey(work.trx, row);
+        await work.audit({
+          category: 'access-keys',
+          resource: name,
+          resourceId: id,
+          action: 'add',
+          detail: { name, roles, expiresAt: row.expires_at },
+        });
+        work.announce({ kind: 'access-key', id });
+        return { key: rowToAccessKey(row, work.now), token };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('name_taken', `An access key named "${name}" already exists.`);
+      throw error;
+    }
+  }
+
+  async list(options: AccessKeyListOptions = {}): Promise<{ items: AccessKey[]; nextCursor: string | null }> {
+    const sort = options.sort ?? 'createdAt';
+    const order = options.order ?? (sort === 'name' ? 'asc' : 'desc');
+    const limit = Math.min(options.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    let after: AccessKeyQuery['after'];
+    if (options.cursor !== undefined) {
+      const [cursorSort, cursorOrder, value, id] = decodeCursor(options.cursor, 4) as [string, string, string, string];
+      if (cursorSort !== sort || cursorOrder !== order) {
+        throw new AppError('validation_failed', 'cursor: belongs to a list in another order; start again without a cursor', {
+          errors: [{ field: 'cursor', message: 'belongs to a list in another order' }],
+        });
+      }
+      after = { value, id };
+    }
+    const now = this.clock();
+    const rows = await listAccessKeyRows(this.db, {
+      sort,
+      order,
+      limit: limit + 1,
+      after,
+      name: options.name,
+      role: options.role,
+      status: options.status,
+      now,
+      expiringBefore: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 24 * 60 * 60 * 1000),
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > limit && last !== undefined ? encodeCursor([sort, order, sortValue(last, sort), last.id]) : null;
+    return { items: page.map((row) => rowToAccessKey(row, now)), nextCursor };
+  }
+
+  async get(id: string): Promise<AccessKey> {
+    const row = await findAccessKeyRow(this.db, id);
+    if (row === undefined) throw notFound('The access key');
+    return rowToAccessKey(row, this.clock());
+  }
+
+  /** Finds a key by its name (case-insensitively), as the CLI addresses keys. */
+  async getByName(name: string): Promise<AccessKey> {
+    const row = await findAccessKeyRowByNameKey(this.db, nameKey(name.trim()));
+    if (row === undefined) throw notFound(`The access key "${name.trim()}"`);
+    return rowToAccessKey(row, this.clock());
+  }
+
+  /** Replaces a key's roles; the next request made with the key has the new rights. */
+  async editRoles(actor: Actor, id: string, roles: Grant[]): Promise<AccessKey> {
+    return this.transactions.run(actor, async (work) => {
+      const row = await this.#existing(work, id);
+      const before = JSON.parse(row.roles) as Grant[];
+      const after = await validateGrants(work.trx, roles);
+      await updateAccessKeyRoles(work.trx, id, after);
+      await work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
+      work.announce({ kind: 'access-key', id });
+      return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
+    });
+  }
+
+  /** Removes a key; its token is refused from the next request on. */
+  async remove(actor: Actor, id: string): Promise<void> {
+    await this.transactions.run(actor, async (work) => {
+      const row = await this.#existing(work, id);
+      await deleteAccessKey(work.trx, id);
+      await work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
+      work.announce({ kind: 'access-key', id });
+    });
+  }
+
+  async #existing(work: Work, id: string) {
+    const row = await findAccessKeyRow(work.trx, id);
+    if (row === undefined) throw notFound('The access key');
+    return row;
+  }
+}

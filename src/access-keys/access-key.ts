@@ -1,0 +1,79 @@
+import type { Grant } from '../auth/permissions.ts';
+import { validationFailed } from '../http/errors.ts';
+
+/** An API access key as the API shows it: never its token, never its hash. */
+export interface AccessKey {
+  id: string;
+  name: string;
+  roles: Grant[];
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  useCount: number;
+  status: AccessKeyStatus;
+}
+
+export type AccessKeyStatus = 'active' | 'expired';
+
+export const EXPIRATION_PRESETS = ['7d', '30d', '90d', '6mo', '1y'] as const;
+export type ExpirationPreset = (typeof EXPIRATION_PRESETS)[number];
+export type Expiration = ExpirationPreset | { days: number };
+export const DEFAULT_EXPIRATION: ExpirationPreset = '6mo';
+
+export const NAME_MAX_LENGTH = 64;
+// C0 and C1 control characters, plus the Unicode line and paragraph separators.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Trims and checks a key name; throws a validation error naming the field. */
+export function normalizeName(raw: string): string {
+  const name = raw.normalize('NFC').trim();
+  if (name.length === 0) throw validationFailed('name', 'must not be empty');
+  if ([...name].length > NAME_MAX_LENGTH) throw validationFailed('name', `must be at most ${NAME_MAX_LENGTH} characters`);
+  if (CONTROL_CHARACTERS.test(name)) throw validationFailed('name', 'must not contain control characters');
+  return name;
+}
+
+/** The form of a name the unique index compares: two names that differ only in case collide. */
+export function nameKey(name: string): string {
+  return name.normalize('NFC').toLocaleLowerCase('und');
+}
+
+/** Adds calendar months in UTC; a day that does not exist in the target month becomes its last day. */
+export function addMonths(from: Date, months: number): Date {
+  const year = from.getUTCFullYear();
+  const month = from.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  const result = new Date(from);
+  result.setUTCFullYear(year, month, Math.min(from.getUTCDate(), lastDay));
+  return result;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When a key created at `createdAt` expires; `maxDays` bounds custom periods. */
+export function expiresAtFor(expiration: Expiration, createdAt: Date, maxDays: number): Date {
+  if (typeof expiration === 'object') {
+    const { days } = expiration;
+    if (!Number.isInteger(days) || days < 1 || days > maxDays) {
+      throw validationFailed('expiration.days', `must be a whole number of days from 1 to ${maxDays}`);
+    }
+    return new Date(createdAt.getTime() + days * DAY_MS);
+  }
+  switch (expiration) {
+    case '7d':
+      return new Date(createdAt.getTime() + 7 * DAY_MS);
+    case '30d':
+      return new Date(createdAt.getTime() + 30 * DAY_MS);
+    case '90d':
+      return new Date(createdAt.getTime() + 90 * DAY_MS);
+    case '6mo':
+      return addMonths(createdAt, 6);
+    case '1y':
+      return addMonths(createdAt, 12);
+  }
+}
+
+export function statusAt(expiresAt: string, now: Date): AccessKeyStatus {
+  return Date.parse(expiresAt) <= now.getTime() ? 'expired' : 'active';
+}

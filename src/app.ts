@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
+import type { Context } from './context.ts';
+import { accessControl } from './http/access-control.ts';
+import { loggableUrl } from './http/logging.ts';
+import { problemHandler } from './http/problem-handler.ts';
+import { validatorCompiler } from './http/validation.ts';
+
+export const API_PREFIX = '/api/v1';
+const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
+/** Request bodies larger than this are refused with 413 before parsing. */
+const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  /** Log one line per request (the server); tests pass false. */
+  logRequests?: boolean;
+}
+
+/** Registers `plugin` so that every route it adds is declared public (static files, the API homepage). */
+function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
+  return async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), access: route.config?.access ?? 'public' };
+    });
+    await scope.register(plugin);
+  };
+}
+
+/** Builds the Fastify app on a wired context: the API, the JWKS, the API homepage and the console. */
+export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // One line per request, written by our onResponse hook (with the auth outcome).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: 200 },
+    trustProxy: false,
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      return typeof sent === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+
+  await app.register(problemHandler);
+  await app.register(fastifyFormbody);
+  await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (request.url.startsWith(API_PREFIX)) reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+  });
+  if (options.logRequests !== false) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info(
+        {
+          method: request.method,
+          url: loggableUrl(request.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+          ip: request.ip,
+          actor: request.principal?.actor,
+          authFailure: request.authFailure ?? undefined,
+        },
+        'request',
+      );
+    });
+  }
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera API',
+        version: '1',
+        description:
+          'The REST API of the console. Authenticate with an API access key (`Authorization: Bearer <key>`), or on this page with a user\'s email and password. What a caller may do and see follows its roles as they are now.',
+      },
+      servers: [{ url: ctx.config.publicUrl }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An API access key, or a token from POST /api/v1/token.' },
+        },
+      },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', {
+    config: { access: 'public' },
+    schema: { tags: ['Operations'], summary: 'Liveness', description: 'Answers 200 while the server runs.', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+  }, async () => ({ status: 'ok' as const }));
+  app.get('/.well-known/jwks.json', {
+    config: { access: 'public' },
+    schema: {
+      tags: ['Operations'],
+      summary: 'Public signing keys',
+      description: 'The JWK Set of the Ed25519 keys that sign Tessera\'s tokens (public parts only).',
+      security: [],
+      response: { 200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }) },
+    },
+  }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=60');
+    return ctx.signingKeys.jwks();
+  });
+
+  await app.register(async (api) => {
+    await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
+  }, { prefix: API_PREFIX });
+
+  await app.register(publicScope(async (scope) => {
+    await scope.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false, deepLinking: true } });
+  }));
+
+  if (existsSync(WEB_DIST)) {
+    await app.register(publicScope(async (scope) => {
+      await scope.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
+      // The console is a single-page app: its own paths all load index.html.
+      scope.get('/*', { schema: { hide: true } }, (request, reply) => {
+        if (request.url.startsWith('/api/')) return reply.callNotFound();
+        return reply.sendFile('index.html');
+      });
+    }));
+  }
+
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,48 @@
+import type { FastifyRequest } from 'fastify';
+import { MAX_TOKEN_LENGTH, TokenService, type TokenKind } from './tokens.ts';
+import type { Principal } from './principal.ts';
+
+/** Denials are values (with a reason for the log); failures such as a database outage throw. */
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+
+/** Verifies one kind of bearer token into a principal. */
+export type BearerVerifier = (token: string, request: FastifyRequest) => Promise<AuthResult>;
+
+/** Resolves a session cookie into a principal, or `undefined` when the request carries none. */
+export type SessionResolver = (request: FastifyRequest) => Promise<AuthResult | undefined>;
+
+const BEARER = /^bearer[ \t]+([^\s]+)[ \t]*$/i;
+
+/**
+ * Turns a request into a principal. Only two places are read: the `Authorization` header
+ * (scheme case-insensitive) and, when a resolver is installed, the session cookie. A token
+ * in a query string, a cookie of another name or a body is never looked at.
+ */
+export class Authenticator {
+  readonly #bearer = new Map<TokenKind, BearerVerifier>();
+  #session: SessionResolver | undefined;
+
+  useBearer(kind: TokenKind, verifier: BearerVerifier): void {
+    this.#bearer.set(kind, verifier);
+  }
+
+  useSession(resolver: SessionResolver): void {
+    this.#session = resolver;
+  }
+
+  /** `undefined` when the request carries no credentials at all. */
+  async authenticate(request: FastifyRequest): Promise<AuthResult | undefined> {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      // Oversized credentials are refused before any parsing.
+      if (header.length > MAX_TOKEN_LENGTH + 16) return { ok: false, reason: 'oversized' };
+      const token = BEARER.exec(header)?.[1];
+      if (token === undefined) return { ok: false, reason: 'not-bearer' };
+      const kind = TokenService.peekKind(token);
+      const verifier = kind === undefined ? undefined : this.#bearer.get(kind);
+      if (verifier === undefined) return { ok: false, reason: 'unknown-token-type' };
+      return verifier(token, request);
+    }
+    return this.#session?.(request);
+  }
+}

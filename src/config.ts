@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+/** The validated, frozen configuration of one Tessera process. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** A `postgres://` URL, or undefined for the embedded SQLite database. */
+  readonly databaseUrl: string | undefined;
+  /** The instance secret: encrypts signing keys and credential secrets at rest. */
+  readonly secret: string;
+  /** Where the secret came from, so start-up can say so. */
+  readonly secretSource: 'environment' | 'generated' | 'data-dir';
+  /** The issuer of every token; links (invitations) are built from it. */
+  readonly publicUrl: string;
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+  /** Upper bound of a custom key expiration, in days. */
+  readonly maxKeyDays: number;
+  readonly sessionIdleMinutes: number;
+  readonly sessionAbsoluteHours: number;
+  readonly auditRetentionDays: number;
+  readonly redisUrl: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** A configuration value that cannot be used; the message says how to fix it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const MIN_SECRET_LENGTH = 32;
+const SECRET_FILE = 'instance-secret';
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(`${name}="${raw}" is not a whole number: set it to an integer between ${min} and ${max}, or unset it for ${fallback}.`);
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    throw new ConfigError(`${name}=${value} is out of range: set it to an integer between ${min} and ${max}, or unset it for ${fallback}.`);
+  }
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function readOrCreateSecret(dataDir: string): { secret: string; source: 'generated' | 'data-dir' } {
+  const file = join(dataDir, SECRET_FILE);
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(`${file} holds a secret shorter than ${MIN_SECRET_LENGTH} characters: restore the original file, or set TESSERA_SECRET.`);
+    }
+    return { secret, source: 'data-dir' };
+  }
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { secret, source: 'generated' };
+}
+
+/**
+ * Reads the environment once, validates every value and returns a frozen Config.
+ * Without TESSERA_SECRET (and only on SQLite) the instance secret is generated into the
+ * data folder with mode 0600, so that it survives restarts.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const host = optional(env, 'HOST') ?? '127.0.0.1';
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const dataDirRaw = optional(env, 'TESSERA_DATA_DIR') ?? './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
+
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL (for example postgres://postgres@127.0.0.1:5432/tessera), or unset for the embedded SQLite database.');
+  }
+
+  let secret = optional(env, 'TESSERA_SECRET');
+  let secretSource: Config['secretSource'] = 'environment';
+  if (secret !== undefined) {
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(`TESSERA_SECRET is too short (${secret.length} characters): use at least ${MIN_SECRET_LENGTH}, for example the output of \`openssl rand -base64 32\`.`);
+    }
+  } else if (databaseUrl !== undefined) {
+    throw new ConfigError('TESSERA_SECRET is required with DATABASE_URL, so that every instance shares it: set it to at least 32 random characters (`openssl rand -base64 32`).');
+  }
+
+  const rawPublicUrl = optional(env, 'TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let publicUrl: string;
+  try {
+    const url = new URL(rawPublicUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+    publicUrl = url.origin + url.pathname.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(`TESSERA_PUBLIC_URL="${rawPublicUrl}" is not an http(s) URL: set it to the address users reach Tessera at, for example https://tessera.example.com.`);
+  }
+
+  const adminEmail = optional(env, 'TESSERA_ADMIN_EMAIL');
+  const adminPassword = env['TESSERA_ADMIN_PASSWORD'] === '' ? undefined : env['TESSERA_ADMIN_PASSWORD'];
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError('TESSERA_ADMIN_EMAIL and TESSERA_ADMIN_PASSWORD go together: set both, or neither (a password is then generated and printed once).');
+  }
+  if (adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
+    throw new ConfigError(`TESSERA_ADMIN_EMAIL="${adminEmail}" is not an email address.`);
+  }
+  if (adminPassword !== undefined && adminPassword.length < 12) {
+    throw new ConfigError('TESSERA_ADMIN_PASSWORD must have at least 12 characters.');
+  }
+
+  const logLevel = (optional(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}.`);
+  }
+
+  const redisUrl = optional(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, or unset for in-process rate limits.');
+  }
+
+  if (secret === undefined) {
+    mkdirSync(dataDir, { recursive: true });
+    const created = readOrCreateSecret(dataDir);
+    secret = created.secret;
+    secretSource = created.source;
+  }
+
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    databaseUrl,
+    secret,
+    secretSource,
+    publicUrl,
+    adminEmail,
+    adminPassword,
+    maxKeyDays: integer(env, 'TESSERA_MAX_KEY_DAYS', 730, 1, 3650),
+    sessionIdleMinutes: integer(env, 'TESSERA_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+    sessionAbsoluteHours: integer(env, 'TESSERA_SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
+    auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 3650 * 3),
+    redisUrl,
+    logLevel,
+  });
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import { AccessKeyAuthenticator } from './access-keys/access-key.auth.ts';
+import { AccessKeyService } from './access-keys/access-key.service.ts';
+import { Authenticator } from './auth/authenticate.ts';
+import { SigningKeyStore } from './auth/keystore.ts';
+import { SecretBox } from './auth/secret-box.ts';
+import { TokenService } from './auth/tokens.ts';
+import type { Config } from './config.ts';
+import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
+import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
+import { Transactions } from './db/transactions.ts';
+import { UserService } from './users/user.service.ts';
+
+/** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
+export interface Context {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: () => Date;
+  readonly storage: Storage;
+  readonly box: SecretBox;
+  readonly transactions: Transactions;
+  readonly feed: ChangeFeed;
+  readonly signingKeys: SigningKeyStore;
+  readonly tokens: TokenService;
+  readonly authenticator: Authenticator;
+  readonly accessKeys: AccessKeyService;
+  readonly accessKeyAuth: AccessKeyAuthenticator;
+  readonly users: UserService;
+  /** Stops background work and closes connections. */
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** A frozen clock for tests; the real one otherwise. */
+  clock?: () => Date;
+  /** Open an existing storage instead of the configured one (tests share one per file). */
+  storage?: Storage;
+  /** The CLI needs no change listener: it only writes. */
+  listen?: boolean;
+}
+
+/** Opens the database, runs migrations, loads signing keys and wires the services. */
+export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<Context> {
+  const clock = options.clock ?? (() => new Date());
+  const storage = options.storage ?? openStorage(config);
+  try {
+    await migrateToLatest(storage.db);
+    const box = new SecretBox(config.secret);
+    const transactions = new Transactions(storage, clock);
+    const feed = createChangeFeed(storage, config.databaseUrl, transactions, log);
+    if (options.listen !== false) await feed.start();
+    const signingKeys = new SigningKeyStore(storage.db, box, clock);
+    await signingKeys.init();
+    const tokens = new TokenService(signingKeys, config.publicUrl, clock);
+    const authenticator = new Authenticator();
+    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, feed, transactions, clock);
+    authenticator.useBearer('accessKey', accessKeyAuth.verify);
+    const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
+    const users = new UserService(storage.db, transactions, clock);
+    transactions.onChange((change) => {
+      if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
+    });
+    return {
+      config,
+      log,
+      clock,
+      storage,
+      box,
+      transactions,
+      feed,
+      signingKeys,
+      tokens,
+      authenticator,
+      accessKeys,
+      accessKeyAuth,
+      users,
+      close: async () => {
+        await feed.stop();
+        if (options.storage === undefined) await storage.close();
+      },
+    };
+  } catch (error) {
+    if (options.storage === undefined) await storage.close();
+    throw error;
+  }
+}

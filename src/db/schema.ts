@@ -1,0 +1,80 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The tables, as Kysely sees them. Times are ISO 8601 UTC strings (fixed width, so they
+ * sort as text on both dialects); booleans are 0/1 integers; role grants are JSON text.
+ */
+export interface Database {
+  signing_keys: SigningKeyTable;
+  access_keys: AccessKeyTable;
+  cloud_accounts: CloudAccountTable;
+  users: UserTable;
+  audit_events: AuditEventTable;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  public_jwk: string;
+  /** The private JWK, AES-256-GCM encrypted with a key derived from the instance secret. */
+  private_jwk_encrypted: string;
+  created_at: string;
+}
+
+export interface AccessKeyTable {
+  id: string;
+  name: string;
+  /** `name` folded for the case-insensitive unique index. */
+  name_key: string;
+  roles: string;
+  created_at: string;
+  expires_at: string;
+  /** Hex SHA-256 of the issued token; the token itself is never stored. */
+  token_hash: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  use_count: Generated<number>;
+}
+
+export interface CloudAccountTable {
+  id: string;
+  vendor: string;
+  display_name: string;
+  external_id: string;
+  status: string;
+  status_detail: string | null;
+  credential_id: string | null;
+  created_at: string;
+}
+
+export interface UserTable {
+  id: string;
+  email: string;
+  email_key: string;
+  display_name: string;
+  roles: string;
+  status: string;
+  is_primary: number;
+  password_hash: string | null;
+  created_at: string;
+  last_sign_in_at: string | null;
+}
+
+export interface AuditEventTable {
+  id: string;
+  at: string;
+  actor: string;
+  actor_ip: string | null;
+  category: string;
+  resource: string;
+  resource_id: string | null;
+  action: string;
+  detail: string;
+}
+
+export type AccessKeyRow = Selectable<AccessKeyTable>;
+export type NewAccessKeyRow = Insertable<AccessKeyTable>;
+export type AccessKeyRowUpdate = Updateable<AccessKeyTable>;
+export type CloudAccountRow = Selectable<CloudAccountTable>;
+export type UserRow = Selectable<UserTable>;
+export type SigningKeyRow = Selectable<SigningKeyTable>;
+export type AuditEventRow = Selectable<AuditEventTable>;

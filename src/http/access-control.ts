@@ -1,0 +1,80 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { RouteAccess } from '../auth/permissions.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
+import { AppError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route. Required on every route: a route without it is refused. */
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; null only on public routes. */
+    principal: Principal | null;
+    /** Why authentication was refused, for the request's log line (never sent to the client). */
+    authFailure: string | null;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
+export const INSUFFICIENT_SCOPE_CHALLENGE = 'Bearer error="insufficient_scope"';
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The principal of a request on a route that requires one. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new TypeError(`route ${request.routeOptions.url} used principalOf() but is public`);
+  return request.principal;
+}
+
+/**
+ * The one hook that authenticates and authorizes every request, before its body is parsed.
+ * Deny by default: a route that declares no `config.access` answers 403 to everyone.
+ */
+export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed }>(
+  async (app: FastifyInstance, { authenticator, feed }) => {
+    app.decorateRequest('principal', null);
+    app.decorateRequest('authFailure', null);
+    app.addHook('onRequest', async (request) => {
+      if (request.is404) return;
+      const access = request.routeOptions.config.access;
+      if (access === undefined) {
+        request.log.error({ route: request.routeOptions.url }, 'route declares no access rule: refused');
+        throw new AppError('insufficient_scope', 'This operation is not available.', { headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE } });
+      }
+      if (access === 'public') return;
+      feed.sync();
+      const result = await authenticator.authenticate(request);
+      if (result === undefined || !result.ok) {
+        request.authFailure = result?.reason ?? 'no-credentials';
+        throw new AppError('invalid_token', result === undefined ? 'Send an API access key as "Authorization: Bearer <key>".' : 'The credentials are invalid, expired or revoked.', {
+          headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+        });
+      }
+      const { principal } = result;
+      if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
+        const sent = request.headers['x-csrf-token'];
+        if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
+          throw new AppError('csrf_failed', 'Send the session\'s CSRF token in the x-csrf-token header.');
+        }
+      }
+      if (access !== 'authenticated' && !principal.permissions.has(access)) {
+        throw new AppError('insufficient_scope', 'The roles of these credentials do not allow this operation.', {
+          headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE },
+        });
+      }
+      request.principal = principal;
+    });
+  },
+  { name: 'access-control' },
+);

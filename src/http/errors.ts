@@ -1,0 +1,61 @@
+/**
+ * The one registry of error codes. Every error a client can see has a code here, with its
+ * HTTP status and title; docs/ERRORS.md lists the same codes (a test keeps them in step).
+ * A retired code is never reused.
+ */
+export const ERRORS = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  unknown_accounts: { status: 400, title: 'A role grant names cloud accounts that do not exist' },
+  invalid_grant: { status: 400, title: 'The grant is not valid' },
+  invitation_invalid: { status: 400, title: 'The invitation is invalid, used or expired' },
+  invalid_token: { status: 401, title: 'Authentication is required' },
+  invalid_credentials: { status: 401, title: 'The email or password is wrong' },
+  insufficient_scope: { status: 403, title: 'The credentials do not allow this' },
+  csrf_failed: { status: 403, title: 'The CSRF token is missing or wrong' },
+  not_found: { status: 404, title: 'Not found' },
+  name_taken: { status: 409, title: 'The name is already in use' },
+  email_taken: { status: 409, title: 'The email is already in use' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  primary_user_protected: { status: 409, title: 'The primary user cannot be deleted or lose Global Admin' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported' },
+  too_many_requests: { status: 429, title: 'Too many requests' },
+  header_too_large: { status: 431, title: 'A request header is too large' },
+  internal_error: { status: 500, title: 'Something went wrong on our side' },
+  service_unavailable: { status: 503, title: 'The service is not available right now' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** One field-level complaint inside a validation_failed problem. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An error a client caused or may see: it becomes an application/problem+json answer. */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly extra: { errors?: FieldError[]; headers?: Record<string, string>; [key: string]: unknown } = {},
+  ) {
+    super(detail);
+    this.status = ERRORS[code].status;
+  }
+}
+
+/** The RFC 9457 body for a code. */
+export function problem(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
+  const { status, title } = ERRORS[code];
+  return { type: `urn:tessera:problem:${code}`, title, status, detail, code, ...extra };
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export const notFound = (what: string) => new AppError('not_found', `${what} was not found.`);
+
+export const validationFailed = (field: string, message: string) =>
+  new AppError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] });

@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, ERRORS, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from './errors.ts';
+import { fieldErrors } from './validation.ts';
+
+function send(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
+  return reply.code(ERRORS[code].status).type(PROBLEM_CONTENT_TYPE).send(problem(code, detail, extra));
+}
+
+/** Fastify's own client errors, mapped to our codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+};
+
+/**
+ * Every error becomes an application/problem+json answer with a stable `code`. Client
+ * errors say what is wrong; anything unexpected is a generic 500 whose detail goes to the
+ * log only.
+ */
+export const problemHandler = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof AppError) {
+        const { headers, ...extra } = error.extra;
+        if (headers !== undefined) reply.headers(headers);
+        return send(reply, error.code, error.detail, extra);
+      }
+      if (error.validation !== undefined) {
+        const errors = fieldErrors(error.validationContext ?? 'body', error.validation);
+        const first = errors[0];
+        return send(reply, 'validation_failed', first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`, { errors });
+      }
+      const mapped = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
+      if (mapped !== undefined) {
+        const detail = mapped === 'validation_failed' ? 'body: is not valid JSON' : error.message;
+        return send(reply, mapped, detail, mapped === 'validation_failed' ? { errors: [{ field: 'body', message: 'is not valid JSON' }] } : {});
+      }
+      if (error instanceof SyntaxError || (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)) {
+        const status = error.statusCode ?? 400;
+        const code = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].status === status) ?? 'validation_failed';
+        return send(reply, code, code === 'validation_failed' ? 'The request could not be read.' : ERRORS[code].title);
+      }
+      request.log.error({ err: error }, 'unexpected error');
+      return send(reply, 'internal_error', 'An unexpected error occurred. It has been logged.');
+    });
+    app.setNotFoundHandler((request, reply) => send(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  },
+  { name: 'problem-handler' },
+);

@@ -1,0 +1,200 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatGrants, parseRoleArgument } from './cli/role-argument.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createContext, type Context } from './context.ts';
+import { migrateToLatest, openStorage } from './db/database.ts';
+import type { Grant } from './auth/permissions.ts';
+import { CLI_ACTOR } from './auth/principal.ts';
+import { EXPIRATION_PRESETS, type Expiration } from './access-keys/access-key.ts';
+import type { AccessKey } from './access-keys/access-key.ts';
+import { AppError } from './http/errors.ts';
+import { createLogger } from './http/logging.ts';
+import { startServer } from './server.ts';
+
+function collectRole(value: string, previous: Grant[] = []): Grant[] {
+  try {
+    return [...previous, parseRoleArgument(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of days');
+  return Number(value);
+}
+
+/** Runs `fn` with a context on the configured database, and closes it after. */
+async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const ctx = await createContext(config, createLogger({ logLevel: 'warn' }), { listen: false });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function printKeys(keys: AccessKey[]): void {
+  if (keys.length === 0) {
+    console.log('No access keys.');
+    return;
+  }
+  const rows = keys.map((k) => [k.name, formatGrants(k.roles), k.createdAt, k.expiresAt, k.status]);
+  const header = ['NAME', 'ROLES', 'CREATED', 'EXPIRES', 'STATUS'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+export function buildCli(): Command {
+  const program = new Command('tessera')
+    .description('Tessera: API access keys for the cloud-security console.\nConfiguration comes from the environment (see README: PORT, HOST, TESSERA_DATA_DIR, DATABASE_URL, TESSERA_SECRET, …).')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('serve')
+    .description('run the server (the API, the console and the API homepage)')
+    .action(async () => {
+      const server = await startServer(loadConfig());
+      const shutdown = (signal: string) => {
+        server.ctx.log.info({ signal }, 'shutting down');
+        server.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date')
+    .action(async () => {
+      const storage = openStorage(loadConfig());
+      try {
+        const applied = await migrateToLatest(storage.db);
+        console.log(applied.length === 0 ? 'The database is up to date.' : `Applied: ${applied.join(', ')}`);
+      } finally {
+        await storage.close();
+      }
+    });
+
+  const keys = program.command('keys').description('manage API access keys');
+  keys
+    .command('create')
+    .description('add an API access key and print its token (shown once)')
+    .requiredOption('--name <name>', 'unique name of the key (1–64 characters)')
+    .requiredOption('--role <role>', 'global-admin | global-viewer | cloud-account-viewer:all | cloud-account-viewer:ID[,ID…] (repeatable)', collectRole)
+    .addOption(new Option('--expires <period>', 'expiration preset').choices([...EXPIRATION_PRESETS]).conflicts('days'))
+    .addOption(new Option('--days <n>', 'custom expiration in days').argParser(positiveInteger))
+    .option('--json', 'print one JSON object, token included')
+    .action(async (options: { name: string; role: Grant[]; expires?: string; days?: number; json?: boolean }) => {
+      const expiration: Expiration | undefined = options.days !== undefined ? { days: options.days } : (options.expires as Expiration | undefined);
+      const { key, token } = await withContext((ctx) => ctx.accessKeys.create(CLI_ACTOR, { name: options.name, roles: options.role, expiration }));
+      if (options.json === true) {
+        console.log(JSON.stringify({ ...key, token }));
+        return;
+      }
+      console.log(`Added access key "${key.name}" (${formatGrants(key.roles)}), expires ${key.expiresAt}.`);
+      console.log('Save this JSON web token now; it cannot be shown again:\n');
+      console.log(token);
+    });
+
+  keys
+    .command('list')
+    .description('list API access keys, newest first (never their tokens)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const all = await withContext(async (ctx) => {
+        const items: AccessKey[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await ctx.accessKeys.list({ limit: 200, cursor });
+          items.push(...page.items);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        return items;
+      });
+      if (options.json === true) console.log(JSON.stringify(all, null, 2));
+      else printKeys(all);
+    });
+
+  keys
+    .command('edit <name>')
+    .description('replace the roles of an API access key (its name cannot change)')
+    .requiredOption('--role <role>', 'a role, as for create (repeatable)', collectRole)
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { role: Grant[]; json?: boolean }) => {
+      const key = await withContext(async (ctx) => ctx.accessKeys.editRoles(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, options.role));
+      console.log(options.json === true ? JSON.stringify(key) : `Access key "${key.name}" now has: ${formatGrants(key.roles)}.`);
+    });
+
+  keys
+    .command('remove <name>')
+    .description('remove an API access key: its token stops working at once')
+    .action(async (name: string) => {
+      const removed = await withContext(async (ctx) => {
+        const key = await ctx.accessKeys.getByName(name);
+        await ctx.accessKeys.remove(CLI_ACTOR, key.id);
+        return key;
+      });
+      console.log(`Removed access key "${removed.name}".`);
+    });
+
+  const users = program.command('users').description('manage console users');
+  users
+    .command('create')
+    .description('add an active user; the password comes from standard input, or is generated and printed once')
+    .requiredOption('--email <email>', 'the user\'s email (cannot change later)')
+    .requiredOption('--role <role>', 'a role, as for keys create (repeatable)', collectRole)
+    .option('--name <displayName>', 'display name (default: the part of the email before @)')
+    .option('--password-stdin', 'read the password (at least 12 characters) from standard input')
+    .option('--json', 'print JSON')
+    .action(async (options: { email: string; role: Grant[]; name?: string; passwordStdin?: boolean; json?: boolean }) => {
+      const password = options.passwordStdin === true ? await readStdin() : undefined;
+      const { user, generatedPassword } = await withContext((ctx) =>
+        ctx.users.createActive(CLI_ACTOR, { email: options.email, displayName: options.name, roles: options.role, password }),
+      );
+      if (options.json === true) {
+        console.log(JSON.stringify(generatedPassword === undefined ? user : { ...user, password: generatedPassword }));
+        return;
+      }
+      console.log(`Added user ${user.email} (${formatGrants(user.roles)}).`);
+      if (generatedPassword !== undefined) console.log(`Password (shown once): ${generatedPassword}`);
+    });
+
+  program
+    .command('signing-keys')
+    .description('manage the keys that sign tokens')
+    .command('rotate')
+    .description('make a new current signing key; tokens signed by older keys stay valid')
+    .action(async () => {
+      const kid = await withContext((ctx) => ctx.signingKeys.rotate(ctx.transactions, CLI_ACTOR));
+      console.log(`New current signing key: ${kid}`);
+    });
+
+  return program;
+}
+
+/** One line for errors a user can act on; a generic line (and exit 1) otherwise. */
+function report(error: unknown): never {
+  if (error instanceof ConfigError) {
+    console.error(`configuration error: ${error.message}`);
+    process.exit(2);
+  }
+  if (error instanceof AppError) {
+    console.error(`error: ${error.message}`);
+    process.exit(1);
+  }
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+await buildCli().parseAsync(process.argv).catch(report);

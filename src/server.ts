@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { createContext, type Context } from './context.ts';
+import { createLogger } from './http/logging.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: Context;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Tessera: migrations, signing keys, the first admin, then the HTTP server. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = createLogger(config);
+  const ctx = await createContext(config, log);
+  const admin = await ctx.users.ensureFirstAdmin(config.adminEmail, config.adminPassword);
+  if (admin?.generatedPassword !== undefined) {
+    // Printed once, to the terminal only (never to the log): the hash is all that is kept.
+    process.stdout.write(
+      `\n  First run: a Global Admin user was created.\n    email:    ${admin.user.email}\n    password: ${admin.generatedPassword}\n  Save it now; it will not be shown again.\n\n`,
+    );
+  }
+  if (config.secretSource === 'generated') log.info({ dataDir: config.dataDir }, 'generated a new instance secret in the data folder (mode 0600)');
+  const app = await buildApp(ctx);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, database: ctx.storage.dialect, publicUrl: config.publicUrl }, 'Tessera is listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    url,
+    stop: () =>
+      (stopping ??= (async () => {
+        await app.close();
+        await ctx.close();
+      })()),
+  };
+}
