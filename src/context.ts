@@ -9,6 +9,8 @@ import type { Config } from './config.ts';
 import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
 import { Transactions } from './db/transactions.ts';
+import { Scheduler } from './jobs/scheduler.ts';
+import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
 import { UserService } from './users/user.service.ts';
 
 /** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
@@ -26,6 +28,10 @@ export interface Context {
   readonly accessKeys: AccessKeyService;
   readonly accessKeyAuth: AccessKeyAuthenticator;
   readonly users: UserService;
+  /** Counters shared by every instance when REDIS_URL is set (sign-in throttling, rate limits). */
+  readonly rateLimiter: RateLimiter;
+  /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
+  readonly scheduler: Scheduler;
   /** Stops background work and closes connections. */
   close(): Promise<void>;
 }
@@ -57,6 +63,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock);
+    const rateLimiter: RateLimiter = new MemoryRateLimiter(clock);
+    const scheduler = new Scheduler(storage, log);
     transactions.onChange((change) => {
       if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
     });
@@ -74,8 +82,12 @@ export async function createContext(config: Config, log: Logger, options: Contex
       accessKeys,
       accessKeyAuth,
       users,
+      rateLimiter,
+      scheduler,
       close: async () => {
+        await scheduler.stop();
         await feed.stop();
+        await rateLimiter.close();
         if (options.storage === undefined) await storage.close();
       },
     };
