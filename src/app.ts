@@ -53,6 +53,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   app.setValidatorCompiler(validatorCompiler);
 
   await app.register(problemHandler);
+  // JSON everywhere; forms only where a route accepts them (OAuth-style endpoints). No plain text.
+  app.removeContentTypeParser('text/plain');
   await app.register(fastifyFormbody);
   await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
 

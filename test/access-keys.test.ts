@@ -2,24 +2,261 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
+const DAY = 24 * 60 * 60 * 1000;
+
 describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
   let h: Harness;
   let admin: string;
+  let accountId: string;
+
+  const post = (payload: unknown, token = admin) => h.request(token, { method: 'POST', url: '/api/v1/access-keys', payload: payload as object });
+
   beforeAll(async () => {
     h = await createHarness(dialect);
-    admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'root', expiration: { days: 730 } })).token;
+    accountId = 'acc-1';
+    await h.ctx.storage.db
+      .insertInto('cloud_accounts')
+      .values({ id: accountId, vendor: 'aws', display_name: 'Prod', external_id: '123456789012', status: 'connected', status_detail: null, credential_id: null, created_at: new Date().toISOString() })
+      .execute();
   });
   afterAll(() => h.close());
 
-  it('creates a key whose token works at once, and lists it without the token', async () => {
-    const created = await h.request(admin, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'ci-bot', roles: [{ role: 'global-viewer' }] } });
+  it('creates a key (201) whose token works at once, is returned once, and never appears in a list', async () => {
+    const created = await post({ name: 'ci-bot', roles: [{ role: 'global-admin' }] });
     expect(created.statusCode).toBe(201);
+    expect(created.headers['cache-control']).toBe('no-store');
     const body = created.json();
-    expect(body.token).toMatch(/^eyJ/);
-    expect(body.status).toBe('active');
-    const list = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys' });
-    expect(list.statusCode).toBe(200);
-    expect(list.body).not.toContain(body.token);
-    expect(list.json().items.map((k: { name: string }) => k.name)).toContain('ci-bot');
+    expect(Object.keys(body).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'lastUsedIp', 'name', 'roles', 'status', 'token', 'useCount']);
+    expect(body).toMatchObject({ name: 'ci-bot', roles: [{ role: 'global-admin' }], status: 'active', lastUsedAt: null });
+
+    const withNewKey = await h.request(body.token, { method: 'GET', url: '/api/v1/access-keys?limit=200' });
+    expect(withNewKey.statusCode).toBe(200);
+    expect(withNewKey.body).not.toContain(body.token);
+    expect(withNewKey.body).not.toContain('token');
+    const one = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys/${body.id}` });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).not.toHaveProperty('token');
+    expect(one.json().name).toBe('ci-bot');
+  });
+
+  it('lists newest first with cursor pagination over every key exactly once', async () => {
+    const names: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(1000);
+      names.push((await h.key([{ role: 'global-viewer' }], { name: `page-${i}` })).name);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?limit=2${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(res.statusCode).toBe(200);
+      const page = res.json();
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((k: { name: string }) => k.name));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(seen.slice(0, 5)).toEqual([...names].reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+    const bad = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?cursor=garbage' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('validation_failed');
+  });
+
+  it('filters and sorts the list', async () => {
+    await h.key([{ role: 'cloud-account-viewer', accounts: 'all' }], { name: 'Filter-Target' });
+    const byName = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?name=filter-t' });
+    expect(byName.json().items.map((k: { name: string }) => k.name)).toEqual(['Filter-Target']);
+    const byRole = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?role=cloud-account-viewer&limit=200' });
+    expect(byRole.json().items.every((k: { roles: { role: string }[] }) => k.roles.some((r) => r.role === 'cloud-account-viewer'))).toBe(true);
+    expect(byRole.json().items.length).toBeGreaterThan(0);
+    const sorted = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=name&order=asc&limit=200' });
+    const sortedNames = sorted.json().items.map((k: { name: string }) => k.name.toLowerCase());
+    expect(sortedNames).toEqual([...sortedNames].sort());
+    const badSort = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=token' });
+    expect(badSort.statusCode).toBe(400);
+  });
+
+  it('edits roles; a name in the body is refused naming the field', async () => {
+    const { id } = await h.key([{ role: 'global-viewer' }], { name: 'editable' });
+    const edited = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { roles: [{ role: 'cloud-account-viewer', accounts: [accountId] }] } });
+    expect(edited.statusCode).toBe(200);
+    expect(edited.json().roles).toEqual([{ role: 'cloud-account-viewer', accounts: [accountId] }]);
+    expect(edited.json().name).toBe('editable');
+
+    const renamed = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { name: 'other', roles: [{ role: 'global-viewer' }] } });
+    expect(renamed.statusCode).toBe(400);
+    expect(renamed.headers['content-type']).toContain('application/problem+json');
+    expect(renamed.json()).toMatchObject({ code: 'validation_failed', status: 400, errors: [{ field: 'body/name' }] });
+    expect(renamed.json().detail).toContain('name');
+    const missing = await h.request(admin, { method: 'PATCH', url: '/api/v1/access-keys/nope', payload: { roles: [{ role: 'global-viewer' }] } });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('not_found');
+  });
+
+  it('removes a key (204): its token is refused on the very next request', async () => {
+    const { id, token } = await h.key([{ role: 'global-admin' }], { name: 'doomed' });
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);
+    const removed = await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${id}` });
+    expect(removed.statusCode).toBe(204);
+    expect(removed.body).toBe('');
+    const after = await h.request(token, { method: 'GET', url: '/api/v1/access-keys' });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().code).toBe('invalid_token');
+    expect(after.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect((await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${id}` })).statusCode).toBe(404);
+  });
+
+  describe('names', () => {
+    it('are trimmed, 1–64 characters, without control characters', async () => {
+      const trimmed = await post({ name: '  padded  ', roles: [{ role: 'global-viewer' }] });
+      expect(trimmed.json().name).toBe('padded');
+      for (const name of ['', '   ', 'x'.repeat(65), 'tab\there', 'nl\nhere', 'del\u007f']) {
+        const res = await post({ name, roles: [{ role: 'global-viewer' }] });
+        expect(res.statusCode, JSON.stringify(name)).toBe(400);
+        expect(res.json().code).toBe('validation_failed');
+        expect(res.json().errors[0].field).toMatch(/name/);
+      }
+      expect((await post({ name: 'x'.repeat(64), roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+      expect((await post({ name: 'ünïcødé ✓', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+    });
+
+    it('are unique case-insensitively (409), and a removed key frees its name', async () => {
+      const first = await post({ name: 'Unique-Name', roles: [{ role: 'global-viewer' }] });
+      expect(first.statusCode).toBe(201);
+      const dup = await post({ name: 'unique-name', roles: [{ role: 'global-viewer' }] });
+      expect(dup.statusCode).toBe(409);
+      expect(dup.json().code).toBe('name_taken');
+      await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${first.json().id}` });
+      expect((await post({ name: 'UNIQUE-NAME', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+    });
+
+    it('stay unique under concurrent creates', async () => {
+      const results = await Promise.all(Array.from({ length: 8 }, () => post({ name: 'race', roles: [{ role: 'global-viewer' }] })));
+      const statuses = results.map((r) => r.statusCode).sort();
+      expect(statuses).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
+    });
+  });
+
+  describe('expiration', () => {
+    const expiresAt = async (expiration: unknown) => {
+      const res = await post({ name: `exp-${Math.random()}`, roles: [{ role: 'global-viewer' }], ...(expiration === undefined ? {} : { expiration }) });
+      expect(res.statusCode).toBe(201);
+      return res.json() as { createdAt: string; expiresAt: string; token: string };
+    };
+
+    it('defaults to six calendar months; presets and custom days compute from creation', async () => {
+      h.clock.set(new Date('2027-08-31T10:20:30.456Z'));
+      const def = await expiresAt(undefined);
+      expect(def.createdAt).toBe('2027-08-31T10:20:30.000Z');
+      expect(def.expiresAt).toBe('2028-02-29T10:20:30.000Z');
+      expect((await expiresAt('6mo')).expiresAt).toBe('2028-02-29T10:20:30.000Z');
+      expect((await expiresAt('1y')).expiresAt).toBe('2028-08-31T10:20:30.000Z');
+      expect((await expiresAt('7d')).expiresAt).toBe('2027-09-07T10:20:30.000Z');
+      expect((await expiresAt('30d')).expiresAt).toBe('2027-09-30T10:20:30.000Z');
+      expect((await expiresAt('90d')).expiresAt).toBe('2027-11-29T10:20:30.000Z');
+      expect((await expiresAt({ days: 1 })).expiresAt).toBe('2027-09-01T10:20:30.000Z');
+      expect((await expiresAt({ days: 730 })).expiresAt).toBe('2029-08-30T10:20:30.000Z');
+    });
+
+    it('refuses custom days outside 1 to the configured maximum, and unknown presets', async () => {
+      for (const expiration of [{ days: 0 }, { days: 731 }, { days: 1.5 }, { days: '3' }, '2w', { days: 3, extra: 1 }]) {
+        const res = await post({ name: 'bad-exp', roles: [{ role: 'global-viewer' }], expiration });
+        expect(res.statusCode, JSON.stringify(expiration)).toBe(400);
+        expect(res.json().code).toBe('validation_failed');
+      }
+    });
+
+    it('stores expiresAt equal to the token exp; an expired key is listed as expired and refused', async () => {
+      h.clock.set(new Date('2027-01-01T00:00:00Z'));
+      const key = await post({ name: 'short-lived', roles: [{ role: 'global-admin' }], expiration: '7d' });
+      const { token, expiresAt: exp, id } = key.json();
+      const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+      expect(payload.exp * 1000).toBe(Date.parse(exp));
+      expect((await h.request(token, { method: 'GET', url: `/api/v1/access-keys/${id}` })).statusCode).toBe(200);
+
+      h.clock.set(new Date(Date.parse(exp) - 1000));
+      expect((await h.request(token, { method: 'GET', url: `/api/v1/access-keys/${id}` })).statusCode).toBe(200);
+      h.clock.set(new Date(Date.parse(exp)));
+      const refused = await h.request(token, { method: 'GET', url: `/api/v1/access-keys/${id}` });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().code).toBe('invalid_token');
+      const listed = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys/${id}` });
+      expect(listed.json().status).toBe('expired');
+      const expiredOnly = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?status=expired&limit=200' });
+      expect(expiredOnly.json().items.map((k: { id: string }) => k.id)).toContain(id);
+      h.clock.set(new Date('2027-01-01T00:00:00Z'));
+    });
+  });
+
+  describe('roles', () => {
+    it('need at least one grant; a Cloud Account Viewer needs "all" or existing accounts', async () => {
+      const cases: Array<[unknown, string]> = [
+        [[], 'validation_failed'],
+        [[{ role: 'cloud-account-viewer' }], 'validation_failed'],
+        [[{ role: 'cloud-account-viewer', accounts: [] }], 'validation_failed'],
+        [[{ role: 'cloud-account-viewer', accounts: 'some' }], 'validation_failed'],
+        [[{ role: 'super-admin' }], 'validation_failed'],
+        [[{ role: 'global-admin', accounts: 'all' }], 'validation_failed'],
+      ];
+      for (const [roles, code] of cases) {
+        const res = await post({ name: 'bad-roles', roles });
+        expect(res.statusCode, JSON.stringify(roles)).toBe(400);
+        expect(res.json().code).toBe(code);
+      }
+      const unknown = await post({ name: 'bad-roles', roles: [{ role: 'cloud-account-viewer', accounts: [accountId, 'ghost-1', 'ghost-2'] }] });
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json().code).toBe('unknown_accounts');
+      expect(unknown.json().unknownAccounts).toEqual(['ghost-1', 'ghost-2']);
+      expect(unknown.json().detail).toContain('ghost-1');
+    });
+
+    it('merge duplicate grants', async () => {
+      const res = await post({
+        name: 'merged',
+        roles: [
+          { role: 'global-viewer' },
+          { role: 'cloud-account-viewer', accounts: [accountId] },
+          { role: 'global-viewer' },
+          { role: 'cloud-account-viewer', accounts: [accountId] },
+        ],
+      });
+      expect(res.statusCode).toBe(201);
+      expect(res.json().roles).toEqual([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: [accountId] }]);
+      const all = await post({ name: 'merged-all', roles: [{ role: 'cloud-account-viewer', accounts: [accountId] }, { role: 'cloud-account-viewer', accounts: 'all' }] });
+      expect(all.json().roles).toEqual([{ role: 'cloud-account-viewer', accounts: 'all' }]);
+    });
+
+    it('only a Global Admin may use the access-keys API (403 insufficient_scope otherwise)', async () => {
+      const viewer = (await h.key([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: 'all' }])).token;
+      for (const [method, url] of [['GET', '/api/v1/access-keys'], ['POST', '/api/v1/access-keys'], ['GET', '/api/v1/access-keys/x'], ['PATCH', '/api/v1/access-keys/x'], ['DELETE', '/api/v1/access-keys/x']] as const) {
+        const res = await h.request(viewer, { method, url, ...(method === 'POST' || method === 'PATCH' ? { payload: { name: 'n', roles: [{ role: 'global-admin' }] } } : {}) });
+        expect(res.statusCode, `${method} ${url}`).toBe(403);
+        expect(res.json().code).toBe('insufficient_scope');
+        expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_scope"');
+      }
+    });
+  });
+
+  describe('bad input', () => {
+    it('refuses unknown fields, malformed JSON and wrong content types with 4xx problem+json', async () => {
+      const unknown = await post({ name: 'x1', roles: [{ role: 'global-viewer' }], admin: true });
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json().errors[0].field).toBe('body/admin');
+      const malformed = await h.request(admin, { method: 'POST', url: '/api/v1/access-keys', headers: { 'content-type': 'application/json' }, payload: '{"name":' });
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json().code).toBe('validation_failed');
+      const text = await h.request(admin, { method: 'POST', url: '/api/v1/access-keys', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
+      expect(text.statusCode).toBe(415);
+      expect(text.json().code).toBe('unsupported_media_type');
+      const big = await h.request(admin, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'x'.repeat(2 * 1024 * 1024), roles: [] } });
+      expect(big.statusCode).toBe(413);
+      expect(big.json().code).toBe('payload_too_large');
+      const notJsonNumber = await post({ name: 12, roles: [{ role: 'global-viewer' }] });
+      expect(notJsonNumber.statusCode).toBe(400);
+      const unknownRoute = await h.request(admin, { method: 'GET', url: '/api/v1/nothing-here' });
+      expect(unknownRoute.statusCode).toBe(404);
+      expect(unknownRoute.json()).toMatchObject({ code: 'not_found', status: 404, type: 'urn:tessera:problem:not_found' });
+    });
   });
 });

@@ -59,13 +59,17 @@ export class SigningKeyStore {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const publicJwk = publicKey.export({ format: 'jwk' });
     const kid = await calculateJwkThumbprint(publicJwk as Parameters<typeof calculateJwkThumbprint>[0]);
+    // The newest key signs: keep creation times strictly increasing, even with a skewed or frozen clock.
+    const latest = await db.selectFrom('signing_keys').select((eb) => eb.fn.max('created_at').as('at')).executeTakeFirst();
+    const latestMs = latest?.at == null ? 0 : Date.parse(String(latest.at));
+    const createdAt = new Date(Math.max(this.clock().getTime(), latestMs + 1)).toISOString();
     await db
       .insertInto('signing_keys')
       .values({
         kid,
         public_jwk: JSON.stringify(publicJwk),
         private_jwk_encrypted: this.box.seal(PURPOSE, JSON.stringify(privateKey.export({ format: 'jwk' }))),
-        created_at: this.clock().toISOString(),
+        created_at: createdAt,
       })
       .execute();
     return kid;
