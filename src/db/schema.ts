@@ -10,6 +10,8 @@ export interface Database {
   cloud_accounts: CloudAccountTable;
   users: UserTable;
   audit_events: AuditEventTable;
+  sessions: SessionTable;
+  invitations: InvitationTable;
 }
 
 export interface SigningKeyTable {
@@ -71,6 +73,27 @@ export interface AuditEventTable {
   detail: string;
 }
 
+/** A signed-in console session; the cookie holds the secret, this table only its hash. */
+export interface SessionTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  /** The absolute end of the session, whatever its activity. */
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** A pending user's invitation link; the link holds the token, this table only its hash. */
+export interface InvitationTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export type AccessKeyRow = Selectable<AccessKeyTable>;
 export type NewAccessKeyRow = Insertable<AccessKeyTable>;
 export type AccessKeyRowUpdate = Updateable<AccessKeyTable>;
@@ -78,3 +101,5 @@ export type CloudAccountRow = Selectable<CloudAccountTable>;
 export type UserRow = Selectable<UserTable>;
 export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
+export type SessionRow = Selectable<SessionTable>;
+export type InvitationRow = Selectable<InvitationTable>;

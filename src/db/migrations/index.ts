@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as core from './2026-11-27T00-core.ts';
+import * as people from './2026-11-27T02-people.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -7,6 +8,7 @@ import * as core from './2026-11-27T00-core.ts';
  */
 const migrations: Record<string, Migration> = {
   '2026-11-27T00-core': core,
+  '2026-11-27T02-people': people,
 };
 
 export const migrationProvider: MigrationProvider = {
