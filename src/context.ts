@@ -11,6 +11,7 @@ import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
 import { Transactions } from './db/transactions.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
+import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 import { UserService } from './users/user.service.ts';
 
 /** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
@@ -63,7 +64,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock);
-    const rateLimiter: RateLimiter = new MemoryRateLimiter(clock);
+    const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     const scheduler = new Scheduler(storage, log);
     transactions.onChange((change) => {
       if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
