@@ -12,7 +12,7 @@ import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
 import { loggableUrl } from './http/logging.ts';
-import { problemHandler } from './http/problem-handler.ts';
+import { problemHandler, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -48,7 +48,13 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false } },
+    // Errors raised before routing (a path segment over maxParamLength, a malformed URL) get the
+    // same problem+json shape, without echoing the offending text (it may be a pasted token).
+    frameworkErrors: (error, request, reply) => {
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'not_found' : 'validation_failed';
+      request.log.info({ method: request.method, url: loggableUrl(request.url), status: code === 'not_found' ? 404 : 400, ip: request.ip }, 'request');
+      return sendProblem(reply, code, code === 'not_found' ? 'No such resource.' : 'The request URL is not valid.');
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
 
@@ -137,6 +143,9 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       });
     }));
   }
+
+  // Set last, so that unknown routes pass through the same hooks (request log line included).
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
 
   return app as unknown as FastifyInstance;
 }

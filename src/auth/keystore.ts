@@ -27,6 +27,7 @@ export class SigningKeyStore {
   #keys = new Map<string, LoadedKey>();
   #current: LoadedKey | undefined;
   #lastReload = 0;
+  #reloading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -75,7 +76,15 @@ export class SigningKeyStore {
     return kid;
   }
 
-  async reload(): Promise<void> {
+  /** Re-reads the keys (another process may have rotated); concurrent calls share one read. */
+  reload(): Promise<void> {
+    this.#reloading ??= this.#read().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  async #read(): Promise<void> {
     this.#lastReload = Date.now();
     const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'asc').orderBy('kid', 'asc').execute();
     const keys = new Map<string, LoadedKey>();
@@ -107,6 +116,11 @@ export class SigningKeyStore {
   async verificationKey(kid: string): Promise<KeyObject | undefined> {
     const key = this.#keys.get(kid);
     if (key !== undefined) return key.publicKey;
+    if (this.#reloading !== undefined) {
+      await this.#reloading;
+      const reloaded = this.#keys.get(kid);
+      if (reloaded !== undefined) return reloaded.publicKey;
+    }
     if (Date.now() - this.#lastReload < RELOAD_INTERVAL_MS) return undefined;
     await this.reload();
     return this.#keys.get(kid)?.publicKey;

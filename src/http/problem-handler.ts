@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { AppError, ERRORS, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from './errors.ts';
 import { fieldErrors } from './validation.ts';
 
-function send(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
+export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
   return reply.code(ERRORS[code].status).type(PROBLEM_CONTENT_TYPE).send(problem(code, detail, extra));
 }
 
@@ -27,27 +27,26 @@ export const problemHandler = fp(
       if (error instanceof AppError) {
         const { headers, ...extra } = error.extra;
         if (headers !== undefined) reply.headers(headers);
-        return send(reply, error.code, error.detail, extra);
+        return sendProblem(reply, error.code, error.detail, extra);
       }
       if (error.validation !== undefined) {
         const errors = fieldErrors(error.validationContext ?? 'body', error.validation);
         const first = errors[0];
-        return send(reply, 'validation_failed', first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`, { errors });
+        return sendProblem(reply, 'validation_failed', first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`, { errors });
       }
       const mapped = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
       if (mapped !== undefined) {
         const detail = mapped === 'validation_failed' ? 'body: is not valid JSON' : error.message;
-        return send(reply, mapped, detail, mapped === 'validation_failed' ? { errors: [{ field: 'body', message: 'is not valid JSON' }] } : {});
+        return sendProblem(reply, mapped, detail, mapped === 'validation_failed' ? { errors: [{ field: 'body', message: 'is not valid JSON' }] } : {});
       }
       if (error instanceof SyntaxError || (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)) {
         const status = error.statusCode ?? 400;
         const code = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].status === status) ?? 'validation_failed';
-        return send(reply, code, code === 'validation_failed' ? 'The request could not be read.' : ERRORS[code].title);
+        return sendProblem(reply, code, code === 'validation_failed' ? 'The request could not be read.' : ERRORS[code].title);
       }
       request.log.error({ err: error }, 'unexpected error');
-      return send(reply, 'internal_error', 'An unexpected error occurred. It has been logged.');
+      return sendProblem(reply, 'internal_error', 'An unexpected error occurred. It has been logged.');
     });
-    app.setNotFoundHandler((request, reply) => send(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
   },
   { name: 'problem-handler' },
 );

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+import { DIALECTS } from './helpers/databases.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
+  let h: Harness;
+  // The CLI runs with the real clock; the server under test uses it too.
+  beforeAll(async () => {
+    h = await createHarness(dialect, { clock: Object.assign(() => new Date(), { set() {}, advance() {} }) });
+  });
+  afterAll(() => h.close());
+
+  const api = (token: string, url = '/api/v1/access-keys') => h.request(token, { method: 'GET', url });
+
+  it('keys create --json prints the key with its token, which the running server accepts at once', async () => {
+    const res = await runCli(['keys', 'create', '--name', 'ci-bot', '--role', 'global-admin', '--json'], h.env);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const key = JSON.parse(res.stdout);
+    expect(key).toMatchObject({ name: 'ci-bot', roles: [{ role: 'global-admin' }], status: 'active' });
+    expect(key.token).toMatch(/^eyJ/);
+    expect((await api(key.token)).statusCode).toBe(200);
+  });
+
+  it('keys create takes several roles and an expiration; refuses bad arguments with one line and a non-zero exit', async () => {
+    const res = await runCli(['keys', 'create', '--name', 'multi', '--role', 'global-viewer', '--role', 'cloud-account-viewer:all', '--days', '10', '--json'], h.env);
+    expect(res.code).toBe(0);
+    const key = JSON.parse(res.stdout);
+    expect(key.roles).toEqual([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: 'all' }]);
+    expect(Date.parse(key.expiresAt) - Date.parse(key.createdAt)).toBe(10 * 24 * 3600 * 1000);
+
+    const human = await runCli(['keys', 'create', '--name', 'human', '--role', 'global-viewer', '--expires', '7d'], h.env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/cannot be shown again/);
+    expect(human.stdout).toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
+
+    const dup = await runCli(['keys', 'create', '--name', 'CI-BOT', '--role', 'global-admin'], h.env);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr.trim()).toBe('error: An access key named "CI-BOT" already exists.');
+    const badRole = await runCli(['keys', 'create', '--name', 'x', '--role', 'root'], h.env);
+    expect(badRole.code).not.toBe(0);
+    expect(badRole.stderr).toContain('is not a role');
+    const unknownAccount = await runCli(['keys', 'create', '--name', 'x', '--role', 'cloud-account-viewer:ghost'], h.env);
+    expect(unknownAccount.code).toBe(1);
+    expect(unknownAccount.stderr).toContain('ghost');
+    const badDays = await runCli(['keys', 'create', '--name', 'x', '--role', 'global-admin', '--days', '9999'], h.env);
+    expect(badDays.code).toBe(1);
+    expect(badDays.stderr).toContain('expiration.days');
+  });
+
+  it('keys list, edit and remove; the server sees each change on its next request', async () => {
+    const created = JSON.parse((await runCli(['keys', 'create', '--name', 'worker', '--role', 'global-admin', '--json'], h.env)).stdout);
+    expect((await api(created.token)).statusCode).toBe(200);
+
+    const list = await runCli(['keys', 'list', '--json'], h.env);
+    expect(list.code).toBe(0);
+    const keys = JSON.parse(list.stdout);
+    expect(keys.map((k: { name: string }) => k.name)).toContain('worker');
+    expect(list.stdout).not.toContain(created.token);
+    const table = await runCli(['keys', 'list'], h.env);
+    expect(table.stdout).toMatch(/^NAME\s+ROLES\s+CREATED\s+EXPIRES\s+STATUS/m);
+
+    const edit = await runCli(['keys', 'edit', 'worker', '--role', 'global-viewer'], h.env);
+    expect(edit.code).toBe(0);
+    // Now a Global Viewer: the access-keys API is closed to it on the very next request.
+    expect((await api(created.token)).statusCode).toBe(403);
+
+    const remove = await runCli(['keys', 'remove', 'WORKER'], h.env);
+    expect(remove.code).toBe(0);
+    expect(remove.stdout).toContain('Removed access key "worker"');
+    const refused = await api(created.token);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+
+    const missing = await runCli(['keys', 'remove', 'worker'], h.env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('was not found');
+  });
+
+  it('signing-keys rotate makes a new signer; tokens signed before keep working', async () => {
+    const before = JSON.parse((await runCli(['keys', 'create', '--name', 'pre-rotation', '--role', 'global-admin', '--json'], h.env)).stdout);
+    const rotate = await runCli(['signing-keys', 'rotate'], h.env);
+    expect(rotate.code).toBe(0);
+    const kid = /New current signing key: (\S+)/.exec(rotate.stdout)?.[1];
+    expect(kid).toBeDefined();
+    const after = JSON.parse((await runCli(['keys', 'create', '--name', 'post-rotation', '--role', 'global-admin', '--json'], h.env)).stdout);
+    expect(JSON.parse(Buffer.from(after.token.split('.')[0], 'base64url').toString()).kid).toBe(kid);
+    // The running server verifies the new key's tokens at once, and the old ones still.
+    expect((await api(after.token)).statusCode).toBe(200);
+    expect((await api(before.token)).statusCode).toBe(200);
+  });
+
+  it('users create adds an active user with a password from stdin', async () => {
+    const res = await runCli(['users', 'create', '--email', 'viewer@example.com', '--role', 'global-viewer', '--password-stdin', '--json'], h.env, 'correct horse battery staple\n');
+    expect(res.code).toBe(0);
+    const user = JSON.parse(res.stdout);
+    expect(user).toMatchObject({ email: 'viewer@example.com', roles: [{ role: 'global-viewer' }], status: 'active' });
+    expect(res.stdout).not.toContain('correct horse');
+    const short = await runCli(['users', 'create', '--email', 'short@example.com', '--role', 'global-viewer', '--password-stdin'], h.env, 'short\n');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('at least 12 characters');
+  });
+
+  it('migrate is idempotent, and every command has --help', async () => {
+    const migrate = await runCli(['migrate'], h.env);
+    expect(migrate.code).toBe(0);
+    expect(migrate.stdout).toContain('up to date');
+    const help = await runCli(['keys', 'create', '--help'], h.env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--expires');
+    expect(help.stdout).toContain('--days');
+  });
+});
+
+describe('CLI configuration errors', () => {
+  it('stop with a message that says how to fix them', async () => {
+    const res = await runCli(['keys', 'list'], { DATABASE_URL: 'mysql://localhost/db', TESSERA_SECRET: 'x'.repeat(40) });
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim()).toMatch(/^configuration error: DATABASE_URL must be a postgres:\/\/ URL/);
+    const noSecret = await runCli(['keys', 'list'], { DATABASE_URL: 'postgres://localhost/db' });
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain('TESSERA_SECRET is required with DATABASE_URL');
+  });
+});
