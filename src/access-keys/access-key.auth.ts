@@ -42,6 +42,8 @@ export class AccessKeyAuthenticator {
   /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
   #generation = 0;
   #useListener: KeyUseListener | undefined;
+  /** Cache lookups since start, read by `/metrics` (src/ops). Counting only: no behaviour depends on it. */
+  readonly cacheStats = { tokenHits: 0, tokenMisses: 0, stateHits: 0, stateMisses: 0 };
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -69,6 +71,8 @@ export class AccessKeyAuthenticator {
   readonly verify = async (token: string, request: FastifyRequest): Promise<AuthResult> => {
     let keyId = this.#verified.get(token);
     let state: KeyState | null;
+    if (keyId === undefined) this.cacheStats.tokenMisses++;
+    else this.cacheStats.tokenHits++;
     if (keyId === undefined) {
       const check = await this.tokens.verify('accessKey', token);
       if (!check.ok) return check;
@@ -92,8 +96,12 @@ export class AccessKeyAuthenticator {
     // Until the change feed is live, changes by other processes could be missed: ask SQL.
     if (this.feed.live) {
       const cached = this.#states.get(keyId);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) {
+        this.cacheStats.stateHits++;
+        return cached;
+      }
     }
+    this.cacheStats.stateMisses++;
     const generation = this.#generation;
     const row = await this.db
       .selectFrom('access_keys')

@@ -5,6 +5,14 @@ import { CHANGE_CHANNEL, EVERYTHING_CHANGED, type Change, type Transactions } fr
 
 const KINDS = new Set<Change['kind']>(['access-key', 'user', 'cloud-account', 'session', 'signing-key', 'any']);
 
+/** What the feed has done since start, for `/readyz` and `/metrics`. */
+export interface ChangeFeedStats {
+  /** Changes heard from other processes and applied here. */
+  applied: number;
+  /** Times the listener connection was lost (each followed by a reconnect). */
+  disconnects: number;
+}
+
 /**
  * Hears the changes other processes commit (the CLI, other instances) and hands them to
  * this process's listeners, so that caches never serve what another process changed.
@@ -15,12 +23,16 @@ export interface ChangeFeed {
   sync(): void;
   /** False while changes of other processes could be missed: caches must then not be trusted. */
   readonly live: boolean;
+  readonly stats: ChangeFeedStats;
+  /** Called with the milliseconds from another process's NOTIFY to its change applied here (PostgreSQL only). */
+  onApplied(listener: (lagMs: number) => void): void;
   stop(): Promise<void>;
 }
 
 /** SQLite: `PRAGMA data_version` changes whenever another connection commits; then every cache is dropped. */
 class SqliteChangeFeed implements ChangeFeed {
   readonly live = true;
+  readonly stats: ChangeFeedStats = { applied: 0, disconnects: 0 };
   #version = -1;
   readonly #statement;
   constructor(
@@ -37,51 +49,89 @@ class SqliteChangeFeed implements ChangeFeed {
     const version = this.#statement.get() as number;
     if (version !== this.#version) {
       this.#version = version;
+      this.stats.applied++;
       this.transactions.emit(EVERYTHING_CHANGED);
     }
+  }
+  onApplied(): void {
+    // SQLite instances share one file on one machine: there is no lag to measure.
   }
   async stop(): Promise<void> {}
 }
 
-/** PostgreSQL: LISTEN on a dedicated connection; reconnects on loss, and is not `live` until it has. */
-class PostgresChangeFeed implements ChangeFeed {
+export interface PostgresChangeFeedOptions {
+  /** How often the listener connection is checked with a query (a silent network loss raises no socket error). */
+  heartbeatMs?: number;
+  /** A heartbeat or connect slower than this counts as a lost connection. */
+  timeoutMs?: number;
+}
+
+/**
+ * PostgreSQL: LISTEN on a dedicated connection. The connection is checked by a heartbeat;
+ * on loss the feed stops being `live` at once (callers then check key state in SQL), drops
+ * every cache, and reconnects with backoff; once listening again it drops every cache once
+ * more, since whatever changed meanwhile was not heard.
+ */
+export class PostgresChangeFeed implements ChangeFeed {
+  readonly stats: ChangeFeedStats = { applied: 0, disconnects: 0 };
   #client: pg.Client | undefined;
   #live = false;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #attempt = 0;
+  readonly #lagListeners: Array<(lagMs: number) => void> = [];
+  readonly #heartbeatMs: number;
+  readonly #timeoutMs: number;
 
   constructor(
     private readonly databaseUrl: string,
     private readonly transactions: Transactions,
     private readonly log: Logger,
-  ) {}
+    options: PostgresChangeFeedOptions = {},
+  ) {
+    this.#heartbeatMs = options.heartbeatMs ?? 5000;
+    this.#timeoutMs = options.timeoutMs ?? 3000;
+  }
 
   get live(): boolean {
     return this.#live;
   }
 
+  onApplied(listener: (lagMs: number) => void): void {
+    this.#lagListeners.push(listener);
+  }
+
   async start(): Promise<void> {
+    this.#stopped = false;
     await this.#connect();
+    this.#heartbeat = setInterval(() => void this.#beat(), this.#heartbeatMs);
+    this.#heartbeat.unref();
   }
 
   sync(): void {}
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      keepAlive: true,
+      connectionTimeoutMillis: this.#timeoutMs,
+      application_name: 'tessera-change-feed',
+    });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, undefined));
-    client.on('notification', (message) => {
-      if (message.channel !== CHANGE_CHANNEL || message.payload === undefined) return;
-      try {
-        const change = JSON.parse(message.payload) as Change;
-        if (KINDS.has(change.kind) && typeof change.id === 'string') this.transactions.emit(change);
-      } catch {
-        this.transactions.emit(EVERYTHING_CHANGED);
-      }
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+    client.on('notification', (message) => this.#heard(message));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+    } catch (error) {
+      this.#discard(client);
+      throw error;
+    }
+    if (this.#stopped) {
+      this.#discard(client);
+      return;
+    }
     this.#client = client;
     this.#attempt = 0;
     this.#live = true;
@@ -89,27 +139,76 @@ class PostgresChangeFeed implements ChangeFeed {
     this.transactions.emit(EVERYTHING_CHANGED);
   }
 
+  #heard(message: pg.Notification): void {
+    if (message.channel !== CHANGE_CHANNEL || message.payload === undefined) return;
+    let change: Change = EVERYTHING_CHANGED;
+    let at: number | undefined;
+    try {
+      const parsed = JSON.parse(message.payload) as Partial<Change> & { at?: unknown };
+      if (parsed.kind !== undefined && KINDS.has(parsed.kind) && typeof parsed.id === 'string') change = { kind: parsed.kind, id: parsed.id };
+      if (typeof parsed.at === 'number' && Number.isFinite(parsed.at)) at = parsed.at;
+    } catch {
+      // An unreadable payload still means something changed: drop everything.
+    }
+    this.transactions.emit(change);
+    this.stats.applied++;
+    if (at !== undefined) {
+      const lag = Math.max(0, Date.now() - at);
+      for (const listener of this.#lagListeners) listener(lag);
+    }
+  }
+
+  /** A query on the listener connection: a silent network loss shows up here, not as a socket error. */
+  async #beat(): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || this.#stopped) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query('select 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`heartbeat got no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      this.#lost(client, error as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   #lost(client: pg.Client, error: Error | undefined): void {
-    if (this.#client !== client && this.#client !== undefined) return;
+    // Events of a client already given up (or of a failed connect attempt) change nothing.
+    if (this.#client !== client) return;
     this.#live = false;
     this.#client = undefined;
+    this.stats.disconnects++;
     this.transactions.emit(EVERYTHING_CHANGED);
-    client.removeAllListeners();
-    client.on('error', () => {});
-    client.end().catch(() => {});
+    this.#discard(client);
     if (this.#stopped) return;
     this.log.warn({ err: error?.message }, 'change listener lost its connection; checking key state in SQL until it reconnects');
     this.#scheduleReconnect();
   }
 
+  #discard(client: pg.Client): void {
+    client.removeAllListeners();
+    client.on('error', () => {});
+    client.end().catch(() => {});
+  }
+
   #scheduleReconnect(): void {
     if (this.#stopped || this.#retry !== undefined) return;
-    const delay = Math.min(5000, 100 * 2 ** this.#attempt++);
+    const delay = Math.min(5000, 50 * 2 ** this.#attempt++);
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       this.#connect()
-        .then(() => this.log.info('change listener reconnected'))
-        .catch(() => this.#scheduleReconnect());
+        .then(() => {
+          if (this.#live) this.log.info('change listener reconnected');
+        })
+        .catch((error: Error) => {
+          this.log.debug({ err: error.message }, 'change listener could not reconnect yet');
+          this.#scheduleReconnect();
+        });
     }, delay);
     this.#retry.unref();
   }
@@ -117,6 +216,9 @@ class PostgresChangeFeed implements ChangeFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#retry = undefined;
+    this.#heartbeat = undefined;
     const client = this.#client;
     this.#client = undefined;
     this.#live = false;

@@ -53,7 +53,8 @@ export class Transactions {
       });
       if (this.storage.dialect === 'postgres') {
         for (const change of changes) {
-          await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify(change)})`.execute(trx);
+          // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
+          await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ ...change, at: Date.now() })})`.execute(trx);
         }
       }
       return value;
