@@ -88,6 +88,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   }
 
   await app.register(fastifySwagger, {
+    // A collection route is registered as `/` under its prefix; document it without the slash.
+    transform: ({ schema, url }) => ({ schema, url: url.length > 1 ? url.replace(/\/$/, '') : url }),
     openapi: {
       openapi: '3.1.0',
       info: {
