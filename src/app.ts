@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
+import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { problemHandler, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
@@ -108,6 +109,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     },
   });
 
+  await app.register(opsRoutes, { ctx });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', {
     config: { access: 'public' },

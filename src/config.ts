@@ -23,6 +23,8 @@ export interface Config {
   readonly sessionAbsoluteHours: number;
   readonly auditRetentionDays: number;
   readonly redisUrl: string | undefined;
+  /** Bearer token that `/metrics` requires; without it `/metrics` is off (404). */
+  readonly metricsToken: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -128,6 +130,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, or unset for in-process rate limits.');
   }
 
+  const metricsToken = optional(env, 'TESSERA_METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('TESSERA_METRICS_TOKEN is too short: use at least 16 random characters (`openssl rand -hex 24`), or unset it to turn /metrics off.');
+  }
+
   if (secret === undefined) {
     mkdirSync(dataDir, { recursive: true });
     const created = readOrCreateSecret(dataDir);
@@ -150,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionAbsoluteHours: integer(env, 'TESSERA_SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 3650 * 3),
     redisUrl,
+    metricsToken,
     logLevel,
   });
 }

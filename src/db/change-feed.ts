@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Storage } from './database.ts';
@@ -59,6 +60,11 @@ class SqliteChangeFeed implements ChangeFeed {
   async stop(): Promise<void> {}
 }
 
+/** `tessera-listen:<pid>:<host>`, the listener connection's application_name (at most 63 characters). */
+export function listenerApplicationName(pid: number = process.pid): string {
+  return `tessera-listen:${pid}:${hostname()}`.slice(0, 63);
+}
+
 export interface PostgresChangeFeedOptions {
   /** How often the listener connection is checked with a query (a silent network loss raises no socket error). */
   heartbeatMs?: number;
@@ -116,7 +122,8 @@ export class PostgresChangeFeed implements ChangeFeed {
       connectionString: this.databaseUrl,
       keepAlive: true,
       connectionTimeoutMillis: this.#timeoutMs,
-      application_name: 'tessera-change-feed',
+      // Names this instance's listener in pg_stat_activity (operators, and tests that cut it).
+      application_name: listenerApplicationName(),
     });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, undefined));

@@ -1,0 +1,152 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Context } from '../context.ts';
+import { RedisRateLimiter } from '../rate-limit/redis-rate-limiter.ts';
+
+/** Label for requests that matched no route: one series, whatever paths scanners try. */
+const UNMATCHED = 'unmatched';
+
+/**
+ * The Prometheus metrics of one Tessera instance, in their own registry (several apps may
+ * live in one process, as in the tests). Request and auth counters are fed by the ops
+ * plugin's onResponse hook; the rest is read from the context when Prometheus scrapes.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'method' | 'route' | 'status'>;
+  readonly #duration: Histogram<'method' | 'route'>;
+  readonly #auth: Counter<'outcome' | 'reason'>;
+  readonly #lag: Histogram;
+
+  constructor(ctx: Context) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
+
+    this.#requests = new Counter({
+      name: 'tessera_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'tessera_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route pattern.',
+      labelNames: ['method', 'route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#auth = new Counter({
+      name: 'tessera_auth_total',
+      help: 'Authentication outcomes on non-public routes: success (reason = how: api-key, user-token, session), failure (reason = why), forbidden (authenticated but not permitted).',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.#lag = new Histogram({
+      name: 'tessera_change_propagation_seconds',
+      help: 'Time from a change committed (NOTIFY) on another instance to its cache invalidation applied here.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    ctx.feed.onApplied((lagMs) => this.#lag.observe(lagMs / 1000));
+
+    const cache = ctx.accessKeyAuth.cacheStats;
+    new Counter({
+      name: 'tessera_access_key_cache_lookups_total',
+      help: 'Access-key cache lookups: cache "token" (verified tokens) or "state" (key state), result hit or miss.',
+      labelNames: ['cache', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ cache: 'token', result: 'hit' }, cache.tokenHits);
+        this.inc({ cache: 'token', result: 'miss' }, cache.tokenMisses);
+        this.inc({ cache: 'state', result: 'hit' }, cache.stateHits);
+        this.inc({ cache: 'state', result: 'miss' }, cache.stateMisses);
+      },
+    });
+    new Gauge({
+      name: 'tessera_access_key_cache_hit_ratio',
+      help: 'Share of access-key lookups answered from cache since start (hits / lookups), per cache.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        const ratio = (hits: number, misses: number) => (hits + misses === 0 ? 0 : hits / (hits + misses));
+        this.set({ cache: 'token' }, ratio(cache.tokenHits, cache.tokenMisses));
+        this.set({ cache: 'state' }, ratio(cache.stateHits, cache.stateMisses));
+      },
+    });
+
+    const feed = ctx.feed;
+    new Gauge({
+      name: 'tessera_change_listener_connected',
+      help: '1 while changes of other instances are heard (PostgreSQL LISTEN connected; always 1 on SQLite), else 0 (key state is then read from SQL).',
+      registers,
+      collect() {
+        this.set(feed.live ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'tessera_change_listener_disconnects_total',
+      help: 'Times the change listener lost its database connection.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(feed.stats.disconnects);
+      },
+    });
+    new Counter({
+      name: 'tessera_changes_applied_total',
+      help: 'Changes heard from other processes and applied to this instance\'s caches.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(feed.stats.applied);
+      },
+    });
+
+    const pool = ctx.storage.pool;
+    if (pool !== undefined) {
+      new Gauge({
+        name: 'tessera_db_pool_connections',
+        help: 'PostgreSQL pool connections by state: total (open), idle, waiting (requests queued for a connection), max (the limit).',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          this.set({ state: 'total' }, pool.totalCount);
+          this.set({ state: 'idle' }, pool.idleCount);
+          this.set({ state: 'waiting' }, pool.waitingCount);
+          this.set({ state: 'max' }, pool.options.max ?? 10);
+        },
+      });
+    }
+
+    const limiter = ctx.rateLimiter;
+    if (limiter instanceof RedisRateLimiter) {
+      new Gauge({
+        name: 'tessera_rate_limiter_shared',
+        help: '1 while rate limits are counted in Redis (shared by all instances), 0 while Redis is unreachable and counts are per instance.',
+        registers,
+        collect() {
+          this.set(limiter.backend === 'redis' ? 1 : 0);
+        },
+      });
+    }
+  }
+
+  /** Counts one answered request (called from onResponse). */
+  observe(request: FastifyRequest, reply: FastifyReply): void {
+    const route = request.is404 ? UNMATCHED : (request.routeOptions.url ?? UNMATCHED);
+    const status = String(reply.statusCode);
+    this.#requests.inc({ method: request.method, route, status });
+    this.#duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const access = request.routeOptions.config?.access;
+    if (request.is404 || access === undefined || access === 'public') return;
+    if (request.principal !== null) this.#auth.inc({ outcome: 'success', reason: request.principal.via });
+    else if (request.authFailure !== null) this.#auth.inc({ outcome: 'failure', reason: request.authFailure });
+    else if (reply.statusCode === 403) this.#auth.inc({ outcome: 'forbidden', reason: 'not-permitted' });
+  }
+
+  /** The text exposition format Prometheus scrapes. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
