@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -9,6 +10,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
+import { tokenRoutes } from './auth/token.routes.ts';
+import { sessionRoutes } from './sessions/session.routes.ts';
+import { invitationRoutes } from './users/invitation.routes.ts';
+import { userRoutes } from './users/user.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
@@ -63,6 +69,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   // JSON everywhere; forms only where a route accepts them (OAuth-style endpoints). No plain text.
   app.removeContentTypeParser('text/plain');
   await app.register(fastifyFormbody);
+  // Before access control: the session resolver reads the parsed cookie.
+  await app.register(fastifyCookie);
   await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
 
   app.addHook('onSend', async (request, reply) => {
@@ -103,9 +111,10 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An API access key, or a token from POST /api/v1/token.' },
+          userPassword: { type: 'oauth2', description: 'A user\'s email and password, exchanged for a one-hour token.', flows: { password: { tokenUrl: `${API_PREFIX}/token`, scopes: {} } } },
         },
       },
-      security: [{ apiKey: [] }],
+      security: [{ apiKey: [] }, { userPassword: [] }],
     },
   });
 
@@ -131,6 +140,11 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
 
   await app.register(async (api) => {
     await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
+    await api.register(sessionRoutes, { prefix: '/session', ctx });
+    await api.register(tokenRoutes, { prefix: '/token', ctx });
+    await api.register(userRoutes, { prefix: '/users', ctx });
+    await api.register(invitationRoutes, { prefix: '/invitations', ctx });
+    await api.register(auditRoutes, { prefix: '/audit-events', ctx });
   }, { prefix: API_PREFIX });
 
   await app.register(publicScope(async (scope) => {

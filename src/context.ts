@@ -13,6 +13,12 @@ import { Scheduler } from './jobs/scheduler.ts';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 import { UserService } from './users/user.service.ts';
+import { randomUUID } from 'node:crypto';
+import { AuditService } from './audit/audit.service.ts';
+import { UserTokens } from './auth/user-token.ts';
+import { SessionService } from './sessions/session.service.ts';
+import { SignInService } from './sessions/sign-in.service.ts';
+import { KeyUsage, USAGE_FLUSH_INTERVAL_MS } from './usage/key-usage.ts';
 
 /** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
 export interface Context {
@@ -29,6 +35,13 @@ export interface Context {
   readonly accessKeys: AccessKeyService;
   readonly accessKeyAuth: AccessKeyAuthenticator;
   readonly users: UserService;
+  /** Console sessions (cookie) and users' API tokens; sign-in checks shared by both. */
+  readonly sessions: SessionService;
+  readonly userTokens: UserTokens;
+  readonly signIn: SignInService;
+  readonly audit: AuditService;
+  /** Per-key usage, counted in memory and flushed in batches. */
+  readonly usage: KeyUsage;
   /** Counters shared by every instance when REDIS_URL is set (sign-in throttling, rate limits). */
   readonly rateLimiter: RateLimiter;
   /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
@@ -63,9 +76,25 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, feed, transactions, clock);
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
-    const users = new UserService(storage.db, transactions, clock);
+    const users = new UserService(storage.db, transactions, clock, config.publicUrl);
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     const scheduler = new Scheduler(storage, log);
+    const signIn = new SignInService(storage.db, transactions, rateLimiter, clock, log);
+    const sessions = new SessionService(storage.db, transactions, clock, {
+      idleMinutes: config.sessionIdleMinutes,
+      absoluteHours: config.sessionAbsoluteHours,
+      secure: config.publicUrl.startsWith('https:'),
+    });
+    authenticator.useSession(sessions.resolve);
+    const userTokens = new UserTokens(storage.db, tokens, transactions);
+    authenticator.useBearer('user', userTokens.verify);
+    const audit = new AuditService(storage.db, clock, config.auditRetentionDays);
+    const usage = new KeyUsage(storage.db, log);
+    accessKeyAuth.onUse(usage.record);
+    scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
+    scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
+    // Each instance flushes its own counts, so its job (and advisory lock) has its own name.
+    scheduler.every(`usage-flush:${randomUUID()}`, USAGE_FLUSH_INTERVAL_MS, () => usage.flush());
     transactions.onChange((change) => {
       if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
     });
@@ -83,10 +112,17 @@ export async function createContext(config: Config, log: Logger, options: Contex
       accessKeys,
       accessKeyAuth,
       users,
+      sessions,
+      userTokens,
+      signIn,
+      audit,
+      usage,
       rateLimiter,
       scheduler,
       close: async () => {
         await scheduler.stop();
+        // What this instance counted must not be lost with it.
+        await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
         await feed.stop();
         await rateLimiter.close();
         if (options.storage === undefined) await storage.close();

@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import { parseStoredGrants } from '../auth/grants.ts';
 import type { Db } from '../db/database.ts';
-import type { UserRow } from '../db/schema.ts';
+import type { InvitationRow, UserRow } from '../db/schema.ts';
 import type { User } from './user.ts';
 
 export function rowToUser(row: UserRow): User {
@@ -23,4 +24,65 @@ export async function countUsers(db: Db): Promise<number> {
 
 export async function insertUser(db: Db, row: UserRow): Promise<void> {
   await db.insertInto('users').values(row).execute();
+}
+
+export async function findUserRow(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst();
+}
+
+export async function updateUserRow(db: Db, id: string, patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'password_hash' | 'last_sign_in_at'>>): Promise<void> {
+  await db.updateTable('users').set(patch).where('id', '=', id).execute();
+}
+
+export async function deleteUserRow(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('users').where('id', '=', id).execute();
+}
+
+export interface UserQuery {
+  limit: number;
+  /** The email key and id of the last row of the previous page. */
+  after: { emailKey: string; id: string } | undefined;
+  /** Case-insensitive substring of the email or the display name. */
+  q: string | undefined;
+  status: 'active' | 'pending' | undefined;
+}
+
+/** One page of users, in email order (a stable keyset: email key, then id). */
+export async function listUserRows(db: Db, q: UserQuery): Promise<UserRow[]> {
+  let query = db.selectFrom('users').selectAll();
+  if (q.q !== undefined && q.q.trim() !== '') {
+    const pattern = '%' + q.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    query = query.where(sql<boolean>`(email_key like ${pattern} escape '\\' or lower(display_name) like ${pattern} escape '\\')`);
+  }
+  if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.after !== undefined) {
+    const { emailKey, id } = q.after;
+    query = query.where(sql<boolean>`(email_key > ${emailKey} or (email_key = ${emailKey} and id > ${id}))`);
+  }
+  return query.orderBy('email_key', 'asc').orderBy('id', 'asc').limit(q.limit).execute();
+}
+
+// Invitations: found by the SHA-256 of the token in the link; one per user.
+
+export async function insertInvitation(db: Db, row: InvitationRow): Promise<void> {
+  await db.insertInto('invitations').values(row).execute();
+}
+
+export async function deleteInvitationsOf(db: Db, userId: string): Promise<void> {
+  await db.deleteFrom('invitations').where('user_id', '=', userId).execute();
+}
+
+export async function findInvitation(db: Db, tokenHash: string): Promise<InvitationRow | undefined> {
+  return db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+}
+
+/** When each of these users' invitation expires (pending users only have one). */
+export async function invitationExpiries(db: Db, userIds: readonly string[]): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db.selectFrom('invitations').select(['user_id', 'expires_at']).where('user_id', 'in', [...userIds]).execute();
+  return new Map(rows.map((r) => [r.user_id, r.expires_at]));
 }

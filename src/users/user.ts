@@ -1,4 +1,5 @@
-import type { Grant } from '../auth/permissions.ts';
+import { accountScopeOf, permissionsOf, type Grant } from '../auth/permissions.ts';
+import type { Principal } from '../auth/principal.ts';
 
 /** A person who signs in to the console. */
 export interface User {
@@ -28,4 +29,42 @@ export function normalizeEmail(raw: string): string {
 /** The form of an email the unique index compares. */
 export function emailKey(email: string): string {
   return email.trim().toLowerCase();
+}
+
+export const DISPLAY_NAME_MAX_LENGTH = 100;
+/** How long an invitation link stays valid. */
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+// C0 and C1 control characters, plus the Unicode line and paragraph separators.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Trims and checks a display name; throws a validation error naming the field. */
+export function normalizeDisplayName(raw: string): string {
+  const name = raw.normalize('NFC').trim();
+  if (name.length === 0 || [...name].length > DISPLAY_NAME_MAX_LENGTH) {
+    throw validationFailed('displayName', `must be 1–${DISPLAY_NAME_MAX_LENGTH} characters`);
+  }
+  if (CONTROL_CHARACTERS.test(name)) throw validationFailed('displayName', 'must not contain control characters');
+  return name;
+}
+
+/**
+ * The principal of a signed-in user, built from the user's roles as they are now (the
+ * caller reads the user fresh for each request, so an edit applies to the next one).
+ */
+export function principalForUser(
+  user: Pick<User, 'id' | 'email' | 'roles'>,
+  via: 'user-token' | 'session',
+  session?: { id: string; csrfToken: string },
+): Principal {
+  const grants = user.roles;
+  return Object.freeze({
+    kind: 'user' as const,
+    id: user.id,
+    actor: user.email,
+    via,
+    grants,
+    permissions: permissionsOf(grants),
+    scope: accountScopeOf(grants),
+    ...(session === undefined ? {} : { session: Object.freeze({ ...session }) }),
+  });
 }

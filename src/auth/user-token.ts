@@ -1,0 +1,46 @@
+import type { Kysely } from 'kysely';
+import type { Database, UserRow } from '../db/schema.ts';
+import type { Transactions } from '../db/transactions.ts';
+import { principalForUser } from '../users/user.ts';
+import { findUserRow, rowToUser } from '../users/user.repository.ts';
+import type { AuthResult, BearerVerifier } from './authenticate.ts';
+import type { TokenService } from './tokens.ts';
+
+/** How long a user token from `POST /api/v1/token` is valid. */
+export const USER_TOKEN_TTL_SECONDS = 60 * 60;
+
+/**
+ * Users' short-lived API tokens (JWTs with their own `typ`, so an API key can never pass for
+ * one nor the reverse). A token names the user; the user's roles are read at each request,
+ * so an edit applies at once and a deleted user's token is refused.
+ */
+export class UserTokens {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly tokens: TokenService,
+    private readonly transactions: Transactions,
+  ) {}
+
+  /** Issues a token for a user whose password was just checked, and records the sign-in. */
+  async issue(user: UserRow, ip: string): Promise<{ token: string; expiresIn: number }> {
+    return this.transactions.run({ name: user.email, ip }, async (work) => {
+      // Whole seconds, as the token's `iat` and `exp` are.
+      const issuedAt = new Date(Math.floor(work.now.getTime() / 1000) * 1000);
+      const expiresAt = new Date(issuedAt.getTime() + USER_TOKEN_TTL_SECONDS * 1000);
+      const { token } = await this.tokens.issue('user', user.id, issuedAt, expiresAt);
+      await work.trx.updateTable('users').set({ last_sign_in_at: work.now.toISOString() }).where('id', '=', user.id).execute();
+      await work.audit({ category: 'session', resource: user.email, resourceId: user.id, action: 'sign-in', detail: { email: user.email, via: 'token', expiresAt: expiresAt.toISOString() } });
+      return { token, expiresIn: USER_TOKEN_TTL_SECONDS };
+    });
+  }
+
+  /** The bearer verifier for `typ` user tokens. */
+  readonly verify: BearerVerifier = async (token): Promise<AuthResult> => {
+    const check = await this.tokens.verify('user', token);
+    if (!check.ok) return check;
+    const row = await findUserRow(this.db, check.claims.sub);
+    if (row === undefined) return { ok: false, reason: 'user-removed' };
+    if (row.status !== 'active') return { ok: false, reason: 'user-not-active' };
+    return { ok: true, principal: principalForUser(rowToUser(row), 'user-token') };
+  };
+}

@@ -1,0 +1,96 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../db/schema.ts';
+import { addKeyUsage, type UsageDelta } from './key-usage.repository.ts';
+
+/** How often each instance writes what it counted. */
+export const USAGE_FLUSH_INTERVAL_MS = 3000;
+/** Keys written per transaction. */
+const FLUSH_BATCH = 500;
+
+interface Pending {
+  count: number;
+  lastMs: number;
+  lastIp: string;
+}
+
+/**
+ * Per-key usage (`useCount`, `lastUsedAt`, `lastUsedIp`) without a database write per
+ * request: each successful API-key request only updates a counter in memory; `flush()`
+ * writes the sums in batches (every few seconds, and at shutdown) with additive SQL, so the
+ * figures from many instances add up. A failed flush keeps its counts for the next one.
+ */
+export class KeyUsage {
+  #pending = new Map<string, Pending>();
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly log: Logger,
+  ) {}
+
+  /** The access-key authenticator's use listener: O(1), no I/O. */
+  readonly record = (keyId: string, ip: string, at: Date): void => {
+    const ms = at.getTime();
+    const entry = this.#pending.get(keyId);
+    if (entry === undefined) {
+      this.#pending.set(keyId, { count: 1, lastMs: ms, lastIp: ip });
+      return;
+    }
+    entry.count++;
+    if (ms >= entry.lastMs) {
+      entry.lastMs = ms;
+      entry.lastIp = ip;
+    }
+  };
+
+  /** Keys with counts not yet written. */
+  get pendingKeys(): number {
+    return this.#pending.size;
+  }
+
+  /** Writes what was counted since the last flush. Concurrent calls share one run. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const taken = this.#pending;
+    this.#pending = new Map();
+    // Sorted by key id, so that instances flushing at once lock rows in the same order.
+    const deltas: UsageDelta[] = [...taken]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([keyId, p]) => ({ keyId, count: p.count, lastUsedAt: new Date(p.lastMs).toISOString(), lastUsedIp: p.lastIp }));
+    for (let i = 0; i < deltas.length; i += FLUSH_BATCH) {
+      const batch = deltas.slice(i, i + FLUSH_BATCH);
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          for (const delta of batch) await addKeyUsage(trx, delta);
+        });
+      } catch (error) {
+        // Nothing of this batch or the rest was written: count it again next time.
+        for (const delta of deltas.slice(i)) this.#restore(delta);
+        this.log.warn({ err: error, keys: deltas.length - i }, 'key usage flush failed; will retry');
+        throw error;
+      }
+    }
+  }
+
+  #restore(delta: UsageDelta): void {
+    const ms = Date.parse(delta.lastUsedAt);
+    const entry = this.#pending.get(delta.keyId);
+    if (entry === undefined) {
+      this.#pending.set(delta.keyId, { count: delta.count, lastMs: ms, lastIp: delta.lastUsedIp });
+      return;
+    }
+    entry.count += delta.count;
+    if (ms > entry.lastMs) {
+      entry.lastMs = ms;
+      entry.lastIp = delta.lastUsedIp;
+    }
+  }
+}

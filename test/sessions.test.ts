@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
+import { createContext } from '../src/context.ts';
+import { createLogger } from '../src/http/logging.ts';
+import { hashSessionId } from '../src/sessions/session.ts';
+import { DIALECTS } from './helpers/databases.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { addUser, asSession, auditRows, PASSWORD, signIn } from './helpers/people.ts';
+
+const MINUTE = 60_000;
+
+describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
+  let h: Harness;
+  let admin: { id: string; email: string };
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    admin = await addUser(h, [{ role: 'global-admin' }], 'Admin@Example.com');
+  });
+  afterAll(() => h.close());
+
+  it('signs in with email (any case) and password: the user, a CSRF token and an HttpOnly, SameSite=Lax cookie', async () => {
+    const s = await signIn(h, 'admin@example.COM');
+    const body = s.response.json();
+    expect(body.user).toMatchObject({ id: admin.id, email: 'Admin@Example.com', status: 'active', primary: false, roles: [{ role: 'global-admin' }] });
+    expect(body.user.lastSignInAt).toBe(h.clock().toISOString());
+    expect(body.user).not.toHaveProperty('passwordHash');
+    expect(body.csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const setCookie = String(s.response.headers['set-cookie']);
+    expect(setCookie).toMatch(/^tessera_session=/);
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Lax');
+    expect(setCookie).toContain('Path=/');
+    expect(setCookie).not.toContain('Secure');
+    expect(s.response.headers['cache-control']).toBe('no-store');
+    // The database keeps the SHA-256 of the cookie only.
+    const value = s.cookie.split('=')[1]!;
+    const rows = await h.ctx.storage.db.selectFrom('sessions').selectAll().where('user_id', '=', admin.id).execute();
+    expect(rows.map((r) => r.id_hash)).toContain(hashSessionId(value));
+    expect(JSON.stringify(rows)).not.toContain(value);
+    const events = await auditRows(h, { category: 'session', action: 'sign-in', actor: 'Admin@Example.com' });
+    expect(events.at(-1)).toMatchObject({ actor_ip: '127.0.0.1', resource_id: admin.id, detail: { email: 'Admin@Example.com', via: 'session' } });
+  });
+
+  it('GET /session answers the user and the same CSRF token; without a cookie 401', async () => {
+    const s = await signIn(h, admin.email);
+    const res = await asSession(h, s, { method: 'GET', url: '/api/v1/session' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ user: { id: admin.id, email: admin.email }, csrfToken: s.csrfToken });
+    const none = await h.app.inject({ method: 'GET', url: '/api/v1/session' });
+    expect(none.statusCode).toBe(401);
+    expect(none.json().code).toBe('invalid_token');
+    const forged = await h.app.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie: 'tessera_session=' + 'A'.repeat(43) } });
+    expect(forged.json().code).toBe('invalid_token');
+  });
+
+  it('state changes with the cookie need the x-csrf-token header (403 csrf_failed); reads do not', async () => {
+    const s = await signIn(h, admin.email);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/access-keys', csrf: false })).statusCode).toBe(200);
+    const payload = { name: 'from-console', roles: [{ role: 'global-viewer' }] };
+    const without = await asSession(h, s, { method: 'POST', url: '/api/v1/access-keys', payload, csrf: false });
+    expect(without.statusCode).toBe(403);
+    expect(without.json().code).toBe('csrf_failed');
+    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/access-keys', payload, headers: { cookie: s.cookie, 'x-csrf-token': 'x'.repeat(43) } });
+    expect(wrong.json().code).toBe('csrf_failed');
+    const other = await signIn(h, admin.email);
+    const crossed = await h.app.inject({ method: 'POST', url: '/api/v1/access-keys', payload, headers: { cookie: s.cookie, 'x-csrf-token': other.csrfToken } });
+    expect(crossed.json().code).toBe('csrf_failed');
+    const ok = await asSession(h, s, { method: 'POST', url: '/api/v1/access-keys', payload });
+    expect(ok.statusCode).toBe(201);
+    const [event] = await auditRows(h, { category: 'access-keys', actor: admin.email });
+    expect(event).toMatchObject({ action: 'add', resource: 'from-console', actor_ip: '127.0.0.1' });
+  });
+
+  it('refuses a wrong password and an unknown email alike (401 invalid_credentials), and audits both', async () => {
+    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: admin.email, password: 'not the password!' }, remoteAddress: '10.1.0.1' });
+    h.clock.advance(1);
+    const unknown = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: 'nobody@example.com', password: PASSWORD }, remoteAddress: '10.1.0.1' });
+    for (const res of [wrong, unknown]) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json().code).toBe('invalid_credentials');
+      expect(res.headers['set-cookie']).toBeUndefined();
+    }
+    expect(wrong.json().detail).toBe(unknown.json().detail);
+    const failed = await auditRows(h, { action: 'sign-in-failed' });
+    expect(failed.slice(-2).map((e) => [e.actor, e.actor_ip, e.detail['reason']])).toEqual([
+      [admin.email, '10.1.0.1', 'wrong-password'],
+      ['nobody@example.com', '10.1.0.1', 'unknown-user'],
+    ]);
+    expect(JSON.stringify(failed)).not.toContain('not the password!');
+  });
+
+  it('accepts JSON only (a cross-site form cannot sign a browser in)', async () => {
+    const res = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: `email=${encodeURIComponent(admin.email)}&password=${encodeURIComponent(PASSWORD)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().code).toBe('unsupported_media_type');
+  });
+
+  it('signing out ends the session at once and clears the cookie; it needs the CSRF token', async () => {
+    const s = await signIn(h, admin.email);
+    const noCsrf = await asSession(h, s, { method: 'DELETE', url: '/api/v1/session', csrf: false });
+    expect(noCsrf.json().code).toBe('csrf_failed');
+    const out = await asSession(h, s, { method: 'DELETE', url: '/api/v1/session' });
+    expect(out.statusCode).toBe(204);
+    expect(String(out.headers['set-cookie'])).toMatch(/tessera_session=;.*Expires=Thu, 01 Jan 1970/);
+    const after = await asSession(h, s, { method: 'GET', url: '/api/v1/session' });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().code).toBe('invalid_token');
+    const [event] = (await auditRows(h, { action: 'sign-out' })).slice(-1);
+    expect(event).toMatchObject({ category: 'session', actor: admin.email, resource_id: admin.id });
+  });
+
+  it('a new sign-in from the same browser ends the session it held (no fixation)', async () => {
+    const first = await signIn(h, admin.email);
+    const second = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: admin.email, password: PASSWORD }, headers: { cookie: first.cookie } });
+    expect(second.statusCode).toBe(200);
+    expect((await asSession(h, first, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+  });
+
+  it('the idle timeout holds although activity is written at most once a minute', async () => {
+    const s = await signIn(h, admin.email);
+    const hash = hashSessionId(s.cookie.split('=')[1]!);
+    const lastSeen = async () => (await h.ctx.storage.db.selectFrom('sessions').select('last_seen_at').where('id_hash', '=', hash).executeTakeFirstOrThrow()).last_seen_at;
+    const signedInAt = await lastSeen();
+    h.clock.advance(20 * 1000);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    expect(await lastSeen()).toBe(signedInAt); // no write within the minute
+    h.clock.advance(20 * MINUTE);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    expect(await lastSeen()).toBe(h.clock().toISOString());
+    h.clock.advance(20 * MINUTE); // 40 minutes after sign-in, 20 idle: alive
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    h.clock.advance(30 * MINUTE); // 30 idle: over
+    const idle = await asSession(h, s, { method: 'GET', url: '/api/v1/session' });
+    expect(idle.statusCode).toBe(401);
+    expect(idle.json().code).toBe('invalid_token');
+  });
+
+  it('the absolute timeout (12 hours) ends even an active session', async () => {
+    const s = await signIn(h, admin.email);
+    for (let i = 0; i < 11 * 3; i++) {
+      h.clock.advance(20 * MINUTE);
+      expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    }
+    h.clock.advance(60 * MINUTE);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+  });
+
+  it('sessions live in the database: another instance on the same database honours the cookie', async () => {
+    const s = await signIn(h, admin.email);
+    const ctx2 = await createContext(h.config, createLogger(h.config), { clock: h.clock });
+    const app2 = await buildApp(ctx2, { logRequests: false });
+    try {
+      const res = await app2.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie: s.cookie } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().user.id).toBe(admin.id);
+    } finally {
+      await app2.close();
+      await ctx2.close();
+    }
+  });
+
+  it('the user\'s current roles apply at the next request; a deleted user\'s session is dead', async () => {
+    const user = await addUser(h, [{ role: 'global-admin' }]);
+    const s = await signIn(h, user.email);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);
+    const me = await signIn(h, admin.email);
+    const edit = await asSession(h, me, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { roles: [{ role: 'global-viewer' }] } });
+    expect(edit.statusCode).toBe(200);
+    const denied = await asSession(h, s, { method: 'GET', url: '/api/v1/access-keys' });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().code).toBe('insufficient_scope');
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).json().user.roles).toEqual([{ role: 'global-viewer' }]);
+    expect((await asSession(h, me, { method: 'DELETE', url: `/api/v1/users/${user.id}` })).statusCode).toBe(204);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+  });
+
+  it('the cleanup job deletes ended sessions', async () => {
+    const s = await signIn(h, admin.email);
+    const hash = hashSessionId(s.cookie.split('=')[1]!);
+    await h.ctx.scheduler.runNow('session-cleanup');
+    expect(await h.ctx.storage.db.selectFrom('sessions').select('id_hash').where('id_hash', '=', hash).executeTakeFirst()).toBeDefined();
+    h.clock.advance(31 * MINUTE);
+    await h.ctx.scheduler.runNow('session-cleanup');
+    expect(await h.ctx.storage.db.selectFrom('sessions').select('id_hash').where('id_hash', '=', hash).executeTakeFirst()).toBeUndefined();
+  });
+});
+
+describe.each(DIALECTS)('sign-in throttling (%s)', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+  });
+  afterAll(() => h.close());
+
+  const attempt = (email: string, password: string, remoteAddress: string) =>
+    h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email, password }, remoteAddress });
+
+  it('after 5 failures for one account (from any address), 429 with Retry-After, even with the right password, until the window ends', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 5; i++) expect((await attempt(user.email, 'wrong password ' + i, `10.2.0.${i}`)).json().code).toBe('invalid_credentials');
+    const blocked = await attempt(user.email, PASSWORD, '10.2.0.99');
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json().code).toBe('too_many_requests');
+    expect(Number(blocked.headers['retry-after'])).toBe(15 * 60);
+    h.clock.advance(10 * MINUTE);
+    expect(Number((await attempt(user.email, PASSWORD, '10.2.0.99')).headers['retry-after'])).toBe(5 * 60);
+    h.clock.advance(5 * MINUTE);
+    expect((await attempt(user.email, PASSWORD, '10.2.0.99')).statusCode).toBe(200);
+  });
+
+  it('after 5 failures from one address (any accounts), that address is refused; others are not', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 5; i++) expect((await attempt(`guess${i}@example.com`, 'whatever password', '10.3.0.1')).statusCode).toBe(401);
+    const blocked = await attempt(user.email, PASSWORD, '10.3.0.1');
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.headers['retry-after']).toBeDefined();
+    expect((await attempt(user.email, PASSWORD, '10.3.0.2')).statusCode).toBe(200);
+  });
+
+  it('parallel guesses cannot slip past the limit', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => attempt(user.email, 'parallel guess ' + i, `10.4.0.${i}`)));
+    expect(results.filter((r) => r.statusCode === 401)).toHaveLength(5);
+    expect(results.filter((r) => r.statusCode === 429)).toHaveLength(3);
+    const failed = await auditRows(h, { action: 'sign-in-failed', actor: user.email });
+    expect(failed).toHaveLength(5);
+  });
+
+  it('a success resets the account\'s count', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 4; i++) await attempt(user.email, 'wrong password ' + i, `10.5.0.${i}`);
+    expect((await attempt(user.email, PASSWORD, '10.5.1.1')).statusCode).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await attempt(user.email, 'wrong again ' + i, `10.5.2.${i}`)).statusCode).toBe(401);
+    expect((await attempt(user.email, PASSWORD, '10.5.1.2')).statusCode).toBe(200);
+  });
+});
+
+describe('session cookie over https', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness('sqlite', { env: { TESSERA_PUBLIC_URL: 'https://tessera.example.com', TESSERA_SESSION_IDLE_MINUTES: '5' } });
+  });
+  afterAll(() => h.close());
+
+  it('is Secure, with the __Host- prefix, and the configured idle timeout applies', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const s = await signIn(h, user.email);
+    const setCookie = String(s.response.headers['set-cookie']);
+    expect(setCookie).toMatch(/^__Host-tessera_session=/);
+    expect(setCookie).toContain('Secure');
+    expect(setCookie).toContain('HttpOnly');
+    h.clock.advance(4 * MINUTE);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    h.clock.advance(5 * MINUTE);
+    expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+  });
+});
