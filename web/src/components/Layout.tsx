@@ -1,0 +1,104 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
+import { Button as AriaButton } from 'react-aria-components';
+import { useSession } from '../auth/session';
+import type { Permission } from '../lib/roles';
+import { Icon } from './ui';
+
+export interface MenuEntry {
+  to: string;
+  label: string;
+  permission: Permission;
+}
+
+/** The main menu. Entries whose permission the user's roles do not give are not shown. */
+export const MENU: { section?: string; entries: MenuEntry[] }[] = [
+  {
+    entries: [
+      { to: '/dashboard', label: 'Dashboard', permission: 'reports:read' },
+      { to: '/cloud-accounts', label: 'Cloud Accounts', permission: 'cloud-accounts:read' },
+      { to: '/assets', label: 'Assets', permission: 'assets:read' },
+      { to: '/policy', label: 'Policy', permission: 'policy:read' },
+    ],
+  },
+  {
+    section: 'Configuration',
+    entries: [
+      { to: '/configuration/api-access-keys', label: 'API Access Keys', permission: 'access-keys:manage' },
+      { to: '/configuration/users', label: 'Users', permission: 'users:manage' },
+      { to: '/configuration/audit', label: 'Audit', permission: 'audit:read' },
+    ],
+  },
+];
+
+/** The first page the signed-in user may open. */
+export function useHomePath(): string {
+  const { may } = useSession();
+  for (const group of MENU) for (const entry of group.entries) if (may(entry.permission)) return entry.to;
+  return '/api-homepage';
+}
+
+export function Layout() {
+  const { user, may, signOut } = useSession();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  useEffect(() => setMenuOpen(false), [location.pathname]);
+
+  return (
+    <div className="shell">
+      <a href="#main" className="skip-link">Skip to content</a>
+      <header className="topbar">
+        <AriaButton className="icon-btn menu-toggle" aria-label="Main menu" aria-expanded={menuOpen} aria-controls="main-menu" onPress={() => setMenuOpen((v) => !v)}>
+          <Icon name="menu" />
+        </AriaButton>
+        <span className="brand"><img src="/favicon.svg" alt="" width="24" height="24" /> Tessera</span>
+        <span className="spacer" />
+        <span className="whoami" title={user?.email}>{user?.displayName || user?.email}</span>
+        <AriaButton className="btn btn-quiet sign-out" onPress={() => void signOut()}>
+          <Icon name="out" /> Sign out
+        </AriaButton>
+      </header>
+      <nav id="main-menu" aria-label="Main menu" className={`sidebar${menuOpen ? ' open' : ''}`}>
+        {MENU.map((group, i) => {
+          const visible = group.entries.filter((e) => may(e.permission));
+          if (visible.length === 0) return null;
+          return (
+            <div key={i} className="menu-group">
+              {group.section !== undefined && <div className="menu-section" id={`menu-${i}`}>{group.section}</div>}
+              <ul aria-labelledby={group.section !== undefined ? `menu-${i}` : undefined}>
+                {visible.map((entry) => (
+                  <li key={entry.to}>
+                    <NavLink to={entry.to} className={({ isActive }) => `menu-link${isActive ? ' active' : ''}`}>{entry.label}</NavLink>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          );
+        })}
+        <div className="menu-group">
+          <ul>
+            <li><a className="menu-link" href="/docs" target="_blank" rel="noopener">API homepage <span aria-hidden="true">↗</span></a></li>
+          </ul>
+        </div>
+      </nav>
+      <main id="main" className="content" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+  useEffect(() => {
+    document.title = `${title} · Tessera`;
+  }, [title]);
+  return (
+    <div className="page-header">
+      <div>
+        <h1>{title}</h1>
+        {description !== undefined && <p className="page-description">{description}</p>}
+      </div>
+      {actions !== undefined && <div className="page-actions">{actions}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,5 @@
+import { PageHeader } from '../components/Layout';
+
+export function PolicyPage() {
+  return <PageHeader title="Policy" />;
+}

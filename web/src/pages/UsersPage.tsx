@@ -1,0 +1,239 @@
+/** Main Menu > Configuration > Users: invite people, manage their roles, resend or revoke invitations. */
+import { useEffect, useState, type FormEvent } from 'react';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button as AriaButton, Cell, Column, Form, Input, Label, Menu, MenuItem, MenuTrigger, Popover, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
+import { api, call } from '../api/client';
+import { ApiError, messageFor } from '../api/errors';
+import { useAccountNames } from '../api/queries';
+import type { InvitedUser, ManagedUser, UserQuery } from '../api/types';
+import { CopyButton } from '../components/CopyButton';
+import { PageHeader } from '../components/Layout';
+import { Pager, useCursorPages } from '../components/Pager';
+import { draftsFromGrants, grantsFromDrafts, newRoleDraft, RoleBlocks, validateRoles, type RoleDraft } from '../components/RoleBlocks';
+import { Banner, Button, Icon, Select, TextField, Window } from '../components/ui';
+import { useSession } from '../auth/session';
+import { formatDateTime, relative } from '../lib/format';
+import { grantLabel } from '../lib/roles';
+
+const STATUS_FILTERS = [{ id: 'any', label: 'Any status' }, { id: 'active', label: 'Active' }, { id: 'pending', label: 'Pending invitation' }];
+
+type Dialog =
+  | { kind: 'invite' }
+  | { kind: 'edit'; user: ManagedUser }
+  | { kind: 'delete'; user: ManagedUser }
+  | { kind: 'link'; user: ManagedUser; url: string; expiresAt: string; fresh: boolean }
+  | null;
+
+function UserForm({ editing, onClose, onInvited, onSaved }: { editing?: ManagedUser; onClose: () => void; onInvited: (user: InvitedUser) => void; onSaved: (user: ManagedUser) => void }) {
+  const [email, setEmail] = useState(editing?.email ?? '');
+  const [displayName, setDisplayName] = useState(editing?.displayName ?? '');
+  const [drafts, setDrafts] = useState<RoleDraft[]>(() => (editing ? draftsFromGrants(editing.roles) : [newRoleDraft()]));
+  const [checked, setChecked] = useState(false);
+  const [serverError, setServerError] = useState<{ email?: string; displayName?: string; form?: string }>({});
+
+  const emailError = !editing && checked && !/^[^\s@]+@[^\s@]+$/.test(email.trim()) ? 'Enter an email address.' : undefined;
+  const nameError = checked && displayName.trim().length > 100 ? 'Use at most 100 characters.' : undefined;
+  const roleErrors = checked ? validateRoles(drafts) : undefined;
+  const rolesInvalid = validateRoles(drafts).some((e) => e.role || e.accounts);
+
+  const save = useMutation({
+    mutationFn: async () => {
+      const roles = grantsFromDrafts(drafts);
+      const name = displayName.trim();
+      if (editing) {
+        return { saved: await call(api.PATCH('/api/v1/users/{id}', { params: { path: { id: editing.id } }, body: { roles, ...(name ? { displayName: name } : {}) } })) };
+      }
+      return { invited: await call(api.POST('/api/v1/users', { body: { email: email.trim(), roles, ...(name ? { displayName: name } : {}) } })) };
+    },
+    onSuccess: (r) => (r.invited ? onInvited(r.invited) : r.saved && onSaved(r.saved)),
+    onError: (error) => {
+      if (error instanceof ApiError && error.code === 'email_taken') return setServerError({ email: 'A user with this email already exists.' });
+      if (error instanceof ApiError && error.code === 'validation_failed' && (error.fieldError('email') || error.fieldError('displayName'))) {
+        return setServerError({ email: error.fieldError('email') && `Email ${error.fieldError('email')}.`, displayName: error.fieldError('displayName') && `Display name ${error.fieldError('displayName')}.` });
+      }
+      setServerError({ form: messageFor(error) });
+    },
+  });
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    setChecked(true);
+    setServerError({});
+    const badEmail = !editing && !/^[^\s@]+@[^\s@]+$/.test(email.trim());
+    if (badEmail || displayName.trim().length > 100 || rolesInvalid) return;
+    save.mutate();
+  }
+
+  return (
+    <Window title={editing ? 'Edit User' : 'Invite User'} isOpen onOpenChange={(open) => !open && !save.isPending && onClose()}>
+      <Form onSubmit={submit} className="dialog-form" validationBehavior="aria">
+        <div className="dialog-body">
+          {serverError.form !== undefined && <Banner>{serverError.form}</Banner>}
+          {editing?.primary && <Banner tone="info">This is the primary user: it cannot be deleted and keeps the Global Admin role.</Banner>}
+          <TextField label="Email" type="email" value={email} onChange={setEmail} isReadOnly={editing !== undefined} autoFocus={!editing}
+            description={editing ? 'The email cannot be changed.' : 'The person signs in with this email.'} error={emailError ?? serverError.email} />
+          <TextField label="Display name" value={displayName} onChange={setDisplayName} error={nameError ?? serverError.displayName} description="Optional. Shown in the console and the audit log." />
+          <RoleBlocks drafts={drafts} onChange={setDrafts} errors={roleErrors} />
+        </div>
+        <footer className="dialog-footer">
+          <Button onPress={onClose} isDisabled={save.isPending}>Cancel</Button>
+          <Button type="submit" variant="primary" isDisabled={save.isPending}>{editing ? 'Save' : 'Invite'}</Button>
+        </footer>
+      </Form>
+    </Window>
+  );
+}
+
+export function UsersPage() {
+  const queries = useQueryClient();
+  const { user: me } = useSession();
+  const [q, setQ] = useState('');
+  const [debounced, setDebounced] = useState('');
+  const [status, setStatus] = useState('any');
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const [notice, setNotice] = useState<string | undefined>();
+  const pages = useCursorPages(50);
+  const accountNames = useAccountNames();
+  useEffect(() => {
+    const t = setTimeout(() => setDebounced(q.trim()), 250);
+    return () => clearTimeout(t);
+  }, [q]);
+  const { reset } = pages;
+  useEffect(() => reset(), [debounced, status, reset]);
+
+  const query: UserQuery = { limit: pages.size, cursor: pages.cursor, ...(debounced ? { q: debounced } : {}), ...(status !== 'any' ? { status: status as UserQuery['status'] } : {}) };
+  const list = useQuery({ queryKey: ['users', query], queryFn: () => call(api.GET('/api/v1/users', { params: { query } })), placeholderData: keepPreviousData });
+  const refresh = () => void queries.invalidateQueries({ queryKey: ['users'] });
+
+  const reinvite = useMutation({
+    mutationFn: (user: ManagedUser) => call(api.POST('/api/v1/users/{id}/invitation', { params: { path: { id: user.id } } })),
+    onSuccess: (result, user) => {
+      setDialog({ kind: 'link', user, url: result.invitationUrl, expiresAt: result.invitationExpiresAt, fresh: false });
+      refresh();
+    },
+    onError: (error) => setNotice(messageFor(error)),
+  });
+  const remove = useMutation({
+    mutationFn: (user: ManagedUser) => call(api.DELETE('/api/v1/users/{id}', { params: { path: { id: user.id } } })),
+    onSuccess: (_r, user) => {
+      setDialog(null);
+      setNotice(user.status === 'pending' ? `The invitation of ${user.email} was revoked.` : `The user ${user.email} was deleted.`);
+      refresh();
+    },
+  });
+
+  const items = list.data?.items ?? [];
+  return (
+    <>
+      <PageHeader title="Users" description="People who sign in to the console. Invite them with a link; their roles decide what they see and do."
+        actions={<Button variant="primary" onPress={() => setDialog({ kind: 'invite' })}><Icon name="plus" /> Invite user</Button>} />
+      {notice !== undefined && <Banner tone="success">{notice}</Banner>}
+      <div className="filters" role="search" aria-label="Filter users">
+        <SearchField value={q} onChange={setQ} className="field search" aria-label="Search users">
+          <Label>Search</Label>
+          <div className="search-box"><Icon name="search" /><Input placeholder="Email or name" /></div>
+        </SearchField>
+        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
+      </div>
+      {list.isError && <Banner>{messageFor(list.error)}</Banner>}
+      <div className="table-wrap">
+        <Table aria-label="Users" className="table stack-on-narrow">
+          <TableHeader>
+            <Column isRowHeader>Name</Column>
+            <Column>Email</Column>
+            <Column>Roles</Column>
+            <Column>Status</Column>
+            <Column>Last sign-in</Column>
+            <Column>Created</Column>
+            <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
+          </TableHeader>
+          <TableBody items={items} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading users…' : 'No users match.'}</div>}>
+            {(user) => (
+              <Row id={user.id} className="row">
+                <Cell className="cell-name" data-label="Name">
+                  {user.displayName || <span className="muted">—</span>} {user.primary && <span className="badge badge-info">Primary</span>} {user.id === me?.id && <span className="badge badge-neutral">You</span>}
+                </Cell>
+                <Cell data-label="Email">{user.email}</Cell>
+                <Cell data-label="Roles"><ul className="role-list">{user.roles.map((g) => <li key={g.role}>{grantLabel(g, accountNames)}</li>)}</ul></Cell>
+                <Cell data-label="Status">
+                  {user.status === 'active' ? <span className="badge badge-active">Active</span> : (
+                    <span className="badge badge-expiring" title={user.invitationExpiresAt ? `Invitation expires ${formatDateTime(user.invitationExpiresAt)}` : undefined}>
+                      {user.invitationExpiresAt && new Date(user.invitationExpiresAt) < new Date() ? 'Invitation expired' : 'Pending'}
+                    </span>
+                  )}
+                </Cell>
+                <Cell data-label="Last sign-in">{user.lastSignInAt ? <span title={formatDateTime(user.lastSignInAt)}>{relative(user.lastSignInAt)}</span> : <span className="muted">Never</span>}</Cell>
+                <Cell data-label="Created">{formatDateTime(user.createdAt)}</Cell>
+                <Cell className="cell-actions">
+                  <MenuTrigger>
+                    <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${user.email}`}><Icon name="more" /></AriaButton>
+                    <Popover className="popover" placement="bottom end">
+                      <Menu className="menu" onAction={(a) => {
+                        if (a === 'edit') setDialog({ kind: 'edit', user });
+                        else if (a === 'reinvite') reinvite.mutate(user);
+                        else setDialog({ kind: 'delete', user });
+                      }}>
+                        <MenuItem id="edit" className="menu-item">Edit user</MenuItem>
+                        {user.status === 'pending' && <MenuItem id="reinvite" className="menu-item">New invitation link</MenuItem>}
+                        {user.status === 'pending' && <MenuItem id="delete" className="menu-item danger">Revoke invitation</MenuItem>}
+                        {user.status === 'active' && !user.primary && user.id !== me?.id && <MenuItem id="delete" className="menu-item danger">Delete user</MenuItem>}
+                      </Menu>
+                    </Popover>
+                  </MenuTrigger>
+                </Cell>
+              </Row>
+            )}
+          </TableBody>
+        </Table>
+        <Pager pages={pages} shown={items.length} nextCursor={list.data?.nextCursor} noun="users" />
+      </div>
+
+      {(dialog?.kind === 'invite' || dialog?.kind === 'edit') && (
+        <UserForm
+          editing={dialog.kind === 'edit' ? dialog.user : undefined}
+          onClose={() => setDialog(null)}
+          onInvited={(user) => {
+            setNotice(undefined);
+            setDialog({ kind: 'link', user, url: user.invitationUrl, expiresAt: user.invitationExpiresAt, fresh: true });
+            refresh();
+          }}
+          onSaved={(user) => {
+            setDialog(null);
+            setNotice(`${user.email} was saved.`);
+            refresh();
+          }}
+        />
+      )}
+      {dialog?.kind === 'link' && (
+        <Window title="Invitation Link" isOpen onOpenChange={(open) => !open && setDialog(null)}>
+          <div className="dialog-body">
+            <p>{dialog.fresh ? <>An invitation for <strong>{dialog.user.email}</strong> was created.</> : <>A new invitation link for <strong>{dialog.user.email}</strong> was made; the previous link no longer works.</>}
+              {' '}Send this link to them: it works once, until {formatDateTime(dialog.expiresAt)}. It is shown only now.</p>
+            <dl className="secret-rows">
+              <div className="secret-row">
+                <dt>Invitation link</dt>
+                <dd><code className="secret-value token" data-testid="invitation-url">{dialog.url}</code></dd>
+                <CopyButton value={dialog.url} label="Copy invitation link" />
+              </div>
+            </dl>
+          </div>
+          <footer className="dialog-footer"><Button variant="primary" onPress={() => setDialog(null)}>Close</Button></footer>
+        </Window>
+      )}
+      {dialog?.kind === 'delete' && (
+        <Window title={dialog.user.status === 'pending' ? 'Revoke invitation' : 'Delete user'} isOpen alert size="sm" onOpenChange={(open) => !open && setDialog(null)}>
+          <div className="dialog-body">
+            <p>{dialog.user.status === 'pending'
+              ? <>Revoke the invitation of <strong>{dialog.user.email}</strong>? The link stops working and the user is removed.</>
+              : <>Delete the user <strong>{dialog.user.email}</strong>? They are signed out at once and cannot sign in again.</>}</p>
+            {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
+          </div>
+          <footer className="dialog-footer">
+            <Button onPress={() => setDialog(null)}>Cancel</Button>
+            <Button variant="danger" onPress={() => remove.mutate(dialog.user)} isDisabled={remove.isPending}>{dialog.user.status === 'pending' ? 'Revoke' : 'Delete'}</Button>
+          </footer>
+        </Window>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,232 @@
+/**
+ * Main Menu > Configuration > API Access Keys. The list is read a page at a time from the
+ * server (sorted and filtered there), so it stays quick with any number of keys.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  Button as AriaButton,
+  Cell,
+  Column,
+  Menu,
+  MenuItem,
+  MenuTrigger,
+  Popover,
+  Row,
+  SearchField,
+  Input,
+  Label,
+  Table,
+  TableBody,
+  TableHeader,
+  type SortDescriptor,
+} from 'react-aria-components';
+import { api, call } from '../../api/client';
+import { messageFor } from '../../api/errors';
+import { useAccountNames } from '../../api/queries';
+import type { AccessKey, AccessKeyQuery, NewAccessKey } from '../../api/types';
+import { PageHeader } from '../../components/Layout';
+import { Pager, useCursorPages } from '../../components/Pager';
+import { Banner, Button, Icon, Select, Window } from '../../components/ui';
+import { formatDateTime, relative } from '../../lib/format';
+import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
+import { KeyDetailsWindow } from './KeyDetailsWindow';
+import { KeyDialog } from './KeyDialog';
+
+const EXPIRING_DAYS = 30;
+
+type SortColumn = 'name' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'status';
+/** The status follows the expiration date, so it sorts by it. */
+const SERVER_SORT: Record<SortColumn, NonNullable<AccessKeyQuery['sort']>> = { name: 'name', createdAt: 'createdAt', expiresAt: 'expiresAt', lastUsedAt: 'lastUsedAt', status: 'expiresAt' };
+
+const ROLE_FILTERS = [{ id: 'any', label: 'Any role' }, ...ROLES.map((r) => ({ id: r, label: ROLE_TITLES[r] }))];
+const STATUS_FILTERS = [
+  { id: 'any', label: 'Any status' },
+  { id: 'active', label: 'Active' },
+  { id: 'expiring', label: `Expiring within ${EXPIRING_DAYS} days` },
+  { id: 'expired', label: 'Expired' },
+];
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
+}
+
+export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Date }) {
+  if (accessKey.status === 'expired') return <span className="badge badge-expired">Expired</span>;
+  const left = new Date(accessKey.expiresAt).getTime() - now.getTime();
+  if (left <= EXPIRING_DAYS * 86_400_000) return <span className="badge badge-expiring" title={`Expires ${relative(accessKey.expiresAt, now)}`}>Expires {relative(accessKey.expiresAt, now)}</span>;
+  return <span className="badge badge-active">Active</span>;
+}
+
+type Dialog = { kind: 'add' } | { kind: 'edit'; key: AccessKey } | { kind: 'remove'; key: AccessKey } | { kind: 'details'; key: NewAccessKey } | null;
+
+export function AccessKeysPage() {
+  const queries = useQueryClient();
+  const [sort, setSort] = useState<SortDescriptor>({ column: 'createdAt', direction: 'descending' });
+  const [nameFilter, setNameFilter] = useState('');
+  const [role, setRole] = useState('any');
+  const [status, setStatus] = useState('any');
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const [notice, setNotice] = useState<string | undefined>();
+  const pages = useCursorPages(50);
+  const name = useDebounced(nameFilter.trim(), 250);
+  const accountNames = useAccountNames();
+  const marked = useRef(false);
+
+  const query: AccessKeyQuery = {
+    limit: pages.size,
+    cursor: pages.cursor,
+    sort: SERVER_SORT[sort.column as SortColumn],
+    order: sort.direction === 'ascending' ? 'asc' : 'desc',
+    ...(name ? { name } : {}),
+    ...(role !== 'any' ? { role: role as AccessKeyQuery['role'] } : {}),
+    ...(status !== 'any' ? { status: status as AccessKeyQuery['status'] } : {}),
+  };
+  const filtered = name !== '' || role !== 'any' || status !== 'any';
+  const { reset } = pages;
+  useEffect(() => reset(), [name, role, status, sort.column, sort.direction, reset]);
+
+  const list = useQuery({
+    queryKey: ['access-keys', query],
+    queryFn: () => call(api.GET('/api/v1/access-keys', { params: { query } })),
+    placeholderData: keepPreviousData,
+  });
+  const now = useMemo(() => new Date(), [list.dataUpdatedAt]);
+
+  // Performance marks for the e2e bench: from navigation start to the first page of rows on screen.
+  useEffect(() => {
+    if (!marked.current && list.data) {
+      marked.current = true;
+      requestAnimationFrame(() => performance.mark('access-keys:rendered', { detail: { rows: list.data.items.length } }));
+    }
+  }, [list.data]);
+
+  const remove = useMutation({
+    mutationFn: (key: AccessKey) => call(api.DELETE('/api/v1/access-keys/{id}', { params: { path: { id: key.id } } })),
+    onSuccess: (_data, key) => {
+      setDialog(null);
+      setNotice(`The access key “${key.name}” was removed. Its token is refused from now on.`);
+      void queries.invalidateQueries({ queryKey: ['access-keys'] });
+    },
+  });
+
+  const items = list.data?.items ?? [];
+  const empty = list.isSuccess && items.length === 0;
+
+  return (
+    <>
+      <PageHeader
+        title="API Access Keys"
+        description="Keys let other applications call the Tessera API. What a key may do follows its roles; a key's JSON web token is shown only once, when it is added."
+        actions={<Button variant="primary" onPress={() => setDialog({ kind: 'add' })}><Icon name="plus" /> Add access key</Button>}
+      />
+      {notice !== undefined && <Banner tone="success">{notice}</Banner>}
+
+      <div className="filters" role="search" aria-label="Filter access keys">
+        <SearchField value={nameFilter} onChange={setNameFilter} className="field search" aria-label="Filter by name">
+          <Label>Name</Label>
+          <div className="search-box">
+            <Icon name="search" />
+            <Input placeholder="Filter by name" />
+            {nameFilter !== '' && <AriaButton className="icon-btn small" aria-label="Clear name filter"><Icon name="close" /></AriaButton>}
+          </div>
+        </SearchField>
+        <Select label="Role" options={ROLE_FILTERS} value={role} onChange={setRole} className="filter" />
+        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
+      </div>
+
+      {list.isError && <Banner>{messageFor(list.error)} <Button variant="quiet" onPress={() => void list.refetch()}>Try again</Button></Banner>}
+
+      {empty && !filtered ? (
+        <div className="empty-state">
+          <Icon name="key" className="empty-icon" />
+          <h2>No API access keys yet</h2>
+          <p>Add a key to let another application — a CI job, a SIEM, a script — call the Tessera API with the roles you choose.</p>
+          <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>Add the first access key</Button>
+        </div>
+      ) : (
+        <div className="table-wrap" aria-busy={list.isFetching}>
+          <Table aria-label="API access keys" sortDescriptor={sort} onSortChange={setSort} className="table keys-table">
+            <TableHeader>
+              <Column id="name" isRowHeader allowsSorting className="col-name">Name</Column>
+              <Column id="role" className="col-role">Role</Column>
+              <Column id="createdAt" allowsSorting className="col-date">Created</Column>
+              <Column id="expiresAt" allowsSorting className="col-date">Expiration Date</Column>
+              <Column id="lastUsedAt" allowsSorting className="col-date">Last used</Column>
+              <Column id="status" allowsSorting className="col-status">Status</Column>
+              <Column id="actions" className="col-actions"><span className="visually-hidden">Actions</span></Column>
+            </TableHeader>
+            <TableBody
+              items={items}
+              renderEmptyState={() => (list.isPending ? <div className="table-empty" role="status">Loading access keys…</div> : (
+                <div className="table-empty">No access keys match these filters. <Button variant="quiet" onPress={() => { setNameFilter(''); setRole('any'); setStatus('any'); }}>Clear filters</Button></div>
+              ))}
+            >
+              {(key) => (
+                <Row id={key.id} className="row">
+                  <Cell className="cell-name">{key.name}</Cell>
+                  <Cell>
+                    <ul className="role-list">
+                      {key.roles.map((g) => <li key={g.role}><Icon name="key" className="role-icon" />{grantLabel(g, accountNames)}</li>)}
+                    </ul>
+                  </Cell>
+                  <Cell>{formatDateTime(key.createdAt)}</Cell>
+                  <Cell>{formatDateTime(key.expiresAt)}</Cell>
+                  <Cell>{key.lastUsedAt ? <span title={formatDateTime(key.lastUsedAt)}>{relative(key.lastUsedAt, now)}</span> : <span className="muted">Never</span>}</Cell>
+                  <Cell><StatusBadge accessKey={key} now={now} /></Cell>
+                  <Cell className="cell-actions">
+                    <MenuTrigger>
+                      <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${key.name}`}><Icon name="more" /></AriaButton>
+                      <Popover className="popover" placement="bottom end">
+                        <Menu className="menu" onAction={(action) => setDialog(action === 'edit' ? { kind: 'edit', key } : { kind: 'remove', key })}>
+                          <MenuItem id="edit" className="menu-item">Edit access key</MenuItem>
+                          <MenuItem id="remove" className="menu-item danger">Remove access key</MenuItem>
+                        </Menu>
+                      </Popover>
+                    </MenuTrigger>
+                  </Cell>
+                </Row>
+              )}
+            </TableBody>
+          </Table>
+          <Pager pages={pages} shown={items.length} nextCursor={list.data?.nextCursor} noun="keys" />
+        </div>
+      )}
+
+      {(dialog?.kind === 'add' || dialog?.kind === 'edit') && (
+        <KeyDialog
+          editing={dialog.kind === 'edit' ? dialog.key : undefined}
+          onClose={() => setDialog(null)}
+          onAdded={(key) => {
+            setNotice(undefined);
+            setDialog({ kind: 'details', key });
+            void queries.invalidateQueries({ queryKey: ['access-keys'] });
+          }}
+          onSaved={(key) => {
+            setDialog(null);
+            setNotice(`The roles of “${key.name}” were saved. They apply from the key's next request.`);
+            void queries.invalidateQueries({ queryKey: ['access-keys'] });
+          }}
+        />
+      )}
+      {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'remove' && (
+        <Window title="Remove access key" isOpen alert onOpenChange={(open) => !open && !remove.isPending && setDialog(null)} size="sm">
+          <div className="dialog-body">
+            <p>Remove the access key <strong>{dialog.key.name}</strong>? Applications using its token will be refused from their next request. This cannot be undone.</p>
+            {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
+          </div>
+          <footer className="dialog-footer">
+            <Button onPress={() => setDialog(null)} isDisabled={remove.isPending}>Cancel</Button>
+            <Button variant="danger" onPress={() => remove.mutate(dialog.key)} isDisabled={remove.isPending} autoFocus>{remove.isPending ? 'Removing…' : 'Remove'}</Button>
+          </footer>
+        </Window>
+      )}
+    </>
+  );
+}

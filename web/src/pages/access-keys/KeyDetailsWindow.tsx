@@ -1,0 +1,49 @@
+/**
+ * The access key details window: shows the name and the JSON web token once, with copy
+ * buttons; it cannot be closed (✕, Escape, a click outside) until the user says both are saved.
+ */
+import { useEffect, useState } from 'react';
+import type { NewAccessKey } from '../../api/types';
+import { CopyButton } from '../../components/CopyButton';
+import { Button, Checkbox, Window } from '../../components/ui';
+
+export function KeyDetailsWindow({ accessKey, onClose }: { accessKey: NewAccessKey; onClose: () => void }) {
+  const [saved, setSaved] = useState(false);
+
+  // Leaving the page would lose the token as surely as closing the window.
+  useEffect(() => {
+    if (saved) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [saved]);
+
+  return (
+    <Window title="Access Key" isOpen onOpenChange={(open) => !open && saved && onClose()} dismissable={saved} closeDisabled={!saved} size="lg">
+      <div className="dialog-body">
+        <p className="lead">
+          The access key <strong>{accessKey.name}</strong> has been added. Copy its name and its JSON web token to a safe location now:
+          the token will not be shown again, and Tessera cannot retrieve it later. Without the token, the key is useless.
+          Applications send only the token, as <code>Authorization: Bearer &lt;token&gt;</code>.
+        </p>
+        <dl className="secret-rows">
+          <div className="secret-row">
+            <dt>Access Key Name</dt>
+            <dd><span className="secret-value" data-testid="new-key-name">{accessKey.name}</span></dd>
+            <CopyButton value={accessKey.name} label="Copy access key name" />
+          </div>
+          <div className="secret-row">
+            <dt>JSON Web Token</dt>
+            <dd><code className="secret-value token" data-testid="new-key-token">{accessKey.token}</code></dd>
+            <CopyButton value={accessKey.token} label="Copy JSON web token" />
+          </div>
+        </dl>
+        <Checkbox isSelected={saved} onChange={setSaved}>I have saved the access key name and JSON web token</Checkbox>
+      </div>
+      <footer className="dialog-footer">
+        {!saved && <span className="footer-hint">Tick the box above to close this window.</span>}
+        <Button variant="primary" isDisabled={!saved} onPress={onClose}>Close</Button>
+      </footer>
+    </Window>
+  );
+}
