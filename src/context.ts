@@ -13,7 +13,6 @@ import { Scheduler } from './jobs/scheduler.ts';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 import { UserService } from './users/user.service.ts';
-import { randomUUID } from 'node:crypto';
 import { AuditService } from './audit/audit.service.ts';
 import { UserTokens } from './auth/user-token.ts';
 import { SessionService } from './sessions/session.service.ts';
@@ -93,8 +92,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     accessKeyAuth.onUse(usage.record);
     scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
-    // Each instance flushes its own counts, so its job (and advisory lock) has its own name.
-    scheduler.every(`usage-flush:${randomUUID()}`, USAGE_FLUSH_INTERVAL_MS, () => usage.flush());
+    scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush());
     transactions.onChange((change) => {
       if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
     });

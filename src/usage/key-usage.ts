@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
@@ -21,6 +22,11 @@ interface Pending {
  * figures from many instances add up. A failed flush keeps its counts for the next one.
  */
 export class KeyUsage {
+  /**
+   * The scheduler job that flushes this instance's counts. Each instance has its own (and so
+   * its own advisory lock): every instance must flush what it counted, and the SQL merges.
+   */
+  readonly jobName = `usage-flush:${randomUUID()}`;
   #pending = new Map<string, Pending>();
   #flushing: Promise<void> | undefined;
 
