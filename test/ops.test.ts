@@ -17,7 +17,7 @@ async function killListeners(): Promise<number> {
   await admin.connect();
   try {
     const { rows } = await admin.query<{ pid: number }>(
-      "select pg_terminate_backend(pid) as pid from pg_stat_activity where application_name = $1 and query like 'LISTEN%'",
+      "select pg_terminate_backend(pid) as pid from pg_stat_activity where application_name = $1",
       [listenerApplicationName()],
     );
     return rows.length;
