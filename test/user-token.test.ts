@@ -1,0 +1,99 @@
+import { decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_TYPES } from '../src/auth/tokens.ts';
+import { DIALECTS } from './helpers/databases.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { addUser, auditRows, PASSWORD } from './helpers/people.ts';
+
+describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
+  let h: Harness;
+  let admin: { id: string; email: string };
+  let adminKey: string;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    admin = await addUser(h, [{ role: 'global-admin' }]);
+    adminKey = (await h.key([{ role: 'global-admin' }], { name: 'admin-key' })).token;
+  });
+  afterAll(() => h.close());
+
+  const form = (fields: Record<string, string>, remoteAddress = '127.0.0.1') =>
+    h.app.inject({ method: 'POST', url: '/api/v1/token', payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, remoteAddress });
+
+  it('answers the OAuth 2.0 password grant, form-encoded or JSON, with a one-hour Bearer token of its own typ', async () => {
+    const res = await form({ grant_type: 'password', username: admin.email, password: PASSWORD, scope: '', client_id: 'swagger' });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(decodeProtectedHeader(body.access_token).typ).toBe(TOKEN_TYPES.user);
+    const json = await h.app.inject({ method: 'POST', url: '/api/v1/token', payload: { grant_type: 'password', username: admin.email, password: PASSWORD } });
+    expect(json.statusCode).toBe(200);
+    const [event] = (await auditRows(h, { category: 'session', action: 'sign-in', actor: admin.email })).slice(-1);
+    expect(event!.detail).toMatchObject({ via: 'token' });
+    expect(JSON.stringify(event)).not.toContain(json.json().access_token);
+  });
+
+  it('the token works as Authorization: Bearer, needs no CSRF token, and writes are audited under the user\'s email', async () => {
+    const token = (await form({ grant_type: 'password', username: admin.email, password: PASSWORD })).json().access_token;
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);
+    const created = await h.request(token, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'by-user-token', roles: [{ role: 'global-viewer' }] } });
+    expect(created.statusCode).toBe(201);
+    const [event] = await auditRows(h, { category: 'access-keys', actor: admin.email });
+    expect(event).toMatchObject({ action: 'add', resource: 'by-user-token' });
+  });
+
+  it('carries the user\'s roles as they are at each request; a deleted user\'s token is refused', async () => {
+    const user = await addUser(h, [{ role: 'global-admin' }]);
+    const token = (await form({ grant_type: 'password', username: user.email, password: PASSWORD })).json().access_token;
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/users' })).statusCode).toBe(200);
+    await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { roles: [{ role: 'global-viewer' }] } });
+    const demoted = await h.request(token, { method: 'GET', url: '/api/v1/users' });
+    expect(demoted.statusCode).toBe(403);
+    expect(demoted.json().code).toBe('insufficient_scope');
+    await h.request(adminKey, { method: 'DELETE', url: `/api/v1/users/${user.id}` });
+    const gone = await h.request(token, { method: 'GET', url: '/api/v1/session' });
+    expect(gone.statusCode).toBe(401);
+    expect(gone.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+  });
+
+  it('expires after one hour', async () => {
+    const token = (await form({ grant_type: 'password', username: admin.email, password: PASSWORD })).json().access_token;
+    h.clock.advance(3599 * 1000);
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);
+    h.clock.advance(1000);
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/access-keys' })).json().code).toBe('invalid_token');
+  });
+
+  it('a user token is not an API key and an API key is not a user token', async () => {
+    const token = (await form({ grant_type: 'password', username: admin.email, password: PASSWORD })).json().access_token;
+    expect((await h.ctx.tokens.verify('accessKey', token)).ok).toBe(false);
+    expect((await h.ctx.tokens.verify('user', adminKey)).ok).toBe(false);
+  });
+
+  it('wrong credentials: 400 invalid_grant with the OAuth error field; a pending user gets the same', async () => {
+    const wrong = await form({ grant_type: 'password', username: admin.email, password: 'not the password' }, '10.20.0.1');
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'invalid_grant', error: 'invalid_grant' });
+    const invited = await h.request(adminKey, { method: 'POST', url: '/api/v1/users', payload: { email: 'pending@example.com', roles: [{ role: 'global-admin' }] } });
+    expect(invited.statusCode).toBe(201);
+    const pending = await form({ grant_type: 'password', username: 'pending@example.com', password: 'any long password' }, '10.20.0.2');
+    expect(pending.json().code).toBe('invalid_grant');
+    const [event] = (await auditRows(h, { action: 'sign-in-failed', actor: 'pending@example.com' }));
+    expect(event!.detail).toMatchObject({ via: 'token', reason: 'not-active' });
+    const grant = await form({ grant_type: 'client_credentials', username: admin.email, password: PASSWORD });
+    expect(grant.json().code).toBe('validation_failed');
+  });
+
+  it('is throttled like the session sign-in: 5 failures, then 429 with Retry-After (shared with /session)', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 3; i++) expect((await form({ grant_type: 'password', username: user.email, password: `bad password ${i}` }, `10.21.0.${i}`)).statusCode).toBe(400);
+    for (let i = 0; i < 2; i++) {
+      const viaSession = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: `bad session ${i}` }, remoteAddress: `10.21.1.${i}` });
+      expect(viaSession.statusCode).toBe(401);
+    }
+    const blocked = await form({ grant_type: 'password', username: user.email, password: PASSWORD }, '10.21.2.1');
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json().code).toBe('too_many_requests');
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
