@@ -12,6 +12,7 @@ export interface Database {
   audit_events: AuditEventTable;
   sessions: SessionTable;
   invitations: InvitationTable;
+  job_runs: JobRunTable;
 }
 
 export interface SigningKeyTable {
@@ -103,3 +104,14 @@ export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
 export type SessionRow = Selectable<SessionTable>;
 export type InvitationRow = Selectable<InvitationTable>;
+
+/** When a cluster-wide periodic job last ran (src/jobs/scheduler.ts). */
+export interface JobRunTable {
+  name: string;
+  last_started_at: string;
+  last_finished_at: string | null;
+  /** 'running', 'ok' or 'failed'. */
+  last_status: string;
+  /** Which instance ran it (host:pid). */
+  last_instance: string;
+}

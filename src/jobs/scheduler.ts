@@ -1,29 +1,58 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Storage } from '../db/database.ts';
 
+/** What a job does across instances. */
+export interface JobOptions {
+  /**
+   * `cluster` (default): housekeeping on shared data (expiry sweeps, audit retention). With
+   * many instances on PostgreSQL it runs on one instance at a time, under an advisory lock,
+   * and once per interval in the whole cluster.
+   * `instance`: work on this process's own state (flushing the usage it counted in memory):
+   * runs on every instance, no lock.
+   */
+  scope?: 'cluster' | 'instance';
+}
+
+/** How a run ended: `ran`, or skipped because another instance holds the job (`busy`) or ran it within the interval (`recent`). */
+export type RunOutcome = 'ran' | 'busy' | 'recent';
+
 interface Job {
   name: string;
   intervalMs: number;
+  scope: 'cluster' | 'instance';
   run: () => Promise<void>;
   timer: NodeJS.Timeout | undefined;
-  running: Promise<void> | undefined;
+  running: Promise<RunOutcome> | undefined;
 }
 
-/** A stable 31-bit number for a job name: the PostgreSQL advisory lock key. */
-function lockKey(name: string): number {
-  let hash = 0;
-  for (const char of `tessera:${name}`) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) | 0;
-  return hash & 0x7fffffff;
+/** Every Tessera advisory lock uses this first key, so its locks never meet other applications' single-key locks. */
+const LOCK_CLASS = 0x7e55e7a;
+
+/** A stable 31-bit number for a job name: the second key of its advisory lock. */
+export function lockKey(name: string): number {
+  return createHash('sha256').update(`tessera:${name}`).digest().readUInt32BE(0) & 0x7fffffff;
 }
 
 /**
- * Periodic housekeeping (sweeps, flushes). On PostgreSQL each run holds an advisory lock, so
- * with many instances a job runs on one at a time; a run that finds the lock taken skips.
+ * A run that started less than this share of the interval ago counts as this interval's
+ * run: timers on different instances drift, and a job must not run twice because of it.
+ */
+const RECENT_SHARE = 0.9;
+
+/**
+ * Periodic housekeeping. Cluster jobs on PostgreSQL hold a session-level advisory lock for
+ * the whole run (so a job never runs on two instances at once, and a crashed instance's lock
+ * goes with its connection) and record their start in `job_runs` (so the cluster runs each
+ * once per interval, however many instances tick). A tick that finds the job busy or done
+ * skips. On SQLite there is one instance: jobs simply run.
  */
 export class Scheduler {
   readonly #jobs = new Map<string, Job>();
   #started = false;
+  readonly #instance = `${hostname()}:${process.pid}`.slice(0, 200);
 
   constructor(
     private readonly storage: Storage,
@@ -31,23 +60,29 @@ export class Scheduler {
   ) {}
 
   /** Declares a job; it runs every `intervalMs` once `start()` was called. */
-  every(name: string, intervalMs: number, run: () => Promise<void>): void {
+  every(name: string, intervalMs: number, run: () => Promise<void>, options: JobOptions = {}): void {
     if (this.#jobs.has(name)) throw new TypeError(`job ${name} is declared twice`);
-    const job: Job = { name, intervalMs, run, timer: undefined, running: undefined };
+    if (!Number.isInteger(intervalMs) || intervalMs <= 0) throw new TypeError(`job ${name}: intervalMs must be a positive integer`);
+    const job: Job = { name, intervalMs, scope: options.scope ?? 'cluster', run, timer: undefined, running: undefined };
     this.#jobs.set(name, job);
     if (this.#started) this.#schedule(job);
   }
 
   start(): void {
+    if (this.#started) return;
     this.#started = true;
     for (const job of this.#jobs.values()) this.#schedule(job);
   }
 
-  /** Runs a job now (under its lock); resolves when done. Tests and shutdown use it. */
-  async runNow(name: string): Promise<void> {
+  /**
+   * Runs a job now as a tick would (under its lock; skipped if another instance runs it or
+   * ran it within the interval), or with `force` regardless of when it last ran. Resolves
+   * when done; a failing job is logged, not thrown. Tests and shutdown use it.
+   */
+  async runNow(name: string, options: { force?: boolean } = {}): Promise<RunOutcome> {
     const job = this.#jobs.get(name);
     if (job === undefined) throw new TypeError(`no job named ${name}`);
-    await this.#runOnce(job);
+    return this.#runOnce(job, options.force === true);
   }
 
   /** Stops the timers and waits for running jobs to finish. */
@@ -61,30 +96,61 @@ export class Scheduler {
   }
 
   #schedule(job: Job): void {
-    job.timer = setInterval(() => void this.#runOnce(job), job.intervalMs);
+    job.timer = setInterval(() => void this.#runOnce(job, false), job.intervalMs);
     job.timer.unref();
   }
 
-  #runOnce(job: Job): Promise<void> {
-    // One run at a time per process; a tick that finds the job still running is skipped.
-    job.running ??= this.#locked(job)
-      .catch((err: unknown) => this.log.error({ err, job: job.name }, 'scheduled job failed'))
+  #runOnce(job: Job, force: boolean): Promise<RunOutcome> {
+    // One run at a time per process; a tick that finds the job still running joins it.
+    job.running ??= this.#locked(job, force)
+      .catch((err: unknown): RunOutcome => {
+        this.log.error({ err, job: job.name }, 'scheduled job failed');
+        return 'ran';
+      })
       .finally(() => {
         job.running = undefined;
       });
     return job.running;
   }
 
-  async #locked(job: Job): Promise<void> {
-    if (this.storage.dialect !== 'postgres') return job.run();
+  async #locked(job: Job, force: boolean): Promise<RunOutcome> {
+    if (this.storage.dialect !== 'postgres' || job.scope === 'instance') {
+      await job.run();
+      return 'ran';
+    }
     const key = lockKey(job.name);
-    await this.storage.db.connection().execute(async (conn) => {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
-      if (rows[0]?.locked !== true) return;
+    // One pooled connection holds the lock for the whole run (the job's own queries use others).
+    return this.storage.db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LOCK_CLASS}, ${key}) as locked`.execute(conn);
+      if (rows[0]?.locked !== true) return 'busy';
       try {
-        await job.run();
+        const now = new Date();
+        if (!force) {
+          const last = await conn.selectFrom('job_runs').select('last_started_at').where('name', '=', job.name).executeTakeFirst();
+          if (last !== undefined && now.getTime() - Date.parse(last.last_started_at) < job.intervalMs * RECENT_SHARE) return 'recent';
+        }
+        const started = { last_started_at: now.toISOString(), last_finished_at: null, last_status: 'running', last_instance: this.#instance };
+        await conn
+          .insertInto('job_runs')
+          .values({ name: job.name, ...started })
+          .onConflict((oc) => oc.column('name').doUpdateSet(started))
+          .execute();
+        let status = 'failed';
+        try {
+          await job.run();
+          status = 'ok';
+        } finally {
+          await conn
+            .updateTable('job_runs')
+            .set({ last_finished_at: new Date().toISOString(), last_status: status })
+            .where('name', '=', job.name)
+            .execute()
+            .catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not record the end of a job run'));
+        }
+        return 'ran';
       } finally {
-        await sql`select pg_advisory_unlock(${key})`.execute(conn);
+        // If this fails the connection is broken, and PostgreSQL released the lock with it.
+        await sql`select pg_advisory_unlock(${LOCK_CLASS}, ${key})`.execute(conn).catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not release a job lock'));
       }
     });
   }

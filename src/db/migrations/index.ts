@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as core from './2026-11-27T00-core.ts';
 import * as people from './2026-11-27T02-people.ts';
+import * as jobRuns from './2026-11-27T07-job-runs.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -9,6 +10,7 @@ import * as people from './2026-11-27T02-people.ts';
 const migrations: Record<string, Migration> = {
   '2026-11-27T00-core': core,
   '2026-11-27T02-people': people,
+  '2026-11-27T07-job-runs': jobRuns,
 };
 
 export const migrationProvider: MigrationProvider = {
