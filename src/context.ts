@@ -92,7 +92,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     accessKeyAuth.onUse(usage.record);
     scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
-    scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush());
+    // Instance scope: every instance flushes what it counted (no lock, no job_runs row).
+    scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush(), { scope: 'instance' });
     transactions.onChange((change) => {
       if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
     });
