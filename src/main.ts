@@ -62,15 +62,21 @@ export function buildCli(): Command {
     .description('run the server (the API, the console and the API homepage)')
     .action(async () => {
       const server = await startServer(loadConfig());
+      let signals = 0;
       const shutdown = (signal: string) => {
-        server.ctx.log.info({ signal }, 'shutting down');
+        // A second signal means "now": exit without waiting for the graceful stop.
+        if (++signals > 1) process.exit(1);
+        server.ctx.log.info({ signal }, 'shutting down: finishing in-flight requests, flushing usage, closing connections');
         server.stop().then(
           () => process.exit(0),
-          () => process.exit(1),
+          (err: unknown) => {
+            server.ctx.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
         );
       };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
     });
 
   program

@@ -4,6 +4,9 @@ import type { Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { createLogger } from './http/logging.ts';
 
+/** How long shutdown waits for in-flight requests before closing their connections. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface RunningServer {
   app: FastifyInstance;
   ctx: Context;
@@ -37,8 +40,22 @@ export async function startServer(config: Config): Promise<RunningServer> {
     url,
     stop: () =>
       (stopping ??= (async () => {
-        await app.close();
+        // Stop accepting and let in-flight requests finish (new requests on kept-alive
+        // connections get 503 + Connection: close); past the grace period, cut what is left.
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'requests still running after the grace period: closing their connections');
+            app.server.closeAllConnections();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          timer.unref();
+        });
+        await Promise.race([app.close(), grace]);
+        clearTimeout(timer);
+        // Then background work: jobs finish, usage is flushed, listeners and pools close.
         await ctx.close();
+        log.info('Tessera stopped');
       })()),
   };
 }

@@ -77,7 +77,7 @@ describe.each(DIALECTS)('operations endpoints (%s)', (dialect) => {
     await h.request(undefined, { method: 'GET', url: '/api/v1/access-keys' });
     await h.request('not-a-jwt', { method: 'GET', url: '/api/v1/access-keys' });
     await h.request(key.token, { method: 'GET', url: '/api/v1/access-keys' }); // a viewer: 403
-    await h.request(admin, { method: 'GET', url: '/no/such/path/12345' });
+    await h.request(admin, { method: 'GET', url: '/api/v1/no/such/path/12345' });
     const res = await h.request(METRICS_TOKEN, { method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
