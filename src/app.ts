@@ -7,9 +7,15 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
+import { assetRoutes } from './assets/asset.routes.ts';
+import { introspectRoutes } from './auth/introspect.routes.ts';
+import { cloudAccountRoutes } from './cloud-accounts/cloud-account.routes.ts';
+import { credentialRoutes } from './credentials/credential.routes.ts';
+import { policyRoutes } from './policy/policy.routes.ts';
+import { reportRoutes } from './reports/report.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { tokenRoutes } from './auth/token.routes.ts';
 import { sessionRoutes } from './sessions/session.routes.ts';
@@ -30,6 +36,8 @@ const BODY_LIMIT = 1024 * 1024;
 export interface AppOptions {
   /** Log one line per request (the server); tests pass false. */
   logRequests?: boolean;
+  /** Called with every route as it is registered (the route-table tests collect them). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Registers `plugin` so that every route it adds is declared public (static files, the API homepage). */
@@ -64,6 +72,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
 
   await app.register(problemHandler);
   // JSON everywhere; forms only where a route accepts them (OAuth-style endpoints). No plain text.
@@ -145,6 +154,12 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     await api.register(userRoutes, { prefix: '/users', ctx });
     await api.register(invitationRoutes, { prefix: '/invitations', ctx });
     await api.register(auditRoutes, { prefix: '/audit-events', ctx });
+    await api.register(introspectRoutes, { prefix: '/token', ctx });
+    await api.register(cloudAccountRoutes, { prefix: '/cloud-accounts', ctx });
+    await api.register(credentialRoutes, { prefix: '/credentials', ctx });
+    await api.register(assetRoutes, { prefix: '/assets', ctx });
+    await api.register(policyRoutes, { prefix: '/policy', ctx });
+    await api.register(reportRoutes, { prefix: '/reports', ctx });
   }, { prefix: API_PREFIX });
 
   await app.register(publicScope(async (scope) => {

@@ -13,6 +13,11 @@ import { Scheduler } from './jobs/scheduler.ts';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 import { UserService } from './users/user.service.ts';
+import { CloudAccountService } from './cloud-accounts/cloud-account.service.ts';
+import { CredentialService } from './credentials/credential.service.ts';
+import { AssetService } from './assets/asset.service.ts';
+import { PolicyService } from './policy/policy.service.ts';
+import { ReportService } from './reports/report.service.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { UserTokens } from './auth/user-token.ts';
 import { SessionService } from './sessions/session.service.ts';
@@ -34,6 +39,12 @@ export interface Context {
   readonly accessKeys: AccessKeyService;
   readonly accessKeyAuth: AccessKeyAuthenticator;
   readonly users: UserService;
+  /** The console's functions: cloud accounts, credentials, assets and CVEs, policy, reports. */
+  readonly cloudAccounts: CloudAccountService;
+  readonly credentials: CredentialService;
+  readonly assets: AssetService;
+  readonly policy: PolicyService;
+  readonly reports: ReportService;
   /** Console sessions (cookie) and users' API tokens; sign-in checks shared by both. */
   readonly sessions: SessionService;
   readonly userTokens: UserTokens;
@@ -76,6 +87,11 @@ export async function createContext(config: Config, log: Logger, options: Contex
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock, config.publicUrl);
+    const cloudAccounts = new CloudAccountService(storage.db, transactions);
+    const credentials = new CredentialService(storage.db, transactions, box);
+    const assets = new AssetService(storage.db, transactions);
+    const policy = new PolicyService(storage.db, transactions);
+    const reports = new ReportService(storage.db);
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     const scheduler = new Scheduler(storage, log);
     const signIn = new SignInService(storage.db, transactions, rateLimiter, clock, log);
@@ -111,6 +127,11 @@ export async function createContext(config: Config, log: Logger, options: Contex
       accessKeys,
       accessKeyAuth,
       users,
+      cloudAccounts,
+      credentials,
+      assets,
+      policy,
+      reports,
       sessions,
       userTokens,
       signIn,

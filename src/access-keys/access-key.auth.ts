@@ -69,6 +69,17 @@ export class AccessKeyAuthenticator {
   }
 
   readonly verify = async (token: string, request: FastifyRequest): Promise<AuthResult> => {
+    const result = await this.check(token);
+    if (!result.ok) return result;
+    this.#useListener?.(result.keyId, request.ip, result.at);
+    return { ok: true, principal: result.principal };
+  };
+
+  /**
+   * Whether a token is an active key now, exactly as `verify` decides, without counting a use
+   * (token introspection asks about a key; it does not use it).
+   */
+  async check(token: string): Promise<{ ok: true; keyId: string; principal: Principal; at: Date } | { ok: false; reason: string }> {
     let keyId = this.#verified.get(token);
     let state: KeyState | null;
     if (keyId === undefined) this.cacheStats.tokenMisses++;
@@ -88,9 +99,8 @@ export class AccessKeyAuthenticator {
     }
     const now = this.clock();
     if (state.expiresAtMs <= now.getTime()) return { ok: false, reason: 'expired' };
-    this.#useListener?.(keyId, request.ip, now);
-    return { ok: true, principal: state.principal };
-  };
+    return { ok: true, keyId, principal: state.principal, at: now };
+  }
 
   async #state(keyId: string): Promise<KeyState | null> {
     // Until the change feed is live, changes by other processes could be missed: ask SQL.

@@ -13,6 +13,10 @@ export interface Database {
   sessions: SessionTable;
   invitations: InvitationTable;
   job_runs: JobRunTable;
+  credentials: CredentialTable;
+  assets: AssetTable;
+  asset_cves: AssetCveTable;
+  policy_rules: PolicyRuleTable;
 }
 
 export interface SigningKeyTable {
@@ -95,6 +99,61 @@ export interface InvitationTable {
   expires_at: string;
 }
 
+/** A cloud credential; the vendor fields are sealed (SecretBox, purpose "credential"). */
+export interface CredentialTable {
+  id: string;
+  vendor: string;
+  display_name: string;
+  secret_sealed: string;
+  /** JSON array of the names of the secret fields that are set. */
+  secret_fields: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An asset of a cloud account; tags, properties, security controls and network are JSON text. */
+export interface AssetTable {
+  id: string;
+  account_id: string;
+  vendor: string;
+  resource_id: string;
+  type: string;
+  name: string;
+  region: string;
+  exposure: string;
+  tags: string;
+  properties: string;
+  security_controls: string;
+  network: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AssetCveTable {
+  asset_id: string;
+  cve_id: string;
+  severity: string;
+  /** CVSS base score in tenths (9.8 -> 98). */
+  cvss_tenths: number | null;
+  description: string | null;
+  added_at: string;
+}
+
+export interface PolicyRuleTable {
+  id: string;
+  position: number;
+  name: string;
+  description: string;
+  action: string;
+  protocol: string;
+  source: string;
+  destination: string;
+  /** JSON array of port specs. */
+  ports: string;
+  enabled: number;
+  updated_at: string;
+}
+
 export type AccessKeyRow = Selectable<AccessKeyTable>;
 export type NewAccessKeyRow = Insertable<AccessKeyTable>;
 export type AccessKeyRowUpdate = Updateable<AccessKeyTable>;
@@ -104,6 +163,10 @@ export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
 export type SessionRow = Selectable<SessionTable>;
 export type InvitationRow = Selectable<InvitationTable>;
+export type CredentialRow = Selectable<CredentialTable>;
+export type AssetRow = Selectable<AssetTable>;
+export type AssetCveRow = Selectable<AssetCveTable>;
+export type PolicyRuleRow = Selectable<PolicyRuleTable>;
 
 /** When a cluster-wide periodic job last ran (src/jobs/scheduler.ts). */
 export interface JobRunTable {

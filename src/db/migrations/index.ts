@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as core from './2026-11-27T00-core.ts';
+import * as inventory from './2026-11-27T01-inventory.ts';
 import * as people from './2026-11-27T02-people.ts';
 import * as jobRuns from './2026-11-27T07-job-runs.ts';
 
@@ -9,6 +10,7 @@ import * as jobRuns from './2026-11-27T07-job-runs.ts';
  */
 const migrations: Record<string, Migration> = {
   '2026-11-27T00-core': core,
+  '2026-11-27T01-inventory': inventory,
   '2026-11-27T02-people': people,
   '2026-11-27T07-job-runs': jobRuns,
 };
