@@ -59,7 +59,15 @@ export async function findAssetRow(db: Db, id: string, scope: AccountScope): Pro
 }
 
 export async function cvesOfAsset(db: Db, assetId: string): Promise<AssetCveRow[]> {
-  return db.selectFrom('asset_cves').selectAll().where('asset_id', '=', assetId).orderBy('cvss_tenths', 'desc').orderBy('cve_id', 'asc').execute();
+  // Most severe first; an unknown score sorts after known ones on both dialects.
+  return db
+    .selectFrom('asset_cves')
+    .selectAll()
+    .where('asset_id', '=', assetId)
+    .orderBy(sql`case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`)
+    .orderBy(sql`coalesce(cvss_tenths, -1)`, 'desc')
+    .orderBy('cve_id', 'asc')
+    .execute();
 }
 
 export interface AssetQuery {

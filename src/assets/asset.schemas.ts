@@ -155,7 +155,7 @@ export const AssetSchema = Type.Object(
     ...summaryProperties,
     properties: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
     securityControls: Type.Array(Type.Object({ name: Type.String(), status: Type.String(), detail: Type.Union([Type.String(), Type.Null()]) })),
-    cves: Type.Array(CveSchema, { description: 'Highest score first.' }),
+    cves: Type.Array(CveSchema, { description: 'Most severe first, then highest score.' }),
   },
   {
     examples: [
