@@ -1,0 +1,109 @@
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLI_ACTOR } from '../src/auth/principal.ts';
+import { createContext, type Context } from '../src/context.ts';
+import { listenerApplicationName } from '../src/db/change-feed.ts';
+import { CHANGE_CHANNEL, type Change } from '../src/db/transactions.ts';
+import { DIALECTS, TEST_PG_URL } from './helpers/databases.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+const silent = pino({ level: 'silent' });
+
+/**
+ * Changes made by another process (the CLI, another instance) reach this process's caches:
+ * by `PRAGMA data_version` on SQLite, by LISTEN/NOTIFY on PostgreSQL, and (while the
+ * listener is down) by reading key state from SQL instead of the cache.
+ */
+describe.each(DIALECTS)('change feed (%s)', (dialect) => {
+  let h: Harness;
+  /** A second process's view of the same database, as the CLI opens it (no listener). */
+  let other: Context;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    other = await createContext(h.config, silent, { listen: false });
+  });
+  afterAll(async () => {
+    await other.close();
+    await h.close();
+  });
+
+  const use = (token: string) => h.request(token, { method: 'GET', url: '/api/v1/access-keys' });
+
+  it('a key removed by another process is refused here on the next request', async () => {
+    const key = await h.key([{ role: 'global-admin' }]);
+    expect((await use(key.token)).statusCode).toBe(200);
+    expect((await use(key.token)).statusCode).toBe(200); // now answered from the caches
+    await other.accessKeys.remove(CLI_ACTOR, key.id);
+    await vi.waitFor(async () => expect((await use(key.token)).statusCode).toBe(401), { timeout: 1000, interval: 2 });
+  });
+
+  it('roles edited by another process apply here', async () => {
+    const key = await h.key([{ role: 'global-admin' }]);
+    expect((await use(key.token)).statusCode).toBe(200);
+    await other.accessKeys.editRoles(CLI_ACTOR, key.id, [{ role: 'global-viewer' }]);
+    await vi.waitFor(async () => {
+      const res = await use(key.token);
+      expect(res.statusCode).toBe(403);
+      expect(res.json().code).toBe('insufficient_scope');
+    }, { timeout: 1000, interval: 2 });
+  });
+
+  it.runIf(dialect === 'postgres')('while the listener is down, key state comes from SQL: a removal is never missed', async () => {
+    const key = await h.key([{ role: 'global-admin' }]);
+    expect((await use(key.token)).statusCode).toBe(200);
+    await h.ctx.feed.stop(); // deaf from now on: no notification will arrive
+    expect(h.ctx.feed.live).toBe(false);
+    await other.accessKeys.remove(CLI_ACTOR, key.id);
+    // Refused at once, without any notification: the cache is not trusted while not live.
+    expect((await use(key.token)).statusCode).toBe(401);
+    await h.ctx.feed.start();
+    expect(h.ctx.feed.live).toBe(true);
+    expect((await use(key.token)).statusCode).toBe(401);
+  });
+
+  it.runIf(dialect === 'postgres')('reconnects by itself after its connection is killed, and drops every cache when it does', async () => {
+    const seen: Change[] = [];
+    const off = h.ctx.transactions.onChange((change) => void seen.push(change));
+    const disconnects = h.ctx.feed.stats.disconnects;
+    try {
+      const admin = new pg.Client({ connectionString: TEST_PG_URL });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [listenerApplicationName()]);
+        expect(rows).toHaveLength(1);
+      } finally {
+        await admin.end();
+      }
+      // (The outage lasts ~50 ms, the first reconnect delay: count it rather than try to catch it.)
+      await vi.waitFor(() => expect(h.ctx.feed.stats.disconnects).toBe(disconnects + 1), { timeout: 2000, interval: 1 });
+      await vi.waitFor(() => expect(h.ctx.feed.live).toBe(true), { timeout: 10_000, interval: 10 });
+      // Once on loss and once on reconnect: everything changed while nobody listened.
+      expect(seen.filter((c) => c.kind === 'any').length).toBeGreaterThanOrEqual(2);
+      expect(h.ctx.feed.stats.disconnects).toBeGreaterThanOrEqual(1);
+    } finally {
+      off();
+    }
+  });
+
+  it.runIf(dialect === 'postgres')('takes a known change as it is, and an unknown kind or an unreadable payload as "everything changed"', async () => {
+    const seen: Change[] = [];
+    const off = h.ctx.transactions.onChange((change) => void seen.push(change));
+    const client = new pg.Client({ connectionString: h.config.databaseUrl });
+    await client.connect();
+    const id = `k-${Date.now()}`;
+    try {
+      // (The channel is per database: other test files' changes may arrive too, so count, don't list.)
+      await client.query('select pg_notify($1, $2)', [CHANGE_CHANNEL, JSON.stringify({ kind: 'access-key', id, at: Date.now() })]);
+      await vi.waitFor(() => expect(seen).toContainEqual({ kind: 'access-key', id }));
+      const before = seen.filter((c) => c.kind === 'any').length;
+      await client.query('select pg_notify($1, $2)', [CHANGE_CHANNEL, JSON.stringify({ kind: 'drop-tables', id })]);
+      await client.query('select pg_notify($1, $2)', [CHANGE_CHANNEL, 'not json']);
+      await vi.waitFor(() => expect(seen.filter((c) => c.kind === 'any').length).toBeGreaterThanOrEqual(before + 2));
+      expect(seen.some((c) => (c.kind as string) === 'drop-tables')).toBe(false);
+    } finally {
+      off();
+      await client.end();
+    }
+  });
+});
