@@ -73,6 +73,7 @@ export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; 
             </div>
             <Select
               label="Assigned Role"
+              placeholder="Select a role"
               options={ROLE_OPTIONS}
               value={draft.role}
               onChange={(role) => update(draft.uid, { role: role as Role, accounts: role === 'cloud-account-viewer' ? draft.accounts : [] })}

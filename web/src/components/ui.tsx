@@ -5,6 +5,7 @@
 import type { ReactNode } from 'react';
 import {
   Button as AriaButton,
+  ButtonContext,
   type ButtonProps as AriaButtonProps,
   Checkbox as AriaCheckbox,
   type CheckboxProps,
@@ -95,7 +96,8 @@ export interface Option {
 }
 
 /** A single-choice select. */
-export function Select({ label, options, value, onChange, description, error, className, labelExtra, isDisabled }: FieldBits & {
+export function Select({ label, options, value, onChange, description, error, className, labelExtra, isDisabled, placeholder }: FieldBits & {
+  placeholder?: string;
   options: readonly Option[];
   value: string | null;
   onChange: (value: string) => void;
@@ -109,9 +111,11 @@ export function Select({ label, options, value, onChange, description, error, cl
       onChange={(key: Key | null) => key !== null && onChange(String(key))}
       isInvalid={error !== undefined}
       isDisabled={isDisabled}
+      placeholder={placeholder}
       className={`field select${className ? ` ${className}` : ''}`}
     >
-      <div className="label-row"><Label>{label}</Label>{labelExtra}</div>
+      {/* The Select hands its trigger's props to every Button inside it: clear that for the extra (an info tip). */}
+      <div className="label-row"><Label>{label}</Label>{labelExtra !== undefined && <ButtonContext.Provider value={null}>{labelExtra}</ButtonContext.Provider>}</div>
       <AriaButton className="select-trigger">
         <SelectValue className="select-value" />
         <span aria-hidden="true" className="chevron">▾</span>

@@ -116,7 +116,6 @@ export function AccessKeysPage() {
   });
 
   const items = list.data?.items ?? [];
-  const empty = list.isSuccess && items.length === 0;
 
   return (
     <>
@@ -142,14 +141,6 @@ export function AccessKeysPage() {
 
       {list.isError && <Banner>{messageFor(list.error)} <Button variant="quiet" onPress={() => void list.refetch()}>Try again</Button></Banner>}
 
-      {empty && !filtered ? (
-        <div className="empty-state">
-          <Icon name="key" className="empty-icon" />
-          <h2>No API access keys yet</h2>
-          <p>Add a key to let another application — a CI job, a SIEM, a script — call the Tessera API with the roles you choose.</p>
-          <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>Add the first access key</Button>
-        </div>
-      ) : (
         <div className="table-wrap" aria-busy={list.isFetching}>
           <Table aria-label="API access keys" sortDescriptor={sort} onSortChange={setSort} className="table keys-table">
             <TableHeader>
@@ -163,9 +154,20 @@ export function AccessKeysPage() {
             </TableHeader>
             <TableBody
               items={items}
-              renderEmptyState={() => (list.isPending ? <div className="table-empty" role="status">Loading access keys…</div> : (
-                <div className="table-empty">No access keys match these filters. <Button variant="quiet" onPress={() => { setNameFilter(''); setRole('any'); setStatus('any'); }}>Clear filters</Button></div>
-              ))}
+              renderEmptyState={() => {
+                if (list.isPending) return <div className="table-empty" role="status">Loading access keys…</div>;
+                if (filtered) {
+                  return <div className="table-empty">No access keys match these filters. <Button variant="quiet" onPress={() => { setNameFilter(''); setRole('any'); setStatus('any'); }}>Clear filters</Button></div>;
+                }
+                return (
+                  <div className="empty-state">
+                    <Icon name="key" className="empty-icon" />
+                    <h2>No API access keys yet</h2>
+                    <p>Add a key to let another application — a CI job, a SIEM, a script — call the Tessera API with the roles you choose.</p>
+                    <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>Add the first access key</Button>
+                  </div>
+                );
+              }}
             >
               {(key) => (
                 <Row id={key.id} className="row">
@@ -196,7 +198,6 @@ export function AccessKeysPage() {
           </Table>
           <Pager pages={pages} shown={items.length} nextCursor={list.data?.nextCursor} noun="keys" />
         </div>
-      )}
 
       {(dialog?.kind === 'add' || dialog?.kind === 'edit') && (
         <KeyDialog

@@ -110,7 +110,7 @@ export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
               <div className="expiration-row">
                 <Select label="Expiration" options={EXPIRATION_OPTIONS} value={choice} onChange={(v) => setChoice(v as ExpirationChoice)} className="grow" />
                 {choice === 'custom' && (
-                  <NumberField label="Days" value={days} onChange={setDays} minValue={1} maxValue={MAX_DAYS} step={1} formatOptions={{ maximumFractionDigits: 0, useGrouping: false }} error={errors.days} className="days" />
+                  <NumberField label="Days" value={days} onChange={setDays} step={1} formatOptions={{ maximumFractionDigits: 0, useGrouping: false }} error={errors.days} className="days" />
                 )}
               </div>
               <p className="field-hint" aria-live="polite">{expires ? `The key will expire on ${formatDate(expires)}.` : 'Enter the number of days until the key expires.'}</p>
