@@ -23,6 +23,8 @@ import { invitationRoutes } from './users/invitation.routes.ts';
 import { userRoutes } from './users/user.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
+import { ALL_ACCOUNTS, permissionsOf, type Grant } from './auth/permissions.ts';
+import type { Principal } from './auth/principal.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { problemHandler, sendProblem } from './http/problem-handler.ts';
@@ -36,9 +38,27 @@ const BODY_LIMIT = 1024 * 1024;
 export interface AppOptions {
   /** Log one line per request (the server); tests pass false. */
   logRequests?: boolean;
+  /**
+   * Benchmarks only (bench/servers; never read from config or the environment): the GET
+   * route at this path is served without authentication, as a fixed Global Viewer, to
+   * measure what authentication costs on it.
+   */
+  benchUnauthenticated?: string;
   /** Called with every route as it is registered (the route-table tests collect them). */
   onRoute?: (route: RouteOptions) => void;
 }
+
+/** The caller a `benchUnauthenticated` route is served as. */
+const BENCH_GRANTS: Grant[] = [{ role: 'global-viewer' }];
+const BENCH_PRINCIPAL: Principal = Object.freeze({
+  kind: 'access-key',
+  id: 'bench-unauthenticated',
+  actor: 'bench',
+  via: 'api-key',
+  grants: BENCH_GRANTS,
+  permissions: permissionsOf(BENCH_GRANTS),
+  scope: ALL_ACCOUNTS,
+});
 
 /** Registers `plugin` so that every route it adds is declared public (static files, the API homepage). */
 function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
@@ -81,6 +101,15 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
   await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
+  const benchPath = options.benchUnauthenticated;
+  if (benchPath !== undefined) {
+    app.addHook('onRoute', (route) => {
+      if (route.method !== 'GET' || route.url.replace(/(.)\/$/, '$1') !== benchPath) return;
+      route.config = { ...(route.config ?? {}), access: 'public' };
+      const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
+      route.onRequest = [async (request) => void (request.principal = BENCH_PRINCIPAL), ...own];
+    });
+  }
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,0 +1,95 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.ts';
+import { createContext } from '../../src/context.ts';
+import { createLogger } from '../../src/http/logging.ts';
+import { generate, type BenchKeys, type GenerateReport, type GenerateTarget } from './generate.ts';
+
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
+export const BENCH_PUBLIC_URL = 'http://bench.tessera.test';
+
+/** A Tessera database made for the benchmark, and the environment a server needs to open it. */
+export interface Dataset {
+  dialect: 'sqlite' | 'postgres';
+  env: Record<string, string>;
+  /** SQLite: the database file. */
+  file: string | undefined;
+  keys: BenchKeys;
+  report: GenerateReport;
+  /** A copy with its own file (SQLite) sharing nothing with this one; PostgreSQL: the same schema. */
+  copy(): Dataset;
+  drop(): Promise<void>;
+}
+
+/** Is a PostgreSQL server reachable at `url`? */
+export async function postgresReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Makes a fresh database (a temp SQLite folder, or a new PostgreSQL schema) and fills it. */
+export async function makeDataset(dialect: 'sqlite' | 'postgres', target: GenerateTarget, postgresUrl: string): Promise<Dataset> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+  const env: Record<string, string> = {
+    TESSERA_DATA_DIR: dir,
+    TESSERA_SECRET: BENCH_SECRET,
+    TESSERA_PUBLIC_URL: BENCH_PUBLIC_URL,
+    LOG_LEVEL: 'warn',
+  };
+  let schema: string | undefined;
+  if (dialect === 'postgres') {
+    schema = `bench_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    const url = new URL(postgresUrl);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    env['DATABASE_URL'] = url.toString();
+  }
+  const config = loadConfig(env);
+  const ctx = await createContext(config, createLogger({ logLevel: 'warn' }), { listen: false });
+  let generated: Awaited<ReturnType<typeof generate>>;
+  try {
+    generated = await generate(ctx, target);
+  } finally {
+    await ctx.close();
+  }
+  const dirs = [dir];
+  const dataset = (envOf: Record<string, string>): Dataset => ({
+    dialect,
+    env: envOf,
+    file: dialect === 'sqlite' ? join(envOf['TESSERA_DATA_DIR']!, 'tessera.db') : undefined,
+    keys: generated.keys,
+    report: generated.report,
+    copy: () => {
+      if (dialect === 'postgres') return dataset(envOf);
+      const copyDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+      dirs.push(copyDir);
+      cpSync(join(dir, 'tessera.db'), join(copyDir, 'tessera.db'));
+      return dataset({ ...envOf, TESSERA_DATA_DIR: copyDir });
+    },
+    drop: async () => {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+      if (schema !== undefined) {
+        const admin = new pg.Client({ connectionString: postgresUrl });
+        await admin.connect();
+        await admin.query(`drop schema if exists ${schema} cascade`);
+        await admin.end();
+        schema = undefined;
+      }
+    },
+  });
+  return dataset(env);
+}

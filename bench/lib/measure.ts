@@ -1,0 +1,86 @@
+import autocannon, { type RawRequest } from 'autocannon';
+import { loadavg } from 'node:os';
+
+/** One autocannon run, reduced to what the report uses. */
+export interface LoadResult {
+  /** Requests answered per second over the whole run. */
+  rps: number;
+  /** Latency percentiles, ms. */
+  p50: number;
+  p97_5: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  /** The one-minute load average of the machine when the run ended (other work shares it). */
+  load: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  seconds: number;
+  connections: number;
+  token?: string | undefined;
+  /** A different token on each request, in turn. */
+  tokens?: readonly string[] | undefined;
+  method?: 'GET' | 'POST';
+  /** A body made fresh for each request (POST). */
+  body?: (() => string) | undefined;
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const headers: Record<string, string> = {};
+  if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let next = 0;
+  const { tokens, body } = options;
+  const setupRequest =
+    tokens !== undefined || body !== undefined
+      ? (request: RawRequest): RawRequest => {
+          const h = { ...request.headers };
+          if (tokens !== undefined) h['authorization'] = `Bearer ${tokens[next++ % tokens.length]}`;
+          return { ...request, headers: h, ...(body !== undefined ? { body: body() } : {}) };
+        }
+      : undefined;
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.seconds,
+    method: options.method ?? 'GET',
+    headers,
+    ...(setupRequest !== undefined ? { requests: [{ method: options.method ?? 'GET', headers, setupRequest }] } : {}),
+  });
+  const requests = result.requests.total;
+  return {
+    rps: requests / result.duration,
+    p50: result.latency.p50,
+    p97_5: result.latency.p97_5,
+    p99: result.latency.p99,
+    requests,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    load: loadavg()[0] ?? 0,
+  };
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile of `values` (p in 0–100). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** A request timed from send to the last byte of the body, ms. */
+export async function timed(url: string, init: RequestInit = {}): Promise<{ ms: number; status: number; body: string }> {
+  const started = performance.now();
+  const response = await fetch(url, init);
+  const body = await response.text();
+  return { ms: performance.now() - started, status: response.status, body };
+}

@@ -1,0 +1,376 @@
+/**
+ * The benchmark: `npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`
+ * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
+ *
+ *   --quick            3 s rounds, 100,000 keys for the scale part
+ *   --no-postgres      the scale part on SQLite only
+ *   --scale-keys N     keys for the scale part (default 1,000,000)
+ *   --out FILE         the report (default bench/REPORT.md)
+ *
+ * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
+ * reachable (each run works in a schema of its own and drops it).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { verify as cryptoVerify } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import SQLite from 'better-sqlite3';
+import { jwtVerify } from 'jose';
+import { loadConfig } from '../src/config.ts';
+import { createContext } from '../src/context.ts';
+import { createLogger } from '../src/http/logging.ts';
+import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
+import { ACCESS_KEY_SORTS } from '../src/access-keys/access-key.repository.ts';
+import { BENCH_PUBLIC_URL, makeDataset, postgresReachable, type Dataset } from './lib/datasets.ts';
+import { load, median, percentile, timed, type LoadResult } from './lib/measure.ts';
+import { ROOT, serve, type Served } from './lib/processes.ts';
+import { fmt } from './lib/progress.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-postgres': { type: 'boolean', default: false },
+    'scale-keys': { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'bench/REPORT.md') },
+  },
+});
+const quick = args.quick;
+const S = quick
+  ? { rounds: 3, seconds: 3, warmup: 1, scaleKeys: 100_000, assets: 10_000, listSamples: 6, creates: 60, rateSeconds: 3, pool: 10_000, scalePool: 2_000, micro: 1_000 }
+  : { rounds: 3, seconds: 10, warmup: 3, scaleKeys: 1_000_000, assets: 100_000, listSamples: 20, creates: 200, rateSeconds: 10, pool: 10_000, scalePool: 10_000, micro: 3_000 };
+if (args['scale-keys'] !== undefined) S.scaleKeys = Number(args['scale-keys']);
+const CONNECTIONS = 50;
+const LIST = '/api/v1/cloud-accounts';
+const PG_URL = process.env['TESSERA_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const runStarted = performance.now();
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+
+function versionOf(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const tesseraServer = (dataset: Dataset, mode: 'auth' | 'unauth' | 'cold') =>
+  serve<object>('bench/servers/tessera.ts', mode === 'unauth' ? [mode, LIST] : [mode], dataset.env);
+
+/** One GET that must answer 200 (checks that a target serves what the benchmark expects). */
+async function expectList(url: string, token: string | undefined): Promise<number> {
+  const res = await timed(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${res.body.slice(0, 300)}`);
+  return (JSON.parse(res.body) as { items: unknown[] }).items.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 1: the comparison (a)–(e), alternating rounds.
+
+interface Target {
+  id: string;
+  title: string;
+  server: Served<{ token?: string }>;
+  token?: string;
+  tokens?: readonly string[];
+  items?: number;
+}
+
+async function comparison() {
+  log('comparison: generating 50 accounts and a pool of 10,000 keys with real tokens (SQLite)');
+  const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 1_000, tokenPool: S.pool }, PG_URL);
+  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
+  const servers: Served<{ token?: string }>[] = [];
+  try {
+    log('comparison: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt');
+    const unauth = await tesseraServer(base.copy(), 'unauth');
+    servers.push(unauth);
+    const auth = await tesseraServer(base.copy(), 'auth');
+    servers.push(auth);
+    const cold = await tesseraServer(base.copy(), 'cold');
+    servers.push(cold);
+    const betterAuth = await serve<{ token: string }>('bench/servers/better-auth.ts', [base.file!, work], {});
+    servers.push(betterAuth);
+    const fastifyJwt = await serve<{ token: string }>('bench/servers/fastify-jwt.ts', [base.file!, work], {});
+    servers.push(fastifyJwt);
+    const { keys } = base;
+    const targets: Target[] = [
+      { id: 'a', title: '(a) Tessera, authentication off for the route', server: unauth },
+      { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, token: keys.viewer },
+      { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, token: keys.accountViewer },
+      { id: 'd', title: '(d) Tessera cold: a different key per request from 10,000', server: cold, tokens: keys.pool },
+      { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, token: betterAuth.info.token },
+      { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, token: fastifyJwt.info.token },
+    ];
+    for (const t of targets) t.items = await expectList(t.server.url + LIST, t.token ?? t.tokens?.[0]);
+    if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
+    log(`comparison: warm-up ${S.warmup} s per target`);
+    for (const t of targets) await load({ url: t.server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+    const runs: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.id, []]));
+    for (let round = 0; round < S.rounds; round++) {
+      // Each round starts at another target, so that no target always follows the same one.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      for (const t of order) {
+        const result = await load({ url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+        runs[t.id]!.push(result);
+        log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  p99 ${result.p99} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
+      }
+    }
+    const memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
+    return { targets: targets.map(({ id, title, items }) => ({ id, title, items })), runs, memory, baseline: await baseline(base) };
+  } finally {
+    for (const s of servers) await s.stop();
+    await base.drop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The reference for (d): a raw Ed25519 verification (node:crypto) of a pool token plus one
+ * lookup of its key by primary key (better-sqlite3, prepared), per request; and, for the
+ * record, jose's jwtVerify and Tessera's TokenService.verify on the same tokens.
+ */
+async function baseline(dataset: Dataset) {
+  const config = loadConfig(dataset.env);
+  const ctx = await createContext(config, createLogger({ logLevel: 'warn' }), { listen: false });
+  const db = new SQLite(dataset.file!, { readonly: true });
+  try {
+    const pool = dataset.keys.pool.slice(0, S.micro);
+    const kid = (JSON.parse(Buffer.from(pool[0]!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    const key = (await ctx.signingKeys.verificationKey(kid))!;
+    const byId = db.prepare('select * from access_keys where id = ?');
+    const parts = pool.map((t) => {
+      const dot = t.lastIndexOf('.');
+      const sub = (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+      return { data: Buffer.from(t.slice(0, dot)), signature: Buffer.from(t.slice(dot + 1), 'base64url'), sub };
+    });
+    const perOp = async (fn: (i: number) => unknown | Promise<unknown>) => {
+      const batches: number[] = [];
+      for (let b = 0; b < 5; b++) {
+        const started = performance.now();
+        for (let i = 0; i < pool.length; i++) await fn(i);
+        batches.push(((performance.now() - started) * 1000) / pool.length);
+      }
+      return median(batches);
+    };
+    const rawVerifyLookup = await perOp((i) => {
+      const p = parts[i]!;
+      if (!cryptoVerify(null, p.data, key, p.signature)) throw new Error('bad signature');
+      if (byId.get(p.sub) === undefined) throw new Error('no key');
+    });
+    const rawVerify = await perOp((i) => cryptoVerify(null, parts[i]!.data, key, parts[i]!.signature));
+    const lookup = await perOp((i) => byId.get(parts[i]!.sub));
+    const tesseraVerify = await perOp((i) => ctx.tokens.verify('accessKey', pool[i]!));
+    const joseVerify = await perOp((i) =>
+      jwtVerify(pool[i]!, key, { algorithms: ['EdDSA'], issuer: BENCH_PUBLIC_URL, audience: TOKEN_AUDIENCE, typ: TOKEN_TYPES.accessKey, requiredClaims: ['sub', 'jti', 'iat', 'exp'] }),
+    );
+    return { rawVerifyLookupUs: rawVerifyLookup, rawVerifyUs: rawVerify, lookupUs: lookup, tesseraVerifyUs: tesseraVerify, joseVerifyUs: joseVerify };
+  } finally {
+    db.close();
+    await ctx.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 2: scale, per dialect.
+
+const FILTERS: Array<{ label: string; query: string }> = [
+  { label: 'no filter', query: '' },
+  { label: 'name contains "deploy"', query: 'name=deploy' },
+  { label: 'name matching nothing', query: 'name=no-such-key-anywhere' },
+  { label: 'role global-admin', query: 'role=global-admin' },
+  { label: 'role global-viewer', query: 'role=global-viewer' },
+  { label: 'role cloud-account-viewer', query: 'role=cloud-account-viewer' },
+  { label: 'status active', query: 'status=active' },
+  { label: 'status expired', query: 'status=expired' },
+  { label: 'status expiring', query: 'status=expiring' },
+];
+
+interface ListCase {
+  sort: string;
+  order: string;
+  filter: string;
+  p50: number;
+  p95: number;
+  max: number;
+  samples: number;
+  pages: number;
+}
+
+/** Each sort × order × filter: a chain of pages (following nextCursor), restarted at the end. */
+async function listLatencies(server: Served<object>, adminToken: string): Promise<ListCase[]> {
+  const cases: ListCase[] = [];
+  const headers = { authorization: `Bearer ${adminToken}` };
+  for (const sort of ACCESS_KEY_SORTS) {
+    for (const order of ['asc', 'desc']) {
+      for (const filter of FILTERS) {
+        const base = `${server.url}/api/v1/access-keys?sort=${sort}&order=${order}&limit=50${filter.query === '' ? '' : `&${filter.query}`}`;
+        const times: number[] = [];
+        let cursor: string | null = null;
+        let deepest = 0;
+        let page = 0;
+        // One unmeasured request first: the plan and the pages it reads are then warm, as in use.
+        await timed(base, { headers });
+        while (times.length < S.listSamples) {
+          const res = await timed(cursor === null ? base : `${base}&cursor=${encodeURIComponent(cursor)}`, { headers });
+          if (res.status !== 200) throw new Error(`list ${base} answered ${res.status}: ${res.body.slice(0, 300)}`);
+          times.push(res.ms);
+          cursor = (JSON.parse(res.body) as { nextCursor: string | null }).nextCursor;
+          page = cursor === null ? 0 : page + 1;
+          deepest = Math.max(deepest, page + 1);
+        }
+        cases.push({ sort, order, filter: filter.label, p50: percentile(times, 50), p95: percentile(times, 95), max: Math.max(...times), samples: times.length, pages: deepest });
+      }
+    }
+  }
+  return cases;
+}
+
+async function createLatencies(server: Served<object>, adminToken: string, tag: string): Promise<{ p50: number; p95: number; max: number; samples: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < S.creates; i++) {
+    const res = await timed(`${server.url}/api/v1/access-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `bench-create-${tag}-${i}`, roles: [{ role: 'global-viewer' }] }),
+    });
+    if (res.status !== 201) throw new Error(`create answered ${res.status}: ${res.body.slice(0, 300)}`);
+    times.push(res.ms);
+  }
+  return { p50: percentile(times, 50), p95: percentile(times, 95), max: Math.max(...times), samples: times.length };
+}
+
+async function creationRate(server: Served<object>, adminToken: string, tag: string): Promise<LoadResult> {
+  let n = 0;
+  return load({
+    url: `${server.url}/api/v1/access-keys`,
+    seconds: S.rateSeconds,
+    connections: 10,
+    token: adminToken,
+    method: 'POST',
+    body: () => JSON.stringify({ name: `bench-rate-${tag}-${n++}`, roles: [{ role: 'global-viewer' }] }),
+  });
+}
+
+/** `tessera serve` (the real CLI) from spawn to the first 200 of /healthz, ms. */
+async function startupTimes(dataset: Dataset): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, [join(ROOT, 'bin/tessera.js'), 'serve'], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...dataset.env, PORT: String(port), HOST: '127.0.0.1', TESSERA_ADMIN_EMAIL: 'admin@bench.test', TESSERA_ADMIN_PASSWORD: 'bench-password-123' },
+      stdio: 'ignore',
+    });
+    try {
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`tessera serve exited with ${child.exitCode}`);
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+          if (res.status === 200) break;
+        } catch {
+          // not listening yet
+        }
+        if (performance.now() - started > 60_000) throw new Error('tessera serve did not start within 60 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      times.push(performance.now() - started);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+  return times;
+}
+
+async function scale(dialect: 'sqlite' | 'postgres') {
+  log(`scale (${dialect}): 1,000 keys, 100 accounts, ${fmt(S.assets)} assets`);
+  const small = await makeDataset(dialect, { keys: 1_000, accounts: 100, assets: S.assets, tokenPool: 0 }, PG_URL);
+  log(`scale (${dialect}): ${fmt(S.scaleKeys)} keys, 100 accounts, ${fmt(S.assets)} assets, ${fmt(S.scalePool)} real tokens`);
+  const big = await makeDataset(dialect, { keys: S.scaleKeys, accounts: 100, assets: S.assets, tokenPool: S.scalePool }, PG_URL);
+  const servers: Served<object>[] = [];
+  try {
+    const smallServer = await tesseraServer(small, 'auth');
+    servers.push(smallServer);
+    const bigServer = await tesseraServer(big, 'auth');
+    servers.push(bigServer);
+    await expectList(smallServer.url + LIST, small.keys.viewer);
+    await expectList(bigServer.url + LIST, big.keys.viewer);
+    for (const s of [[smallServer, small] as const, [bigServer, big] as const]) await load({ url: s[0].url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: s[1].keys.viewer });
+    const throughput: { small: LoadResult[]; big: LoadResult[] } = { small: [], big: [] };
+    for (let round = 0; round < S.rounds; round++) {
+      const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
+      for (const which of order) {
+        const [server, dataset] = which === 'small' ? [smallServer, small] : [bigServer, big];
+        const result = await load({ url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: dataset.keys.viewer });
+        throughput[which].push(result);
+        log(`scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, non-2xx ${result.non2xx}`);
+      }
+    }
+    log(`scale (${dialect}): list latencies, ${ACCESS_KEY_SORTS.length * 2 * FILTERS.length} sort/order/filter cases`);
+    const list = await listLatencies(bigServer, big.keys.admin);
+    log(`scale (${dialect}): create latency and creation rate`);
+    const create = await createLatencies(bigServer, big.keys.admin, dialect);
+    const rate = await creationRate(bigServer, big.keys.admin, dialect);
+    log(`scale (${dialect}): cold pool through the server (fills the bounded caches), then memory`);
+    const poolRun = await load({ url: bigServer.url + LIST, seconds: S.seconds, connections: CONNECTIONS, tokens: big.keys.pool });
+    const memory = bigServer.memory();
+    await bigServer.stop();
+    servers.splice(servers.indexOf(bigServer), 1);
+    log(`scale (${dialect}): start-up time of tessera serve`);
+    const startup = await startupTimes(big);
+    return { dialect, keys: S.scaleKeys, generate: big.report, throughput, list, create, rate, poolRun, memory, startup };
+  } finally {
+    for (const s of servers) await s.stop();
+    await small.drop();
+    await big.drop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  os: `${platform()} ${release()} ${arch()}`,
+  node: process.version,
+  loadAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  versions: Object.fromEntries(
+    ['fastify', 'jose', 'kysely', 'better-sqlite3', 'pg', 'better-auth', '@better-auth/api-key', '@fastify/jwt', 'fast-jwt', 'autocannon'].map((p) => [p, versionOf(p)]),
+  ),
+  tessera: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+};
+log(`${quick ? 'quick' : 'full'} run on ${machine.cpu} × ${machine.cores}, load ${machine.loadAtStart.join(' ')}`);
+
+const compared = await comparison();
+const dialects: Array<'sqlite' | 'postgres'> = ['sqlite'];
+let postgresNote = '';
+if (args['no-postgres']) postgresNote = 'PostgreSQL skipped (--no-postgres).';
+else if (await postgresReachable(PG_URL)) dialects.push('postgres');
+else postgresNote = `PostgreSQL skipped: nothing answered at ${PG_URL.replace(/\/\/[^@]*@/, '//')}.`;
+const scaled = [];
+for (const dialect of dialects) scaled.push(await scale(dialect));
+const results = { quick, settings: S, machine, seconds: (performance.now() - runStarted) / 1000, loadAtEnd: loadavg().map((l) => Number(l.toFixed(2))), compared, scaled, postgresNote };
+writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 1)}\n`);
+const { renderReport } = await import('./lib/report.ts');
+writeFileSync(args.out, renderReport(results));
+log(`done in ${(results.seconds / 60).toFixed(1)} min: ${args.out}`);
+
+export type BenchResults = typeof results;
