@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { INVALID_TOKEN_CHALLENGE } from './access-control.ts';
 import { AppError, ERRORS, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from './errors.ts';
 import { fieldErrors } from './validation.ts';
 
@@ -27,6 +28,8 @@ export const problemHandler = fp(
       if (error instanceof AppError) {
         const { headers, ...extra } = error.extra;
         if (headers !== undefined) reply.headers(headers);
+        // Every 401 carries the RFC 6750 challenge, wherever it was raised.
+        if (error.code === 'invalid_token' && headers?.['www-authenticate'] === undefined) reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE);
         return sendProblem(reply, error.code, error.detail, extra);
       }
       if (error.validation !== undefined) {
