@@ -82,9 +82,10 @@ describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
     }
     expect(wrong.json().detail).toBe(unknown.json().detail);
     const failed = await auditRows(h, { action: 'sign-in-failed' });
-    expect(failed.slice(-2).map((e) => [e.actor, e.actor_ip, e.detail['reason']])).toEqual([
-      [admin.email, '10.1.0.1', 'wrong-password'],
-      ['nobody@example.com', '10.1.0.1', 'unknown-user'],
+    expect(failed.slice(-2).map((e) => [e.actor, e.actor_ip, e.resource, e.detail['reason']])).toEqual([
+      [admin.email, '10.1.0.1', admin.email, 'wrong-password'],
+      // An unknown email is the resource, never the actor (an attacker could type `key:…`).
+      ['anonymous', '10.1.0.1', 'nobody@example.com', 'unknown-user'],
     ]);
     expect(JSON.stringify(failed)).not.toContain('not the password!');
   });
@@ -258,5 +259,43 @@ describe('session cookie over https', () => {
     // The periodic cleanup job is declared and removes it.
     await h.ctx.scheduler.runNow('session-cleanup');
     expect(await h.ctx.storage.db.selectFrom('sessions').selectAll().execute()).toEqual([]);
+  });
+});
+
+describe.each(DIALECTS)('changing one\'s password (%s)', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+  });
+  afterAll(() => h.close());
+
+  it('needs the current password and the CSRF token; ends the other sessions, keeps this one', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const here = await signIn(h, user.email);
+    const elsewhere = await signIn(h, user.email);
+    const payload = { currentPassword: PASSWORD, newPassword: 'a brand new password' };
+    expect((await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload, csrf: false })).json().code).toBe('csrf_failed');
+    const wrong = await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload: { ...payload, currentPassword: 'not my password' } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'currentPassword' }] });
+    const short = await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload: { ...payload, newPassword: 'too short' } });
+    expect(short.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'newPassword' }] });
+    const ok = await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload });
+    expect(ok.statusCode).toBe(204);
+    expect((await asSession(h, here, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    expect((await asSession(h, elsewhere, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+    const old = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD } });
+    expect(old.json().code).toBe('invalid_credentials');
+    await signIn(h, user.email, 'a brand new password');
+    const [event] = (await auditRows(h, { category: 'users', action: 'edit', actor: user.email }));
+    expect(event!.detail).toEqual({ email: user.email, passwordChanged: true, sessionsEnded: 1 });
+    expect(JSON.stringify(event)).not.toContain('a brand new password');
+  });
+
+  it('an API key has no password to change (403)', async () => {
+    const key = await h.key([{ role: 'global-admin' }]);
+    const res = await h.request(key.token, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: 'whatever it is', newPassword: 'a brand new password' } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('insufficient_scope');
   });
 });

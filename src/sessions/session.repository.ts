@@ -81,3 +81,11 @@ export async function deleteExpiredSessions(db: Db, now: string, idleSince: stri
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Ends a user's sessions except `keepHash` (the one changing the password); returns how many. */
+export async function deleteOtherSessionsOf(db: Db, userId: string, keepHash: string | undefined): Promise<number> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepHash !== undefined) query = query.where('id_hash', '!=', keepHash);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -3,9 +3,9 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Context } from '../context.ts';
 import { principalOf } from '../http/access-control.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError, validationFailed } from '../http/errors.ts';
 import { problems } from '../http/schemas.ts';
-import { UserSchema } from '../users/user.schemas.ts';
+import { PasswordSchema, UserSchema } from '../users/user.schemas.ts';
 
 const SessionSchema = Type.Object({
   user: UserSchema,
@@ -89,6 +89,28 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     if (principal.session === undefined) throw new AppError('invalid_token', 'This request is not made with a session cookie.');
     await sessions.end(principal, request.ip);
     clearCookie(reply);
+    return reply.code(204).send(null);
+  });
+
+  app.put('/password', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags: TAGS,
+      summary: 'Change my password',
+      description:
+        'The signed-in user (session or user token) sets a new password (at least 12 characters) by giving the current one. The user\'s other sessions end; this one stays. A wrong current password counts as a failed sign-in (400, then 429 after 5).',
+      body: Type.Object(
+        { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: PasswordSchema },
+        { additionalProperties: false },
+      ),
+      response: { 204: Type.Null({ description: 'Changed.' }), ...problems(400, 401, 403, 429) },
+    },
+  }, async (request, reply) => {
+    const principal = principalOf(request);
+    if (principal.kind !== 'user') throw new AppError('insufficient_scope', 'Only a signed-in user has a password to change.');
+    const result = await ctx.signIn.check(principal.actor, request.body.currentPassword, request.ip, principal.via === 'session' ? 'session' : 'token');
+    if (!result.ok || result.user.id !== principal.id) throw validationFailed('currentPassword', 'is not your current password');
+    await ctx.users.changePassword({ name: principal.actor, ip: request.ip }, principal.id, request.body.newPassword, principal.session?.id);
     return reply.code(204).send(null);
   });
 };

@@ -76,7 +76,8 @@ export class SignInService {
         await Promise.all(counters.map((counter) => this.limiter.increment(counter, SIGN_IN_WINDOW_MS)));
         const reason = user === undefined ? 'unknown-user' : user.status !== 'active' ? 'not-active' : 'wrong-password';
         const shown = email.trim().slice(0, 320);
-        await this.transactions.run({ name: shown, ip }, async (work) => {
+        // The actor is a known user's email, never text an attacker chose (it could read `key:…`).
+        await this.transactions.run({ name: user?.email ?? 'anonymous', ip }, async (work) => {
           await work.audit({ category: 'session', resource: shown, resourceId: user?.id ?? null, action: 'sign-in-failed', detail: { email: shown, via, reason } });
         });
         return { ok: false };

@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../db/database.ts';
 import type { Database, UserRow } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, notFound, validationFailed } from '../http/errors.ts';
-import { deleteSessionsOf } from '../sessions/session.repository.ts';
+import { deleteOtherSessionsOf, deleteSessionsOf } from '../sessions/session.repository.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { emailKey, INVITATION_TTL_MS, normalizeDisplayName, normalizeEmail, type User } from './user.ts';
 import {
@@ -256,6 +256,22 @@ export class UserService {
         action: 'delete',
         detail: pending ? { email: row.email, invitationRevoked: true } : { email: row.email },
       });
+      work.announce({ kind: 'user', id });
+    });
+  }
+
+  /**
+   * Sets a new password for a user whose current password was just checked, and ends the
+   * user's other sessions (`keepSessionHash`: the one making the change, if any).
+   */
+  async changePassword(actor: Actor, id: string, newPassword: string, keepSessionHash: string | undefined): Promise<void> {
+    checkNewPassword(newPassword, 'newPassword');
+    const passwordHash = await hashPassword(newPassword);
+    await this.transactions.run(actor, async (work) => {
+      const row = await this.#existing(work, id);
+      await updateUserRow(work.trx, id, { password_hash: passwordHash });
+      const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
+      await work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded } });
       work.announce({ kind: 'user', id });
     });
   }
