@@ -85,7 +85,12 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   if (q.status === 'expiring') query = query.where('expires_at', '>', now).where('expires_at', '<=', q.expiringBefore.toISOString());
   if (q.after !== undefined) {
     const { value, id } = q.after;
-    query = query.where(sql<boolean>`(${sortExpr} ${sql.raw(cmp)} ${value} or (${sortExpr} = ${value} and id ${sql.raw(cmp)} ${id}))`);
+    // "After (value, id)", written as a bound on the sort column alone plus a tie-break, so
+    // that both dialects range-scan the sort index from the cursor on instead of walking it
+    // from the first row: a deep page costs what the first page costs.
+    query = query
+      .where(sql<boolean>`${sortExpr} ${sql.raw(`${cmp}=`)} ${value}`)
+      .where(sql<boolean>`(${sortExpr} ${sql.raw(cmp)} ${value} or id ${sql.raw(cmp)} ${id})`);
   }
   return query
     .orderBy(sortExpr, q.order)

@@ -3,6 +3,7 @@ import * as core from './2026-11-27T00-core.ts';
 import * as inventory from './2026-11-27T01-inventory.ts';
 import * as people from './2026-11-27T02-people.ts';
 import * as jobRuns from './2026-11-27T07-job-runs.ts';
+import * as keyIndexes from './2026-11-27T08-key-indexes.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T01-inventory': inventory,
   '2026-11-27T02-people': people,
   '2026-11-27T07-job-runs': jobRuns,
+  '2026-11-27T08-key-indexes': keyIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
