@@ -2364,6 +2364,3068 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/token/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a token
+         * @description OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` and `iat`; for anything else only `{ "active": false }`. Asking does not count as a use of the key.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6InRlc3NlcmEtYXBpLWtleStqd3QifQ.eyJzdWIiOiIuLi4ifQ.c2ln"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The token to ask about. */
+                        token: string;
+                        /** @description Accepted and ignored (RFC 7662 §2.1): only API access keys can be active here. */
+                        token_type_hint?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            active: true;
+                            /** @description The key's id. */
+                            sub: string;
+                            /** @description The key's name. */
+                            name: string;
+                            /** @description The key's roles as they are now. */
+                            roles: components["schemas"]["def-0"][];
+                            /** @description Expiry, in seconds since the epoch. */
+                            exp: number;
+                            /** @description Issue time, in seconds since the epoch. */
+                            iat: number;
+                        } | {
+                            /** @enum {boolean} */
+                            active: false;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cloud-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List cloud accounts
+         * @description The accounts the caller may see (a Cloud Account Viewer: only its granted accounts), by display name, cursor-paginated. Filter by `vendor` and `status`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page (1–200). */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                    /** @description The public cloud: aws, azure or gcp. */
+                    vendor?: "aws" | "azure" | "gcp";
+                    /** @description How the connection to the cloud account is doing. */
+                    status?: "connected" | "connected-with-warnings" | "error";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description The public cloud: aws, azure or gcp. */
+                                vendor: "aws" | "azure" | "gcp";
+                                displayName: string;
+                                /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
+                                externalId: string;
+                                /** @description How the connection to the cloud account is doing. */
+                                status: "connected" | "connected-with-warnings" | "error";
+                                /** @description What is wrong, when the status is not "connected". */
+                                statusDetail: string | null;
+                                /** @description The credential the connector uses (same vendor), if any. */
+                                credentialId: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the account was added.
+                                 */
+                                createdAt: string;
+                            }[];
+                            /** @description Pass as `cursor` for the next page; null on the last page. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add a cloud account
+         * @description Adds an AWS account, Azure subscription or GCP project. The external id is validated for the vendor and unique per vendor (409). A `credentialId` must name a credential of the same vendor.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Without a status, an account with a credential starts "connected", one without "error". */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "vendor": "aws",
+                     *       "displayName": "AWS Sandbox",
+                     *       "externalId": "210987654321"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The public cloud: aws, azure or gcp. */
+                        vendor: "aws" | "azure" | "gcp";
+                        /** @description 1–100 characters once trimmed. */
+                        displayName: string;
+                        /** @description AWS: the 12-digit account id. Azure: the subscription id (GUID). GCP: the project id. */
+                        externalId: string;
+                        /** @description A credential of the same vendor; null for none. */
+                        credentialId?: string | null;
+                        /** @description How the connection to the cloud account is doing. */
+                        status?: "connected" | "connected-with-warnings" | "error";
+                        /** @description What is wrong (for the two non-connected statuses). */
+                        statusDetail?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "demo-aws-production",
+                         *       "vendor": "aws",
+                         *       "displayName": "AWS Production",
+                         *       "externalId": "123456789012",
+                         *       "status": "connected",
+                         *       "statusDetail": null,
+                         *       "credentialId": "demo-cred-aws",
+                         *       "createdAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            displayName: string;
+                            /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
+                            externalId: string;
+                            /** @description How the connection to the cloud account is doing. */
+                            status: "connected" | "connected-with-warnings" | "error";
+                            /** @description What is wrong, when the status is not "connected". */
+                            statusDetail: string | null;
+                            /** @description The credential the connector uses (same vendor), if any. */
+                            credentialId: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the account was added.
+                             */
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cloud-accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a cloud account
+         * @description One account. An account outside the caller's scope answers 404, as if it did not exist.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "demo-aws-production",
+                         *       "vendor": "aws",
+                         *       "displayName": "AWS Production",
+                         *       "externalId": "123456789012",
+                         *       "status": "connected",
+                         *       "statusDetail": null,
+                         *       "credentialId": "demo-cred-aws",
+                         *       "createdAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            displayName: string;
+                            /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
+                            externalId: string;
+                            /** @description How the connection to the cloud account is doing. */
+                            status: "connected" | "connected-with-warnings" | "error";
+                            /** @description What is wrong, when the status is not "connected". */
+                            statusDetail: string | null;
+                            /** @description The credential the connector uses (same vendor), if any. */
+                            credentialId: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the account was added.
+                             */
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a cloud account
+         * @description Deletes the account with its assets and their CVEs, and removes it from the grants of every access key and user in the same transaction: the next request of a key that could see it no longer can.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Edit a cloud account
+         * @description Changes the display name, external id, credential or status. The vendor cannot change.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description The fields to change. The vendor cannot change. A new status without a statusDetail clears the detail. */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "connected-with-warnings",
+                     *       "statusDetail": "CloudTrail is not enabled in eu-west-1."
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 1–100 characters once trimmed. */
+                        displayName?: string;
+                        /** @description AWS: the 12-digit account id. Azure: the subscription id (GUID). GCP: the project id. */
+                        externalId?: string;
+                        /** @description A credential of the same vendor; null for none. */
+                        credentialId?: string | null;
+                        /** @description How the connection to the cloud account is doing. */
+                        status?: "connected" | "connected-with-warnings" | "error";
+                        /** @description What is wrong (for the two non-connected statuses). */
+                        statusDetail?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "demo-aws-production",
+                         *       "vendor": "aws",
+                         *       "displayName": "AWS Production",
+                         *       "externalId": "123456789012",
+                         *       "status": "connected",
+                         *       "statusDetail": null,
+                         *       "credentialId": "demo-cred-aws",
+                         *       "createdAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            displayName: string;
+                            /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
+                            externalId: string;
+                            /** @description How the connection to the cloud account is doing. */
+                            status: "connected" | "connected-with-warnings" | "error";
+                            /** @description What is wrong, when the status is not "connected". */
+                            statusDetail: string | null;
+                            /** @description The credential the connector uses (same vendor), if any. */
+                            credentialId: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the account was added.
+                             */
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/cloud-accounts/{id}/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace the assets of a cloud account
+         * @description For connectors: the body is the account's complete inventory, and replaces the previous one atomically (readers see the old set or the new one). An asset is identified by its `resourceId`; one sent again keeps its id, creation time and CVEs; one not sent is removed with its CVEs. When `exposure` is omitted it is derived from the network: a public IP and an inbound rule allowing 0.0.0.0/0 or ::/0 make it "internet-exposed". Bodies up to 16 MiB.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "assets": [
+                     *         {
+                     *           "resourceId": "i-0a1b2c3d4e5f60718",
+                     *           "type": "virtual-machine",
+                     *           "name": "web-1",
+                     *           "region": "us-east-1",
+                     *           "tags": {
+                     *             "env": "prod"
+                     *           },
+                     *           "properties": {
+                     *             "instanceType": "t3.medium"
+                     *           },
+                     *           "network": {
+                     *             "networkId": "vpc-0a1b2c3d",
+                     *             "subnetId": "subnet-0a1b2c3d",
+                     *             "privateIps": [
+                     *               "10.0.1.10"
+                     *             ],
+                     *             "publicIps": [
+                     *               "203.0.113.10"
+                     *             ],
+                     *             "securityGroups": []
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The complete inventory of the account (at most 10,000 assets). */
+                        assets: {
+                            /** @description The vendor's id of the resource (instance id, ARN, resource id…); unique within the account. */
+                            resourceId: string;
+                            /** @description The kind of resource. */
+                            type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
+                            name: string;
+                            region: string;
+                            /** @description "internet-exposed": reachable from the internet. */
+                            exposure?: "internet-exposed" | "no-internet";
+                            /** @description Cloud tags / labels. */
+                            tags?: {
+                                [key: string]: string;
+                            };
+                            /** @description Vendor properties (instance type, engine version, …): flat values only. */
+                            properties?: {
+                                [key: string]: string | number | boolean | null;
+                            };
+                            securityControls?: {
+                                /** @description For example "encryption-at-rest" or "mfa-delete". */
+                                name: string;
+                                /** @description Whether the control is in place. */
+                                status: "enabled" | "disabled" | "misconfigured";
+                                detail?: string | null;
+                            }[];
+                            network?: {
+                                /** @description VPC, VNet or VPC network. */
+                                networkId?: string | null;
+                                subnetId?: string | null;
+                                privateIps?: string[];
+                                publicIps?: string[];
+                                /** @description Security groups, NSGs or firewall rules that apply. */
+                                securityGroups?: {
+                                    id: string;
+                                    name: string;
+                                    rules: {
+                                        /** @description Traffic to the asset, or from it. */
+                                        direction: "inbound" | "outbound";
+                                        /** @description What the rule does. */
+                                        action: "allow" | "deny";
+                                        /** @description IP protocol. */
+                                        protocol: "tcp" | "udp" | "icmp" | "any";
+                                        /** @description "any", a port, or a range such as "8000-8080". */
+                                        ports: string;
+                                        /** @description The remote side; 0.0.0.0/0 or ::/0 is the internet. */
+                                        cidr: string;
+                                    }[];
+                                }[];
+                            };
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "accountId": "demo-aws-production",
+                         *       "assets": 120,
+                         *       "added": 3,
+                         *       "updated": 117,
+                         *       "removed": 2
+                         *     }
+                         */
+                        "application/json": {
+                            accountId: string;
+                            /** @description Assets the account now has. */
+                            assets: number;
+                            added: number;
+                            updated: number;
+                            removed: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List credentials
+         * @description By display name, cursor-paginated; filter by `vendor`. Shows which secret fields are set, never their values.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page (1–200). */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                    /** @description The public cloud: aws, azure or gcp. */
+                    vendor?: "aws" | "azure" | "gcp";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description The public cloud: aws, azure or gcp. */
+                                vendor: "aws" | "azure" | "gcp";
+                                displayName: string;
+                                /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
+                                secret: {
+                                    [key: string]: boolean;
+                                };
+                                /**
+                                 * Format: date-time
+                                 * @description When the credential was added.
+                                 */
+                                createdAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it last changed.
+                                 */
+                                updatedAt: string;
+                            }[];
+                            /** @description Pass as `cursor` for the next page; null on the last page. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add a credential
+         * @description Stores the vendor's secret fields encrypted at rest (AES-256-GCM under the instance secret). The answer, like every later one, only says which fields are set.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description AWS: `accessKeyId` + `secretAccessKey`. Azure: `tenantId` + `applicationId` + `applicationSecret`. GCP: `serviceAccountKey`. All of the vendor's fields are required; another vendor's are refused. */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The public cloud: aws, azure or gcp. */
+                        vendor: "aws" | "azure" | "gcp";
+                        /** @description 1–100 characters once trimmed. */
+                        displayName: string;
+                        /** @description The vendor's fields. Write-only: never returned. */
+                        secret: {
+                            /** @description AWS: the access key id (AKIA… or ASIA…). */
+                            accessKeyId?: string;
+                            /** @description AWS: the secret access key (40 characters). */
+                            secretAccessKey?: string;
+                            /** @description Azure: the directory (tenant) id. */
+                            tenantId?: string;
+                            /** @description Azure: the application (client) id. */
+                            applicationId?: string;
+                            /** @description Azure: the application's client secret. */
+                            applicationSecret?: string;
+                            /** @description GCP: the service account's JSON key file, as a string. */
+                            serviceAccountKey?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "demo-cred-aws",
+                         *       "vendor": "aws",
+                         *       "displayName": "AWS connector",
+                         *       "secret": {
+                         *         "accessKeyId": true,
+                         *         "secretAccessKey": true
+                         *       },
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            displayName: string;
+                            /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
+                            secret: {
+                                [key: string]: boolean;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description When the credential was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When it last changed.
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a credential
+         * @description One credential, without its secret values.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "demo-cred-aws",
+                         *       "vendor": "aws",
+                         *       "displayName": "AWS connector",
+                         *       "secret": {
+                         *         "accessKeyId": true,
+                         *         "secretAccessKey": true
+                         *       },
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            displayName: string;
+                            /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
+                            secret: {
+                                [key: string]: boolean;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description When the credential was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When it last changed.
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a credential
+         * @description Refused (409) while a cloud account uses it: detach it from those accounts first.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Edit a credential
+         * @description Renames it, or replaces some or all of its secret fields (the result is validated as a whole).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description The vendor cannot change. `secret` replaces only the fields it names (to rotate one secret, send just that field). */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "secret": {
+                     *         "secretAccessKey": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 1–100 characters once trimmed. */
+                        displayName?: string;
+                        /** @description The vendor's fields. Write-only: never returned. */
+                        secret?: {
+                            /** @description AWS: the access key id (AKIA… or ASIA…). */
+                            accessKeyId?: string;
+                            /** @description AWS: the secret access key (40 characters). */
+                            secretAccessKey?: string;
+                            /** @description Azure: the directory (tenant) id. */
+                            tenantId?: string;
+                            /** @description Azure: the application (client) id. */
+                            applicationId?: string;
+                            /** @description Azure: the application's client secret. */
+                            applicationSecret?: string;
+                            /** @description GCP: the service account's JSON key file, as a string. */
+                            serviceAccountKey?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "demo-cred-aws",
+                         *       "vendor": "aws",
+                         *       "displayName": "AWS connector",
+                         *       "secret": {
+                         *         "accessKeyId": true,
+                         *         "secretAccessKey": true
+                         *       },
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            displayName: string;
+                            /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
+                            secret: {
+                                [key: string]: boolean;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description When the credential was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When it last changed.
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List assets
+         * @description Assets of the accounts the caller may see, by name, cursor-paginated. Filters: `accountId`, `vendor`, `type`, `exposure`, `name` (contains) and `cve`; all are applied in the database, together.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page (1–200). */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                    /** @description Only this account's assets (an account outside the scope yields an empty list). */
+                    accountId?: string;
+                    /** @description The public cloud: aws, azure or gcp. */
+                    vendor?: "aws" | "azure" | "gcp";
+                    /** @description The kind of resource. */
+                    type?: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
+                    /** @description "internet-exposed": reachable from the internet. */
+                    exposure?: "internet-exposed" | "no-internet";
+                    /** @description Assets whose name contains this (case-insensitive). */
+                    name?: string;
+                    /**
+                     * @description Only assets with this CVE, such as CVE-2021-44228.
+                     * @example CVE-2021-44228
+                     */
+                    cve?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                accountId: string;
+                                /** @description The public cloud: aws, azure or gcp. */
+                                vendor: "aws" | "azure" | "gcp";
+                                resourceId: string;
+                                /** @description The kind of resource. */
+                                type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
+                                name: string;
+                                region: string;
+                                /** @description "internet-exposed": reachable from the internet. */
+                                exposure: "internet-exposed" | "no-internet";
+                                tags: {
+                                    [key: string]: string;
+                                };
+                                /**
+                                 * Format: date-time
+                                 * @description When the asset first appeared in the inventory.
+                                 */
+                                createdAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description The last inventory that included it.
+                                 */
+                                updatedAt: string;
+                                /** @description CVEs recorded on the asset. */
+                                cveCount: number;
+                            }[];
+                            /** @description Pass as `cursor` for the next page; null on the last page. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an asset
+         * @description One asset with its properties, tags, security controls, exposure and CVEs. An asset of an account outside the caller's scope answers 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "ast-5d1c0e6f3b2a4c9d8e7f6a5b",
+                         *       "accountId": "demo-aws-production",
+                         *       "vendor": "aws",
+                         *       "resourceId": "i-0a1b2c3d4e5f60718",
+                         *       "type": "virtual-machine",
+                         *       "name": "web-1",
+                         *       "region": "us-east-1",
+                         *       "exposure": "internet-exposed",
+                         *       "tags": {
+                         *         "env": "production"
+                         *       },
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z",
+                         *       "properties": {
+                         *         "instanceType": "t3.medium",
+                         *         "image": "ami-0abcdef1234567890"
+                         *       },
+                         *       "securityControls": [
+                         *         {
+                         *           "name": "disk-encryption",
+                         *           "status": "enabled",
+                         *           "detail": null
+                         *         }
+                         *       ],
+                         *       "cves": [
+                         *         {
+                         *           "id": "CVE-2021-44228",
+                         *           "severity": "critical",
+                         *           "cvss": 10,
+                         *           "description": "Apache Log4j2 JNDI remote code execution (Log4Shell).",
+                         *           "addedAt": "2026-11-27T12:00:00.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            resourceId: string;
+                            /** @description The kind of resource. */
+                            type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
+                            name: string;
+                            region: string;
+                            /** @description "internet-exposed": reachable from the internet. */
+                            exposure: "internet-exposed" | "no-internet";
+                            tags: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description When the asset first appeared in the inventory.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description The last inventory that included it.
+                             */
+                            updatedAt: string;
+                            properties: {
+                                [key: string]: string | number | boolean | null;
+                            };
+                            securityControls: {
+                                name: string;
+                                status: string;
+                                detail: string | null;
+                            }[];
+                            /** @description Most severe first, then highest score. */
+                            cves: {
+                                /** @description The CVE id, such as CVE-2021-44228. */
+                                id: string;
+                                /** @description The CVE's severity (CVSS v3 band). */
+                                severity: "critical" | "high" | "medium" | "low";
+                                /** @description CVSS v3 base score, when known. */
+                                cvss: number | null;
+                                description: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the CVE was first recorded on this asset.
+                                 */
+                                addedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/network": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an asset's network configuration
+         * @description The network, subnet, private and public addresses, and the security groups (or NSGs, firewall rules) that apply to the asset.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "assetId": "ast-5d1c0e6f3b2a4c9d8e7f6a5b",
+                         *       "accountId": "demo-aws-production",
+                         *       "networkId": "vpc-0f3a2b1c",
+                         *       "subnetId": "subnet-0a1b2c3d",
+                         *       "privateIps": [
+                         *         "10.0.1.10"
+                         *       ],
+                         *       "publicIps": [
+                         *         "203.0.113.10"
+                         *       ],
+                         *       "securityGroups": [
+                         *         {
+                         *           "id": "sg-0123abcd",
+                         *           "name": "web",
+                         *           "rules": [
+                         *             {
+                         *               "direction": "inbound",
+                         *               "action": "allow",
+                         *               "protocol": "tcp",
+                         *               "ports": "443",
+                         *               "cidr": "0.0.0.0/0"
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            assetId: string;
+                            accountId: string;
+                            networkId: string | null;
+                            subnetId: string | null;
+                            privateIps: string[];
+                            publicIps: string[];
+                            securityGroups: {
+                                id: string;
+                                name: string;
+                                rules: {
+                                    /** @description Traffic to the asset, or from it. */
+                                    direction: "inbound" | "outbound";
+                                    /** @description What the rule does. */
+                                    action: "allow" | "deny";
+                                    /** @description IP protocol. */
+                                    protocol: "tcp" | "udp" | "icmp" | "any";
+                                    /** @description "any", a port, or a range such as "8000-8080". */
+                                    ports: string;
+                                    /** @description The remote side; 0.0.0.0/0 or ::/0 is the internet. */
+                                    cidr: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/cves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add CVEs to an asset
+         * @description Records CVE vulnerabilities found on the asset. The id format is checked, and a CVSS score must fall in its severity's band. A CVE already on the asset is updated (its `addedAt` stays). Answers the asset.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "cves": [
+                     *         {
+                     *           "id": "CVE-2021-44228",
+                     *           "severity": "critical",
+                     *           "cvss": 10,
+                     *           "description": "Apache Log4j2 JNDI remote code execution (Log4Shell)."
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        cves: {
+                            /** @description CVE-YYYY-NNNN (year 1999 or later, at least four digits). */
+                            id: string;
+                            /** @description The CVE's severity (CVSS v3 band). */
+                            severity: "critical" | "high" | "medium" | "low";
+                            /** @description CVSS v3 base score with at most one decimal; must fall in the severity's band (critical 9.0–10, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9). */
+                            cvss?: number | null;
+                            description?: string | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "ast-5d1c0e6f3b2a4c9d8e7f6a5b",
+                         *       "accountId": "demo-aws-production",
+                         *       "vendor": "aws",
+                         *       "resourceId": "i-0a1b2c3d4e5f60718",
+                         *       "type": "virtual-machine",
+                         *       "name": "web-1",
+                         *       "region": "us-east-1",
+                         *       "exposure": "internet-exposed",
+                         *       "tags": {
+                         *         "env": "production"
+                         *       },
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z",
+                         *       "properties": {
+                         *         "instanceType": "t3.medium",
+                         *         "image": "ami-0abcdef1234567890"
+                         *       },
+                         *       "securityControls": [
+                         *         {
+                         *           "name": "disk-encryption",
+                         *           "status": "enabled",
+                         *           "detail": null
+                         *         }
+                         *       ],
+                         *       "cves": [
+                         *         {
+                         *           "id": "CVE-2021-44228",
+                         *           "severity": "critical",
+                         *           "cvss": 10,
+                         *           "description": "Apache Log4j2 JNDI remote code execution (Log4Shell).",
+                         *           "addedAt": "2026-11-27T12:00:00.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            /** @description The public cloud: aws, azure or gcp. */
+                            vendor: "aws" | "azure" | "gcp";
+                            resourceId: string;
+                            /** @description The kind of resource. */
+                            type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
+                            name: string;
+                            region: string;
+                            /** @description "internet-exposed": reachable from the internet. */
+                            exposure: "internet-exposed" | "no-internet";
+                            tags: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description When the asset first appeared in the inventory.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description The last inventory that included it.
+                             */
+                            updatedAt: string;
+                            properties: {
+                                [key: string]: string | number | boolean | null;
+                            };
+                            securityControls: {
+                                name: string;
+                                status: string;
+                                detail: string | null;
+                            }[];
+                            /** @description Most severe first, then highest score. */
+                            cves: {
+                                /** @description The CVE id, such as CVE-2021-44228. */
+                                id: string;
+                                /** @description The CVE's severity (CVSS v3 band). */
+                                severity: "critical" | "high" | "medium" | "low";
+                                /** @description CVSS v3 base score, when known. */
+                                cvss: number | null;
+                                description: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the CVE was first recorded on this asset.
+                                 */
+                                addedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/cves/{cveId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a CVE from an asset
+         * @description For a CVE that was fixed or recorded by mistake.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                    /** @description The CVE id. */
+                    cveId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policy/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the policy rules
+         * @description The public cloud policy: which traffic is allowed or denied between the internet, address ranges and tagged assets, in order.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "rules": [
+                         *         {
+                         *           "id": "deny-ssh-from-internet",
+                         *           "name": "No SSH from the internet",
+                         *           "description": "Administration goes through the bastion.",
+                         *           "action": "deny",
+                         *           "protocol": "tcp",
+                         *           "source": "internet",
+                         *           "destination": "any",
+                         *           "ports": [
+                         *             "22"
+                         *           ],
+                         *           "enabled": true
+                         *         },
+                         *         {
+                         *           "id": "allow-https-to-web",
+                         *           "name": "HTTPS to web tier",
+                         *           "description": "",
+                         *           "action": "allow",
+                         *           "protocol": "tcp",
+                         *           "source": "internet",
+                         *           "destination": "tag:tier=web",
+                         *           "ports": [
+                         *             "443"
+                         *           ],
+                         *           "enabled": true
+                         *         }
+                         *       ],
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description In order: the first rule that matches decides. */
+                            rules: {
+                                id: string;
+                                name: string;
+                                description: string;
+                                action: "allow" | "deny";
+                                protocol: "tcp" | "udp" | "icmp" | "any";
+                                source: string;
+                                destination: string;
+                                ports: string[];
+                                enabled: boolean;
+                            }[];
+                            /** @description When the rules were last replaced. */
+                            updatedAt: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Replace the policy rules
+         * @description Replaces every rule at once, in the order given. The whole set is validated first (unique names and ids, endpoints, ports that fit the protocol); one bad rule refuses the request and changes nothing. An empty list removes every rule.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "rules": [
+                     *         {
+                     *           "id": "deny-ssh-from-internet",
+                     *           "name": "No SSH from the internet",
+                     *           "description": "Administration goes through the bastion.",
+                     *           "action": "deny",
+                     *           "protocol": "tcp",
+                     *           "source": "internet",
+                     *           "destination": "any",
+                     *           "ports": [
+                     *             "22"
+                     *           ],
+                     *           "enabled": true
+                     *         },
+                     *         {
+                     *           "id": "allow-https-to-web",
+                     *           "name": "HTTPS to web tier",
+                     *           "description": "",
+                     *           "action": "allow",
+                     *           "protocol": "tcp",
+                     *           "source": "internet",
+                     *           "destination": "tag:tier=web",
+                     *           "ports": [
+                     *             "443"
+                     *           ],
+                     *           "enabled": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        rules: {
+                            /** @description Keep a rule's id when sending it back; omit for a new rule. */
+                            id?: string;
+                            /** @description Unique in the policy (case-insensitive), 1–100 characters. */
+                            name: string;
+                            description?: string;
+                            action: "allow" | "deny";
+                            protocol: "tcp" | "udp" | "icmp" | "any";
+                            /** @description Where traffic comes from: "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod. */
+                            source: string;
+                            /** @description Where it goes: "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod. */
+                            destination: string;
+                            /** @description ["any"], or ports and ranges such as ["443", "8000-8080"]; ["any"] for icmp and any. */
+                            ports: string[];
+                            /** @description Default true. */
+                            enabled?: boolean;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "rules": [
+                         *         {
+                         *           "id": "deny-ssh-from-internet",
+                         *           "name": "No SSH from the internet",
+                         *           "description": "Administration goes through the bastion.",
+                         *           "action": "deny",
+                         *           "protocol": "tcp",
+                         *           "source": "internet",
+                         *           "destination": "any",
+                         *           "ports": [
+                         *             "22"
+                         *           ],
+                         *           "enabled": true
+                         *         },
+                         *         {
+                         *           "id": "allow-https-to-web",
+                         *           "name": "HTTPS to web tier",
+                         *           "description": "",
+                         *           "action": "allow",
+                         *           "protocol": "tcp",
+                         *           "source": "internet",
+                         *           "destination": "tag:tier=web",
+                         *           "ports": [
+                         *             "443"
+                         *           ],
+                         *           "enabled": true
+                         *         }
+                         *       ],
+                         *       "updatedAt": "2026-11-27T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description In order: the first rule that matches decides. */
+                            rules: {
+                                id: string;
+                                name: string;
+                                description: string;
+                                action: "allow" | "deny";
+                                protocol: "tcp" | "udp" | "icmp" | "any";
+                                source: string;
+                                destination: string;
+                                ports: string[];
+                                enabled: boolean;
+                            }[];
+                            /** @description When the rules were last replaced. */
+                            updatedAt: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Summary of the inventory
+         * @description Cloud accounts by vendor and status, assets by vendor and exposure, CVE findings by severity, all counted over what the caller may see: a Cloud Account Viewer's counts cover only its granted accounts.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "cloudAccounts": {
+                         *         "total": 6,
+                         *         "byVendor": {
+                         *           "aws": 2,
+                         *           "azure": 2,
+                         *           "gcp": 2
+                         *         },
+                         *         "byStatus": {
+                         *           "connected": 4,
+                         *           "connected-with-warnings": 1,
+                         *           "error": 1
+                         *         }
+                         *       },
+                         *       "assets": {
+                         *         "total": 360,
+                         *         "byVendor": {
+                         *           "aws": 140,
+                         *           "azure": 110,
+                         *           "gcp": 110
+                         *         },
+                         *         "byExposure": {
+                         *           "internet-exposed": 41,
+                         *           "no-internet": 319
+                         *         }
+                         *       },
+                         *       "cves": {
+                         *         "total": 95,
+                         *         "bySeverity": {
+                         *           "critical": 12,
+                         *           "high": 30,
+                         *           "medium": 38,
+                         *           "low": 15
+                         *         },
+                         *         "affectedAssets": 60
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            cloudAccounts: {
+                                total: number;
+                                byVendor: {
+                                    aws: number;
+                                    azure: number;
+                                    gcp: number;
+                                };
+                                byStatus: {
+                                    connected: number;
+                                    "connected-with-warnings": number;
+                                    error: number;
+                                };
+                            };
+                            assets: {
+                                total: number;
+                                byVendor: {
+                                    aws: number;
+                                    azure: number;
+                                    gcp: number;
+                                };
+                                byExposure: {
+                                    "internet-exposed": number;
+                                    "no-internet": number;
+                                };
+                            };
+                            cves: {
+                                /** @description CVE findings: one per CVE per asset. */
+                                total: number;
+                                bySeverity: {
+                                    critical: number;
+                                    high: number;
+                                    medium: number;
+                                    low: number;
+                                };
+                                /** @description Assets with at least one CVE. */
+                                affectedAssets: number;
+                            };
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

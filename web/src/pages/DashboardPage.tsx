@@ -1,56 +1,55 @@
-/** Main Menu > Dashboard: the report counts, over what the user may see. */
+/** Main Menu > Dashboard: the report counts, over the cloud accounts the user may see. */
 import { useQuery } from '@tanstack/react-query';
 import { api, call } from '../api/client';
 import { messageFor } from '../api/errors';
 import { PageHeader } from '../components/Layout';
 import { Banner } from '../components/ui';
+import { EXPOSURE_TITLES, STATUS_TITLES, VENDOR_TITLES } from '../lib/vendors';
 
-const words = (key: string) => key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase());
-const LABELS: Record<string, string> = { aws: 'AWS', azure: 'Azure', gcp: 'Google Cloud', cloudAccounts: 'Cloud accounts', 'internet-exposed': 'Internet exposed', 'no-internet': 'Not exposed', cves: 'CVEs' };
-const label = (key: string) => LABELS[key] ?? words(key);
-
-type Counts = { [key: string]: number | Counts };
-
-function Breakdown({ title, counts }: { title: string; counts: Counts }) {
-  const entries = Object.entries(counts);
-  const numbers = entries.filter((e): e is [string, number] => typeof e[1] === 'number');
-  const max = Math.max(1, ...numbers.map(([, n]) => n));
+function Breakdown({ title, rows }: { title: string; rows: [string, number][] }) {
+  const max = Math.max(1, ...rows.map(([, n]) => n));
+  const id = `bd-${title.replace(/\W+/g, '-')}`;
   return (
-    <section className="panel" aria-labelledby={`bd-${title}`}>
-      <h2 id={`bd-${title}`}>{label(title)}</h2>
-      <div className="bars">
-        {numbers.map(([key, n]) => (
-          <div key={key} className="bar-row">
-            <span>{label(key)}</span>
-            <span className="bar" role="presentation"><span style={{ width: `${(n / max) * 100}%` }} /></span>
-            <strong>{n.toLocaleString('en-GB')}</strong>
+    <section className="panel" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <dl className="bars">
+        {rows.map(([label, n]) => (
+          <div key={label} className="bar-row">
+            <dt>{label}</dt>
+            <dd className="bar" aria-hidden="true"><span style={{ width: `${(n / max) * 100}%` }} /></dd>
+            <dd><strong>{n.toLocaleString('en-GB')}</strong></dd>
           </div>
         ))}
-      </div>
-      {entries.filter(([, v]) => typeof v === 'object').map(([key, v]) => <Breakdown key={key} title={key} counts={v as Counts} />)}
+      </dl>
     </section>
   );
 }
 
+const SEVERITIES = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low' } as const;
+
 export function DashboardPage() {
   const summary = useQuery({ queryKey: ['reports', 'summary'], queryFn: () => call(api.GET('/api/v1/reports/summary')) });
-  const data = summary.data as unknown as Counts | undefined;
-  const totals = data ? Object.entries(data).filter((e): e is [string, number] => typeof e[1] === 'number') : [];
-  const groups = data ? Object.entries(data).filter((e): e is [string, Counts] => typeof e[1] === 'object' && e[1] !== null) : [];
+  const s = summary.data;
   return (
     <>
       <PageHeader title="Dashboard" description="What Tessera monitors, counted over the cloud accounts your roles let you see." />
       {summary.isError && <Banner>{messageFor(summary.error)}</Banner>}
       {summary.isPending && <p role="status">Loading the summary…</p>}
-      {data && (
+      {s && (
         <>
-          <div className="cards">
-            {totals.map(([key, n]) => (
-              <div key={key} className="card"><div className="metric">{n.toLocaleString('en-GB')}</div><div className="metric-label">{label(key)}</div></div>
-            ))}
-          </div>
+          <dl className="cards">
+            <div className="card"><dt className="metric-label">Cloud accounts</dt><dd className="metric">{s.cloudAccounts.total.toLocaleString('en-GB')}</dd></div>
+            <div className="card"><dt className="metric-label">Assets</dt><dd className="metric">{s.assets.total.toLocaleString('en-GB')}</dd></div>
+            <div className="card"><dt className="metric-label">Internet-exposed assets</dt><dd className="metric">{s.assets.byExposure['internet-exposed'].toLocaleString('en-GB')}</dd></div>
+            <div className="card"><dt className="metric-label">CVE findings</dt><dd className="metric">{s.cves.total.toLocaleString('en-GB')}</dd></div>
+            <div className="card"><dt className="metric-label">Assets with CVEs</dt><dd className="metric">{s.cves.affectedAssets.toLocaleString('en-GB')}</dd></div>
+          </dl>
           <div className="two-col">
-            {groups.map(([key, counts]) => <Breakdown key={key} title={key} counts={counts} />)}
+            <Breakdown title="Cloud accounts by vendor" rows={Object.entries(s.cloudAccounts.byVendor).map(([k, n]) => [VENDOR_TITLES[k as keyof typeof VENDOR_TITLES], n])} />
+            <Breakdown title="Cloud accounts by status" rows={Object.entries(s.cloudAccounts.byStatus).map(([k, n]) => [STATUS_TITLES[k as keyof typeof STATUS_TITLES], n])} />
+            <Breakdown title="Assets by vendor" rows={Object.entries(s.assets.byVendor).map(([k, n]) => [VENDOR_TITLES[k as keyof typeof VENDOR_TITLES], n])} />
+            <Breakdown title="Assets by exposure" rows={Object.entries(s.assets.byExposure).map(([k, n]) => [EXPOSURE_TITLES[k as keyof typeof EXPOSURE_TITLES], n])} />
+            <Breakdown title="CVE findings by severity" rows={Object.entries(s.cves.bySeverity).map(([k, n]) => [SEVERITIES[k as keyof typeof SEVERITIES], n])} />
           </div>
         </>
       )}

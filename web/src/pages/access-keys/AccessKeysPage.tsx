@@ -142,7 +142,7 @@ export function AccessKeysPage() {
       {list.isError && <Banner>{messageFor(list.error)} <Button variant="quiet" onPress={() => void list.refetch()}>Try again</Button></Banner>}
 
         <div className="table-wrap" aria-busy={list.isFetching}>
-          <Table aria-label="API access keys" sortDescriptor={sort} onSortChange={setSort} className="table keys-table">
+          <Table aria-label="API access keys" sortDescriptor={sort} onSortChange={setSort} className="table keys-table stack-on-narrow">
             <TableHeader>
               <Column id="name" isRowHeader allowsSorting className="col-name">Name</Column>
               <Column id="role" className="col-role">Role</Column>
@@ -171,16 +171,16 @@ export function AccessKeysPage() {
             >
               {(key) => (
                 <Row id={key.id} className="row">
-                  <Cell className="cell-name">{key.name}</Cell>
-                  <Cell>
+                  <Cell className="cell-name" data-label="Name">{key.name}</Cell>
+                  <Cell data-label="Role">
                     <ul className="role-list">
                       {key.roles.map((g) => <li key={g.role}><Icon name="key" className="role-icon" />{grantLabel(g, accountNames)}</li>)}
                     </ul>
                   </Cell>
-                  <Cell>{formatDateTime(key.createdAt)}</Cell>
-                  <Cell>{formatDateTime(key.expiresAt)}</Cell>
-                  <Cell>{key.lastUsedAt ? <span title={formatDateTime(key.lastUsedAt)}>{relative(key.lastUsedAt, now)}</span> : <span className="muted">Never</span>}</Cell>
-                  <Cell><StatusBadge accessKey={key} now={now} /></Cell>
+                  <Cell className="nowrap" data-label="Created">{formatDateTime(key.createdAt)}</Cell>
+                  <Cell className="nowrap" data-label="Expiration Date">{formatDateTime(key.expiresAt)}</Cell>
+                  <Cell className="nowrap" data-label="Last used">{key.lastUsedAt ? <span title={formatDateTime(key.lastUsedAt)}>{relative(key.lastUsedAt, now)}</span> : <span className="muted">Never</span>}</Cell>
+                  <Cell data-label="Status"><StatusBadge accessKey={key} now={now} /></Cell>
                   <Cell className="cell-actions">
                     <MenuTrigger>
                       <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${key.name}`}><Icon name="more" /></AriaButton>
