@@ -10,6 +10,7 @@ import type { AccessKey } from './access-keys/access-key.ts';
 import { AppError } from './http/errors.ts';
 import { createLogger } from './http/logging.ts';
 import { startServer } from './server.ts';
+import { seedDemo } from './demo/demo.ts';
 
 function collectRole(value: string, previous: Grant[] = []): Grant[] {
   try {
@@ -174,6 +175,21 @@ export function buildCli(): Command {
       }
       console.log(`Added user ${user.email} (${formatGrants(user.roles)}).`);
       if (generatedPassword !== undefined) console.log(`Password (shown once): ${generatedPassword}`);
+    });
+
+  program
+    .command('demo')
+    .description('seed demo data (cloud accounts on AWS, Azure and GCP, credentials, assets, CVEs, a policy); running it again changes nothing')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const result = await withContext((ctx) => seedDemo(ctx));
+      if (options.json === true) {
+        console.log(JSON.stringify(result));
+        return;
+      }
+      const accounts = result.cloudAccounts.created + result.cloudAccounts.existing;
+      console.log(`Demo data ready: ${accounts} cloud accounts (${result.cloudAccounts.created} new), ${result.credentials.created + result.credentials.existing} credentials, ${result.assets} assets, ${result.cveFindings} CVE findings, policy ${result.policy === 'seeded' ? 'seeded' : 'kept as it was'}.`);
+      console.log('Create a key to call the API: npx tessera keys create --name demo --role global-admin --json');
     });
 
   program

@@ -273,7 +273,7 @@ describe.each(DIALECTS)('enforcement matrix (%s)', (dialect) => {
           expect(res.json().code, where).toBe('insufficient_scope');
           expect(res.headers['www-authenticate'], where).toBe('Bearer error="insufficient_scope"');
         }
-        if (expected === 404 && res.headers['content-type']?.includes('json')) expect(res.json().code, where).toBe('not_found');
+        if (expected === 404 && String(res.headers['content-type']).includes('json')) expect(res.json().code, where).toBe('not_found');
         if (entry.ids !== undefined && expected === 200) {
           const want = await entry.ids(f, caller as KeyCaller);
           const got = (res.json() as { items: { id: string }[]; nextCursor: string | null }).items.map((i) => i.id);
