@@ -179,7 +179,7 @@ describe.runIf(DIALECTS.includes('postgres'))('scheduler on PostgreSQL (several 
     expect(ranOn.sort()).toEqual(['a', 'b', 'b']);
   });
 
-  it('uses a two-key advisory lock per job name (a stable key, distinct per job)', async () => {
+  it('uses a two-key advisory lock per schema and job name (a stable key, distinct per job)', async () => {
     expect(lockKey('sweep')).toBe(lockKey('sweep'));
     expect(lockKey('sweep')).not.toBe(lockKey('retention'));
     expect(lockKey('sweep')).toBeGreaterThanOrEqual(0);
@@ -190,7 +190,8 @@ describe.runIf(DIALECTS.includes('postgres'))('scheduler on PostgreSQL (several 
     a.every('visible', 60_000, async () => release.opened);
     const running = a.runNow('visible');
     await vi.waitFor(async () => {
-      const { rows } = await two.pool!.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and granted", [lockKey('visible')]);
+      const { rows: [{ schema: current }] } = await two.pool!.query('select current_schema() as schema');
+      const { rows } = await two.pool!.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and granted", [lockKey(`${current}:visible`)]);
       expect(rows[0].n).toBe(1);
     });
     release.open();

@@ -31,7 +31,7 @@ interface Job {
 /** Every Tessera advisory lock uses this first key, so its locks never meet other applications' single-key locks. */
 const LOCK_CLASS = 0x7e55e7a;
 
-/** A stable 31-bit number for a job name: the second key of its advisory lock. */
+/** A stable 31-bit number for `schema:job name`: the second key of a job's advisory lock. */
 export function lockKey(name: string): number {
   return createHash('sha256').update(`tessera:${name}`).digest().readUInt32BE(0) & 0x7fffffff;
 }
@@ -53,6 +53,7 @@ export class Scheduler {
   readonly #jobs = new Map<string, Job>();
   #started = false;
   readonly #instance = `${hostname()}:${process.pid}`.slice(0, 200);
+  #schema: Promise<string> | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -118,7 +119,16 @@ export class Scheduler {
       await job.run();
       return 'ran';
     }
-    const key = lockKey(job.name);
+    // Advisory locks are database-wide: the schema in the key keeps deployments (and test
+    // runs) that share one database in different schemas from blocking each other's jobs.
+    this.#schema ??= sql<{ schema: string }>`select current_schema() as schema`.execute(this.storage.db).then(
+      (r) => r.rows[0]?.schema ?? 'public',
+      (error: unknown) => {
+        this.#schema = undefined; // ask again next time (the database may be back)
+        throw error;
+      },
+    );
+    const key = lockKey(`${await this.#schema}:${job.name}`);
     // One pooled connection holds the lock for the whole run (the job's own queries use others).
     return this.storage.db.connection().execute(async (conn) => {
       const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LOCK_CLASS}, ${key}) as locked`.execute(conn);
