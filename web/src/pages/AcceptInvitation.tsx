@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { Form } from 'react-aria-components';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
@@ -17,6 +18,7 @@ export function AcceptInvitation() {
   const [done, setDone] = useState(false);
   const [busy, setBusy] = useState(false);
 
+  const invitation = useQuery({ queryKey: ['invitation', token], queryFn: () => call(api.POST('/api/v1/invitations/inspect', { body: { token } })), retry: false });
   const tooShort = password.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : undefined;
   const mismatch = repeat !== password ? 'The passwords do not match.' : undefined;
 
@@ -49,7 +51,13 @@ export function AcceptInvitation() {
           </>
         ) : (
           <>
-            <p>You have been invited to Tessera. Choose a password of at least {MIN_PASSWORD} characters to activate your account.</p>
+            {invitation.isError && <Banner>{messageFor(invitation.error)}</Banner>}
+            <p>
+              {invitation.data
+                ? <>Welcome, {invitation.data.displayName || invitation.data.email}. You sign in as <strong>{invitation.data.email}</strong>. </>
+                : 'You have been invited to Tessera. '}
+              Choose a password of at least {MIN_PASSWORD} characters to activate your account.
+            </p>
             {error !== undefined && <Banner>{error}</Banner>}
             <Form onSubmit={submit} className="stack">
               <TextField label="New password" type="password" autoComplete="new-password" value={password} onChange={setPassword} isRequired autoFocus error={touched ? tooShort : undefined} />
