@@ -44,14 +44,18 @@ export function AcceptInvitation() {
       <div className="auth-card">
         <div className="auth-brand"><img src="/favicon.svg" alt="" width="36" height="36" /><span>Tessera</span></div>
         <h1>Set your password</h1>
-        {done ? (
+        {invitation.isError && !done ? (
+          <>
+            <Banner>{messageFor(invitation.error)}</Banner>
+            <Link to="/sign-in" className="btn wide">Go to sign in</Link>
+          </>
+        ) : done ? (
           <>
             <Banner tone="success">Your account is ready.</Banner>
             <Link to="/sign-in" className="btn btn-primary wide">Go to sign in</Link>
           </>
         ) : (
           <>
-            {invitation.isError && <Banner>{messageFor(invitation.error)}</Banner>}
             <p>
               {invitation.data
                 ? <>Welcome, {invitation.data.displayName || invitation.data.email}. You sign in as <strong>{invitation.data.email}</strong>. </>
