@@ -20,6 +20,18 @@ export const AccessKeySchema = Type.Object({
   lastUsedIp: Type.Union([Type.String(), Type.Null()], { description: 'The client address of that request.' }),
   useCount: Type.Integer({ description: 'Requests made with the key.' }),
   status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
+}, {
+  examples: [{
+    id: '6f1c2b8e-3a4d-4e5f-9a0b-1c2d3e4f5a6b',
+    name: 'ci-bot',
+    roles: [{ role: 'cloud-account-viewer', accounts: ['demo-aws-production'] }],
+    createdAt: '2026-11-27T12:00:00.000Z',
+    expiresAt: '2027-05-27T12:00:00.000Z',
+    lastUsedAt: null,
+    lastUsedIp: null,
+    useCount: 0,
+    status: 'active',
+  }],
 });
 
 const ExpirationSchema = Type.Union(
@@ -36,10 +48,10 @@ const CreateBody = Type.Object(
     expiration: Type.Optional(ExpirationSchema),
     roles: Roles,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ name: 'ci-bot', expiration: '90d', roles: [{ role: 'cloud-account-viewer', accounts: ['demo-aws-production'] }] }] },
 );
 
-const EditBody = Type.Object({ roles: Roles }, { additionalProperties: false, description: 'Only roles can change: a key\'s name is permanent.' });
+const EditBody = Type.Object({ roles: Roles }, { additionalProperties: false, description: 'Only roles can change: a key\'s name is permanent.', examples: [{ roles: [{ role: 'global-viewer' }] }] });
 
 const ListQuery = Type.Object(
   {
