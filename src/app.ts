@@ -207,7 +207,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   }
 
   // Set last, so that unknown routes pass through the same hooks (request log line included).
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  // The path is echoed with anything token-shaped blanked: people paste keys into URLs.
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route ${request.method} ${loggableUrl(request.url.split('?')[0] ?? '/')}.`));
 
   return app as unknown as FastifyInstance;
 }
