@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api, call } from './client';
 
@@ -26,5 +27,5 @@ export function useCloudAccounts(enabled = true) {
 /** id → display name of the visible cloud accounts. */
 export function useAccountNames(enabled = true): ReadonlyMap<string, string> {
   const { data } = useCloudAccounts(enabled);
-  return new Map((data ?? []).map((a) => [a.id, a.displayName]));
+  return useMemo(() => new Map((data ?? []).map((a) => [a.id, a.displayName])), [data]);
 }

@@ -8,14 +8,15 @@ import { Button, Select } from './ui';
 export function useCursorPages(initialSize = 50) {
   const [stack, setStack] = useState<(string | undefined)[]>([undefined]);
   const [size, setSize] = useState(initialSize);
-  const reset = useCallback(() => setStack([undefined]), []);
+  // A no-op on the first page, so that a filter or sort change costs no extra render.
+  const reset = useCallback(() => setStack((s) => (s.length === 1 ? s : [undefined])), []);
   return {
     cursor: stack[stack.length - 1],
     page: stack.length,
     size,
     setSize: (n: number) => {
       setSize(n);
-      setStack([undefined]);
+      reset();
     },
     next: (cursor: string) => setStack((s) => [...s, cursor]),
     previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),

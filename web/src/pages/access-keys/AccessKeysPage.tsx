@@ -154,6 +154,7 @@ export function AccessKeysPage() {
             </TableHeader>
             <TableBody
               items={items}
+              dependencies={[accountNames, now]}
               renderEmptyState={() => {
                 if (list.isPending) return <div className="table-empty" role="status">Loading access keys…</div>;
                 if (filtered) {
