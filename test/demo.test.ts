@@ -1,7 +1,12 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './helpers/databases.ts';
 import { runCli } from './helpers/cli.ts';
-import { createHarness, type Harness } from './helpers/harness.ts';
+import { createHarness, TEST_SECRET, type Harness } from './helpers/harness.ts';
 
 describe.each(DIALECTS)('npx tessera demo (%s)', (dialect) => {
   let h: Harness;
@@ -65,4 +70,56 @@ describe.each(DIALECTS)('npx tessera demo (%s)', (dialect) => {
     expect(JSON.parse(run.stdout).policy).toBe('kept');
     expect((await h.ctx.policy.get()).rules.map((r) => r.name)).toEqual(['Mine']);
   });
+});
+
+/**
+ * The README's "Calling the API" section, run as printed against a fresh server (`npm start`'s
+ * command) after `npx tessera demo`: only the port differs, so it cannot collide with a server
+ * already running here.
+ */
+describe('the README\'s curl examples', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-readme-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const env = { PATH: `${join(root, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`, HOME: process.env['HOME'] ?? '/tmp', TESSERA_DATA_DIR: dataDir, TESSERA_SECRET: TEST_SECRET, PORT: String(port), LOG_LEVEL: 'warn' };
+  let server: ReturnType<typeof spawn> | undefined;
+
+  afterAll(async () => {
+    if (server !== undefined && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('work exactly as printed', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Calling the API'));
+    const end = section.indexOf('\n## ', 5);
+    const blocks = [...(end === -1 ? section : section.slice(0, end)).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
+    expect(blocks[0]).toBe('npm start');
+    const script = ['set -euo pipefail', ...blocks.slice(1)].join('\n').replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
+    expect(script).toContain('npx tessera demo');
+
+    server = spawn(process.execPath, [join(root, 'bin/tessera.js'), 'serve'], { cwd: root, env, stdio: 'ignore' });
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    }
+    expect(up).toBe(true);
+
+    const run = spawnSync('bash', ['-c', script], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const out = run.stdout;
+    // Every call answered as the README says: no problem bodies but the last (the removed key).
+    expect(out.match(/"code":"[a-z_]+"/g)).toEqual(['"code":"invalid_token"']);
+    // The status codes printed by `-w '%{http_code}\n'` (JSON bodies end without a newline).
+    expect(out.match(/\d{3}(?=\n)/g)).toEqual(['204', '204', '404', '403', '200']);
+    expect(out).toContain('"active":true');
+    expect(out).toContain('HTTP/1.1 401');
+    expect(out).toContain('www-authenticate: Bearer error="invalid_token"');
+    expect(out).toContain('"cloudAccounts":{"total":1');
+  }, 180_000);
 });
