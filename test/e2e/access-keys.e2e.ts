@@ -4,7 +4,7 @@
  * in the list, edit it, remove it.
  */
 import { expect, test } from '@playwright/test';
-import { BASE_URL, openAccessKeys, signIn, unique } from './helpers';
+import { BASE_URL, openAccessKeys, signIn, unique } from './helpers.ts';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 

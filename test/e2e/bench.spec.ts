@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { BASE_URL, signIn } from './helpers';
+import { BASE_URL, signIn } from './helpers.ts';
 
 const KEYS = 10_000;
 const ROUNDS = 5;

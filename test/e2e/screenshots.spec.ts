@@ -3,8 +3,8 @@
  * inventory. Not part of the suite (it writes into docs/).
  */
 import { expect, test, type Page } from '@playwright/test';
-import { cli, openAccessKeys, signIn } from './helpers';
-import { adminToken, seedInventory } from './seed';
+import { cli, openAccessKeys, signIn } from './helpers.ts';
+import { adminToken, seedInventory } from './seed.ts';
 
 const DIR = 'docs/screenshots';
 const shot = (page: Page, name: string) => page.screenshot({ path: `${DIR}/${name}.png` });

@@ -3,7 +3,7 @@
  * console has accounts, assets, CVEs and a policy to show.
  */
 import type { APIRequestContext } from '@playwright/test';
-import { BASE_URL, cli } from './helpers';
+import { BASE_URL, cli } from './helpers.ts';
 
 async function ok<T>(response: Promise<import('@playwright/test').APIResponse>): Promise<T> {
   const r = await response;
