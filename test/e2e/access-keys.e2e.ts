@@ -118,7 +118,10 @@ test('add an access key as the help page describes, then edit and remove it', as
   await expect(again).toBeHidden();
 
   // Edit an access key: hover over the key, click the actions button and select Edit access key.
+  const actions = row.getByRole('button', { name: `Actions for ${name}` });
+  await expect(actions).toHaveCSS('opacity', '0');
   await row.hover();
+  await expect(actions).toHaveCSS('opacity', '1');
   await row.getByRole('button', { name: `Actions for ${name}` }).click();
   await page.getByRole('menuitem', { name: 'Edit access key' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit Access Key' });
