@@ -125,8 +125,8 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
     const now = h.clock();
     const count = async () => Number((await h.ctx.storage.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     const total = await count();
-    // The service's sweep, called directly: the scheduler's advisory locks are database-wide,
-    // so a concurrent test file on the same PostgreSQL could make runNow() skip.
+    // The service's sweep, called directly: runNow() skips when another holder has the job's
+    // advisory lock, and this assertion must not depend on that.
     h.clock.set(new Date(start.getTime() + 365 * DAY - 1000));
     expect(await h.ctx.audit.sweep()).toBe(0);
     expect(await count()).toBe(total);

@@ -175,8 +175,8 @@ describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
     expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
   });
 
-  // The service's sweep, called directly: the scheduler's advisory locks are database-wide,
-  // so a concurrent test file on the same PostgreSQL could make runNow() skip.
+  // The service's sweep, called directly: runNow() skips when another holder has the job's
+  // advisory lock, and this assertion must not depend on that.
   it('the cleanup sweep deletes ended sessions', async () => {
     const s = await signIn(h, admin.email);
     const hash = hashSessionId(s.cookie.split('=')[1]!);
