@@ -85,6 +85,13 @@ export function renderReport(r: BenchResults): string {
   }
   out.push('');
   out.push(`Ratios: (b)/(a) ${n2(b / a)}, (c)/(a) ${n2(c / a)}, (d)/(a) ${n2(d / a)}, (b)/better-auth ${n2(b / ba)}, (b)/Fastify+jwt ${n2(b / fj)}.`, '');
+  if (compared.runs['b-1'] !== undefined) {
+    const b1 = rps('b-1');
+    out.push(
+      `Supplementary, the same route at \`?limit=1\` (one account per answer, so that the route's own work is small and authentication weighs most): (b)/(a) ${n2(b1 / rps('a-1'))}, (b)/better-auth ${n2(b1 / rps('better-auth-1'))}, (b)/Fastify+jwt ${n2(b1 / rps('fastify-jwt-1'))}. These are not the targets' figures; they show how much of the first-page gap is the list itself (50 accounts read through Kysely, validated and serialized by Tessera's response schema) rather than authentication.`,
+      '',
+    );
+  }
   out.push('Server memory after the rounds (RSS / peak, MB): ' + compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') + '.', '');
 
   out.push('### The cold path (d) against its reference', '');

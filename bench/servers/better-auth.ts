@@ -41,7 +41,7 @@ app.addHook('onRequest', async (request, reply) => {
   const result = await auth.api.verifyApiKey({ body: { key } });
   if (!result.valid) return reply.code(401).send({ error: 'invalid key' });
 });
-app.get('/api/v1/cloud-accounts', async () => list());
+app.get<{ Querystring: { limit?: string } }>('/api/v1/cloud-accounts', async (request) => list(request.query.limit));
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0, token: created.key })}\n`);

@@ -44,7 +44,7 @@ app.addHook('onRequest', async (request, reply) => {
     return reply.code(401).send({ error: 'invalid token' });
   }
 });
-app.get('/api/v1/cloud-accounts', async () => list());
+app.get<{ Querystring: { limit?: string } }>('/api/v1/cloud-accounts', async (request) => list(request.query.limit));
 await app.listen({ host: '127.0.0.1', port: 0 });
 const token = app.jwt.sign({ sub: 'bench-viewer', jti: jtis[0] });
 const address = app.server.address();

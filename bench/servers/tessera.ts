@@ -29,6 +29,7 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 ctx.scheduler.start();
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0 })}\n`);
+process.once('SIGINT', () => process.exit(0));
 process.once('SIGTERM', () => {
   void app
     .close()

@@ -65,6 +65,30 @@ export interface AccessKeyQuery {
   expiringBefore: Date;
 }
 
+/** Above this many keys in a status's expiry range, a list walks its sort index instead. */
+const DENSE_STATUS = 2000;
+
+/** The expiry range (exclusive lower, inclusive upper bound) of a status filter. */
+function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | undefined {
+  const now = q.now.toISOString();
+  if (q.status === 'expired') return { upTo: now };
+  if (q.status === 'active') return { after: now };
+  if (q.status === 'expiring') return { after: now, upTo: q.expiringBefore.toISOString() };
+  return undefined;
+}
+
+/** How many keys have an expiry in the range, counting no further than `cap` (index only). */
+async function countUpTo(db: Db, range: { after?: string; upTo?: string }, cap: number): Promise<number> {
+  let inRange = db.selectFrom('access_keys').select('expires_at');
+  if (range.after !== undefined) inRange = inRange.where('expires_at', '>', range.after);
+  if (range.upTo !== undefined) inRange = inRange.where('expires_at', '<=', range.upTo);
+  const row = await db
+    .selectFrom(inRange.limit(cap).as('r'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** One page of keys in a stable keyset order (sort column, then id). */
 export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<AccessKeyRow[]> {
   const column = SORT_COLUMNS[q.sort];
@@ -79,10 +103,19 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   if (q.role !== undefined) {
     query = query.where('roles', 'like', `%"role":"${q.role}"%`);
   }
-  const now = q.now.toISOString();
-  if (q.status === 'expired') query = query.where('expires_at', '<=', now);
-  if (q.status === 'active') query = query.where('expires_at', '>', now);
-  if (q.status === 'expiring') query = query.where('expires_at', '>', now).where('expires_at', '<=', q.expiringBefore.toISOString());
+  const range = statusRange(q);
+  if (range !== undefined) {
+    // Sorted by expiry, the expiry index does both jobs. Sorted otherwise, two plans compete:
+    // walk the sort index and skip the keys outside the range (cheap when many match), or
+    // read the range from the expiry index and sort it (cheap when few match). Neither
+    // dialect's planner knows which at a million keys (measured: 200 ms against 0.3 ms), so
+    // count the range on the expiry index, at most DENSE_STATUS entries, and choose.
+    const indexed = q.sort === 'expiresAt' || (await countUpTo(db, range, DENSE_STATUS)) < DENSE_STATUS;
+    // An expression on the column keeps either planner off the expiry index.
+    const expiry = indexed ? sql.ref<string>('expires_at') : sql<string>`(expires_at || '')`;
+    if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
+    if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
+  }
   if (q.after !== undefined) {
     const { value, id } = q.after;
     // "After (value, id)", written as a bound on the sort column alone plus a tie-break, so
