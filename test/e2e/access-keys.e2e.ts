@@ -170,7 +170,7 @@ test('filters, sorting and the keyboard', async ({ page }) => {
   const table = page.getByRole('grid', { name: 'API access keys' });
   const filters = page.getByRole('search', { name: 'Filter access keys' });
 
-  await page.getByRole('searchbox', { name: 'Filter by name' }).fill(prefix);
+  await page.getByRole('searchbox', { name: 'Name' }).fill(prefix);
   await expect(table.getByRole('row')).toHaveCount(3); // header + 2
   // Keys expiring within 30 days are flagged.
   await expect(table.getByRole('row').filter({ hasText: `${prefix}-alpha` })).toContainText(/Expires in 7 days/);
@@ -191,7 +191,7 @@ test('filters, sorting and the keyboard', async ({ page }) => {
   await page.getByRole('button', { name: 'Clear filters' }).click();
 
   // Sorting by Name, ascending then descending.
-  await page.getByRole('searchbox', { name: 'Filter by name' }).fill(prefix);
+  await page.getByRole('searchbox', { name: 'Name' }).fill(prefix);
   await expect(table.getByRole('row')).toHaveCount(3);
   const nameHeader = table.getByRole('columnheader', { name: 'Name' });
   await nameHeader.click();

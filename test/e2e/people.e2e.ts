@@ -177,3 +177,23 @@ test('the audit table records changes and opens their detail', async ({ page }) 
   await expect(table.getByRole('row').filter({ hasText: name })).toHaveCount(0);
   await expect(table.getByRole('gridcell', { name: 'cli', exact: true })).toHaveCount(0);
 });
+
+test('a user changes their own password from the account menu', async ({ page }) => {
+  const email = `${unique('changer')}@tessera.example`;
+  cli(['users', 'create', '--email', email, '--role', 'global-viewer', '--password-stdin'], 'first-password-0123\n');
+  await signIn(page, email, 'first-password-0123');
+  await page.getByRole('button', { name: `Account: ${email}` }).click();
+  await page.getByRole('menuitem', { name: 'Change password' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Change Password' });
+  await dialog.getByLabel('Current password').fill('not-my-password-0');
+  await dialog.getByLabel('New password', { exact: true }).fill('second-password-0123');
+  await dialog.getByLabel('Repeat new password').fill('second-password-0123');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByText('This is not your current password.')).toBeVisible();
+  await dialog.getByLabel('Current password').fill('first-password-0123');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByText('Your password was changed.')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await signOut(page);
+  await signIn(page, email, 'second-password-0123');
+});

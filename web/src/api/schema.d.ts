@@ -384,6 +384,20 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "ci-bot",
+                     *       "expiration": "90d",
+                     *       "roles": [
+                     *         {
+                     *           "role": "cloud-account-viewer",
+                     *           "accounts": [
+                     *             "demo-aws-production"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @description Unique (case-insensitively), 1–64 characters once trimmed. */
                         name: string;
@@ -550,6 +564,26 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "6f1c2b8e-3a4d-4e5f-9a0b-1c2d3e4f5a6b",
+                         *       "name": "ci-bot",
+                         *       "roles": [
+                         *         {
+                         *           "role": "cloud-account-viewer",
+                         *           "accounts": [
+                         *             "demo-aws-production"
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "expiresAt": "2027-05-27T12:00:00.000Z",
+                         *       "lastUsedAt": null,
+                         *       "lastUsedIp": null,
+                         *       "useCount": 0,
+                         *       "status": "active"
+                         *     }
+                         */
                         "application/json": {
                             id: string;
                             /** @description Unique, and cannot be changed. */
@@ -744,6 +778,15 @@ export interface paths {
             /** @description Only roles can change: a key's name is permanent. */
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "roles": [
+                     *         {
+                     *           "role": "global-viewer"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @description One or more roles; the rights are their union. */
                         roles: components["schemas"]["def-0"][];
@@ -757,6 +800,26 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "6f1c2b8e-3a4d-4e5f-9a0b-1c2d3e4f5a6b",
+                         *       "name": "ci-bot",
+                         *       "roles": [
+                         *         {
+                         *           "role": "cloud-account-viewer",
+                         *           "accounts": [
+                         *             "demo-aws-production"
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "createdAt": "2026-11-27T12:00:00.000Z",
+                         *       "expiresAt": "2027-05-27T12:00:00.000Z",
+                         *       "lastUsedAt": null,
+                         *       "lastUsedIp": null,
+                         *       "useCount": 0,
+                         *       "status": "active"
+                         *     }
+                         */
                         "application/json": {
                             id: string;
                             /** @description Unique, and cannot be changed. */
@@ -1136,6 +1199,131 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change my password
+         * @description The signed-in user (session or user token) sets a new password (at least 12 characters) by giving the current one. The user's other sessions end; this one stays. A wrong current password counts as a failed sign-in (400, then 429 after 5).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        currentPassword: string;
+                        /** @description At least 12 characters. */
+                        newPassword: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Changed. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -1,8 +1,9 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
-import { Button as AriaButton } from 'react-aria-components';
+import { Button as AriaButton, Menu, MenuItem, MenuTrigger, Popover } from 'react-aria-components';
 import { useSession } from '../auth/session';
 import type { Permission } from '../lib/roles';
+import { ChangePassword } from './ChangePassword';
 import { Icon } from './ui';
 
 export interface MenuEntry {
@@ -41,6 +42,7 @@ export function useHomePath(): string {
 export function Layout() {
   const { user, may, signOut } = useSession();
   const [menuOpen, setMenuOpen] = useState(false);
+  const [changing, setChanging] = useState(false);
   const location = useLocation();
   useEffect(() => setMenuOpen(false), [location.pathname]);
 
@@ -53,7 +55,15 @@ export function Layout() {
         </AriaButton>
         <span className="brand"><img src="/favicon.svg" alt="" width="24" height="24" /> Tessera</span>
         <span className="spacer" />
-        <span className="whoami" title={user?.email}>{user?.displayName || user?.email}</span>
+        <MenuTrigger>
+          <AriaButton className="btn btn-quiet whoami" aria-label={`Account: ${user?.email ?? ''}`}>{user?.displayName || user?.email}</AriaButton>
+          <Popover className="popover" placement="bottom end">
+            <Menu className="menu" onAction={(k) => k === 'password' && setChanging(true)}>
+              <MenuItem id="email" className="menu-item" isDisabled textValue={user?.email}><span className="muted">{user?.email}</span></MenuItem>
+              <MenuItem id="password" className="menu-item">Change password</MenuItem>
+            </Menu>
+          </Popover>
+        </MenuTrigger>
         <AriaButton className="btn btn-quiet sign-out" onPress={() => void signOut()}>
           <Icon name="out" /> Sign out
         </AriaButton>
@@ -84,6 +94,7 @@ export function Layout() {
       <main id="main" className="content" tabIndex={-1}>
         <Outlet />
       </main>
+      {changing && <ChangePassword onClose={() => setChanging(false)} />}
     </div>
   );
 }

@@ -63,7 +63,7 @@ export function AcceptInvitation() {
               Choose a password of at least {MIN_PASSWORD} characters to activate your account.
             </p>
             {error !== undefined && <Banner>{error}</Banner>}
-            <Form onSubmit={submit} className="stack">
+            <Form onSubmit={submit} className="stack" validationBehavior="aria">
               <TextField label="New password" type="password" autoComplete="new-password" value={password} onChange={setPassword} isRequired autoFocus error={touched ? tooShort : undefined} />
               <TextField label="Repeat password" type="password" autoComplete="new-password" value={repeat} onChange={setRepeat} isRequired error={touched ? mismatch : undefined} />
               <Button type="submit" variant="primary" isDisabled={busy} className="wide">{busy ? 'Saving…' : 'Set password'}</Button>

@@ -147,7 +147,7 @@ function AssetList() {
     <>
       <PageHeader title="Assets" description="Cloud resources in the accounts you may see: virtual machines, databases, buckets, clusters and more. Select an asset for its properties, CVEs and network." />
       <div className="filters" role="search" aria-label="Filter assets">
-        <SearchField value={nameInput} onChange={setNameInput} className="field search" aria-label="Filter by name">
+        <SearchField value={nameInput} onChange={setNameInput} className="field search">
           <Label>Name</Label>
           <div className="search-box"><Icon name="search" /><Input placeholder="Filter by name" /></div>
         </SearchField>

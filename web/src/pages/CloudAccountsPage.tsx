@@ -96,7 +96,7 @@ function CredentialForm({ onClose, onDone }: { onClose: () => void; onDone: (mes
   });
   return (
     <Window title="Add Credential" isOpen onOpenChange={(o) => !o && onClose()}>
-      <Form onSubmit={(e) => { e.preventDefault(); if (displayName.trim()) save.mutate(); else setError('Enter a display name.'); }} className="dialog-form">
+      <Form validationBehavior="aria" onSubmit={(e) => { e.preventDefault(); if (displayName.trim()) save.mutate(); else setError('Enter a display name.'); }} className="dialog-form">
         <div className="dialog-body">
           {error && <Banner>{error}</Banner>}
           <p className="lead">Secrets are encrypted at rest and never shown again, not even to Global Admins.</p>

@@ -31,7 +31,7 @@ function RuleForm({ rule, onClose, onSave, error }: { rule?: PolicyRule; onClose
   }
   return (
     <Window title={rule ? 'Edit Rule' : 'Add Rule'} isOpen onOpenChange={(o) => !o && onClose()}>
-      <Form onSubmit={submit} className="dialog-form">
+      <Form onSubmit={submit} className="dialog-form" validationBehavior="aria">
         <div className="dialog-body">
           {error && <Banner>{error}</Banner>}
           <TextField label="Name" value={name} onChange={setName} error={required(name, 'a name')} autoFocus />

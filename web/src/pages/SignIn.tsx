@@ -32,7 +32,7 @@ export function SignIn() {
         <h1>Sign in</h1>
         {expired && <Banner tone="info">Your session has ended. Sign in again to continue.</Banner>}
         {error !== undefined && <Banner>{error}</Banner>}
-        <Form onSubmit={submit} className="stack">
+        <Form onSubmit={submit} className="stack" validationBehavior="aria">
           <TextField label="Email" type="email" name="email" autoComplete="username" value={email} onChange={setEmail} isRequired autoFocus />
           <TextField label="Password" type="password" name="password" autoComplete="current-password" value={password} onChange={setPassword} isRequired />
           <Button type="submit" variant="primary" isDisabled={busy} className="wide">{busy ? 'Signing in…' : 'Sign in'}</Button>

@@ -129,7 +129,7 @@ export function UsersPage() {
         actions={<Button variant="primary" onPress={() => setDialog({ kind: 'invite' })}><Icon name="plus" /> Invite user</Button>} />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
       <div className="filters" role="search" aria-label="Filter users">
-        <SearchField value={q} onChange={setQ} className="field search" aria-label="Search users">
+        <SearchField value={q} onChange={setQ} className="field search">
           <Label>Search</Label>
           <div className="search-box"><Icon name="search" /><Input placeholder="Email or name" /></div>
         </SearchField>

@@ -127,7 +127,7 @@ export function AccessKeysPage() {
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
 
       <div className="filters" role="search" aria-label="Filter access keys">
-        <SearchField value={nameFilter} onChange={setNameFilter} className="field search" aria-label="Filter by name">
+        <SearchField value={nameFilter} onChange={setNameFilter} className="field search">
           <Label>Name</Label>
           <div className="search-box">
             <Icon name="search" />
