@@ -154,7 +154,7 @@ export function UsersPage() {
                   {user.displayName || <span className="muted">—</span>} {user.primary && <span className="badge badge-info">Primary</span>} {user.id === me?.id && <span className="badge badge-neutral">You</span>}
                 </Cell>
                 <Cell data-label="Email">{user.email}</Cell>
-                <Cell data-label="Roles"><ul className="role-list">{user.roles.map((g) => <li key={g.role}>{grantLabel(g, accountNames)}</li>)}</ul></Cell>
+                <Cell data-label="Roles"><ul className="role-list nowrap">{user.roles.map((g) => <li key={g.role}>{grantLabel(g, accountNames)}</li>)}</ul></Cell>
                 <Cell data-label="Status">
                   {user.status === 'active' ? <span className="badge badge-active">Active</span> : (
                     <span className="badge badge-expiring" title={user.invitationExpiresAt ? `Invitation expires ${formatDateTime(user.invitationExpiresAt)}` : undefined}>
@@ -163,7 +163,7 @@ export function UsersPage() {
                   )}
                 </Cell>
                 <Cell data-label="Last sign-in">{user.lastSignInAt ? <span title={formatDateTime(user.lastSignInAt)}>{relative(user.lastSignInAt)}</span> : <span className="muted">Never</span>}</Cell>
-                <Cell data-label="Created">{formatDateTime(user.createdAt)}</Cell>
+                <Cell className="nowrap" data-label="Created">{formatDateTime(user.createdAt)}</Cell>
                 <Cell className="cell-actions">
                   <MenuTrigger>
                     <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${user.email}`}><Icon name="more" /></AriaButton>
