@@ -78,7 +78,8 @@ test('add an access key as the help page describes, then edit and remove it', as
   await expect(details).toBeVisible();
   await page.mouse.click(5, 5);
   await expect(details).toBeVisible();
-  await expect(details.getByRole('button', { name: 'Close', exact: true }).first()).toBeDisabled();
+  await expect(details.getByRole('button', { name: 'Close window' })).toBeDisabled();
+  await expect(details.getByRole('button', { name: 'Close', exact: true })).toBeDisabled();
 
   // 6. To save the access key name, click on the copy icon.
   await details.getByRole('button', { name: 'Copy access key name' }).click();
@@ -95,7 +96,8 @@ test('add an access key as the help page describes, then edit and remove it', as
   // 8. Close the access key details window (after saying both values are saved).
   await details.getByText('I have saved the access key name and JSON web token').click();
   await expect(details.getByRole('checkbox', { name: 'I have saved the access key name and JSON web token' })).toBeChecked();
-  await details.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await expect(details.getByRole('button', { name: 'Close window' })).toBeEnabled();
+  await details.getByRole('button', { name: 'Close', exact: true }).click();
   await expect(details).toBeHidden();
 
   // The newly added key appears in the list, with its roles, dates and status.
@@ -165,7 +167,7 @@ test('filters, sorting and the keyboard', async ({ page }) => {
     await dialog.getByRole('button', { name: 'Add', exact: true }).click();
     const details = page.getByRole('dialog', { name: 'Access Key' });
     await details.getByText('I have saved the access key name and JSON web token').click();
-    await details.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await details.getByRole('button', { name: 'Close', exact: true }).click();
   }
   const table = page.getByRole('grid', { name: 'API access keys' });
   const filters = page.getByRole('search', { name: 'Filter access keys' });

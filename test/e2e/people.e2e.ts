@@ -80,7 +80,7 @@ test('invite a user, who accepts the invitation and signs in', async ({ page, br
   expect(first).toMatch(/\/invite\/[^/]+$/);
   await link.getByRole('button', { name: 'Copy invitation link' }).click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(first);
-  await link.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await link.getByRole('button', { name: 'Close', exact: true }).click();
 
   const row = page.getByRole('row').filter({ hasText: email });
   await expect(row).toContainText('Pending');
@@ -93,7 +93,7 @@ test('invite a user, who accepts the invitation and signs in', async ({ page, br
   await expect(again).toContainText('the previous link no longer works');
   const second = (await again.getByTestId('invitation-url').textContent())!.trim();
   expect(second).not.toBe(first);
-  await again.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await again.getByRole('button', { name: 'Close', exact: true }).click();
 
   // The invited person, in their own browser.
   const theirs = await browser.newContext();
@@ -193,7 +193,7 @@ test('a user changes their own password from the account menu', async ({ page })
   await dialog.getByLabel('Current password').fill('first-password-0123');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByText('Your password was changed.')).toBeVisible();
-  await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await dialog.getByRole('button', { name: 'Close', exact: true }).click();
   await signOut(page);
   await signIn(page, email, 'second-password-0123');
 });

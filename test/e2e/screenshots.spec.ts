@@ -49,7 +49,7 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await details.getByRole('button', { name: 'Copy JSON web token' }).click();
   await shot(page, 'access-key-details');
   await details.getByText('I have saved the access key name and JSON web token').click();
-  await details.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await details.getByRole('button', { name: 'Close', exact: true }).click();
 
   await page.goto('/configuration/users');
   await expect(page.getByText('viewer@tessera.example')).toBeVisible();

@@ -209,7 +209,7 @@ export function InfoTip({ label, children }: { label: string; children: ReactNod
  * A modal window. `dismissable` false keeps it open against Escape and clicks outside
  * (the access key details window until its box is ticked).
  */
-export function Window({ title, isOpen, onOpenChange, dismissable = true, size = 'md', children, closeLabel = 'Close', closeDisabled = false, alert = false }: {
+export function Window({ title, isOpen, onOpenChange, dismissable = true, size = 'md', children, closeLabel = 'Close window', closeDisabled = false, alert = false }: {
   title: string;
   isOpen: boolean;
   onOpenChange: (open: boolean) => void;
