@@ -124,13 +124,11 @@ function AssetList() {
   const [exposure, setExposure] = useState('any');
   const [nameInput, setNameInput] = useState('');
   const [name, setName] = useState('');
-  const pages = useCursorPages(50);
   useEffect(() => {
     const t = setTimeout(() => setName(nameInput.trim()), 250);
     return () => clearTimeout(t);
   }, [nameInput]);
-  const { reset } = pages;
-  useEffect(() => reset(), [account, vendor, type, exposure, name, reset]);
+  const pages = useCursorPages(JSON.stringify([account, vendor, type, exposure, name]));
   const query: AssetQuery = {
     limit: pages.size,
     cursor: pages.cursor,

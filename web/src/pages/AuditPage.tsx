@@ -30,13 +30,11 @@ export function AuditPage() {
   const [category, setCategory] = useState('any');
   const [action, setAction] = useState('any');
   const [open, setOpen] = useState<AuditEvent | null>(null);
-  const pages = useCursorPages(50);
   useEffect(() => {
     const t = setTimeout(() => setActor(actorInput.trim()), 300);
     return () => clearTimeout(t);
   }, [actorInput]);
-  const { reset } = pages;
-  useEffect(() => reset(), [from, to, actor, category, action, reset]);
+  const pages = useCursorPages(JSON.stringify([from, to, actor, category, action]));
 
   const fromIso = dayStart(from);
   const toIso = dayStart(to, 1);

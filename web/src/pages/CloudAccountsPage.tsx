@@ -126,7 +126,7 @@ export function CloudAccountsPage() {
   const [status, setStatus] = useState('any');
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
-  const pages = useCursorPages(50);
+  const pages = useCursorPages(JSON.stringify([vendor, status]));
   const query: CloudAccountQuery = { limit: pages.size, cursor: pages.cursor, ...(vendor !== 'any' ? { vendor: vendor as Vendor } : {}), ...(status !== 'any' ? { status: status as CloudAccount['status'] } : {}) };
   const list = useQuery({ queryKey: ['cloud-accounts', query], queryFn: () => call(api.GET('/api/v1/cloud-accounts', { params: { query } })), placeholderData: keepPreviousData });
   const credentials = useCredentials(canCredentials);
@@ -153,8 +153,8 @@ export function CloudAccountsPage() {
         actions={canWrite ? <Button variant="primary" onPress={() => setDialog({ kind: 'account' })}><Icon name="plus" /> Add cloud account</Button> : undefined} />
       {notice && <Banner tone="success">{notice}</Banner>}
       <div className="filters" role="search" aria-label="Filter cloud accounts">
-        <Select label="Vendor" options={[{ id: 'any', label: 'Any vendor' }, ...VENDOR_OPTIONS]} value={vendor} onChange={(v) => { setVendor(v); pages.reset(); }} className="filter" />
-        <Select label="Status" options={[{ id: 'any', label: 'Any status' }, ...Object.entries(STATUS_TITLES).map(([id, label]) => ({ id, label }))]} value={status} onChange={(v) => { setStatus(v); pages.reset(); }} className="filter" />
+        <Select label="Vendor" options={[{ id: 'any', label: 'Any vendor' }, ...VENDOR_OPTIONS]} value={vendor} onChange={setVendor} className="filter" />
+        <Select label="Status" options={[{ id: 'any', label: 'Any status' }, ...Object.entries(STATUS_TITLES).map(([id, label]) => ({ id, label }))]} value={status} onChange={setStatus} className="filter" />
       </div>
       {list.isError && <Banner>{messageFor(list.error)}</Banner>}
       <div className="table-wrap">

@@ -92,14 +92,12 @@ export function UsersPage() {
   const [status, setStatus] = useState('any');
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
-  const pages = useCursorPages(50);
   const accountNames = useAccountNames();
   useEffect(() => {
     const t = setTimeout(() => setDebounced(q.trim()), 250);
     return () => clearTimeout(t);
   }, [q]);
-  const { reset } = pages;
-  useEffect(() => reset(), [debounced, status, reset]);
+  const pages = useCursorPages(JSON.stringify([debounced, status]));
 
   const query: UserQuery = { limit: pages.size, cursor: pages.cursor, ...(debounced ? { q: debounced } : {}), ...(status !== 'any' ? { status: status as UserQuery['status'] } : {}) };
   const list = useQuery({ queryKey: ['users', query], queryFn: () => call(api.GET('/api/v1/users', { params: { query } })), placeholderData: keepPreviousData });
