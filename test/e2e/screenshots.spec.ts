@@ -63,6 +63,7 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await page.screenshot({ path: `${DIR}/asset-details.png`, fullPage: true });
   await page.goto('/cloud-accounts');
   await expect(page.getByText('Production (AWS)')).toBeVisible();
+  await expect(page.getByRole('grid', { name: 'Cloud accounts' }).getByText('AWS connector').first()).toBeVisible();
   await shot(page, 'cloud-accounts');
 
   await page.setViewportSize({ width: 390, height: 844 });

@@ -174,12 +174,12 @@ export function CloudAccountsPage() {
                 <Cell className="cell-name" data-label="Name">{a.displayName}</Cell>
                 <Cell data-label="Vendor">{VENDOR_TITLES[a.vendor]}</Cell>
                 <Cell data-label="Account ID"><code>{a.externalId}</code></Cell>
-                <Cell data-label="Status">
+                <Cell className="nowrap" data-label="Status">
                   <span className={`badge ${STATUS_BADGE[a.status]}`}>{STATUS_TITLES[a.status]}</span>
                   {a.statusDetail && <InfoTip label={`Status detail of ${a.displayName}`}>{a.statusDetail}</InfoTip>}
                 </Cell>
-                <Cell data-label="Credential">{a.credentialId ? (canCredentials ? credentialNames.get(a.credentialId) ?? a.credentialId : 'Assigned') : <span className="muted">None</span>}</Cell>
-                <Cell data-label="Added">{formatDateTime(a.createdAt)}</Cell>
+                <Cell data-label="Credential">{a.credentialId ? (canCredentials ? credentialNames.get(a.credentialId) ?? (credentials.isPending ? '…' : 'Unknown credential') : 'Assigned') : <span className="muted">None</span>}</Cell>
+                <Cell className="nowrap" data-label="Added">{formatDateTime(a.createdAt)}</Cell>
                 <Cell className="cell-actions">
                   {canWrite && (
                     <MenuTrigger>
