@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { verify as cryptoVerify } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
+import type { FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
 import { loadConfig } from '../src/config.ts';
 import { createContext } from '../src/context.ts';
@@ -185,7 +186,15 @@ async function baseline(dataset: Dataset) {
     const joseVerify = await perOp((i) =>
       jwtVerify(pool[i]!, key, { algorithms: ['EdDSA'], issuer: BENCH_PUBLIC_URL, audience: TOKEN_AUDIENCE, typ: TOKEN_TYPES.accessKey, requiredClaims: ['sub', 'jti', 'iat', 'exp'] }),
     );
-    return { rawVerifyLookupUs: rawVerifyLookup, rawVerifyUs: rawVerify, lookupUs: lookup, tesseraVerifyUs: tesseraVerify, joseVerifyUs: joseVerify };
+    // What a warm request pays for authentication, as the access-control hook runs it: the
+    // SQLite change check, then the authenticator (header, caches, expiry, usage count).
+    const request = { headers: { authorization: `Bearer ${dataset.keys.viewer}` }, ip: '127.0.0.1' } as unknown as FastifyRequest;
+    const warmAuth = await perOp(async () => {
+      ctx.feed.sync();
+      const result = await ctx.authenticator.authenticate(request);
+      if (result?.ok !== true) throw new Error('the warm key was refused');
+    });
+    return { rawVerifyLookupUs: rawVerifyLookup, rawVerifyUs: rawVerify, lookupUs: lookup, tesseraVerifyUs: tesseraVerify, joseVerifyUs: joseVerify, warmAuthUs: warmAuth };
   } finally {
     db.close();
     await ctx.close();
