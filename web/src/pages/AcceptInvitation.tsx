@@ -39,7 +39,7 @@ export function AcceptInvitation() {
   }
 
   return (
-    <div className="auth-page">
+    <main className="auth-page">
       <title>Accept invitation · Tessera</title>
       <div className="auth-card">
         <div className="auth-brand"><img src="/favicon.svg" alt="" width="36" height="36" /><span>Tessera</span></div>
@@ -71,6 +71,6 @@ export function AcceptInvitation() {
           </>
         )}
       </div>
-    </div>
+    </main>
   );
 }

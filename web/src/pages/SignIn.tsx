@@ -25,7 +25,7 @@ export function SignIn() {
   }
 
   return (
-    <div className="auth-page">
+    <main className="auth-page">
       <title>Sign in · Tessera</title>
       <div className="auth-card">
         <div className="auth-brand"><img src="/favicon.svg" alt="" width="36" height="36" /><span>Tessera</span></div>
@@ -46,6 +46,6 @@ export function SignIn() {
           </p>
         </details>
       </div>
-    </div>
+    </main>
   );
 }
