@@ -63,7 +63,14 @@ test('invite a user, who accepts the invitation and signs in', async ({ page, br
   await menu(page).getByRole('link', { name: 'Users' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
   // The primary user is marked.
-  await expect(page.getByRole('row').filter({ hasText: ADMIN.email })).toContainText('Primary');
+  const primary = page.getByRole('row').filter({ hasText: ADMIN.email });
+  await expect(primary).toContainText('Primary');
+  // …and protected: it can be edited, never deleted.
+  await primary.hover();
+  await primary.getByRole('button', { name: `Actions for ${ADMIN.email}` }).click();
+  await expect(page.getByRole('menuitem', { name: 'Edit user' })).toBeVisible();
+  await expect(page.getByRole('menuitem', { name: 'Delete user' })).toHaveCount(0);
+  await page.keyboard.press('Escape');
 
   const email = `${unique('invitee')}@tessera.example`;
   await page.getByRole('button', { name: 'Invite user' }).click();
