@@ -204,3 +204,17 @@ test('a user changes their own password from the account menu', async ({ page })
   await signOut(page);
   await signIn(page, email, 'second-password-0123');
 });
+
+test('when the session ends, the console asks to sign in again and returns to the page', async ({ page, context }) => {
+  await signIn(page);
+  await menu(page).getByRole('link', { name: 'API Access Keys' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'API Access Keys' })).toBeVisible();
+  await context.clearCookies();
+  await menu(page).getByRole('link', { name: 'Users' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Your session has ended' })).toBeVisible();
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
+});
