@@ -20,6 +20,11 @@ test('add an access key as the help page describes, then edit and remove it', as
     await expect(table.getByRole('columnheader', { name: header, exact: true })).toBeVisible();
   }
 
+  // Every run starts on a new data folder and this is the suite's first test: no keys yet, and
+  // the empty table invites the first one.
+  await expect(table.getByRole('heading', { name: 'No API access keys yet' })).toBeVisible();
+  await expect(table.getByRole('button', { name: 'Add the first access key' })).toBeVisible();
+
   // 1. Click on Add access key. The Add Access Key window appears.
   await page.getByRole('button', { name: 'Add access key' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add Access Key' });
