@@ -11,7 +11,8 @@ import { Pager, useCursorPages } from '../components/Pager';
 import { Banner, Button, Select, TextField, Window } from '../components/ui';
 import { formatDateTime } from '../lib/format';
 
-const words = (s: string) => s.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+const SPECIAL: Record<string, string> = { cves: 'CVEs' };
+const words = (s: string) => SPECIAL[s] ?? s.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
 const CATEGORIES = [{ id: 'any', label: 'Any category' }, ...AUDIT_CATEGORIES.map((c) => ({ id: c, label: words(c) }))];
 const ACTIONS = [{ id: 'any', label: 'Any action' }, ...AUDIT_ACTIONS.map((a) => ({ id: a, label: words(a) }))];
 
