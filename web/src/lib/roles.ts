@@ -24,7 +24,7 @@ export function grantLabel(grant: Grant, accountNames?: ReadonlyMap<string, stri
   const title = ROLE_TITLES[grant.role];
   if (grant.role !== 'cloud-account-viewer') return title;
   if (grant.accounts === 'all') return `${title} (all accounts)`;
-  const names = grant.accounts.map((id) => accountNames?.get(id) ?? id);
+  const names = grant.accounts.map((id) => accountNames?.get(id) ?? id).sort((a, b) => a.localeCompare(b));
   if (names.length <= 2) return `${title} (${names.join(', ') || 'no accounts'})`;
   return `${title} (${names.length} accounts)`;
 }

@@ -1,5 +1,5 @@
 /** Main Menu > Assets: the inventory of cloud resources, and one asset's details at /assets/<id>. */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Cell, Column, Input, Label, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -139,7 +139,7 @@ function AssetList() {
     ...(name ? { name } : {}),
   };
   const list = useQuery({ queryKey: ['assets', query], queryFn: () => call(api.GET('/api/v1/assets', { params: { query } })), placeholderData: keepPreviousData });
-  const names = new Map((accounts.data ?? []).map((a) => [a.id, a.displayName]));
+  const names = useMemo(() => new Map((accounts.data ?? []).map((a) => [a.id, a.displayName])), [accounts.data]);
   const items = list.data?.items ?? [];
   return (
     <>
@@ -160,7 +160,7 @@ function AssetList() {
           <TableHeader>
             <Column isRowHeader>Name</Column><Column>Type</Column><Column>Vendor</Column><Column>Cloud account</Column><Column>Region</Column><Column>Exposure</Column><Column>CVEs</Column>
           </TableHeader>
-          <TableBody items={items} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading assets…' : 'No assets match.'}</div>}>
+          <TableBody items={items} dependencies={[names]} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading assets…' : 'No assets match.'}</div>}>
             {(a) => (
               <Row id={a.id} className="row clickable">
                 <Cell className="cell-name" data-label="Name">{a.name}</Cell>

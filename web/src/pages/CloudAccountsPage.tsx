@@ -1,5 +1,5 @@
 /** Main Menu > Cloud Accounts: the monitored accounts and the credentials that connect them. */
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button as AriaButton, Cell, Column, Form, Menu, MenuItem, MenuTrigger, Popover, Row, Table, TableBody, TableHeader } from 'react-aria-components';
 import { api, call } from '../api/client';
@@ -130,7 +130,7 @@ export function CloudAccountsPage() {
   const query: CloudAccountQuery = { limit: pages.size, cursor: pages.cursor, ...(vendor !== 'any' ? { vendor: vendor as Vendor } : {}), ...(status !== 'any' ? { status: status as CloudAccount['status'] } : {}) };
   const list = useQuery({ queryKey: ['cloud-accounts', query], queryFn: () => call(api.GET('/api/v1/cloud-accounts', { params: { query } })), placeholderData: keepPreviousData });
   const credentials = useCredentials(canCredentials);
-  const credentialNames = new Map((credentials.data ?? []).map((c) => [c.id, c.displayName]));
+  const credentialNames = useMemo(() => new Map((credentials.data ?? []).map((c) => [c.id, c.displayName])), [credentials.data]);
   const done = (message: string) => {
     setDialog(null);
     setNotice(message);
@@ -168,7 +168,7 @@ export function CloudAccountsPage() {
             <Column>Added</Column>
             <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
           </TableHeader>
-          <TableBody items={items} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading cloud accounts…' : 'No cloud accounts to show.'}</div>}>
+          <TableBody items={items} dependencies={[credentialNames, credentials.isPending, canWrite, canCredentials]} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading cloud accounts…' : 'No cloud accounts to show.'}</div>}>
             {(a) => (
               <Row id={a.id} className="row">
                 <Cell className="cell-name" data-label="Name">{a.displayName}</Cell>

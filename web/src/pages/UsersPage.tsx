@@ -145,7 +145,7 @@ export function UsersPage() {
             <Column>Created</Column>
             <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
           </TableHeader>
-          <TableBody items={items} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading users…' : 'No users match.'}</div>}>
+          <TableBody items={items} dependencies={[accountNames, me]} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading users…' : 'No users match.'}</div>}>
             {(user) => (
               <Row id={user.id} className="row">
                 <Cell className="cell-name" data-label="Name">
