@@ -47,7 +47,12 @@ export function renderReport(r: BenchResults): string {
     const startup = median(s.startup);
     const D = s.dialect;
     targets.push(
-      [`${D}: access-keys list p95 at ${fmt(s.keys)} keys, worst of ${s.list.length} sort/filter cases`, '< 20 ms', `${n1(worst.p95)} ms (${worst.sort} ${worst.order}, ${worst.filter})`, worst.p95 < 20],
+      [
+        `${D}: access-keys list p95 at ${fmt(s.keys)} keys, all ${s.list.length} sort/order/filter cases`,
+        '< 20 ms',
+        `${s.list.filter((x) => x.p95 < 20).length} of ${s.list.length} cases under 20 ms; worst ${n1(worst.p95)} ms (${worst.sort} ${worst.order}, ${worst.filter})`,
+        worst.p95 < 20,
+      ],
       [`${D}: create p95`, '< 10 ms', `${n1(s.create.p95)} ms`, s.create.p95 < 10],
       [`${D}: (b) at ${fmt(s.keys)} keys vs at 1,000 keys`, 'within 5%', `${n0(bBig)} vs ${n0(bSmall)} req/s (${n1((bBig / bSmall - 1) * 100)}%)`, bBig >= 0.95 * bSmall],
       [`${D}: start-up (tessera serve to first /healthz 200)`, '< 3 s', `${n2(startup / 1000)} s`, startup < 3000],
@@ -95,7 +100,7 @@ export function renderReport(r: BenchResults): string {
   out.push('Server memory after the rounds (RSS / peak, MB): ' + compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') + '.', '');
 
   out.push('### The cold path (d) against its reference', '');
-  out.push('Per-operation costs measured in the benchmark process on the same pool of tokens (median of 5 passes):', '');
+  out.push('Per-operation costs measured in the benchmark process on the same pool of tokens (interleaved passes, best of 7):', '');
   out.push('| operation | µs |', '| --- | --- |');
   out.push(`| raw Ed25519 verification (node:crypto) + key lookup by primary key (better-sqlite3, prepared): the reference | ${n1(base.rawVerifyLookupUs)} |`);
   out.push(`| raw Ed25519 verification alone | ${n1(base.rawVerifyUs)} |`);
