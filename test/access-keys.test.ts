@@ -73,6 +73,18 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     const sorted = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=name&order=asc&limit=200' });
     const sortedNames = sorted.json().items.map((k: { name: string }) => k.name.toLowerCase());
     expect(sortedNames).toEqual([...sortedNames].sort());
+    // By role: the first (merged) role, Cloud Account Viewer < Global Admin < Global Viewer, through every page.
+    const ROLE_RANK: Record<string, number> = { 'cloud-account-viewer': 0, 'global-admin': 1, 'global-viewer': 2 };
+    const ranks: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=role&order=asc&limit=3${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(res.statusCode).toBe(200);
+      ranks.push(...res.json().items.map((k: { roles: { role: string }[] }) => ROLE_RANK[k.roles[0]!.role]!));
+      cursor = res.json().nextCursor;
+    } while (cursor !== null);
+    expect(ranks).toEqual([...ranks].sort((x, y) => x - y));
+    expect(new Set(ranks).size).toBe(3);
     const badSort = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=token' });
     expect(badSort.statusCode).toBe(400);
   });

@@ -40,7 +40,7 @@ export async function deleteAccessKey(db: Db, id: string): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-export const ACCESS_KEY_SORTS = ['createdAt', 'name', 'expiresAt', 'lastUsedAt'] as const;
+export const ACCESS_KEY_SORTS = ['createdAt', 'name', 'expiresAt', 'lastUsedAt', 'role'] as const;
 export type AccessKeySort = (typeof ACCESS_KEY_SORTS)[number];
 
 const SORT_COLUMNS = {
@@ -48,6 +48,10 @@ const SORT_COLUMNS = {
   name: 'name_key',
   expiresAt: 'expires_at',
   lastUsedAt: 'last_used_at',
+  // Grants are stored merged, in role order, as JSON text: sorting that text sorts keys by
+  // their first role (Cloud Account Viewer, Global Admin, Global Viewer: alphabetical by
+  // id and by display name alike).
+  role: 'roles',
 } as const satisfies Record<AccessKeySort, keyof AccessKeyRow>;
 
 export interface AccessKeyQuery {

@@ -257,7 +257,7 @@ export interface paths {
                     /** @description The `nextCursor` of the previous page. */
                     cursor?: string;
                     /** @description Sort column (default createdAt). */
-                    sort?: "createdAt" | "name" | "expiresAt" | "lastUsedAt";
+                    sort?: "createdAt" | "name" | "expiresAt" | "lastUsedAt" | "role";
                     /** @description Default: desc (asc for name). */
                     order?: "asc" | "desc";
                     /** @description Keys whose name contains this (case-insensitive). */

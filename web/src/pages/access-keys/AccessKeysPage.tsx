@@ -35,9 +35,9 @@ import { KeyDialog } from './KeyDialog';
 
 const EXPIRING_DAYS = 30;
 
-type SortColumn = 'name' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'status';
+type SortColumn = 'name' | 'role' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'status';
 /** The status follows the expiration date, so it sorts by it. */
-const SERVER_SORT: Record<SortColumn, NonNullable<AccessKeyQuery['sort']>> = { name: 'name', createdAt: 'createdAt', expiresAt: 'expiresAt', lastUsedAt: 'lastUsedAt', status: 'expiresAt' };
+const SERVER_SORT: Record<SortColumn, NonNullable<AccessKeyQuery['sort']>> = { name: 'name', role: 'role', createdAt: 'createdAt', expiresAt: 'expiresAt', lastUsedAt: 'lastUsedAt', status: 'expiresAt' };
 
 const ROLE_FILTERS = [{ id: 'any', label: 'Any role' }, ...ROLES.map((r) => ({ id: r, label: ROLE_TITLES[r] }))];
 const STATUS_FILTERS = [
@@ -144,7 +144,7 @@ export function AccessKeysPage() {
           <Table aria-label="API access keys" sortDescriptor={sort} onSortChange={(next) => void prefetch(queryFor(next, undefined)).finally(() => setSort(next))} className="table keys-table stack-on-narrow">
             <TableHeader>
               <Column id="name" isRowHeader allowsSorting className="col-name">Name</Column>
-              <Column id="role" className="col-role">Role</Column>
+              <Column id="role" allowsSorting className="col-role">Role</Column>
               <Column id="createdAt" allowsSorting className="col-date">Created</Column>
               <Column id="expiresAt" allowsSorting className="col-date">Expiration Date</Column>
               <Column id="lastUsedAt" allowsSorting className="col-date">Last used</Column>
