@@ -16,6 +16,9 @@ import {
   Label,
   ListBox,
   ListBoxItem,
+  Menu,
+  MenuItem,
+  MenuTrigger,
   Modal,
   ModalOverlay,
   NumberField as AriaNumberField,
@@ -239,4 +242,26 @@ export function Window({ title, isOpen, onOpenChange, dismissable = true, size =
 
 export function Banner({ tone = 'error', children }: { tone?: 'error' | 'info' | 'success'; children: ReactNode }) {
   return <div className={`banner banner-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>{children}</div>;
+}
+
+/** One entry of a row's actions menu. */
+export interface RowAction {
+  id: string;
+  label: string;
+  danger?: boolean;
+  disabled?: boolean;
+}
+
+/** The "…" button of a table row (named "Actions for <row>") and the menu it opens. */
+export function RowActions({ label, actions, onAction }: { label: string; actions: RowAction[]; onAction: (id: string) => void }) {
+  return (
+    <MenuTrigger>
+      <AriaButton className="icon-btn row-actions" aria-label={label}><Icon name="more" /></AriaButton>
+      <Popover className="popover" placement="bottom end">
+        <Menu className="menu" disabledKeys={actions.filter((a) => a.disabled === true).map((a) => a.id)} onAction={(key) => onAction(String(key))}>
+          {actions.map((a) => <MenuItem key={a.id} id={a.id} className={a.danger === true ? 'menu-item danger' : 'menu-item'}>{a.label}</MenuItem>)}
+        </Menu>
+      </Popover>
+    </MenuTrigger>
+  );
 }

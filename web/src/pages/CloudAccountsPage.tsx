@@ -1,14 +1,14 @@
 /** Main Menu > Cloud Accounts: the monitored accounts and the credentials that connect them. */
 import { useMemo, useState, type FormEvent } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button as AriaButton, Cell, Column, Form, Menu, MenuItem, MenuTrigger, Popover, Row, Table, TableBody, TableHeader } from 'react-aria-components';
+import { Button as AriaButton, Cell, Column, Form, Row, Table, TableBody, TableHeader } from 'react-aria-components';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import type { CloudAccount, CloudAccountQuery, CreateCredentialBody, Credential } from '../api/types';
 import { useSession } from '../auth/session';
 import { PageHeader } from '../components/Layout';
 import { Pager, useCursorPages } from '../components/Pager';
-import { Banner, Button, Icon, InfoTip, Select, TextField, Window } from '../components/ui';
+import { Banner, Button, Icon, InfoTip, RowActions, Select, TextField, Window } from '../components/ui';
 import { formatDateTime } from '../lib/format';
 import { ACCOUNT_ID_LABELS, STATUS_TITLES, VENDOR_TITLES, VENDORS } from '../lib/vendors';
 
@@ -182,15 +182,11 @@ export function CloudAccountsPage() {
                 <Cell className="nowrap" data-label="Added">{formatDateTime(a.createdAt)}</Cell>
                 <Cell className="cell-actions">
                   {canWrite && (
-                    <MenuTrigger>
-                      <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${a.displayName}`}><Icon name="more" /></AriaButton>
-                      <Popover className="popover" placement="bottom end">
-                        <Menu className="menu" onAction={(k) => setDialog(k === 'edit' ? { kind: 'account', editing: a } : { kind: 'remove-account', account: a })}>
-                          <MenuItem id="edit" className="menu-item">Edit cloud account</MenuItem>
-                          <MenuItem id="remove" className="menu-item danger">Remove cloud account</MenuItem>
-                        </Menu>
-                      </Popover>
-                    </MenuTrigger>
+                    <RowActions
+                      label={`Actions for ${a.displayName}`}
+                      actions={[{ id: 'edit', label: 'Edit cloud account' }, { id: 'remove', label: 'Remove cloud account', danger: true }]}
+                      onAction={(k) => setDialog(k === 'edit' ? { kind: 'account', editing: a } : { kind: 'remove-account', account: a })}
+                    />
                   )}
                 </Cell>
               </Row>

@@ -1,13 +1,13 @@
 /** Main Menu > Policy: the public cloud policy, in order; Global Admins edit it (the whole policy is replaced at once). */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button as AriaButton, Cell, Column, Form, Menu, MenuItem, MenuTrigger, Popover, Row, Table, TableBody, TableHeader } from 'react-aria-components';
+import { Cell, Column, Form, Row, Table, TableBody, TableHeader } from 'react-aria-components';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import type { PolicyRule, PolicyRuleInput } from '../api/types';
 import { useSession } from '../auth/session';
 import { PageHeader } from '../components/Layout';
-import { Banner, Button, Checkbox, Icon, Select, TextField, Window } from '../components/ui';
+import { Banner, Button, Checkbox, Icon, RowActions, Select, TextField, Window } from '../components/ui';
 import { formatDateTime } from '../lib/format';
 
 const toInput = (r: PolicyRule): PolicyRuleInput => ({ id: r.id, name: r.name, description: r.description, action: r.action, protocol: r.protocol, source: r.source, destination: r.destination, ports: r.ports, enabled: r.enabled });
@@ -103,22 +103,21 @@ export function PolicyPage() {
                 <Cell data-label="State">{r.enabled ? 'Enabled' : <span className="muted">Disabled</span>}</Cell>
                 <Cell className="cell-actions">
                   {canWrite && (
-                    <MenuTrigger>
-                      <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${r.name}`}><Icon name="more" /></AriaButton>
-                      <Popover className="popover" placement="bottom end">
-                        <Menu className="menu" disabledKeys={[...(r.index === 0 ? ['up'] : []), ...(r.index === rules.length - 1 ? ['down'] : [])]} onAction={(k) => {
-                          replace.reset();
-                          if (k === 'edit') setDialog({ kind: 'rule', rule: r });
-                          else if (k === 'remove') setDialog({ kind: 'remove', rule: r });
-                          else move(r.index, k === 'up' ? -1 : 1);
-                        }}>
-                          <MenuItem id="edit" className="menu-item">Edit rule</MenuItem>
-                          <MenuItem id="up" className="menu-item">Move up</MenuItem>
-                          <MenuItem id="down" className="menu-item">Move down</MenuItem>
-                          <MenuItem id="remove" className="menu-item danger">Remove rule</MenuItem>
-                        </Menu>
-                      </Popover>
-                    </MenuTrigger>
+                    <RowActions
+                      label={`Actions for ${r.name}`}
+                      actions={[
+                        { id: 'edit', label: 'Edit rule' },
+                        { id: 'up', label: 'Move up', disabled: r.index === 0 },
+                        { id: 'down', label: 'Move down', disabled: r.index === rules.length - 1 },
+                        { id: 'remove', label: 'Remove rule', danger: true },
+                      ]}
+                      onAction={(k) => {
+                        replace.reset();
+                        if (k === 'edit') setDialog({ kind: 'rule', rule: r });
+                        else if (k === 'remove') setDialog({ kind: 'remove', rule: r });
+                        else move(r.index, k === 'up' ? -1 : 1);
+                      }}
+                    />
                   )}
                 </Cell>
               </Row>

@@ -1,7 +1,7 @@
 /** Main Menu > Configuration > Users: invite people, manage their roles, resend or revoke invitations. */
 import { useEffect, useState, type FormEvent } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button as AriaButton, Cell, Column, Form, Input, Label, Menu, MenuItem, MenuTrigger, Popover, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
+import { Cell, Column, Form, Input, Label, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import { useAccountNames } from '../api/queries';
@@ -10,7 +10,7 @@ import { CopyButton } from '../components/CopyButton';
 import { PageHeader } from '../components/Layout';
 import { Pager, useCursorPages } from '../components/Pager';
 import { draftsFromGrants, grantsFromDrafts, newRoleDraft, RoleBlocks, validateRoles, type RoleDraft } from '../components/RoleBlocks';
-import { Banner, Button, Icon, Select, TextField, Window } from '../components/ui';
+import { Banner, Button, Icon, RowActions, Select, TextField, Window } from '../components/ui';
 import { useSession } from '../auth/session';
 import { formatDateTime, relative } from '../lib/format';
 import { grantLabel } from '../lib/roles';
@@ -163,21 +163,22 @@ export function UsersPage() {
                 <Cell data-label="Last sign-in">{user.lastSignInAt ? <span title={formatDateTime(user.lastSignInAt)}>{relative(user.lastSignInAt)}</span> : <span className="muted">Never</span>}</Cell>
                 <Cell className="nowrap" data-label="Created">{formatDateTime(user.createdAt)}</Cell>
                 <Cell className="cell-actions">
-                  <MenuTrigger>
-                    <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${user.email}`}><Icon name="more" /></AriaButton>
-                    <Popover className="popover" placement="bottom end">
-                      <Menu className="menu" onAction={(a) => {
-                        if (a === 'edit') setDialog({ kind: 'edit', user });
-                        else if (a === 'reinvite') reinvite.mutate(user);
-                        else setDialog({ kind: 'delete', user });
-                      }}>
-                        <MenuItem id="edit" className="menu-item">Edit user</MenuItem>
-                        {user.status === 'pending' && <MenuItem id="reinvite" className="menu-item">New invitation link</MenuItem>}
-                        {user.status === 'pending' && <MenuItem id="delete" className="menu-item danger">Revoke invitation</MenuItem>}
-                        {user.status === 'active' && !user.primary && user.id !== me?.id && <MenuItem id="delete" className="menu-item danger">Delete user</MenuItem>}
-                      </Menu>
-                    </Popover>
-                  </MenuTrigger>
+                  <RowActions
+                    label={`Actions for ${user.email}`}
+                    actions={[
+                      { id: 'edit', label: 'Edit user' },
+                      ...(user.status === 'pending'
+                        ? [{ id: 'reinvite', label: 'New invitation link' }, { id: 'delete', label: 'Revoke invitation', danger: true }]
+                        : !user.primary && user.id !== me?.id
+                          ? [{ id: 'delete', label: 'Delete user', danger: true }]
+                          : []),
+                    ]}
+                    onAction={(a) => {
+                      if (a === 'edit') setDialog({ kind: 'edit', user });
+                      else if (a === 'reinvite') reinvite.mutate(user);
+                      else setDialog({ kind: 'delete', user });
+                    }}
+                  />
                 </Cell>
               </Row>
             )}

@@ -8,10 +8,6 @@ import {
   Button as AriaButton,
   Cell,
   Column,
-  Menu,
-  MenuItem,
-  MenuTrigger,
-  Popover,
   Row,
   SearchField,
   Input,
@@ -27,7 +23,7 @@ import { useAccountNames } from '../../api/queries';
 import type { AccessKey, AccessKeyQuery, NewAccessKey } from '../../api/types';
 import { PageHeader } from '../../components/Layout';
 import { Pager, useCursorPages } from '../../components/Pager';
-import { Banner, Button, Icon, Select, Window } from '../../components/ui';
+import { Banner, Button, Icon, RowActions, Select, Window } from '../../components/ui';
 import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
@@ -182,15 +178,11 @@ export function AccessKeysPage() {
                   <Cell className="nowrap" data-label="Last used">{key.lastUsedAt ? <span title={formatDateTime(key.lastUsedAt)}>{relative(key.lastUsedAt, now)}</span> : <span className="muted">Never</span>}</Cell>
                   <Cell data-label="Status"><StatusBadge accessKey={key} now={now} /></Cell>
                   <Cell className="cell-actions">
-                    <MenuTrigger>
-                      <AriaButton className="icon-btn row-actions" aria-label={`Actions for ${key.name}`}><Icon name="more" /></AriaButton>
-                      <Popover className="popover" placement="bottom end">
-                        <Menu className="menu" onAction={(action) => setDialog(action === 'edit' ? { kind: 'edit', key } : { kind: 'remove', key })}>
-                          <MenuItem id="edit" className="menu-item">Edit access key</MenuItem>
-                          <MenuItem id="remove" className="menu-item danger">Remove access key</MenuItem>
-                        </Menu>
-                      </Popover>
-                    </MenuTrigger>
+                    <RowActions
+                      label={`Actions for ${key.name}`}
+                      actions={[{ id: 'edit', label: 'Edit access key' }, { id: 'remove', label: 'Remove access key', danger: true }]}
+                      onAction={(action) => setDialog(action === 'edit' ? { kind: 'edit', key } : { kind: 'remove', key })}
+                    />
                   </Cell>
                 </Row>
               )}
