@@ -32,6 +32,18 @@ import { validatorCompiler } from './http/validation.ts';
 
 export const API_PREFIX = '/api/v1';
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
+const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // react-aria positions popovers with style attributes.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 /** Request bodies larger than this are refused with 413 before parsing. */
 const BODY_LIMIT = 1024 * 1024;
 
@@ -197,6 +209,11 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
 
   if (existsSync(WEB_DIST)) {
     await app.register(publicScope(async (scope) => {
+      // The console loads only its own files and talks only to this server; no page may frame it.
+      scope.addHook('onSend', async (_request, reply) => {
+        reply.header('content-security-policy', CONSOLE_CSP);
+        reply.header('x-frame-options', 'DENY');
+      });
       await scope.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
       // The console is a single-page app: its own paths all load index.html.
       scope.get('/*', { schema: { hide: true } }, (request, reply) => {
