@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import { BoundedCache } from '../util/bounded-cache.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -21,6 +22,30 @@ export interface Storage {
   /** PostgreSQL only: the pool (LISTEN needs a dedicated client from it). */
   readonly pool: pg.Pool | undefined;
   close(): Promise<void>;
+}
+
+/** Prepared SQLite statements kept, by SQL text. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The SQLite handle as Kysely sees it, with each statement prepared once per SQL text:
+ * Kysely asks for a fresh statement for every query it runs, and preparing costs more than
+ * running a lookup by key (see bench/REPORT.md). Sharing a statement is safe: Kysely runs
+ * one query at a time on its single SQLite connection (a streamed query holds it until done).
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new BoundedCache<string, SQLite.Statement>(STATEMENT_CACHE_SIZE);
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        statement = sqlite.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 // PostgreSQL's BIGINT (count(*)) arrives as a string; our counts fit in a double.
@@ -41,7 +66,7 @@ export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opt
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', sqlite, pool: undefined, close: () => db.destroy() };
 }
 
