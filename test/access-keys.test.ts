@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -87,6 +88,116 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(new Set(ranks).size).toBe(3);
     const badSort = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=token' });
     expect(badSort.statusCode).toBe(400);
+  });
+
+  describe('the name filter (a case-insensitive substring, its text taken literally)', () => {
+    const names = (res: { json(): { items: { name: string }[] } }) => res.json().items.map((k) => k.name).sort();
+    const byName = async (text: string, extra = '') => {
+      const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?limit=200&name=${encodeURIComponent(text)}${extra}` });
+      expect(res.statusCode, text).toBe(200);
+      return names(res);
+    };
+    const made: Record<string, string> = {};
+
+    beforeAll(async () => {
+      for (const name of ['Alpha-Zqdeploy-One', 'beta-zqdeploy-two', 'zq 100% sure', 'zq under_score', 'zq underXscore', 'zq star*q?[x]', 'zq back\\slash', 'Ünïcode-Zqkey', 'qz']) {
+        made[name] = (await h.key([{ role: 'global-viewer' }], { name })).id;
+      }
+    });
+
+    it('finds a substring anywhere in the name, in any case', async () => {
+      expect(await byName('zqdeploy')).toEqual(['Alpha-Zqdeploy-One', 'beta-zqdeploy-two']);
+      expect(await byName('ZQDEPLOY-T')).toEqual(['beta-zqdeploy-two']);
+      expect(await byName('deploy-one')).toEqual(['Alpha-Zqdeploy-One']);
+      expect(await byName('ünïcode-zq')).toEqual(['Ünïcode-Zqkey']);
+      expect(await byName('ÜNÏCODE')).toEqual(['Ünïcode-Zqkey']);
+      expect(await byName('zqdeploy-none')).toEqual([]);
+    });
+
+    it('serves filters of 1 and 2 characters', async () => {
+      expect(await byName('qz')).toEqual(['qz']);
+      expect(await byName('Z')).toEqual(expect.arrayContaining(['qz', 'zq 100% sure', 'Ünïcode-Zqkey']));
+      expect((await byName('z')).every((n) => n.toLowerCase().includes('z'))).toBe(true);
+      expect(await byName('%')).toEqual(['zq 100% sure']);
+    });
+
+    it('takes %, _, \\ and glob characters literally', async () => {
+      expect(await byName('100%')).toEqual(['zq 100% sure']);
+      expect(await byName('0% s')).toEqual(['zq 100% sure']);
+      expect(await byName('zq%sure')).toEqual([]);
+      expect(await byName('der_sc')).toEqual(['zq under_score']);
+      expect(await byName('_')).toEqual(['zq under_score']);
+      expect(await byName('k\\sl')).toEqual(['zq back\\slash']);
+      expect(await byName('r*q?[x')).toEqual(['zq star*q?[x]']);
+      expect(await byName('[x]')).toEqual(['zq star*q?[x]']);
+      expect(await byName('star?q')).toEqual([]);
+      expect(await byName('zq*sure')).toEqual([]);
+    });
+
+    it('stays right after edits and removals', async () => {
+      const edited = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${made['beta-zqdeploy-two']}`, payload: { roles: [{ role: 'global-admin' }] } });
+      expect(edited.statusCode).toBe(200);
+      expect(await byName('zqdeploy')).toEqual(['Alpha-Zqdeploy-One', 'beta-zqdeploy-two']);
+      expect(await byName('zqdeploy', '&role=global-admin')).toEqual(['beta-zqdeploy-two']);
+      expect((await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${made['Alpha-Zqdeploy-One']}` })).statusCode).toBe(204);
+      expect(await byName('zqdeploy')).toEqual(['beta-zqdeploy-two']);
+      expect(await byName('deploy-one')).toEqual([]);
+      // The name is free again, and a new key under it is found.
+      await h.key([{ role: 'global-viewer' }], { name: 'alpha-zqdeploy-one' });
+      expect(await byName('zqdeploy')).toEqual(['alpha-zqdeploy-one', 'beta-zqdeploy-two']);
+      if (dialect === 'sqlite') {
+        // The trigram table holds exactly the keys there are (the API alone would not show a stale row).
+        const { rows } = await sql<{ id: string }>`select id from access_keys_name_fts order by id`.execute(h.ctx.storage.db);
+        const keys = await h.ctx.storage.db.selectFrom('access_keys').select('id').orderBy('id').execute();
+        expect(rows.map((r) => r.id)).toEqual(keys.map((k) => k.id));
+      }
+    });
+
+    // Both plans: few matches (the trigram index) and, above 2,000 matches, the sort index.
+    it.each([['few', 12], ['many', 2100]])('pages through %s matches in every sort, each exactly once and in order', async (_label, count) => {
+      const tag = `pgzq${count}x`;
+      const base = Date.parse('2026-01-01T00:00:00.000Z');
+      const rows = Array.from({ length: count }, (_, i) => ({
+        id: `${tag}-id-${String(i).padStart(5, '0')}`,
+        name: `Bulk-${tag}-${String((i * 7919) % count).padStart(5, '0')}`,
+        name_key: `bulk-${tag}-${String((i * 7919) % count).padStart(5, '0')}`,
+        roles: JSON.stringify([{ role: i % 2 === 0 ? 'global-viewer' : 'global-admin' }]),
+        created_at: new Date(base + (i % 5) * 1000).toISOString(),
+        expires_at: new Date(base + 400 * DAY + (i % 3) * DAY).toISOString(),
+        token_hash: `${tag}-${i}`,
+        last_used_at: i % 4 === 0 ? null : new Date(base + (i % 7) * 1000).toISOString(),
+        last_used_ip: null,
+        use_count: 0,
+      }));
+      for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
+      const sortValue: Record<string, (r: (typeof rows)[number]) => string> = {
+        createdAt: (r) => r.created_at,
+        name: (r) => r.name_key,
+        expiresAt: (r) => r.expires_at,
+        lastUsedAt: (r) => r.last_used_at ?? '',
+        role: (r) => r.roles,
+      };
+      const limit = count > 100 ? 200 : 5;
+      for (const sort of Object.keys(sortValue)) {
+        for (const order of ['asc', 'desc']) {
+          const seen: string[] = [];
+          let cursor: string | null = null;
+          do {
+            const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=${sort}&order=${order}&limit=${limit}&name=${tag.toUpperCase()}${cursor ? `&cursor=${cursor}` : ''}` });
+            expect(res.statusCode).toBe(200);
+            seen.push(...res.json().items.map((k: { id: string }) => k.id));
+            cursor = res.json().nextCursor;
+          } while (cursor !== null);
+          const cmp = (a: (typeof rows)[number], b: (typeof rows)[number]) => {
+            const x = sortValue[sort]!(a);
+            const y = sortValue[sort]!(b);
+            return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+          };
+          const expected = [...rows].sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a))).map((r) => r.id);
+          expect(seen, `${sort} ${order}`).toEqual(expected);
+        }
+      }
+    });
   });
 
   it('edits roles; a name in the body is refused naming the field', async () => {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
 import { parseStoredGrants } from '../auth/grants.ts';
@@ -93,6 +93,46 @@ async function countUpTo(db: Db, range: { after?: string; upTo?: string }, cap: 
   return Number(row.n);
 }
 
+/** Above this many keys matching a name filter, a list walks its sort index instead. */
+const DENSE_NAME = 2000;
+
+/** True when the text has 3 characters in a row that a trigram index can look up. */
+function hasTrigram(text: string): boolean {
+  return text.split(/[[*?]/).some((run) => [...run].length >= 3);
+}
+
+/**
+ * The name filter as SQL: a case-insensitive substring of the name, with `%`, `_`, `\\` (and,
+ * on SQLite's trigram table, `*`, `?`, `[`) in the user's text taken literally.
+ *
+ * A name filter, like a status filter, is served by one of two plans: walk the sort index
+ * and skip the keys whose name does not match (cheap when many match), or look the matches
+ * up in the trigram index and sort them (cheap when few match, and the only cheap plan when
+ * none do). Count the matches in the trigram index, at most DENSE_NAME, and choose.
+ */
+async function nameFilter(db: Db, name: string) {
+  const text = name.normalize('NFC').toLocaleLowerCase('und');
+  const pattern = '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  const scan = sql<boolean>`name_key like ${pattern} escape '\\'`;
+  // Fewer than 3 characters: no trigram to look up, and such a filter matches many keys.
+  if (!hasTrigram(text)) return scan;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // pg_trgm's GIN index serves the LIKE itself; an expression on the column keeps the
+    // planner off it when the matches are many.
+    const matches = db.selectFrom('access_keys').select('id').where(scan).limit(DENSE_NAME);
+    const row = await db.selectFrom(matches.as('m')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    if (Number(row.n) >= DENSE_NAME) return sql<boolean>`(name_key || '') like ${pattern} escape '\\'`;
+    return sql<boolean>`id in (select id from access_keys where ${scan})`;
+  }
+  // SQLite: the FTS5 trigram table (migration 2026-11-27T10) is searched with GLOB, whose
+  // special characters are bracketed; name_key is stored lowercased, as `text` is.
+  const glob = '*' + text.replace(/[[*?]/g, (c) => `[${c}]`) + '*';
+  const counted = await sql<{ n: number }>`
+    select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${DENSE_NAME})`.execute(db);
+  if (Number(counted.rows[0]?.n ?? 0) >= DENSE_NAME) return scan;
+  return sql<boolean>`id in (select id from access_keys_name_fts where name_key glob ${glob})`;
+}
+
 /** One page of keys in a stable keyset order (sort column, then id). */
 export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<AccessKeyRow[]> {
   const column = SORT_COLUMNS[q.sort];
@@ -101,8 +141,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   const cmp = q.order === 'desc' ? '<' : '>';
   let query = db.selectFrom('access_keys').selectAll();
   if (q.name !== undefined && q.name !== '') {
-    const pattern = '%' + q.name.toLocaleLowerCase('und').replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-    query = query.where(sql<boolean>`name_key like ${pattern} escape '\\'`);
+    query = query.where(await nameFilter(db, q.name));
   }
   if (q.role !== undefined) {
     query = query.where('roles', 'like', `%"role":"${q.role}"%`);
