@@ -95,6 +95,8 @@ async function countUpTo(db: Db, range: { after?: string; upTo?: string }, cap: 
 
 /** SQLite: above this many keys matching a name filter, a list walks its sort index instead. */
 const DENSE_NAME = 2000;
+/** SQLite: the same for a filter of 1–2 characters, whose count no trigram index serves. */
+const DENSE_SHORT_NAME = 500;
 
 /** True when the text has 3 characters in a row that a trigram index can look up. */
 function hasTrigram(text: string): boolean {
@@ -114,8 +116,6 @@ async function nameFilter(db: Db, name: string) {
   const text = name.normalize('NFC').toLocaleLowerCase('und');
   const pattern = '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
   const scan = sql<boolean>`name_key like ${pattern} escape '\\'`;
-  // Fewer than 3 characters: no trigram to look up, and such a filter matches many keys.
-  if (!hasTrigram(text)) return scan;
   // PostgreSQL: pg_trgm's GIN index serves the LIKE itself, and the planner, knowing the
   // column's statistics, chooses between it and the sort index well (measured at a million
   // keys: a substring matching none or a thousand keys reads the GIN index, a common one
@@ -125,9 +125,16 @@ async function nameFilter(db: Db, name: string) {
   // SQLite: the FTS5 trigram table (migration 2026-11-27T10) is searched with GLOB, whose
   // special characters are bracketed; name_key is stored lowercased, as `text` is.
   const glob = '*' + text.replace(/[[*?]/g, (c) => `[${c}]`) + '*';
+  // Fewer than 3 characters: no trigram to look up, so the count reads the trigram table in
+  // insertion order (cheap when the filter is common, as short ones usually are) and stops
+  // lower; when such a filter matches few keys, scanning the name index (name keys alone)
+  // beats reading every row of the table: ~0.25 s instead of ~2.5 s at a million keys.
+  const short = !hasTrigram(text);
+  const cap = short ? DENSE_SHORT_NAME : DENSE_NAME;
   const counted = await sql<{ n: number }>`
-    select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${DENSE_NAME})`.execute(db);
-  if (Number(counted.rows[0]?.n ?? 0) >= DENSE_NAME) return scan;
+    select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${cap})`.execute(db);
+  if (Number(counted.rows[0]?.n ?? 0) >= cap) return scan;
+  if (short) return sql<boolean>`rowid in (select rowid from access_keys where ${scan})`;
   return sql<boolean>`id in (select id from access_keys_name_fts where name_key glob ${glob})`;
 }
 
