@@ -14,6 +14,9 @@ import { PostgresAdapter } from 'kysely';
 //   change on VACUUM).
 export async function up(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // Deployments in other schemas of the database may migrate at the same moment: one
+    // creates the extension while the others wait (held until this migration commits).
+    await sql`select pg_advisory_xact_lock(hashtext('tessera:create-extension:pg_trgm'))`.execute(db);
     // In `public` when allowed: a schema that is dropped (a test's) would take the extension,
     // and every index using it, along.
     const inPublic = await sql<{ ok: boolean }>`
