@@ -8,6 +8,7 @@ import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
+import { ReadCache } from './db/read-cache.ts';
 import { Transactions } from './db/transactions.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
@@ -41,6 +42,8 @@ export interface Context {
   readonly users: UserService;
   /** The console's functions: cloud accounts, credentials, assets and CVEs, policy, reports. */
   readonly cloudAccounts: CloudAccountService;
+  /** Pages of `GET /api/v1/cloud-accounts` as sent (JSON text), by account scope and query, until an account changes. */
+  readonly cloudAccountPages: ReadCache<string>;
   readonly credentials: CredentialService;
   readonly assets: AssetService;
   readonly policy: PolicyService;
@@ -88,6 +91,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock, config.publicUrl);
     const cloudAccounts = new CloudAccountService(storage.db, transactions);
+    // At most 200 accounts a page (~80 KB): 128 pages stay under ~10 MB.
+    const cloudAccountPages = new ReadCache<string>(feed, transactions, ['cloud-account'], 128);
     const credentials = new CredentialService(storage.db, transactions, box);
     const assets = new AssetService(storage.db, transactions);
     const policy = new PolicyService(storage.db, transactions);
@@ -128,6 +133,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       accessKeyAuth,
       users,
       cloudAccounts,
+      cloudAccountPages,
       credentials,
       assets,
       policy,
@@ -144,6 +150,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         // What this instance counted must not be lost with it.
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
         await feed.stop();
+        cloudAccountPages.close();
         await rateLimiter.close();
         if (options.storage === undefined) await storage.close();
       },

@@ -1,12 +1,11 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { createContext, type Context } from '../src/context.ts';
-import { CHANGE_CHANNEL } from '../src/db/transactions.ts';
 import { createLogger } from '../src/http/logging.ts';
 import { BoundedCache } from '../src/util/bounded-cache.ts';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
+import { settleChanges } from './helpers/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { addAccount } from './helpers/inventory.ts';
 
@@ -35,30 +34,7 @@ describe.each(DIALECTS)('access-key caches (%s)', (dialect) => {
     expect(res.statusCode).toBe(401);
     expect(res.json().code).toBe('invalid_token');
   };
-  let markers = 0;
-  /**
-   * Returns once this process has heard every change committed so far by any process. SQLite
-   * hears them on the next request (PRAGMA data_version, checked before authenticating): nothing
-   * to wait for. PostgreSQL hears them by LISTEN/NOTIFY, asynchronously and in commit order, so
-   * a marker notified now and heard means everything before it was heard (this process's own
-   * changes come back that way too, each dropping cached state once more).
-   */
-  const settle = async () => {
-    if (dialect === 'sqlite') return;
-    const id = `settle-${++markers}`;
-    let off = () => {};
-    const seen = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the change feed never delivered the marker')), 10_000);
-      off = h.ctx.transactions.onChange((change) => {
-        if (change.id === id) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ kind: 'user', id })})`.execute(h.ctx.storage.db);
-    await seen.finally(off);
-  };
+  const settle = () => settleChanges(h);
   /** Warms both caches for a token and checks that the next request is answered from them alone. */
   const warm = async (token: string) => {
     await settle();

@@ -98,7 +98,15 @@ export const cloudAccountRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
       querystring: ListQuery,
       response: { 200: page(CloudAccountSchema), ...problems(400, 401, 403) },
     },
-  }, async (request) => service.list(scopeOf(request), request.query));
+  }, async (request, reply) => {
+    const scope = scopeOf(request);
+    const { limit, cursor, vendor, status } = request.query;
+    // Every caller with the same account scope sees the same page: one cached answer, as sent.
+    const key = JSON.stringify([scope.all ? '*' : scope.ids, limit, cursor, vendor, status]);
+    const body = await ctx.cloudAccountPages.get(key, async () => String(reply.serialize(await service.list(scope, request.query))));
+    // Already serialized by this route's response schema: a JSON string is sent as it is.
+    return reply.type('application/json; charset=utf-8').send(body as never);
+  });
 
   app.post('/', {
     config: { access: 'cloud-accounts:write' },

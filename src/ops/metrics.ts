@@ -75,6 +75,19 @@ export class Metrics {
       },
     });
 
+    const pages = ctx.cloudAccountPages.stats;
+    new Counter({
+      name: 'tessera_read_cache_lookups_total',
+      help: 'Lookups in caches of read answers (cache "cloud-account-pages": pages of the cloud-accounts list), result hit or miss.',
+      labelNames: ['cache', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ cache: 'cloud-account-pages', result: 'hit' }, pages.hits);
+        this.inc({ cache: 'cloud-account-pages', result: 'miss' }, pages.misses);
+      },
+    });
+
     const feed = ctx.feed;
     new Gauge({
       name: 'tessera_change_listener_connected',
