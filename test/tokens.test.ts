@@ -37,6 +37,14 @@ describe.each(DIALECTS)('API key tokens (%s)', (dialect) => {
       const res = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys', headers: { authorization: `${scheme} ${admin.token}` } });
       expect(res.statusCode, scheme).toBe(200);
     }
+    for (const spaced of [`Bearer\t${admin.token}`, `Bearer   ${admin.token} \t `]) {
+      const res = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys', headers: { authorization: spaced } });
+      expect(res.statusCode, JSON.stringify(spaced)).toBe(200);
+    }
+    for (const malformed of ['Bearer', 'Bearer  ', `Bearer${admin.token}`, `Bearer ${admin.token} ${admin.token}`, `Bearer ${admin.token}\u00a0x`]) {
+      const res = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys', headers: { authorization: malformed } });
+      expect(res.statusCode, JSON.stringify(malformed)).toBe(401);
+    }
     const elsewhere = [
       h.app.inject({ method: 'GET', url: `/api/v1/access-keys?access_token=${admin.token}` }),
       h.app.inject({ method: 'GET', url: `/api/v1/access-keys?token=${admin.token}` }),

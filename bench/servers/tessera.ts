@@ -6,23 +6,45 @@
  *   auth    Tessera as shipped (warm path: verified-token and key-state caches)
  *   unauth  the route at argv[3] served without authentication (AppOptions.benchUnauthenticated)
  *   cold    both caches sized 1, so that every request verifies its token and reads its key
+ *   ref     the reference for cold: in the authenticator's place, a raw Ed25519 verification
+ *           (node:crypto) of the bearer token and one lookup of its key by primary key
+ *           (better-sqlite3, prepared), answering a fixed Global Viewer; nothing else is checked
  *
  * Prints one JSON line `{ "port": N }` when listening; stops on SIGTERM.
  */
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { AccessKeyAuthenticator } from '../../src/access-keys/access-key.auth.ts';
+import { accountScopeOf, permissionsOf, type Grant } from '../../src/auth/permissions.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/http/logging.ts';
 
 const mode = process.argv[2];
-if (mode !== 'auth' && mode !== 'unauth' && mode !== 'cold') throw new Error('mode: auth, unauth or cold');
+if (mode !== 'auth' && mode !== 'unauth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, unauth, cold or ref');
 const config = loadConfig();
 const ctx = await createContext(config, createLogger(config));
 if (mode === 'cold') {
   const cold = new AccessKeyAuthenticator(ctx.storage.db, ctx.tokens, ctx.feed, ctx.transactions, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
   cold.onUse(ctx.usage.record);
   ctx.authenticator.useBearer('accessKey', cold.verify);
+}
+if (mode === 'ref') {
+  if (ctx.storage.sqlite === undefined) throw new Error('ref mode runs on SQLite');
+  const byId = ctx.storage.sqlite.prepare('select * from access_keys where id = ?');
+  const keys = new Map<string, KeyObject | undefined>();
+  const grants: Grant[] = [{ role: 'global-viewer' }];
+  const viewer = { kind: 'access-key', id: 'reference', actor: 'key:reference', via: 'api-key', grants, permissions: permissionsOf(grants), scope: accountScopeOf(grants) } as const;
+  const segment = (text: string) => JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Record<string, unknown>;
+  ctx.authenticator.useBearer('accessKey', async (token) => {
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const kid = String(segment(header)['kid']);
+    if (!keys.has(kid)) keys.set(kid, await ctx.signingKeys.verificationKey(kid));
+    const key = keys.get(kid);
+    if (key === undefined || !cryptoVerify(null, Buffer.from(`${header}.${payload}`, 'latin1'), key, Buffer.from(signature, 'base64url'))) return { ok: false, reason: 'signature' };
+    if (byId.get(String(segment(payload)['sub'])) === undefined) return { ok: false, reason: 'unknown-key' };
+    return { ok: true, principal: viewer };
+  });
 }
 const app = await buildApp(ctx, { logRequests: false, ...(mode === 'unauth' ? { benchUnauthenticated: process.argv[3] } : {}) });
 await app.listen({ host: '127.0.0.1', port: 0 });

@@ -19,25 +19,33 @@ interface KeyState {
 }
 
 export interface AccessKeyAuthOptions {
-  /** Verified tokens remembered (token text -> key id). */
+  /** Verified tokens remembered (token -> key id). */
   tokenCacheSize?: number;
   /** Key states remembered (key id -> state). */
   stateCacheSize?: number;
 }
+
+const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
+
+type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date } | { ok: false; reason: string };
 
 /** Reports each successful use of a key (usage accounting stays off the hot path). */
 export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
 
 /**
  * Authenticates API keys. Cold: signature and claims (pinned), the key looked up by id, the
- * token's SHA-256 compared in constant time. Warm: the verified-token cache (keyed by the
+ * token's SHA-256 compared in constant time. Warm: the verified-token cache (a hit needs the
  * whole token text, so one token can never be answered with another's result) and the key
- * state cache answer without signature check or SQL. Every change to a key, heard from this
+ * state cache answer synchronously, without signature check or SQL. Every change to a key, heard from this
  * process or another, drops its state before the next request; expiry is checked against
  * the clock on every request.
  */
 export class AccessKeyAuthenticator {
-  readonly #verified: BoundedCache<string, string>;
+  /**
+   * Verified tokens by their signature segment (a short key, cheap to hash on every request),
+   * each with its whole text, compared on every hit: a token that differs anywhere misses.
+   */
+  readonly #verified: BoundedCache<string, { token: string; keyId: string }>;
   readonly #states: BoundedCache<string, KeyState | null>;
   /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
   #generation = 0;
@@ -69,7 +77,7 @@ export class AccessKeyAuthenticator {
   }
 
   readonly verify = async (token: string, request: FastifyRequest): Promise<AuthResult> => {
-    const result = await this.check(token);
+    const result = this.#warm(token) ?? (await this.#cold(token));
     if (!result.ok) return result;
     this.#useListener?.(result.keyId, request.ip, result.at);
     return { ok: true, principal: result.principal };
@@ -79,12 +87,28 @@ export class AccessKeyAuthenticator {
    * Whether a token is an active key now, exactly as `verify` decides, without counting a use
    * (token introspection asks about a key; it does not use it).
    */
-  async check(token: string): Promise<{ ok: true; keyId: string; principal: Principal; at: Date } | { ok: false; reason: string }> {
-    let keyId = this.#verified.get(token);
+  async check(token: string): Promise<KeyCheck> {
+    return this.#warm(token) ?? this.#cold(token);
+  }
+
+  /** The answer from the caches alone, without a promise; `undefined` when either cache misses. */
+  #warm(token: string): KeyCheck | undefined {
+    // Until the change feed is live, changes by other processes could be missed: ask SQL.
+    if (!this.feed.live) return undefined;
+    const keyId = this.#verifiedKeyId(token);
+    if (keyId === undefined) return undefined;
+    const state = this.#states.get(keyId);
+    if (state === undefined) return undefined;
+    this.cacheStats.tokenHits++;
+    this.cacheStats.stateHits++;
+    return state === null ? { ok: false, reason: 'removed' } : this.#unexpired(keyId, state);
+  }
+
+  async #cold(token: string): Promise<KeyCheck> {
+    let keyId = this.#verifiedKeyId(token);
     let state: KeyState | null;
-    if (keyId === undefined) this.cacheStats.tokenMisses++;
-    else this.cacheStats.tokenHits++;
     if (keyId === undefined) {
+      this.cacheStats.tokenMisses++;
       const check = await this.tokens.verify('accessKey', token);
       if (!check.ok) return check;
       keyId = check.claims.sub;
@@ -92,11 +116,22 @@ export class AccessKeyAuthenticator {
       if (state === null) return { ok: false, reason: 'unknown-key' };
       const hash = createHash('sha256').update(token, 'utf8').digest();
       if (!timingSafeEqual(hash, state.tokenHash)) return { ok: false, reason: 'token-mismatch' };
-      this.#verified.set(token, keyId);
+      this.#verified.set(signatureSegment(token), { token, keyId });
     } else {
+      this.cacheStats.tokenHits++;
       state = await this.#state(keyId);
       if (state === null) return { ok: false, reason: 'removed' };
     }
+    return this.#unexpired(keyId, state);
+  }
+
+  #verifiedKeyId(token: string): string | undefined {
+    const entry = this.#verified.get(signatureSegment(token));
+    return entry !== undefined && entry.token === token ? entry.keyId : undefined;
+  }
+
+  /** Expiry is checked against the clock on every request, cached or not. */
+  #unexpired(keyId: string, state: KeyState): KeyCheck {
     const now = this.clock();
     if (state.expiresAtMs <= now.getTime()) return { ok: false, reason: 'expired' };
     return { ok: true, keyId, principal: state.principal, at: now };

@@ -11,7 +11,16 @@ export type BearerVerifier = (token: string, request: FastifyRequest) => Promise
 /** Resolves a session cookie into a principal, or `undefined` when the request carries none. */
 export type SessionResolver = (request: FastifyRequest) => Promise<AuthResult | undefined>;
 
-const BEARER = /^bearer[ \t]+([^\s]+)[ \t]*$/i;
+const BEARER_SCHEME = /^bearer[ \t]+/i;
+const WHITESPACE = /\s/;
+
+/** The token of a `Bearer` header: one run of non-space characters after the scheme. */
+function bearerToken(header: string): string | undefined {
+  const scheme = BEARER_SCHEME.exec(header);
+  if (scheme === null) return undefined;
+  const token = header.slice(scheme[0].length).trimEnd();
+  return token === '' || WHITESPACE.test(token) ? undefined : token;
+}
 
 /**
  * Turns a request into a principal. Only two places are read: the `Authorization` header
@@ -36,7 +45,7 @@ export class Authenticator {
     if (header !== undefined) {
       // Oversized credentials are refused before any parsing.
       if (header.length > MAX_TOKEN_LENGTH + 16) return { ok: false, reason: 'oversized' };
-      const token = BEARER.exec(header)?.[1];
+      const token = bearerToken(header);
       if (token === undefined) return { ok: false, reason: 'not-bearer' };
       const kind = TokenService.peekKind(token);
       const verifier = kind === undefined ? undefined : this.#bearer.get(kind);

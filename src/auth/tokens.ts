@@ -13,6 +13,7 @@ export const TOKEN_AUDIENCE = 'tessera-api';
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
 const COMPACT_JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const ED25519_SIGNATURE_BYTES = 64;
 
 /** A JSON value as a base64url segment. */
@@ -76,12 +77,17 @@ export class TokenService {
     return { token: `${signingInput}.${signature}`, jti };
   }
 
-  /** The `typ` a token claims, without trusting it: used only to pick the verifier. */
+  /**
+   * The `typ` a token claims, without trusting it: used only to pick the verifier, which
+   * checks the whole token (so only the header segment is looked at here).
+   */
   static peekKind(token: string): TokenKind | undefined {
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return undefined;
-    const headerSegment = token.slice(0, token.indexOf('.'));
+    const dot = token.indexOf('.');
+    if (dot < 2 || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const headerSegment = token.slice(0, dot);
     let kind = kindOfHeader.get(headerSegment);
     if (kind === undefined) {
+      if (!BASE64URL.test(headerSegment)) return undefined;
       const typ = decodeSegment(headerSegment)?.['typ'];
       kind = typ === TOKEN_TYPES.accessKey ? 'accessKey' : typ === TOKEN_TYPES.user ? 'user' : null;
       kindOfHeader.set(headerSegment, kind);

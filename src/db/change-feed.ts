@@ -20,7 +20,7 @@ export interface ChangeFeedStats {
  */
 export interface ChangeFeed {
   start(): Promise<void>;
-  /** Call before authenticating a request: on SQLite this is where other processes' commits are seen. */
+  /** Called at the start of every request (the access-control hook): on SQLite this is where other processes' commits are seen. */
   sync(): void;
   /** False while changes of other processes could be missed: caches must then not be trusted. */
   readonly live: boolean;

@@ -5,8 +5,9 @@ import type { Change, Transactions } from './transactions.ts';
 /**
  * Answers of a read, kept until a change of one of `kinds` commits: in this process (announced
  * by `Transactions.run` before the writer answers) or in another one (heard through the change
- * feed: on SQLite checked before every lookup, on PostgreSQL by LISTEN). While the feed is not
- * live every lookup reads afresh. A read that raced a change is returned but not kept.
+ * feed: on SQLite by the `feed.sync()` the access-control hook runs at the start of every
+ * request, on PostgreSQL by LISTEN). While the feed is not live every lookup reads afresh. A
+ * read that raced a change is returned but not kept.
  */
 export class ReadCache<V> {
   readonly #entries: BoundedCache<string, V>;
@@ -31,7 +32,6 @@ export class ReadCache<V> {
   }
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    this.feed.sync();
     if (this.feed.live) {
       const cached = this.#entries.get(key);
       if (cached !== undefined) {

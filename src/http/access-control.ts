@@ -47,13 +47,14 @@ export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed
     app.decorateRequest('authFailure', null);
     app.addHook('onRequest', async (request) => {
       if (request.is404) return;
+      // Other processes' commits are heard here, before this request reads anything (caches included).
+      feed.sync();
       const access = request.routeOptions.config.access;
       if (access === undefined) {
         request.log.error({ route: request.routeOptions.url }, 'route declares no access rule: refused');
         throw new AppError('insufficient_scope', 'This operation is not available.', { headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE } });
       }
       if (access === 'public') return;
-      feed.sync();
       const result = await authenticator.authenticate(request);
       if (result === undefined || !result.ok) {
         request.authFailure = result?.reason ?? 'no-credentials';
