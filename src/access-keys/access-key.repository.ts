@@ -86,8 +86,9 @@ async function countUpTo(db: Db, range: { after?: string; upTo?: string }, cap: 
   let inRange = db.selectFrom('access_keys').select('expires_at');
   if (range.after !== undefined) inRange = inRange.where('expires_at', '>', range.after);
   if (range.upTo !== undefined) inRange = inRange.where('expires_at', '<=', range.upTo);
+  // Ordered by expiry, so that PostgreSQL reads the expiry index rather than the table.
   const row = await db
-    .selectFrom(inRange.limit(cap).as('r'))
+    .selectFrom(inRange.orderBy('expires_at').limit(cap).as('r'))
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
@@ -144,7 +145,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   // A never-used key sorts as the empty string, so keyset pagination stays total.
   const sortExpr = column === 'last_used_at' ? sql<string>`coalesce(last_used_at, '')` : sql.ref<string>(column);
   const cmp = q.order === 'desc' ? '<' : '>';
-  let query = db.selectFrom('access_keys').selectAll();
+  let query = db.selectFrom('access_keys').select('id');
   if (q.name !== undefined && q.name !== '') {
     query = query.where(await nameFilter(db, q.name));
   }
@@ -159,25 +160,32 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
     // dialect's planner knows which at a million keys (measured: 200 ms against 0.3 ms), so
     // count the range on the expiry index, at most DENSE_STATUS entries, and choose.
     const indexed = q.sort === 'expiresAt' || (await countUpTo(db, range, DENSE_STATUS)) < DENSE_STATUS;
-    // An expression on the column keeps either planner off the expiry index.
+    // Written as `expires_at || ''`, the expression each sort index carries after (value, id)
+    // (migration 2026-11-27T11), the range is checked inside the sort index it walks, and
+    // keeps either planner off the expiry index.
     const expiry = indexed ? sql.ref<string>('expires_at') : sql<string>`(expires_at || '')`;
     if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
-  if (q.after !== undefined) {
-    const { value, id } = q.after;
-    // "After (value, id)", written as a bound on the sort column alone plus a tie-break, so
-    // that both dialects range-scan the sort index from the cursor on instead of walking it
-    // from the first row: a deep page costs what the first page costs.
-    query = query
-      .where(sql<boolean>`${sortExpr} ${sql.raw(`${cmp}=`)} ${value}`)
-      .where(sql<boolean>`(${sortExpr} ${sql.raw(cmp)} ${value} or id ${sql.raw(cmp)} ${id})`);
-  }
-  return query
-    .orderBy(sortExpr, q.order)
-    .orderBy('id', q.order)
-    .limit(q.limit)
-    .execute();
+  // Each scan picks the page's ids alone, then reads those rows: the ids and every expression
+  // of a status filter are in the sort index, so keys the filter skips are never read from
+  // the table (and SQLite walks the covering list index, not the narrower unique name index).
+  const sorted = (scan: typeof query) => scan.orderBy(sortExpr, q.order).orderBy('id', q.order);
+  const rowsOf = async (ids: typeof query): Promise<AccessKeyRow[]> =>
+    db.selectFrom('access_keys').selectAll().where('id', 'in', ids).orderBy(sortExpr, q.order).orderBy('id', q.order).execute();
+  if (q.after === undefined) return rowsOf(sorted(query).limit(q.limit));
+  // "After (value, id)" as two range scans of the sort index: the rest of the cursor's value
+  // (value = v, id beyond the cursor), then the values beyond it. One scan bounded on the value
+  // alone would read every earlier key of the same value again, and some values are shared by
+  // hundreds of thousands of keys (never used; one role). Row-value comparisons would do in one
+  // scan, but SQLite does not seek with them on the last-use expression. (The first scan is
+  // ordered by id alone: SQLite would sort the whole value otherwise.)
+  const { value, id } = q.after;
+  const tied = query.where(sql<boolean>`${sortExpr} = ${value}`).where('id', cmp, id);
+  const rows = await rowsOf(tied.orderBy('id', q.order).limit(q.limit));
+  if (rows.length === q.limit) return rows;
+  const rest = await rowsOf(sorted(query.where(sql<boolean>`${sortExpr} ${sql.raw(cmp)} ${value}`)).limit(q.limit - rows.length));
+  return [...rows, ...rest];
 }
 
 /** The value a row has in the sort column, as the cursor records it. */

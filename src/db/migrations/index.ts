@@ -6,6 +6,7 @@ import * as jobRuns from './2026-11-27T07-job-runs.ts';
 import * as keyIndexes from './2026-11-27T08-key-indexes.ts';
 import * as keyRoleIndex from './2026-11-27T09-key-role-index.ts';
 import * as keyNameTrigram from './2026-11-27T10-key-name-trigram.ts';
+import * as keyListIndexes from './2026-11-27T11-key-list-indexes.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T08-key-indexes': keyIndexes,
   '2026-11-27T09-key-role-index': keyRoleIndex,
   '2026-11-27T10-key-name-trigram': keyNameTrigram,
+  '2026-11-27T11-key-list-indexes': keyListIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
