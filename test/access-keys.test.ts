@@ -200,6 +200,71 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     });
   });
 
+  // Expiring: 2,100 keys in range, so the list walks each sort index and checks the expiry in
+  // it; expired: a few hundred, read from the expiry index and sorted; active: the walk again.
+  // Sort values are shared by hundreds of keys (creation second, never used, role, expiry day),
+  // so pages start in the middle of a shared value and a cursor's value runs over pages.
+  it('pages through each status filter in every sort, each key exactly once and in order, across shared sort values', async () => {
+    const tag = 'stzq';
+    const now = h.clock().getTime();
+    const base = now - 100 * DAY;
+    const rows = Array.from({ length: 2400 }, (_, i) => {
+      const expires = i < 2100 ? now + (1 + (i % 5)) * DAY : i < 2300 ? now - (1 + (i % 4)) * DAY : now + 200 * DAY;
+      return {
+        id: `${tag}-id-${String((i * 7919) % 2400).padStart(5, '0')}`,
+        name: `${tag}-${String(i).padStart(5, '0')}`,
+        name_key: `${tag}-${String(i).padStart(5, '0')}`,
+        roles: JSON.stringify([{ role: i % 3 === 0 ? 'global-admin' : 'global-viewer' }]),
+        created_at: new Date(base + (i % 3) * 1000).toISOString(),
+        expires_at: new Date(expires).toISOString(),
+        token_hash: `${tag}-${i}`,
+        last_used_at: i % 2 === 0 ? null : new Date(base + (i % 7) * 1000).toISOString(),
+        last_used_ip: null,
+        use_count: 0,
+      };
+    });
+    for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
+    const inStatus: Record<string, (r: (typeof rows)[number]) => boolean> = {
+      expiring: (r) => Date.parse(r.expires_at) > now && Date.parse(r.expires_at) <= now + 30 * DAY,
+      expired: (r) => Date.parse(r.expires_at) <= now,
+      active: (r) => Date.parse(r.expires_at) > now,
+    };
+    const sortValue: Record<string, (r: (typeof rows)[number]) => string> = {
+      createdAt: (r) => r.created_at,
+      name: (r) => r.name_key,
+      expiresAt: (r) => r.expires_at,
+      lastUsedAt: (r) => r.last_used_at ?? '',
+      role: (r) => r.roles,
+    };
+    for (const status of Object.keys(inStatus)) {
+      for (const sort of Object.keys(sortValue)) {
+        for (const order of ['asc', 'desc']) {
+          const seen: { id: string; expiresAt: string }[] = [];
+          let cursor: string | null = null;
+          do {
+            const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${cursor ? `&cursor=${cursor}` : ''}` });
+            expect(res.statusCode).toBe(200);
+            seen.push(...res.json().items);
+            cursor = res.json().nextCursor;
+          } while (cursor !== null);
+          const label = `${status} ${sort} ${order}`;
+          expect(seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])), label).toBe(true);
+          expect(new Set(seen.map((k) => k.id)).size, label).toBe(seen.length);
+          const cmp = (a: (typeof rows)[number], b: (typeof rows)[number]) => {
+            const x = sortValue[sort]!(a);
+            const y = sortValue[sort]!(b);
+            return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+          };
+          const expected = rows
+            .filter(inStatus[status]!)
+            .sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a)))
+            .map((r) => r.id);
+          expect(seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)), label).toEqual(expected);
+        }
+      }
+    }
+  });
+
   it('edits roles; a name in the body is refused naming the field', async () => {
     const { id } = await h.key([{ role: 'global-viewer' }], { name: 'editable' });
     const edited = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { roles: [{ role: 'cloud-account-viewer', accounts: [accountId] }] } });
