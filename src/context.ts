@@ -109,7 +109,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const userTokens = new UserTokens(storage.db, tokens, transactions);
     authenticator.useBearer('user', userTokens.verify);
     const audit = new AuditService(storage.db, clock, config.auditRetentionDays);
-    const usage = new KeyUsage(storage.db, log);
+    const usage = new KeyUsage(storage.db, storage.dialect, log);
     accessKeyAuth.onUse(usage.record);
     scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));

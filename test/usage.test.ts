@@ -48,8 +48,8 @@ describe.each(DIALECTS)('per-key usage (%s)', (dialect) => {
 
   it('flushes from many instances add up, and the later use wins whatever the order', async () => {
     const key = await h.key([{ role: 'global-viewer' }]);
-    const a = new KeyUsage(h.ctx.storage.db, pino({ level: 'silent' }));
-    const b = new KeyUsage(h.ctx.storage.db, pino({ level: 'silent' }));
+    const a = new KeyUsage(h.ctx.storage.db, h.ctx.storage.dialect, pino({ level: 'silent' }));
+    const b = new KeyUsage(h.ctx.storage.db, h.ctx.storage.dialect, pino({ level: 'silent' }));
     const t = h.clock().getTime();
     for (let i = 0; i < 5; i++) a.record(key.id, '10.0.0.1', new Date(t + i));
     b.record(key.id, '10.0.0.2', new Date(t + 100));
@@ -84,7 +84,7 @@ describe('a failed usage flush keeps its counts', () => {
     const sqlite = new SQLite(':memory:');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     try {
-      const usage = new KeyUsage(db, pino({ level: 'silent' }));
+      const usage = new KeyUsage(db, 'sqlite', pino({ level: 'silent' }));
       usage.record('k1', '10.0.0.1', new Date('2026-11-27T12:00:00.000Z'));
       usage.record('k1', '10.0.0.2', new Date('2026-11-27T12:00:01.000Z'));
       // No access_keys table yet: the flush fails.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { addKeyUsage, type UsageDelta } from './key-usage.repository.ts';
 
@@ -32,6 +33,7 @@ export class KeyUsage {
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
     private readonly log: Logger,
   ) {}
 
@@ -74,9 +76,7 @@ export class KeyUsage {
     for (let i = 0; i < deltas.length; i += FLUSH_BATCH) {
       const batch = deltas.slice(i, i + FLUSH_BATCH);
       try {
-        await this.db.transaction().execute(async (trx) => {
-          for (const delta of batch) await addKeyUsage(trx, delta);
-        });
+        await this.db.transaction().execute((trx) => addKeyUsage(trx, this.dialect, batch));
       } catch (error) {
         // Nothing of this batch or the rest was written: count it again next time.
         for (const delta of deltas.slice(i)) this.#restore(delta);
