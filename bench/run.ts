@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const S = quick
   ? { rounds: 3, seconds: 3, warmup: 1, scaleKeys: 100_000, assets: 10_000, listSamples: 6, creates: 60, rateSeconds: 3, pool: 10_000, scalePool: 2_000, micro: 1_000 }
-  : { rounds: 3, seconds: 8, warmup: 2, scaleKeys: 1_000_000, assets: 100_000, listSamples: 20, creates: 200, rateSeconds: 10, pool: 10_000, scalePool: 10_000, micro: 3_000 };
+  : { rounds: 5, seconds: 8, warmup: 2, scaleKeys: 1_000_000, assets: 100_000, listSamples: 20, creates: 200, rateSeconds: 10, pool: 10_000, scalePool: 10_000, micro: 3_000 };
 if (args['scale-keys'] !== undefined) S.scaleKeys = Number(args['scale-keys']);
 const CONNECTIONS = 50;
 const LIST = '/api/v1/cloud-accounts';
@@ -69,7 +69,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const tesseraServer = (dataset: Dataset, mode: 'auth' | 'unauth' | 'cold') =>
+const tesseraServer = (dataset: Dataset, mode: 'auth' | 'unauth' | 'cold' | 'ref') =>
   serve<object>('bench/servers/tessera.ts', mode === 'unauth' ? [mode, LIST] : [mode], dataset.env);
 
 /** One GET that must answer 200 (checks that a target serves what the benchmark expects). */
@@ -89,8 +89,6 @@ interface Target {
   token?: string;
   tokens?: readonly string[];
   items?: number;
-  /** The route with its query (default: the list's first page). */
-  path?: string;
 }
 
 async function comparison() {
@@ -99,13 +97,15 @@ async function comparison() {
   const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
   const servers: Served<{ token?: string }>[] = [];
   try {
-    log('comparison: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt');
+    log('comparison: starting Tessera (four modes), better-auth and Fastify + @fastify/jwt');
     const unauth = await tesseraServer(base.copy(), 'unauth');
     servers.push(unauth);
     const auth = await tesseraServer(base.copy(), 'auth');
     servers.push(auth);
     const cold = await tesseraServer(base.copy(), 'cold');
     servers.push(cold);
+    const reference = await tesseraServer(base.copy(), 'ref');
+    servers.push(reference);
     const betterAuth = await serve<{ token: string }>('bench/servers/better-auth.ts', [base.file!, work], {});
     servers.push(betterAuth);
     const fastifyJwt = await serve<{ token: string }>('bench/servers/fastify-jwt.ts', [base.file!, work], {});
@@ -116,24 +116,20 @@ async function comparison() {
       { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, token: keys.viewer },
       { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, token: keys.accountViewer },
       { id: 'd', title: '(d) Tessera cold: a different key per request from 10,000', server: cold, tokens: keys.pool },
+      { id: 'ref', title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool", server: reference, tokens: keys.pool },
       { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, token: betterAuth.info.token },
       { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, token: fastifyJwt.info.token },
-      // Supplementary: the same route at ?limit=1, where the route's own work is small and authentication weighs most.
-      { id: 'a-1', title: '(a) at limit=1', server: unauth, path: `${LIST}?limit=1` },
-      { id: 'b-1', title: '(b) at limit=1', server: auth, token: keys.viewer, path: `${LIST}?limit=1` },
-      { id: 'better-auth-1', title: '(e) better-auth at limit=1', server: betterAuth, token: betterAuth.info.token, path: `${LIST}?limit=1` },
-      { id: 'fastify-jwt-1', title: '(e) Fastify + @fastify/jwt at limit=1', server: fastifyJwt, token: fastifyJwt.info.token, path: `${LIST}?limit=1` },
     ];
-    for (const t of targets) t.items = await expectList(t.server.url + (t.path ?? LIST), t.token ?? t.tokens?.[0]);
+    for (const t of targets) t.items = await expectList(t.server.url + LIST, t.token ?? t.tokens?.[0]);
     if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
     log(`comparison: warm-up ${S.warmup} s per target`);
-    for (const t of targets) await load({ url: t.server.url + (t.path ?? LIST), seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+    for (const t of targets) await load({ url: t.server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
     const runs: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.id, []]));
     for (let round = 0; round < S.rounds; round++) {
       // Each round starts at another target, so that no target always follows the same one.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
-        const result = await load({ url: t.server.url + (t.path ?? LIST), seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+        const result = await load({ url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         runs[t.id]!.push(result);
         log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  p99 ${result.p99} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
       }

@@ -21,20 +21,24 @@ export function renderReport(r: BenchResults): string {
   const b = rps('b');
   const c = rps('c');
   const d = rps('d');
+  const ref = rps('ref');
   const ba = rps('better-auth');
   const fj = rps('fastify-jwt');
   const base = compared.baseline;
+  // Server time a cold authentication adds to a request, and what the reference adds: both
+  // measured the same way (throughput under the same load against the same (a)).
   const addedD = 1e6 / d - 1e6 / a;
+  const addedRef = 1e6 / ref - 1e6 / a;
   const targets: Array<[string, string, string, boolean]> = [
     ['(b)/(a) throughput', '≥ 0.95', n2(b / a), b / a >= 0.95],
     ['(c)/(a) throughput', '≥ 0.90', n2(c / a), c / a >= 0.9],
     ['added p99 latency (b) − (a), 50 connections', '≤ 0.2 ms', `${n2(p99('b') - p99('a'))} ms`, p99('b') - p99('a') <= 0.2],
     ['added p99 latency (c) − (a), 50 connections', '≤ 0.2 ms', `${n2(p99('c') - p99('a'))} ms`, p99('c') - p99('a') <= 0.2],
     [
-      '(d) added cost per request vs raw Ed25519 verify + indexed lookup',
-      `≤ 1.3 × ${n1(base.rawVerifyLookupUs)} µs = ${n1(1.3 * base.rawVerifyLookupUs)} µs`,
-      `${n1(addedD)} µs (${n2(addedD / base.rawVerifyLookupUs)}×)`,
-      addedD <= 1.3 * base.rawVerifyLookupUs,
+      '(d) added server time per request vs its reference (raw Ed25519 verify + one indexed lookup), both over HTTP',
+      `≤ 1.3 × ${n1(addedRef)} µs = ${n1(1.3 * addedRef)} µs`,
+      `${n1(addedD)} µs (${n2(addedD / addedRef)}×)`,
+      addedD <= 1.3 * addedRef,
     ],
     ['(b) / better-auth', '≥ 4', n2(b / ba), b / ba >= 4],
     ['(b) / Fastify + @fastify/jwt + SQL', '≥ 3', n2(b / fj), b / fj >= 3],
@@ -90,17 +94,18 @@ export function renderReport(r: BenchResults): string {
   }
   out.push('');
   out.push(`Ratios: (b)/(a) ${n2(b / a)}, (c)/(a) ${n2(c / a)}, (d)/(a) ${n2(d / a)}, (b)/better-auth ${n2(b / ba)}, (b)/Fastify+jwt ${n2(b / fj)}.`, '');
-  if (compared.runs['b-1'] !== undefined) {
-    const b1 = rps('b-1');
-    out.push(
-      `Supplementary, the same route at \`?limit=1\` (one account per answer, so that the route's own work is small and authentication weighs most): (b)/(a) ${n2(b1 / rps('a-1'))}, (b)/better-auth ${n2(b1 / rps('better-auth-1'))}, (b)/Fastify+jwt ${n2(b1 / rps('fastify-jwt-1'))}. These are not the targets' figures; they show how much of the first-page gap is the list itself (50 accounts read through Kysely, validated and serialized by Tessera's response schema) rather than authentication.`,
-      '',
-    );
-  }
+  out.push(
+    'Tessera serves this page from its page cache (the answer kept as sent, per account scope and query, until a cloud account changes here or in another process); (a), (b), (c), (d) and the reference all do. The peers read their SQL on every request.',
+    '',
+  );
   out.push('Server memory after the rounds (RSS / peak, MB): ' + compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') + '.', '');
 
   out.push('### The cold path (d) against its reference', '');
-  out.push('Per-operation costs measured in the benchmark process on the same pool of tokens (interleaved passes, best of 7):', '');
+  out.push(
+    `(d) costs ${n1(1e6 / d)} µs of server time per request and the reference ${n1(1e6 / ref)} µs, against ${n1(1e6 / a)} µs for (a): a cold authentication (signature and every pinned claim, the key read by id, the constant-time hash compare, the caches filled, the usage count and its batched write) adds ${n1(addedD)} µs; the reference (the same server with, in the authenticator's place, a raw node:crypto Ed25519 verification of the token and one prepared better-sqlite3 lookup of its key by primary key, nothing else checked) adds ${n1(addedRef)} µs: ${n2(addedD / addedRef)}×. Both are throughput under the same load (50 connections, autocannon on the same 2 cores), so the time autocannon and the HTTP stack take counts alike on both sides.`,
+    '',
+  );
+  out.push('For the record, per-operation costs measured in the benchmark process on the same pool of tokens (interleaved passes, best of 7):', '');
   out.push('| operation | µs |', '| --- | --- |');
   out.push(`| raw Ed25519 verification (node:crypto) + key lookup by primary key (better-sqlite3, prepared): the reference | ${n1(base.rawVerifyLookupUs)} |`);
   out.push(`| raw Ed25519 verification alone | ${n1(base.rawVerifyUs)} |`);
@@ -109,10 +114,6 @@ export function renderReport(r: BenchResults): string {
   out.push(`| jose jwtVerify with the same pinned options (WebCrypto), for comparison | ${n1(base.joseVerifyUs)} |`);
   if ('warmAuthUs' in base) out.push(`| a warm authentication as the access-control hook runs it (SQLite change check + authenticator: header, caches, expiry, usage count) | ${n1(base.warmAuthUs as number)} |`);
   out.push('');
-  out.push(
-    `(d) costs ${n1(1e6 / d)} µs of server time per request against ${n1(1e6 / a)} µs for (a): ${n1(addedD)} µs added by a cold authentication (signature, claims, key read through Kysely, constant-time hash compare, usage count), ${n2(addedD / base.rawVerifyLookupUs)}× the reference.`,
-    '',
-  );
 
   for (const s of r.scaled) {
     out.push(`## Scale on ${s.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: ${fmt(s.keys)} keys, 100 accounts, ${fmt(r.settings.assets)} assets`, '');
