@@ -204,7 +204,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
   // it; expired: a few hundred, read from the expiry index and sorted; active: the walk again.
   // Sort values are shared by hundreds of keys (creation second, never used, role, expiry day),
   // so pages start in the middle of a shared value and a cursor's value runs over pages.
-  it('pages through each status filter in every sort, each key exactly once and in order, across shared sort values', async () => {
+  it('pages through each status filter, alone and with role and name filters, in every sort: each key exactly once and in order, across shared sort values', async () => {
     const tag = 'stzq';
     const now = h.clock().getTime();
     const base = now - 100 * DAY;
@@ -236,30 +236,38 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       lastUsedAt: (r) => r.last_used_at ?? '',
       role: (r) => r.roles,
     };
-    for (const status of Object.keys(inStatus)) {
-      for (const sort of Object.keys(sortValue)) {
-        for (const order of ['asc', 'desc']) {
-          const seen: { id: string; expiresAt: string }[] = [];
-          let cursor: string | null = null;
-          do {
-            const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${cursor ? `&cursor=${cursor}` : ''}` });
-            expect(res.statusCode).toBe(200);
-            seen.push(...res.json().items);
-            cursor = res.json().nextCursor;
-          } while (cursor !== null);
-          const label = `${status} ${sort} ${order}`;
-          expect(seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])), label).toBe(true);
-          expect(new Set(seen.map((k) => k.id)).size, label).toBe(seen.length);
-          const cmp = (a: (typeof rows)[number], b: (typeof rows)[number]) => {
-            const x = sortValue[sort]!(a);
-            const y = sortValue[sort]!(b);
-            return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-          };
-          const expected = rows
-            .filter(inStatus[status]!)
-            .sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a)))
-            .map((r) => r.id);
-          expect(seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)), label).toEqual(expected);
+    // With a role and a name filter too: the name matching all 2,400 (a walk) or 1,000 (the trigram index).
+    const extras: Array<[string, (r: (typeof rows)[number]) => boolean]> = [
+      ['', () => true],
+      ['&role=global-admin&name=STZQ', (r) => r.roles.includes('global-admin')],
+      ['&name=stzq-01', (r) => r.name_key.includes('stzq-01')],
+    ];
+    for (const [extra, alsoMatches] of extras) {
+      for (const status of Object.keys(inStatus)) {
+        for (const sort of Object.keys(sortValue)) {
+          for (const order of ['asc', 'desc']) {
+            const seen: { id: string; expiresAt: string }[] = [];
+            let cursor: string | null = null;
+            do {
+              const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${extra}${cursor ? `&cursor=${cursor}` : ''}` });
+              expect(res.statusCode).toBe(200);
+              seen.push(...res.json().items);
+              cursor = res.json().nextCursor;
+            } while (cursor !== null);
+            const label = `${status}${extra} ${sort} ${order}`;
+            expect(seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])), label).toBe(true);
+            expect(new Set(seen.map((k) => k.id)).size, label).toBe(seen.length);
+            const cmp = (a: (typeof rows)[number], b: (typeof rows)[number]) => {
+              const x = sortValue[sort]!(a);
+              const y = sortValue[sort]!(b);
+              return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+            };
+            const expected = rows
+              .filter((r) => inStatus[status]!(r) && alsoMatches(r))
+              .sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a)))
+              .map((r) => r.id);
+            expect(seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)), label).toEqual(expected);
+          }
         }
       }
     }
