@@ -25,14 +25,39 @@ export interface Work {
   announce(change: Change): void;
 }
 
+/** A unit of work waiting for the SQLite writer. */
+interface QueuedUnit {
+  actor: Actor;
+  now: Date;
+  fn: (work: Work) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Units that share one SQLite transaction at most, and how long a group keeps taking more. */
+const GROUP_MAX_UNITS = 32;
+const GROUP_MAX_MS = 2;
+
 /**
- * Runs each state change as one transaction that also writes its audit events (no change
+ * Runs each state change as a unit of work that also writes its audit events (no change
  * without its record, no record without its change) and announces what it changed: by
  * NOTIFY inside the transaction on PostgreSQL (delivered to other processes on commit), and
  * to this process's listeners right after commit, before the caller answers.
+ *
+ * PostgreSQL runs each unit in a transaction of its own. SQLite has a single writer, and its
+ * commit costs more than most units (every B-tree page a unit touched is written to the WAL
+ * again): units that arrive while one is running wait and then share a transaction (group
+ * commit), each inside its own savepoint, so a unit that fails is rolled back alone and the
+ * others are kept. The units of a group run one after another, each seeing those before it;
+ * each caller is answered once the group has committed, and if the commit fails, every unit
+ * of the group fails and nothing of it is kept.
  */
 export class Transactions {
   readonly #emitter = new EventEmitter();
+  readonly #queue: QueuedUnit[] = [];
+  #draining = false;
+  /** Groups committed and the units they held, since start (SQLite). Counting only. */
+  readonly groupStats = { groups: 0, units: 0 };
 
   constructor(
     private readonly storage: Storage,
@@ -42,25 +67,87 @@ export class Transactions {
   }
 
   async run<T>(actor: Actor, fn: (work: Work) => Promise<T>): Promise<T> {
+    if (this.storage.dialect === 'sqlite') {
+      return new Promise<T>((resolve, reject) => {
+        this.#queue.push({ actor, now: this.clock(), fn, resolve: resolve as (value: unknown) => void, reject });
+        if (!this.#draining) void this.#drain();
+      });
+    }
     const changes: Change[] = [];
     const now = this.clock();
     const result = await this.storage.db.transaction().execute(async (trx) => {
-      const value = await fn({
-        trx,
-        now,
-        audit: (entry) => insertAuditEvent(trx, now, actor, entry),
-        announce: (change) => void changes.push(change),
-      });
-      if (this.storage.dialect === 'postgres') {
-        for (const change of changes) {
-          // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
-          await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ ...change, at: Date.now() })})`.execute(trx);
-        }
+      const value = await fn(this.#work(trx, now, actor, changes));
+      for (const change of changes) {
+        // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
+        await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ ...change, at: Date.now() })})`.execute(trx);
       }
       return value;
     });
     for (const change of changes) this.emit(change);
     return result;
+  }
+
+  #work(trx: Transaction<Database>, now: Date, actor: Actor, changes: Change[]): Work {
+    return {
+      trx,
+      now,
+      audit: (entry) => insertAuditEvent(trx, now, actor, entry),
+      announce: (change) => void changes.push(change),
+    };
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      // SQLite runs a whole unit without yielding to the event loop: waiting for the end of this
+      // turn lets the other requests read in it queue their units for the same transaction.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.#queue.length > 0) await this.#commitGroup();
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #commitGroup(): Promise<void> {
+    const kept: Array<{ unit: QueuedUnit; value: unknown; changes: Change[] }> = [];
+    const failed: Array<{ unit: QueuedUnit; error: unknown }> = [];
+    let current: QueuedUnit | undefined;
+    const started = performance.now();
+    try {
+      await this.storage.db.transaction().execute(async (trx) => {
+        while (this.#queue.length > 0 && kept.length + failed.length < GROUP_MAX_UNITS && (current === undefined || performance.now() - started < GROUP_MAX_MS)) {
+          const unit = this.#queue.shift() as QueuedUnit;
+          current = unit;
+          const changes: Change[] = [];
+          await sql`savepoint unit`.execute(trx);
+          try {
+            const value = await unit.fn(this.#work(trx, unit.now, unit.actor, changes));
+            kept.push({ unit, value, changes });
+          } catch (error) {
+            // If SQLite already ended the transaction, this throws and the whole group fails.
+            await sql`rollback to unit`.execute(trx);
+            failed.push({ unit, error });
+          }
+          await sql`release unit`.execute(trx);
+        }
+        current = undefined;
+      });
+    } catch (error) {
+      // Nothing of this group was committed: every unit in it fails (a unit's own error first).
+      for (const { unit } of kept) unit.reject(error);
+      for (const { unit, error: own } of failed) unit.reject(own);
+      if (current !== undefined) current.reject(error);
+      // A transaction that failed before taking any unit fails the next one, so the queue moves.
+      else if (kept.length + failed.length === 0) this.#queue.shift()?.reject(error);
+      return;
+    }
+    this.groupStats.groups++;
+    this.groupStats.units += kept.length + failed.length;
+    for (const { unit, value, changes } of kept) {
+      for (const change of changes) this.emit(change);
+      unit.resolve(value);
+    }
+    for (const { unit, error } of failed) unit.reject(error);
   }
 
   /** Delivers a change to this process's listeners (also used for changes heard from other processes). */

@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_ACTOR } from '../src/auth/principal.ts';
+import type { Change } from '../src/db/transactions.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+// On SQLite, units of work that arrive together share one transaction, each in a savepoint.
+// These tests guard what that must never change: a failing unit leaves no trace and costs the
+// others nothing; a group whose transaction fails keeps nothing; changes are announced only
+// for units that were committed.
+describe('group commit (sqlite)', () => {
+  let h: Harness;
+  let admin: string;
+  const count = async (table: 'access_keys' | 'audit_events', where = sql`1 = 1`) =>
+    Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${where}`.execute(h.ctx.storage.db)).rows[0]!.n);
+
+  beforeAll(async () => {
+    h = await createHarness('sqlite');
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
+  });
+  afterAll(() => h.close());
+
+  it('creates keys sent at once in shared transactions; the one with a taken name alone fails (409) and leaves nothing', async () => {
+    const before = { ...h.ctx.transactions.groupStats };
+    const auditBefore = await count('audit_events');
+    const names = Array.from({ length: 20 }, (_, i) => `together-${i}`);
+    names.splice(10, 0, 'together-3'); // a second "together-3" in the middle of the burst
+    const answers = await Promise.all(
+      names.map((name) => h.request(admin, { method: 'POST', url: '/api/v1/access-keys', payload: { name, roles: [{ role: 'global-viewer' }] } })),
+    );
+    const statuses = answers.map((res) => res.statusCode);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(1);
+    expect(answers.find((res) => res.statusCode === 409)!.json().code).toBe('name_taken');
+    expect(await count('access_keys', sql`name like 'together-%'`)).toBe(20);
+    expect(await count('audit_events')).toBe(auditBefore + 20);
+    const after = h.ctx.transactions.groupStats;
+    expect(after.units - before.units).toBe(21);
+    // Fewer commits than units: the burst was grouped.
+    expect(after.groups - before.groups).toBeLessThan(21);
+    // Every key created answers with a token that works.
+    for (const res of answers.filter((r) => r.statusCode === 201)) {
+      expect((await h.request(res.json().token, { method: 'GET', url: '/api/v1/cloud-accounts?limit=1' })).statusCode).toBe(200);
+    }
+  });
+
+  it('rolls back a failing unit to its savepoint: its writes and its audit event are gone, the next units see and keep their own', async () => {
+    const heard: Change[] = [];
+    const off = h.ctx.transactions.onChange((change) => heard.push(change));
+    const auditBefore = await count('audit_events');
+    const unit = (name: string, fail: boolean) =>
+      h.ctx.transactions.run(CLI_ACTOR, async (work) => {
+        await work.trx.insertInto('cloud_accounts').values({ id: name, vendor: 'aws', display_name: name, external_id: `10000000000${name.at(-1)}`, status: 'error', status_detail: null, credential_id: null, created_at: work.now.toISOString() }).execute();
+        await work.audit({ category: 'cloud-accounts', resource: name, resourceId: name, action: 'add', detail: {} });
+        work.announce({ kind: 'cloud-account', id: name });
+        if (fail) throw new Error(`unit ${name} fails`);
+        return name;
+      });
+    const results = await Promise.allSettled([unit('gc-a1', false), unit('gc-b2', true), unit('gc-c3', false)]);
+    off();
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('unit gc-b2 fails');
+    const ids = (await h.ctx.storage.db.selectFrom('cloud_accounts').select('id').where('id', 'like', 'gc-%').orderBy('id').execute()).map((r) => r.id);
+    expect(ids).toEqual(['gc-a1', 'gc-c3']);
+    expect(await count('audit_events')).toBe(auditBefore + 2);
+    expect(heard.map((c) => c.id)).toEqual(['gc-a1', 'gc-c3']);
+  });
+
+  it('keeps nothing of a group whose transaction fails, and announces nothing of it', async () => {
+    const heard: Change[] = [];
+    const off = h.ctx.transactions.onChange((change) => heard.push(change));
+    const auditBefore = await count('audit_events');
+    const keep = (id: string) =>
+      h.ctx.transactions.run(CLI_ACTOR, async (work) => {
+        await work.audit({ category: 'users', resource: id, resourceId: null, action: 'edit', detail: {} });
+        work.announce({ kind: 'user', id });
+        return id;
+      });
+    // A unit that ends the shared transaction itself: its savepoint is gone, so the group fails.
+    const breaker = h.ctx.transactions.run(CLI_ACTOR, async (work) => {
+      await sql`rollback`.execute(work.trx);
+      throw new Error('broke the transaction');
+    });
+    const results = await Promise.allSettled([keep('gc-first'), breaker, keep('gc-after')]);
+    off();
+    expect(results[1]!.status).toBe('rejected');
+    // Whichever units shared the breaker's group failed with it; each unit is kept, audited and
+    // announced exactly when its caller was told it succeeded.
+    for (const [i, id] of [[0, 'gc-first'], [2, 'gc-after']] as const) {
+      const ok = results[i]!.status === 'fulfilled';
+      expect(await count('audit_events', sql`resource = ${id}`), id).toBe(ok ? 1 : 0);
+      expect(heard.some((c) => c.id === id), id).toBe(ok);
+    }
+    // The unit before the breaker normally shares its group, and so fails with it.
+    expect(await count('audit_events')).toBe(auditBefore + results.filter((r) => r.status === 'fulfilled').length);
+    // The writer still works afterwards.
+    await expect(keep('later')).resolves.toBe('later');
+  });
+});
