@@ -327,6 +327,16 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       expect((await post({ name: 'UNIQUE-NAME', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
     });
 
+    it('are unique case-insensitively beyond ASCII, whatever the Unicode form', async () => {
+      expect((await post({ name: 'Ärger-Schlüssel-Σ', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+      for (const same of ['ärger-schlüssel-σ', 'A\u0308RGER-SCHLU\u0308SSEL-Σ']) {
+        const dup = await post({ name: same, roles: [{ role: 'global-viewer' }] });
+        expect(dup.statusCode, same).toBe(409);
+      }
+      const found = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?name=${encodeURIComponent('SCHLÜSSEL')}` });
+      expect(found.json().items.map((k: { name: string }) => k.name)).toEqual(['Ärger-Schlüssel-Σ']);
+    });
+
     it('stay unique under concurrent creates', async () => {
       const results = await Promise.all(Array.from({ length: 8 }, () => post({ name: 'race', roles: [{ role: 'global-viewer' }] })));
       const statuses = results.map((r) => r.statusCode).sort();

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
 import { parseStoredGrants } from '../auth/grants.ts';
 import type { Grant } from '../auth/permissions.ts';
-import { statusAt, type AccessKey } from './access-key.ts';
+import { nameKey, statusAt, type AccessKey } from './access-key.ts';
 
 export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
   return {
@@ -114,7 +114,7 @@ function hasTrigram(text: string): boolean {
  * none do). On SQLite, count the matches in the trigram index, at most DENSE_NAME, and choose.
  */
 async function nameFilter(db: Db, name: string) {
-  const text = name.normalize('NFC').toLocaleLowerCase('und');
+  const text = nameKey(name);
   const pattern = '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
   const scan = sql<boolean>`name_key like ${pattern} escape '\\'`;
   // PostgreSQL: pg_trgm's GIN index serves the LIKE itself, and the planner, knowing the

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { validateGrants } from '../auth/grants.ts';
 import type { Grant } from '../auth/permissions.ts';
@@ -9,6 +9,7 @@ import type { Database } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
+import { timeOrderedId } from '../util/ids.ts';
 import {
   DEFAULT_EXPIRATION,
   expiresAtFor,
@@ -75,7 +76,7 @@ export class AccessKeyService {
         // Whole seconds, so that `createdAt` and `expiresAt` equal the token's `iat` and `exp`.
         const createdAt = new Date(Math.floor(work.now.getTime() / 1000) * 1000);
         const expiresAt = expiresAtFor(expiration, createdAt, this.maxKeyDays);
-        const id = randomUUID();
+        const id = timeOrderedId(work.now.getTime());
         const { token } = await this.tokens.issue('accessKey', id, createdAt, expiresAt);
         const row = {
           id,

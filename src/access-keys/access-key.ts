@@ -36,8 +36,10 @@ export function normalizeName(raw: string): string {
 
 /** The form of a name the unique index compares: two names that differ only in case collide. */
 export function nameKey(name: string): string {
-  return name.normalize('NFC').toLocaleLowerCase('und');
+  // ASCII is its own NFC form and lowercases the same in every locale: skip the Unicode work.
+  return ASCII.test(name) ? name.toLowerCase() : name.normalize('NFC').toLocaleLowerCase('und');
 }
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Adds calendar months in UTC; a day that does not exist in the target month becomes its last day. */
 export function addMonths(from: Date, months: number): Date {

@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AuditEventRow } from '../db/schema.ts';
+import { timeOrderedId } from '../util/ids.ts';
 import type { AuditEntry, AuditEvent } from './audit-event.ts';
 
 export async function insertAuditEvent(db: Db, at: Date, actor: { name: string; ip: string | null }, entry: AuditEntry): Promise<void> {
   await db
     .insertInto('audit_events')
     .values({
-      id: randomUUID(),
+      id: timeOrderedId(at.getTime()),
       at: at.toISOString(),
       actor: actor.name,
       actor_ip: actor.ip,
