@@ -119,7 +119,13 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       if (route.method !== 'GET' || route.url.replace(/(.)\/$/, '$1') !== benchPath) return;
       route.config = { ...(route.config ?? {}), access: 'public' };
       const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
-      route.onRequest = [async (request) => void (request.principal = BENCH_PRINCIPAL), ...own];
+      route.onRequest = [
+        (request, _reply, done) => {
+          request.principal = BENCH_PRINCIPAL;
+          done();
+        },
+        ...own,
+      ];
     });
   }
 

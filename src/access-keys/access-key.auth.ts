@@ -38,9 +38,9 @@ export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
  * Authenticates API keys. Cold: signature and claims (pinned), the key looked up by id, the
  * token's SHA-256 compared in constant time. Warm: the verified-token cache (a hit needs the
  * whole token text, so one token can never be answered with another's result) and the key
- * state cache answer synchronously, without signature check or SQL. Every change to a key, heard from this
- * process or another, drops its state before the next request; expiry is checked against
- * the clock on every request.
+ * state cache answer synchronously, without signature check or SQL. Every change to a key,
+ * heard from this process or another, drops its state before the next request; expiry is
+ * checked against the clock on every request.
  */
 export class AccessKeyAuthenticator {
   /**
@@ -52,7 +52,7 @@ export class AccessKeyAuthenticator {
   /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
   #generation = 0;
   #useListener: KeyUseListener | undefined;
-  /** The key-state read, built and compiled once (the builder costs more than the lookup): each use binds only the id. */
+  /** The key-state read, compiled once (Kysely's builder costs more than the lookup): each use binds only the id. */
   readonly #stateQuery: CompiledQuery<StateRow>;
   /** Cache lookups since start, read by `/metrics` (src/ops). Counting only: no behaviour depends on it. */
   readonly cacheStats = { tokenHits: 0, tokenMisses: 0, stateHits: 0, stateMisses: 0 };
@@ -81,12 +81,17 @@ export class AccessKeyAuthenticator {
     this.#useListener = listener;
   }
 
-  readonly verify = async (token: string, request: FastifyRequest): Promise<AuthResult> => {
-    const result = this.#warm(token) ?? (await this.#cold(token));
+  /** The bearer verifier: synchronous when both caches answer. */
+  readonly verify = (token: string, request: FastifyRequest): AuthResult | Promise<AuthResult> => {
+    const warm = this.#warm(token);
+    return warm !== undefined ? this.#used(warm, request) : this.#cold(token).then((cold) => this.#used(cold, request));
+  };
+
+  #used(result: KeyCheck, request: FastifyRequest): AuthResult {
     if (!result.ok) return result;
     this.#useListener?.(result.keyId, request.ip, result.at);
     return { ok: true, principal: result.principal };
-  };
+  }
 
   /**
    * Whether a token is an active key now, exactly as `verify` decides, without counting a use

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Authenticator } from '../auth/authenticate.ts';
+import type { AuthResult, Authenticator } from '../auth/authenticate.ts';
 import type { RouteAccess } from '../auth/permissions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ChangeFeed } from '../db/change-feed.ts';
@@ -31,6 +31,30 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** Sets the request's principal when `result` allows `access`; else the error to answer with. */
+function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, result: AuthResult | undefined): AppError | undefined {
+  if (result === undefined || !result.ok) {
+    request.authFailure = result?.reason ?? 'no-credentials';
+    return new AppError('invalid_token', result === undefined ? 'Send an API access key as "Authorization: Bearer <key>".' : 'The credentials are invalid, expired or revoked.', {
+      headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+    });
+  }
+  const { principal } = result;
+  if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
+    const sent = request.headers['x-csrf-token'];
+    if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
+      return new AppError('csrf_failed', 'Send the session\'s CSRF token in the x-csrf-token header.');
+    }
+  }
+  if (access !== 'authenticated' && !principal.permissions.has(access)) {
+    return new AppError('insufficient_scope', 'The roles of these credentials do not allow this operation.', {
+      headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE },
+    });
+  }
+  request.principal = principal;
+  return undefined;
+}
+
 /** The principal of a request on a route that requires one. */
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new TypeError(`route ${request.routeOptions.url} used principalOf() but is public`);
@@ -45,36 +69,27 @@ export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed
   async (app: FastifyInstance, { authenticator, feed }) => {
     app.decorateRequest('principal', null);
     app.decorateRequest('authFailure', null);
-    app.addHook('onRequest', async (request) => {
-      if (request.is404) return;
-      // Other processes' commits are heard here, before this request reads anything (caches included).
-      feed.sync();
-      const access = request.routeOptions.config.access;
-      if (access === undefined) {
-        request.log.error({ route: request.routeOptions.url }, 'route declares no access rule: refused');
-        throw new AppError('insufficient_scope', 'This operation is not available.', { headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE } });
-      }
-      if (access === 'public') return;
-      const result = await authenticator.authenticate(request);
-      if (result === undefined || !result.ok) {
-        request.authFailure = result?.reason ?? 'no-credentials';
-        throw new AppError('invalid_token', result === undefined ? 'Send an API access key as "Authorization: Bearer <key>".' : 'The credentials are invalid, expired or revoked.', {
-          headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-        });
-      }
-      const { principal } = result;
-      if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
-        const sent = request.headers['x-csrf-token'];
-        if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
-          throw new AppError('csrf_failed', 'Send the session\'s CSRF token in the x-csrf-token header.');
+    // A callback hook: on the hot path (a cache answers) the request goes on synchronously, with no promise made.
+    app.addHook('onRequest', (request, _reply, done) => {
+      let result: ReturnType<Authenticator['authenticate']>;
+      let access: RouteAccess | undefined;
+      try {
+        if (request.is404) return done();
+        // Other processes' commits are heard here, before this request reads anything (caches included).
+        feed.sync();
+        access = request.routeOptions.config.access;
+        if (access === undefined) {
+          request.log.error({ route: request.routeOptions.url }, 'route declares no access rule: refused');
+          throw new AppError('insufficient_scope', 'This operation is not available.', { headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE } });
         }
+        if (access === 'public') return done();
+        result = authenticator.authenticate(request);
+      } catch (error) {
+        return done(error as Error);
       }
-      if (access !== 'authenticated' && !principal.permissions.has(access)) {
-        throw new AppError('insufficient_scope', 'The roles of these credentials do not allow this operation.', {
-          headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE },
-        });
-      }
-      request.principal = principal;
+      const required = access;
+      if (result instanceof Promise) result.then((settled) => done(admit(request, required, settled)), done);
+      else done(admit(request, required, result));
     });
   },
   { name: 'access-control' },
