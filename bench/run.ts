@@ -27,7 +27,7 @@ import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
 import { ACCESS_KEY_SORTS } from '../src/access-keys/access-key.repository.ts';
 import { BENCH_PUBLIC_URL, makeDataset, postgresReachable, type Dataset } from './lib/datasets.ts';
 import { load, percentile, timed, type LoadResult } from './lib/measure.ts';
-import { ROOT, serve, type Served } from './lib/processes.ts';
+import { pinCores, ROOT, serve, type Served } from './lib/processes.ts';
 import { fmt } from './lib/progress.ts';
 
 const { values: args } = parseArgs({
@@ -112,7 +112,9 @@ async function comparison() {
     servers.push(fastifyJwt);
     const { keys } = base;
     const targets: Target[] = [
-      { id: 'a', title: '(a) Tessera, authentication off for the route', server: unauth },
+      // (a) gets the same requests as (b), Authorization header included, and does not look at it:
+      // the difference is the work of authenticating, not the bytes of carrying a credential.
+      { id: 'a', title: '(a) Tessera, authentication off for the route', server: unauth, token: keys.viewer },
       { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, token: keys.viewer },
       { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, token: keys.accountViewer },
       { id: 'd', title: '(d) Tessera cold: a different key per request from 10,000', server: cold, tokens: keys.pool },
@@ -361,7 +363,9 @@ async function scale(dialect: 'sqlite' | 'postgres') {
 
 // ---------------------------------------------------------------------------------------------
 
+const pinned = pinCores();
 const machine = {
+  pinned,
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   memoryGb: Math.round(totalmem() / 2 ** 30),

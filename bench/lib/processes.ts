@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +16,26 @@ export interface Served<T> {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <script> args` and waits for its first stdout line (JSON). */
+/**
+ * On a machine with a few cores, where a server runs decides much of its throughput: sharing a
+ * core with autocannon one run and not the next moves a figure by tens of percent. So when
+ * `taskset` is there, the benchmark process (autocannon) keeps the first core and every server
+ * gets the last one: each target is measured under the same split. Returns the split, or
+ * undefined when nothing was pinned.
+ */
+export function pinCores(): { client: number; servers: number } | undefined {
+  const cores = availableParallelism();
+  if (cores < 2 || spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' }).status !== 0) return undefined;
+  serverCore = cores - 1;
+  return { client: 0, servers: serverCore };
+}
+let serverCore: number | undefined;
+
+/** Starts `node --import tsx <script> args` (on the servers' core once pinned) and waits for its first stdout line (JSON). */
 export async function serve<T extends object>(script: string, args: string[], env: Record<string, string>): Promise<Served<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const command = [process.execPath, '--import', 'tsx', script, ...args];
+  if (serverCore !== undefined) command.unshift('taskset', '-c', String(serverCore));
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
