@@ -25,6 +25,8 @@ export interface AccessKeyAuthOptions {
   stateCacheSize?: number;
 }
 
+type Access = Pick<Principal, 'grants' | 'permissions' | 'scope'>;
+
 type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'roles' | 'expires_at' | 'token_hash'>;
 
 const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
@@ -49,6 +51,7 @@ export class AccessKeyAuthenticator {
    */
   readonly #verified: BoundedCache<string, { token: string; keyId: string }>;
   readonly #states: BoundedCache<string, KeyState | null>;
+  readonly #accessByRoles = new BoundedCache<string, Access>(1024);
   /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
   #generation = 0;
   #useListener: KeyUseListener | undefined;
@@ -147,6 +150,17 @@ export class AccessKeyAuthenticator {
     return { ok: true, keyId, principal: state.principal, at: now };
   }
 
+  /** What a stored role list allows; many keys share one text, so each is parsed once. */
+  #access(roles: string): Access {
+    let access = this.#accessByRoles.get(roles);
+    if (access === undefined) {
+      const grants = Object.freeze(parseStoredGrants(roles));
+      access = Object.freeze({ grants, permissions: permissionsOf(grants), scope: accountScopeOf(grants) });
+      this.#accessByRoles.set(roles, access);
+    }
+    return access;
+  }
+
   async #state(keyId: string): Promise<KeyState | null> {
     // Until the change feed is live, changes by other processes could be missed: ask SQL.
     if (this.feed.live) {
@@ -161,19 +175,10 @@ export class AccessKeyAuthenticator {
     const row = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows[0];
     let state: KeyState | null = null;
     if (row !== undefined) {
-      const grants = parseStoredGrants(row.roles);
       state = {
         expiresAtMs: Date.parse(row.expires_at),
         tokenHash: Buffer.from(row.token_hash, 'hex'),
-        principal: Object.freeze({
-          kind: 'access-key',
-          id: row.id,
-          actor: `key:${row.name}`,
-          via: 'api-key',
-          grants,
-          permissions: permissionsOf(grants),
-          scope: accountScopeOf(grants),
-        }),
+        principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(row.roles) }),
       };
     }
     if (generation === this.#generation && this.feed.live) this.#states.set(keyId, state);

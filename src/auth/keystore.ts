@@ -112,6 +112,11 @@ export class SigningKeyStore {
     return this.#current;
   }
 
+  /** The public key for a `kid` among the keys loaded now, without waiting (the verifier's fast path). */
+  loadedVerificationKey(kid: string): KeyObject | undefined {
+    return this.#keys.get(kid)?.publicKey;
+  }
+
   /** The public key for a `kid`; an unknown `kid` makes at most one reload a second (another instance may have rotated). */
   async verificationKey(kid: string): Promise<KeyObject | undefined> {
     const key = this.#keys.get(kid);

@@ -37,6 +37,24 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
  */
 const kindOfHeader = new BoundedCache<string, TokenKind | null>(256);
 
+/** The protected header's checks: `alg` exactly EdDSA, `typ` exactly this kind's, no `crit` or `b64`, a `kid`. */
+function checkHeader(kind: TokenKind, segment: string): { ok: true; kid: string } | { ok: false; reason: string } {
+  const header = decodeSegment(segment);
+  if (header === undefined) return { ok: false, reason: 'malformed' };
+  if (header['alg'] !== 'EdDSA') return { ok: false, reason: 'algorithm' };
+  if (header['typ'] !== TOKEN_TYPES[kind]) return { ok: false, reason: 'type' };
+  // No extension is understood, so none may be declared critical; b64=false changes what is signed.
+  if (header['crit'] !== undefined || header['b64'] !== undefined) return { ok: false, reason: 'header' };
+  const kid = header['kid'];
+  return typeof kid === 'string' ? { ok: true, kid } : { ok: false, reason: 'no-key' };
+}
+
+/** The outcome of `checkHeader` by header text, per kind: tokens of one signing key share one header. */
+const headerChecks: Record<TokenKind, BoundedCache<string, ReturnType<typeof checkHeader>>> = {
+  accessKey: new BoundedCache(256),
+  user: new BoundedCache(256),
+};
+
 export interface VerifiedClaims {
   sub: string;
   jti: string;
@@ -111,15 +129,15 @@ export class TokenService {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
     const firstDot = token.indexOf('.');
     const lastDot = token.lastIndexOf('.');
-    const header = decodeSegment(token.slice(0, firstDot));
-    if (header === undefined) return { ok: false, reason: 'malformed' };
-    if (header['alg'] !== 'EdDSA') return { ok: false, reason: 'algorithm' };
-    if (header['typ'] !== TOKEN_TYPES[kind]) return { ok: false, reason: 'type' };
-    // No extension is understood, so none may be declared critical; b64=false changes what is signed.
-    if (header['crit'] !== undefined || header['b64'] !== undefined) return { ok: false, reason: 'header' };
-    const kid = header['kid'];
-    if (typeof kid !== 'string') return { ok: false, reason: 'no-key' };
-    const key = await this.keys.verificationKey(kid);
+    const headerSegment = token.slice(0, firstDot);
+    const cache = headerChecks[kind];
+    let header = cache.get(headerSegment);
+    if (header === undefined) {
+      header = checkHeader(kind, headerSegment);
+      cache.set(headerSegment, header);
+    }
+    if (!header.ok) return header;
+    const key = this.keys.loadedVerificationKey(header.kid) ?? (await this.keys.verificationKey(header.kid));
     if (key === undefined || key.asymmetricKeyType !== 'ed25519') return { ok: false, reason: 'no-key' };
     const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
     if (signature.length !== ED25519_SIGNATURE_BYTES || !cryptoVerify(null, Buffer.from(token.slice(0, lastDot), 'latin1'), key, signature)) {

@@ -5,8 +5,12 @@ import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { addKeyUsage, type UsageDelta } from './key-usage.repository.ts';
 
-/** How often each instance writes what it counted. */
-export const USAGE_FLUSH_INTERVAL_MS = 3000;
+/**
+ * How often each instance writes what it counted. Every key used since the last flush costs a
+ * row update (and an index entry moved): the longer the interval, the more uses share one write.
+ * `lastUsedAt` in the API lags by at most this much; a crash loses at most this much counting.
+ */
+export const USAGE_FLUSH_INTERVAL_MS = 10_000;
 /** Keys written per transaction. */
 const FLUSH_BATCH = 500;
 
@@ -19,7 +23,7 @@ interface Pending {
 /**
  * Per-key usage (`useCount`, `lastUsedAt`, `lastUsedIp`) without a database write per
  * request: each successful API-key request only updates a counter in memory; `flush()`
- * writes the sums in batches (every few seconds, and at shutdown) with additive SQL, so the
+ * writes the sums in batches (every ten seconds, and at shutdown) with additive SQL, so the
  * figures from many instances add up. A failed flush keeps its counts for the next one.
  */
 export class KeyUsage {
