@@ -1,6 +1,7 @@
 /**
  * The benchmark: `npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
+ * Parts: the console in Chromium, the comparison (a)–(e), then scale on SQLite and PostgreSQL.
  *
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only
@@ -10,11 +11,11 @@
  * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
  * reachable (each run works in a schema of its own and drops it).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { verify as cryptoVerify } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
@@ -363,6 +364,22 @@ async function scale(dialect: 'sqlite' | 'postgres') {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The console with 10,000 keys in Chromium: the e2e suite's bench mode (`npm run test:e2e:bench`,
+ * performance marks set by the page), run first, before the cores are pinned (the browser, the
+ * server and the test runner share the machine as a user's would). Needs /usr/bin/chromium.
+ */
+function consoleBench(): { fullLoadMs: { median: number; all: number[] }; menuNavigationMs: { median: number; all: number[] }; sortOrPageMs: { median: number; all: number[] }; listRequests: number; largestPageRequested: number } | { skipped: string } {
+  if (!existsSync('/usr/bin/chromium')) return { skipped: 'no Chromium at /usr/bin/chromium' };
+  log('console: the API Access Keys page with 10,000 keys in Chromium (npm run test:e2e:bench)');
+  const out = join(ROOT, 'test-results/console-bench.json');
+  rmSync(out, { force: true });
+  const run = spawnSync('npm', ['run', 'test:e2e:bench'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  if (run.status !== 0 || !existsSync(out)) return { skipped: `npm run test:e2e:bench failed (exit ${run.status}): ${(run.stdout + run.stderr).slice(-400)}` };
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+const consoleResult = consoleBench();
+
 const pinned = pinCores();
 const machine = {
   pinned,
@@ -387,7 +404,7 @@ else if (await postgresReachable(PG_URL)) dialects.push('postgres');
 else postgresNote = `PostgreSQL skipped: nothing answered at ${PG_URL.replace(/\/\/[^@]*@/, '//')}.`;
 const scaled = [];
 for (const dialect of dialects) scaled.push(await scale(dialect));
-const results = { quick, settings: S, machine, seconds: (performance.now() - runStarted) / 1000, loadAtEnd: loadavg().map((l) => Number(l.toFixed(2))), compared, scaled, postgresNote };
+const results = { quick, settings: S, machine, seconds: (performance.now() - runStarted) / 1000, loadAtEnd: loadavg().map((l) => Number(l.toFixed(2))), console: consoleResult, compared, scaled, postgresNote };
 writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 1)}\n`);
 const { renderReport } = await import('./lib/report.ts');
 writeFileSync(args.out, renderReport(results));
