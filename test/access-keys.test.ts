@@ -10,6 +10,37 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
   let admin: string;
   let accountId: string;
 
+  /** What the list sorts bulk-inserted rows by, per sort (then by id). */
+  type BulkRow = { id: string; name_key: string; roles: string; created_at: string; expires_at: string; last_used_at: string | null };
+  const SORT_VALUE: Record<string, (r: BulkRow) => string> = {
+    createdAt: (r) => r.created_at,
+    name: (r) => r.name_key,
+    expiresAt: (r) => r.expires_at,
+    lastUsedAt: (r) => r.last_used_at ?? '',
+    role: (r) => r.roles,
+  };
+  /** The ids of `rows` in the list's order for `sort` and `order`. */
+  const inListOrder = (rows: readonly BulkRow[], sort: string, order: string): string[] => {
+    const cmp = (a: BulkRow, b: BulkRow) => {
+      const x = SORT_VALUE[sort]!(a);
+      const y = SORT_VALUE[sort]!(b);
+      return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    };
+    return [...rows].sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a))).map((r) => r.id);
+  };
+  /** Every item of a list query, following `nextCursor` to the end. */
+  const allPages = async <T>(url: string): Promise<T[]> => {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.request(admin, { method: 'GET', url: `${url}${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(res.statusCode, url).toBe(200);
+      items.push(...res.json().items);
+      cursor = res.json().nextCursor;
+    } while (cursor !== null);
+    return items;
+  };
+
   const post = (payload: unknown, token = admin) => h.request(token, { method: 'POST', url: '/api/v1/access-keys', payload: payload as object });
 
   beforeAll(async () => {
@@ -170,31 +201,11 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
         use_count: 0,
       }));
       for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
-      const sortValue: Record<string, (r: (typeof rows)[number]) => string> = {
-        createdAt: (r) => r.created_at,
-        name: (r) => r.name_key,
-        expiresAt: (r) => r.expires_at,
-        lastUsedAt: (r) => r.last_used_at ?? '',
-        role: (r) => r.roles,
-      };
       const limit = count > 100 ? 200 : 5;
-      for (const sort of Object.keys(sortValue)) {
+      for (const sort of Object.keys(SORT_VALUE)) {
         for (const order of ['asc', 'desc']) {
-          const seen: string[] = [];
-          let cursor: string | null = null;
-          do {
-            const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=${sort}&order=${order}&limit=${limit}&name=${tag.toUpperCase()}${cursor ? `&cursor=${cursor}` : ''}` });
-            expect(res.statusCode).toBe(200);
-            seen.push(...res.json().items.map((k: { id: string }) => k.id));
-            cursor = res.json().nextCursor;
-          } while (cursor !== null);
-          const cmp = (a: (typeof rows)[number], b: (typeof rows)[number]) => {
-            const x = sortValue[sort]!(a);
-            const y = sortValue[sort]!(b);
-            return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-          };
-          const expected = [...rows].sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a))).map((r) => r.id);
-          expect(seen, `${sort} ${order}`).toEqual(expected);
+          const seen = await allPages<{ id: string }>(`/api/v1/access-keys?sort=${sort}&order=${order}&limit=${limit}&name=${tag.toUpperCase()}`);
+          expect(seen.map((k) => k.id), `${sort} ${order}`).toEqual(inListOrder(rows, sort, order));
         }
       }
     });
@@ -229,13 +240,6 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       expired: (r) => Date.parse(r.expires_at) <= now,
       active: (r) => Date.parse(r.expires_at) > now,
     };
-    const sortValue: Record<string, (r: (typeof rows)[number]) => string> = {
-      createdAt: (r) => r.created_at,
-      name: (r) => r.name_key,
-      expiresAt: (r) => r.expires_at,
-      lastUsedAt: (r) => r.last_used_at ?? '',
-      role: (r) => r.roles,
-    };
     // With a role and a name filter too: the name matching all 2,400 (a walk) or 1,000 (the trigram index).
     const extras: Array<[string, (r: (typeof rows)[number]) => boolean]> = [
       ['', () => true],
@@ -244,28 +248,13 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     ];
     for (const [extra, alsoMatches] of extras) {
       for (const status of Object.keys(inStatus)) {
-        for (const sort of Object.keys(sortValue)) {
+        for (const sort of Object.keys(SORT_VALUE)) {
           for (const order of ['asc', 'desc']) {
-            const seen: { id: string; expiresAt: string }[] = [];
-            let cursor: string | null = null;
-            do {
-              const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${extra}${cursor ? `&cursor=${cursor}` : ''}` });
-              expect(res.statusCode).toBe(200);
-              seen.push(...res.json().items);
-              cursor = res.json().nextCursor;
-            } while (cursor !== null);
+            const seen = await allPages<{ id: string; expiresAt: string }>(`/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${extra}`);
             const label = `${status}${extra} ${sort} ${order}`;
             expect(seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])), label).toBe(true);
             expect(new Set(seen.map((k) => k.id)).size, label).toBe(seen.length);
-            const cmp = (a: (typeof rows)[number], b: (typeof rows)[number]) => {
-              const x = sortValue[sort]!(a);
-              const y = sortValue[sort]!(b);
-              return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-            };
-            const expected = rows
-              .filter((r) => inStatus[status]!(r) && alsoMatches(r))
-              .sort((a, b) => (order === 'asc' ? cmp(a, b) : cmp(b, a)))
-              .map((r) => r.id);
+            const expected = inListOrder(rows.filter((r) => inStatus[status]!(r) && alsoMatches(r)), sort, order);
             expect(seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)), label).toEqual(expected);
           }
         }
