@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
@@ -38,6 +39,25 @@ export async function postgresReachable(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Writes out what the generator left in memory: up to a gigabyte of new pages (and, on
+ * PostgreSQL, the next checkpoint's work). Left to the kernel and the checkpointer, that
+ * writing takes the disk and a core during whichever rounds come next, and a server whose
+ * own commit waits for it stalls.
+ */
+async function settle(dialect: 'sqlite' | 'postgres', postgresUrl: string): Promise<void> {
+  if (dialect === 'postgres') {
+    const admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    try {
+      await admin.query('checkpoint');
+    } finally {
+      await admin.end();
+    }
+  }
+  spawnSync('sync');
+}
+
 /** Makes a fresh database (a temp SQLite folder, or a new PostgreSQL schema) and fills it. */
 export async function makeDataset(dialect: 'sqlite' | 'postgres', target: GenerateTarget, postgresUrl: string): Promise<Dataset> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
@@ -66,6 +86,7 @@ export async function makeDataset(dialect: 'sqlite' | 'postgres', target: Genera
   } finally {
     await ctx.close();
   }
+  await settle(dialect, postgresUrl);
   const dirs = [dir];
   const dataset = (envOf: Record<string, string>): Dataset => ({
     dialect,

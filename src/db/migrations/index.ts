@@ -7,6 +7,7 @@ import * as keyIndexes from './2026-11-27T08-key-indexes.ts';
 import * as keyRoleIndex from './2026-11-27T09-key-role-index.ts';
 import * as keyNameTrigram from './2026-11-27T10-key-name-trigram.ts';
 import * as keyListIndexes from './2026-11-27T11-key-list-indexes.ts';
+import * as keyListCovering from './2026-11-27T12-key-list-covering.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T09-key-role-index': keyRoleIndex,
   '2026-11-27T10-key-name-trigram': keyNameTrigram,
   '2026-11-27T11-key-list-indexes': keyListIndexes,
+  '2026-11-27T12-key-list-covering': keyListCovering,
 };
 
 export const migrationProvider: MigrationProvider = {
