@@ -11,7 +11,7 @@
  * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
  * reachable (each run works in a schema of its own and drops it).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const S = quick
   ? { rounds: 3, seconds: 3, warmup: 1, scaleKeys: 100_000, assets: 10_000, listSamples: 6, creates: 60, rateSeconds: 3, pool: 10_000, scalePool: 2_000, micro: 1_000 }
-  : { rounds: 5, seconds: 8, warmup: 2, scaleKeys: 1_000_000, assets: 100_000, listSamples: 20, creates: 200, rateSeconds: 10, pool: 10_000, scalePool: 10_000, micro: 3_000 };
+  : { rounds: 5, seconds: 8, warmup: 2, scaleKeys: 1_000_000, assets: 100_000, listSamples: 40, creates: 200, rateSeconds: 10, pool: 10_000, scalePool: 10_000, micro: 3_000 };
 if (args['scale-keys'] !== undefined) S.scaleKeys = Number(args['scale-keys']);
 const CONNECTIONS = 50;
 const LIST = '/api/v1/cloud-accounts';
@@ -380,9 +380,30 @@ function consoleBench(): { fullLoadMs: { median: number; all: number[] }; menuNa
 }
 const consoleResult = consoleBench();
 
+/**
+ * Whether the kernel proactively pages out memory it sees idle (DAMON's `pageout` action, as
+ * some virtual machines run it): the page cache of a database idle for a few seconds is then
+ * dropped and read from disk again on its next use, which moves every figure that reads a
+ * large database. Undefined when this kernel shows no DAMON.
+ */
+function proactiveReclaim(): { on: boolean; minAgeIntervals?: number } | undefined {
+  const kdamonds = '/sys/kernel/mm/damon/admin/kdamonds';
+  if (!existsSync(kdamonds)) return undefined;
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').trim() : '');
+  for (const k of readdirSync(kdamonds).filter((d) => /^\d+$/.test(d))) {
+    const schemes = join(kdamonds, k, 'contexts/0/schemes');
+    if (read(join(kdamonds, k, 'state')) !== 'on' || !existsSync(schemes)) continue;
+    for (const s of readdirSync(schemes).filter((d) => /^\d+$/.test(d))) {
+      if (read(join(schemes, s, 'action')) === 'pageout') return { on: true, minAgeIntervals: Number(read(join(schemes, s, 'access_pattern/age/min'))) };
+    }
+  }
+  return { on: false };
+}
+
 const pinned = pinCores();
 const machine = {
   pinned,
+  proactiveReclaim: proactiveReclaim(),
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   memoryGb: Math.round(totalmem() / 2 ** 30),

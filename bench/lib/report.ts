@@ -90,6 +90,11 @@ export function renderReport(r: BenchResults): string {
       ? '- cores not pinned (`taskset` missing or one core): servers and autocannon share every core'
       : `- cores pinned with \`taskset\`: the benchmark process (autocannon) on core ${r.machine.pinned.client}, every server on core ${r.machine.pinned.servers}, so each target is measured under the same split (PostgreSQL itself is not pinned)`,
   );
+  if (r.machine.proactiveReclaim?.on === true) {
+    out.push(
+      `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages that sit unused for a few seconds are dropped and read from disk again when next used, so figures that read a large database (list, create, start-up) include such reads at times`,
+    );
+  }
   out.push(`- Tessera ${r.machine.tessera}; ${Object.entries(r.machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
 
   out.push('## Targets', '', '| target | goal | measured | |', '| --- | --- | --- | --- |');
