@@ -26,7 +26,7 @@ import { createContext } from '../src/context.ts';
 import { createLogger } from '../src/http/logging.ts';
 import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
 import { ACCESS_KEY_SORTS } from '../src/access-keys/access-key.repository.ts';
-import { BENCH_PUBLIC_URL, makeDataset, postgresReachable, type Dataset } from './lib/datasets.ts';
+import { BENCH_PUBLIC_URL, makeDataset, postgresReachable, settleDisk, type Dataset } from './lib/datasets.ts';
 import { load, percentile, timed, type LoadResult } from './lib/measure.ts';
 import { pinCores, ROOT, serve, type Served } from './lib/processes.ts';
 import { fmt } from './lib/progress.ts';
@@ -72,6 +72,19 @@ async function freePort(): Promise<number> {
 
 const tesseraServer = (dataset: Dataset, mode: 'auth' | 'unauth' | 'cold' | 'ref') =>
   serve<object>('bench/servers/tessera.ts', mode === 'unauth' ? [mode, LIST] : [mode], dataset.env);
+
+type MeasuredLoad = LoadResult & { cpuUsPerRequest: number };
+
+/**
+ * A load run, with the server's own CPU time per request: unlike throughput, that does not
+ * move when the server is kept off its core (other work, the host), only when a request
+ * costs more.
+ */
+async function measuredLoad(server: Served<object>, options: Parameters<typeof load>[0]): Promise<MeasuredLoad> {
+  const cpuBefore = server.cpuSeconds();
+  const result = await load(options);
+  return { ...result, cpuUsPerRequest: ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(result.requests, 1) };
+}
 
 /** One GET that must answer 200 (checks that a target serves what the benchmark expects). */
 async function expectList(url: string, token: string | undefined): Promise<number> {
@@ -124,17 +137,18 @@ async function comparison() {
       { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, token: fastifyJwt.info.token },
     ];
     for (const t of targets) t.items = await expectList(t.server.url + LIST, t.token ?? t.tokens?.[0]);
+    settleDisk(); // the servers' copies of the database, just written
     if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
     log(`comparison: warm-up ${S.warmup} s per target`);
     for (const t of targets) await load({ url: t.server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
-    const runs: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.id, []]));
+    const runs: Record<string, MeasuredLoad[]> = Object.fromEntries(targets.map((t) => [t.id, []]));
     for (let round = 0; round < S.rounds; round++) {
       // Each round starts at another target, so that no target always follows the same one.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
-        const result = await load({ url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+        const result = await measuredLoad(t.server, { url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         runs[t.id]!.push(result);
-        log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  p99 ${result.p99} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
+        log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
       }
     }
     const memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
@@ -331,15 +345,16 @@ async function scale(dialect: 'sqlite' | 'postgres') {
     servers.push(bigServer);
     await expectList(smallServer.url + LIST, small.keys.viewer);
     await expectList(bigServer.url + LIST, big.keys.viewer);
+    settleDisk();
     for (const s of [[smallServer, small] as const, [bigServer, big] as const]) await load({ url: s[0].url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: s[1].keys.viewer });
-    const throughput: { small: LoadResult[]; big: LoadResult[] } = { small: [], big: [] };
+    const throughput: { small: MeasuredLoad[]; big: MeasuredLoad[] } = { small: [], big: [] };
     for (let round = 0; round < S.rounds; round++) {
       const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
       for (const which of order) {
         const [server, dataset] = which === 'small' ? [smallServer, small] : [bigServer, big];
-        const result = await load({ url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: dataset.keys.viewer });
+        const result = await measuredLoad(server, { url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: dataset.keys.viewer });
         throughput[which].push(result);
-        log(`scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, non-2xx ${result.non2xx}`);
+        log(`scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, non-2xx ${result.non2xx}`);
       }
     }
     log(`scale (${dialect}): list latencies, ${ACCESS_KEY_SORTS.length * 2 * FILTERS.length} sort/order/filter cases`);

@@ -55,6 +55,11 @@ async function settle(dialect: 'sqlite' | 'postgres', postgresUrl: string): Prom
       await admin.end();
     }
   }
+  settleDisk();
+}
+
+/** Writes out every dirty file page (the kernel's own writeback would run during a measurement, on any core). */
+export function settleDisk(): void {
   spawnSync('sync');
 }
 

@@ -13,6 +13,8 @@ export interface Served<T> {
   url: string;
   /** Resident and peak resident memory, MB (from /proc). */
   memory(): { rssMb: number; peakMb: number };
+  /** CPU time the process has used so far (user + system), seconds. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function serve<T extends object>(script: string, args: string[], en
     info,
     url: `http://127.0.0.1:${info.port}`,
     memory: () => procMemory(child.pid!),
+    cpuSeconds: () => procCpuSeconds(child.pid!),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -67,4 +70,11 @@ export function procMemory(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/** User + system CPU time of a process and its threads, seconds (from /proc, in clock ticks of 1/100 s). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -1,13 +1,13 @@
 import type { BenchResults } from '../run.ts';
 import { fmt } from './progress.ts';
-import { median, type LoadResult } from './measure.ts';
+import { median } from './measure.ts';
 
 const n0 = (v: number) => fmt(Math.round(v));
 const n1 = (v: number) => v.toFixed(1);
 const n2 = (v: number) => v.toFixed(2);
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 
-function med(runs: readonly LoadResult[], field: keyof LoadResult): number {
+function med<K extends string>(runs: ReadonlyArray<Record<K, number>>, field: K): number {
   return median(runs.map((r) => r[field]));
 }
 
@@ -106,14 +106,21 @@ export function renderReport(r: BenchResults): string {
     `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${50} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target after a ${r.settings.warmup} s warm-up; each round starts at the next target. Every server is its own process on the same machine as autocannon; Tessera without a log line per request (the peers log nothing). Medians of the rounds:`,
     '',
   );
-  out.push('| target | items | median req/s | p50 ms | p99 ms | vs (a) | rounds (req/s) | non-2xx |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  out.push(
+    '| target | items | median req/s | p50 ms | p99 ms | vs (a) | server CPU µs/request | rounds (req/s) | non-2xx |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
   for (const t of compared.targets) {
     const runs = compared.runs[t.id]!;
     out.push(
-      `| ${t.title} | ${t.items} | ${n0(med(runs, 'rps'))} | ${n2(med(runs, 'p50'))} | ${n2(med(runs, 'p99'))} | ${n2(med(runs, 'rps') / a)} | ${runs.map((x) => n0(x.rps)).join(', ')} | ${runs.reduce((s, x) => s + x.non2xx + x.errors, 0)} |`,
+      `| ${t.title} | ${t.items} | ${n0(med(runs, 'rps'))} | ${n2(med(runs, 'p50'))} | ${n2(med(runs, 'p99'))} | ${n2(med(runs, 'rps') / a)} | ${n0(med(runs, 'cpuUsPerRequest'))} | ${runs.map((x) => n0(x.rps)).join(', ')} | ${runs.reduce((s, x) => s + x.non2xx + x.errors, 0)} |`,
     );
   }
   out.push('');
+  out.push(
+    "Server CPU per request is the server process's own CPU time (user + system, all its threads, from /proc) over a round divided by the requests it answered: the median of the rounds. Throughput also moves when a server is kept off its core by other work; this figure moves only when a request costs more.",
+    '',
+  );
   out.push(`Ratios: (b)/(a) ${n2(b / a)}, (c)/(a) ${n2(c / a)}, (d)/(a) ${n2(d / a)}, (b)/better-auth ${n2(b / ba)}, (b)/Fastify+jwt ${n2(b / fj)}.`, '');
   out.push(
     'Tessera serves this page from its page cache (the answer kept as sent, per account scope and query, until a cloud account changes here or in another process); (a), (b), (c), (d) and the reference all do. The peers read their SQL on every request.',
@@ -151,7 +158,9 @@ export function renderReport(r: BenchResults): string {
     );
     const bSmall = s.throughput.small.map((x) => x.rps);
     const bBig = s.throughput.big.map((x) => x.rps);
-    out.push(`- (b) throughput, alternating: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}).`);
+    out.push(
+      `- (b) throughput, alternating: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}.`,
+    );
     out.push(`- Create (POST /api/v1/access-keys, one at a time, ${s.create.samples} keys): p50 ${n2(s.create.p50)} ms, p95 ${n2(s.create.p95)} ms, max ${n2(s.create.max)} ms.`);
     out.push(`- Creation rate (POST, 10 connections, ${r.settings.rateSeconds} s): ${n0(s.rate.rps)} keys/s, p99 ${n2(s.rate.p99)} ms, non-2xx ${s.rate.non2xx}.`);
     out.push(`- Start-up, \`tessera serve\` from spawn to the first 200 of /healthz, 3 starts: ${s.startup.map((t) => `${n2(t / 1000)} s`).join(', ')}.`);
