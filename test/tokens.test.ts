@@ -109,6 +109,25 @@ describe.each(DIALECTS)('API key tokens (%s)', (dialect) => {
     expect((await list(admin.token)).statusCode).toBe(200);
   });
 
+  it('checks the protected header against the kind asked for, however often that header was seen', async () => {
+    const { token } = await h.key([{ role: 'global-viewer' }]);
+    const [headerB64] = token.split('.') as [string];
+    const header = JSON.parse(Buffer.from(headerB64, 'base64url').toString()) as Record<string, unknown>;
+    // Seen as an access key first (warming what is remembered of this header text), then asked as a user token.
+    expect((await h.ctx.tokens.verify('accessKey', token)).ok).toBe(true);
+    expect(await h.ctx.tokens.verify('user', token)).toEqual({ ok: false, reason: 'type' });
+    expect((await h.ctx.tokens.verify('accessKey', token)).ok).toBe(true);
+    // Each header fault has its own reason, checked in order (alg, typ, extensions, kid).
+    const withHeader = (changes: Record<string, unknown>) =>
+      `${Buffer.from(JSON.stringify({ ...header, ...changes })).toString('base64url')}.${token.slice(headerB64.length + 1)}`;
+    expect(await h.ctx.tokens.verify('accessKey', withHeader({ alg: 'none' }))).toEqual({ ok: false, reason: 'algorithm' });
+    expect(await h.ctx.tokens.verify('accessKey', withHeader({ typ: 'JWT' }))).toEqual({ ok: false, reason: 'type' });
+    expect(await h.ctx.tokens.verify('accessKey', withHeader({ crit: ['exp'] }))).toEqual({ ok: false, reason: 'header' });
+    expect(await h.ctx.tokens.verify('accessKey', withHeader({ b64: false }))).toEqual({ ok: false, reason: 'header' });
+    expect(await h.ctx.tokens.verify('accessKey', withHeader({ kid: 7 }))).toEqual({ ok: false, reason: 'no-key' });
+    expect(await h.ctx.tokens.verify('accessKey', `${Buffer.from('[1]').toString('base64url')}.${token.slice(headerB64.length + 1)}`)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('refuses oversized credentials before parsing, with a 4xx', async () => {
     const res = await list('x'.repeat(10_000));
     expect(res.statusCode).toBe(401);

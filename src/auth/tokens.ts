@@ -31,29 +31,51 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
   }
 }
 
-/**
- * The kind each protected-header segment names. Every token signed by one key shares one
- * header text, so this stays tiny; it spares the hot path a base64 and JSON decode.
- */
-const kindOfHeader = new BoundedCache<string, TokenKind | null>(256);
-
-/** The protected header's checks: `alg` exactly EdDSA, `typ` exactly this kind's, no `crit` or `b64`, a `kid`. */
-function checkHeader(kind: TokenKind, segment: string): { ok: true; kid: string } | { ok: false; reason: string } {
-  const header = decodeSegment(segment);
-  if (header === undefined) return { ok: false, reason: 'malformed' };
-  if (header['alg'] !== 'EdDSA') return { ok: false, reason: 'algorithm' };
-  if (header['typ'] !== TOKEN_TYPES[kind]) return { ok: false, reason: 'type' };
-  // No extension is understood, so none may be declared critical; b64=false changes what is signed.
-  if (header['crit'] !== undefined || header['b64'] !== undefined) return { ok: false, reason: 'header' };
-  const kid = header['kid'];
-  return typeof kid === 'string' ? { ok: true, kid } : { ok: false, reason: 'no-key' };
+/** What a protected header says, as far as verification cares. */
+interface HeaderFacts {
+  /** Not a base64url JSON object. */
+  malformed: boolean;
+  alg: unknown;
+  /** The kind its `typ` names, or null for any other `typ`. */
+  kind: TokenKind | null;
+  /** `crit` or `b64` present: no extension is understood, and b64=false changes what is signed. */
+  extensions: boolean;
+  kid: string | undefined;
 }
 
-/** The outcome of `checkHeader` by header text, per kind: tokens of one signing key share one header. */
-const headerChecks: Record<TokenKind, BoundedCache<string, ReturnType<typeof checkHeader>>> = {
-  accessKey: new BoundedCache(256),
-  user: new BoundedCache(256),
-};
+/**
+ * Header facts by header text. Every token signed by one key shares one header text, so this
+ * stays tiny; it spares both the verifier choice (`peekKind`) and the cold verification a
+ * base64 and JSON decode.
+ */
+const headerFacts = new BoundedCache<string, HeaderFacts>(256);
+
+function factsOf(segment: string): HeaderFacts {
+  let facts = headerFacts.get(segment);
+  if (facts === undefined) {
+    const header = decodeSegment(segment);
+    const typ = header?.['typ'];
+    const kid = header?.['kid'];
+    facts = {
+      malformed: header === undefined,
+      alg: header?.['alg'],
+      kind: typ === TOKEN_TYPES.accessKey ? 'accessKey' : typ === TOKEN_TYPES.user ? 'user' : null,
+      extensions: header?.['crit'] !== undefined || header?.['b64'] !== undefined,
+      kid: typeof kid === 'string' ? kid : undefined,
+    };
+    headerFacts.set(segment, facts);
+  }
+  return facts;
+}
+
+/** The protected header's checks: `alg` exactly EdDSA, `typ` exactly this kind's, no `crit` or `b64`, a `kid`. */
+function checkHeader(kind: TokenKind, facts: HeaderFacts): { ok: true; kid: string } | { ok: false; reason: string } {
+  if (facts.malformed) return { ok: false, reason: 'malformed' };
+  if (facts.alg !== 'EdDSA') return { ok: false, reason: 'algorithm' };
+  if (facts.kind !== kind) return { ok: false, reason: 'type' };
+  if (facts.extensions) return { ok: false, reason: 'header' };
+  return facts.kid !== undefined ? { ok: true, kid: facts.kid } : { ok: false, reason: 'no-key' };
+}
 
 export interface VerifiedClaims {
   sub: string;
@@ -103,14 +125,8 @@ export class TokenService {
     const dot = token.indexOf('.');
     if (dot < 2 || token.length > MAX_TOKEN_LENGTH) return undefined;
     const headerSegment = token.slice(0, dot);
-    let kind = kindOfHeader.get(headerSegment);
-    if (kind === undefined) {
-      if (!BASE64URL.test(headerSegment)) return undefined;
-      const typ = decodeSegment(headerSegment)?.['typ'];
-      kind = typ === TOKEN_TYPES.accessKey ? 'accessKey' : typ === TOKEN_TYPES.user ? 'user' : null;
-      kindOfHeader.set(headerSegment, kind);
-    }
-    return kind ?? undefined;
+    if (!headerFacts.has(headerSegment) && !BASE64URL.test(headerSegment)) return undefined;
+    return factsOf(headerSegment).kind ?? undefined;
   }
 
   /**
@@ -129,13 +145,7 @@ export class TokenService {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
     const firstDot = token.indexOf('.');
     const lastDot = token.lastIndexOf('.');
-    const headerSegment = token.slice(0, firstDot);
-    const cache = headerChecks[kind];
-    let header = cache.get(headerSegment);
-    if (header === undefined) {
-      header = checkHeader(kind, headerSegment);
-      cache.set(headerSegment, header);
-    }
+    const header = checkHeader(kind, factsOf(token.slice(0, firstDot)));
     if (!header.ok) return header;
     const key = this.keys.loadedVerificationKey(header.kid) ?? (await this.keys.verificationKey(header.kid));
     if (key === undefined || key.asymmetricKeyType !== 'ed25519') return { ok: false, reason: 'no-key' };

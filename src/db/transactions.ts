@@ -48,9 +48,9 @@ const GROUP_MAX_MS = 2;
  * commit costs more than most units (every B-tree page a unit touched is written to the WAL
  * again): units queued in the same event-loop turn, or while a group is running, share a
  * transaction (group commit), each inside its own savepoint, so a unit that fails is rolled
- * back alone and the others are kept. The units of a group run one after another, each seeing those before it;
- * each caller is answered once the group has committed, and if the commit fails, every unit
- * of the group fails and nothing of it is kept.
+ * back alone and the others are kept. The units of a group run one after another, each
+ * seeing those before it; each caller is answered once the group has committed, and if the
+ * commit fails, every unit of the group fails and nothing of it is kept.
  */
 export class Transactions {
   readonly #emitter = new EventEmitter();
