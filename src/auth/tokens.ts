@@ -125,8 +125,8 @@ export class TokenService {
     const dot = token.indexOf('.');
     if (dot < 2 || token.length > MAX_TOKEN_LENGTH) return undefined;
     const headerSegment = token.slice(0, dot);
-    if (!headerFacts.has(headerSegment) && !BASE64URL.test(headerSegment)) return undefined;
-    return factsOf(headerSegment).kind ?? undefined;
+    const facts = headerFacts.get(headerSegment) ?? (BASE64URL.test(headerSegment) ? factsOf(headerSegment) : undefined);
+    return facts?.kind ?? undefined;
   }
 
   /**
