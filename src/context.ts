@@ -8,6 +8,7 @@ import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
+import { WalCheckpointer } from './db/wal-checkpointer.ts';
 import { ReadCache } from './db/read-cache.ts';
 import { Transactions } from './db/transactions.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -59,6 +60,10 @@ export interface Context {
   readonly rateLimiter: RateLimiter;
   /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
   readonly scheduler: Scheduler;
+  /** SQLite only: copies the write-ahead log back into the database off the request path. */
+  readonly checkpointer: WalCheckpointer | undefined;
+  /** Starts the background work a server runs: the scheduled jobs and the checkpointer. */
+  start(): void;
   /** Stops background work and closes connections. */
   close(): Promise<void>;
 }
@@ -99,6 +104,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const reports = new ReportService(storage.db);
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     const scheduler = new Scheduler(storage, log);
+    const checkpointer = storage.sqlite === undefined ? undefined : new WalCheckpointer(storage.sqlite, log);
     const signIn = new SignInService(storage.db, transactions, rateLimiter, clock, log);
     const sessions = new SessionService(storage.db, transactions, clock, {
       idleMinutes: config.sessionIdleMinutes,
@@ -145,8 +151,14 @@ export async function createContext(config: Config, log: Logger, options: Contex
       usage,
       rateLimiter,
       scheduler,
+      checkpointer,
+      start: () => {
+        scheduler.start();
+        checkpointer?.start();
+      },
       close: async () => {
         await scheduler.stop();
+        await checkpointer?.stop();
         // What this instance counted must not be lost with it.
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
         await feed.stop();

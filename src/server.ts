@@ -28,7 +28,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (config.secretSource === 'generated') log.info({ dataDir: config.dataDir }, 'generated a new instance secret in the data folder (mode 0600)');
   const app = await buildApp(ctx);
   await app.listen({ host: config.host, port: config.port });
-  ctx.scheduler.start();
+  ctx.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -48,7 +48,7 @@ if (mode === 'ref') {
 }
 const app = await buildApp(ctx, { logRequests: false, ...(mode === 'unauth' ? { benchUnauthenticated: process.argv[3] } : {}) });
 await app.listen({ host: '127.0.0.1', port: 0 });
-ctx.scheduler.start();
+ctx.start();
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0 })}\n`);
 process.once('SIGINT', () => process.exit(0));
