@@ -8,6 +8,7 @@ import * as keyRoleIndex from './2026-11-27T09-key-role-index.ts';
 import * as keyNameTrigram from './2026-11-27T10-key-name-trigram.ts';
 import * as keyListIndexes from './2026-11-27T11-key-list-indexes.ts';
 import * as keyListCovering from './2026-11-27T12-key-list-covering.ts';
+import * as keyNameListRoles from './2026-11-27T13-key-name-list-roles.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T10-key-name-trigram': keyNameTrigram,
   '2026-11-27T11-key-list-indexes': keyListIndexes,
   '2026-11-27T12-key-list-covering': keyListCovering,
+  '2026-11-27T13-key-name-list-roles': keyNameListRoles,
 };
 
 export const migrationProvider: MigrationProvider = {
