@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Grant } from '../../src/auth/permissions.ts';
 import { CLI_ACTOR } from '../../src/auth/principal.ts';
 import type { Context } from '../../src/context.ts';
+import { timeOrderedId } from '../../src/util/ids.ts';
 import { Progress } from './progress.ts';
 
 /** How much of everything the generator makes (totals: it tops up what is there). */
@@ -33,6 +34,8 @@ export interface GenerateReport {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The bulk keys were created over this span, up to now. */
+const CREATED_SPAN_MS = 700 * DAY_MS;
 const BATCH = 5000;
 const WORDS = ['billing', 'deploy', 'ci', 'scanner', 'export', 'siem', 'backup', 'audit', 'report', 'sync', 'ingest', 'alerts', 'terraform', 'jira', 'splunk', 'grafana'];
 const TEAMS = ['platform', 'secops', 'data', 'payments', 'mobile', 'web', 'infra', 'risk'];
@@ -177,7 +180,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
   for (let n = 0; n < target.tokenPool; n += BATCH) {
     const rows: Row[] = [];
     for (let i = n; i < Math.min(n + BATCH, target.tokenPool); i++) {
-      const id = randomUUID();
+      const id = timeOrderedId(poolCreated.getTime());
       const { token } = await ctx.tokens.issue('accessKey', id, poolCreated, poolExpires);
       pool.push(token);
       const name = `pool-${poolTag}-${String(i).padStart(6, '0')}`;
@@ -221,13 +224,15 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
         for (let k = 0; k < 1 + (serial % 3); k++) picked.add(accounts[Math.floor(random() * accounts.length)]!.id);
         roles = [{ role: 'cloud-account-viewer', accounts: [...picked] }];
       }
-      const createdMs = Math.floor((now.getTime() - random() * 700 * DAY_MS) / 1000) * 1000;
+      // As a real database holds keys: made one after another over the span (rows in creation
+      // order), each id a UUIDv7 of its creation time, as the service makes them.
+      const createdMs = Math.floor((now.getTime() - CREATED_SPAN_MS + (CREATED_SPAN_MS * (n + i)) / toAdd) / 1000) * 1000;
       const expiresMs = createdMs + PERIODS[Math.floor(random() * PERIODS.length)]! * DAY_MS;
       const used = random() < 0.6;
       const usedMs = used ? createdMs + Math.floor(random() * (Math.min(expiresMs, now.getTime()) - createdMs)) : 0;
       const name = `${WORDS[serial % WORDS.length]}-${TEAMS[Math.floor(random() * TEAMS.length)]}-${runTag}-${serial}`;
       rows.push({
-        id: randomUUID(),
+        id: timeOrderedId(createdMs),
         name,
         name_key: name.toLowerCase(),
         roles: JSON.stringify(roles),
