@@ -172,11 +172,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   // A never-used key sorts as the empty string, so keyset pagination stays total.
   const sortExpr = column === 'last_used_at' ? sql<string>`coalesce(last_used_at, '')` : sql.ref<string>(column);
   const cmp = q.order === 'desc' ? '<' : '>';
-  // A page's rows are found again by the key the scan selects: on SQLite the rowid, which every
-  // index entry holds and which reads the table without the id index (half the pages a page of
-  // keys reads from disk when cold); on PostgreSQL the id.
-  const rowKey = onPostgres(db) ? sql.ref<string>('id') : sql<string>`rowid`;
-  let query = db.selectFrom('access_keys').select(rowKey.as('row_key'));
+  let query = db.selectFrom('access_keys');
   // SQLite tests the terms in the order written: the status range first, as the sort index
   // holds it, then the role and the name, which a walk reads from the table (written the
   // other way round, a walk past a million keys read each from the table: 1.3 s against 60 ms).
@@ -201,12 +197,22 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   if (q.name !== undefined && q.name !== '') {
     query = query.where(await nameFilter(db, q.name));
   }
-  // Each scan picks the page's ids alone, then reads those rows: the ids and every expression
-  // of a status filter are in the sort index, so keys the filter skips are never read from
-  // the table (and SQLite walks the covering list index, not the narrower unique name index).
+  // Each scan picks the page's rows alone, then reads them: the name, the roles (SQLite) and
+  // every expression of a status filter are in the sort index, so keys a filter skips are never
+  // read from the table (and SQLite walks the covering list index, not the narrower unique name
+  // index). The rows are found again by the rowid on SQLite, which every index entry holds:
+  // the table is read without the id index (half the pages a cold page of keys reads).
+  // PostgreSQL reads the table for every key a role filter skips (its indexes carry no roles),
+  // and for none when nothing is filtered: then the scan reads the rows itself, since finding
+  // them again by id would read the primary key too (~15 ms a page at a million keys, cold).
+  const postgres = onPostgres(db);
+  const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
+  const scanReadsRows = postgres && range === undefined && (q.name === undefined || q.name === '');
   const sorted = (scan: typeof query) => scan.orderBy(sortExpr, q.order).orderBy('id', q.order);
-  const rowsOf = async (ids: typeof query): Promise<AccessKeyRow[]> =>
-    db.selectFrom('access_keys').selectAll().where(rowKey, 'in', ids).orderBy(sortExpr, q.order).orderBy('id', q.order).execute();
+  const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
+    scanReadsRows
+      ? scan.selectAll().execute()
+      : db.selectFrom('access_keys').selectAll().where(rowKey, 'in', scan.select(rowKey.as('row_key'))).orderBy(sortExpr, q.order).orderBy('id', q.order).execute();
   if (q.after === undefined) return rowsOf(sorted(query).limit(q.limit));
   // "After (value, id)" as two range scans of the sort index: the rest of the cursor's value
   // (value = v, id beyond the cursor), then the values beyond it. One scan bounded on the value
