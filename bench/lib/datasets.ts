@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +22,8 @@ export interface Dataset {
   report: GenerateReport;
   /** A copy with its own file (SQLite) sharing nothing with this one; PostgreSQL: the same schema. */
   copy(): Dataset;
+  /** Reads the whole database into the kernel's page cache, as a server in use holds it; what was read, or why not. */
+  warm(): Promise<{ mb: number } | { skipped: string }>;
   drop(): Promise<void>;
 }
 
@@ -61,6 +63,19 @@ async function settle(dialect: 'sqlite' | 'postgres', postgresUrl: string): Prom
 /** Writes out every dirty file page (the kernel's own writeback would run during a measurement, on any core). */
 export function settleDisk(): void {
   spawnSync('sync');
+}
+
+/** Reads a file from start to end (into the kernel's page cache); its size in bytes. */
+function readThrough(file: string): number {
+  const fd = openSync(file, 'r');
+  const chunk = Buffer.allocUnsafe(4 * 2 ** 20);
+  let total = 0;
+  try {
+    for (let read; (read = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) total += read;
+  } finally {
+    closeSync(fd);
+  }
+  return total;
 }
 
 /** Makes a fresh database (a temp SQLite folder, or a new PostgreSQL schema) and fills it. */
@@ -105,6 +120,25 @@ export async function makeDataset(dialect: 'sqlite' | 'postgres', target: Genera
       dirs.push(copyDir);
       cpSync(join(dir, 'tessera.db'), join(copyDir, 'tessera.db'));
       return dataset({ ...envOf, TESSERA_DATA_DIR: copyDir });
+    },
+    warm: async () => {
+      if (dialect === 'sqlite') return { mb: readThrough(join(envOf['TESSERA_DATA_DIR']!, 'tessera.db')) / 2 ** 20 };
+      // pg_prewarm 'read': every table and index of the schema through the kernel's cache (the
+      // server's shared buffers are far smaller than a million keys).
+      const admin = new pg.Client({ connectionString: postgresUrl });
+      await admin.connect();
+      try {
+        await admin.query('create extension if not exists pg_prewarm');
+        const { rows } = await admin.query<{ blocks: number }>(
+          `select coalesce(sum(pg_prewarm(c.oid, 'read')), 0)::int as blocks from pg_class c where c.relnamespace = $1::regnamespace and c.relkind in ('r', 'i')`,
+          [schema],
+        );
+        return { mb: ((rows[0]?.blocks ?? 0) * 8192) / 2 ** 20 };
+      } catch (error) {
+        return { skipped: `pg_prewarm: ${error instanceof Error ? error.message : String(error)}` };
+      } finally {
+        await admin.end();
+      }
     },
     drop: async () => {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
