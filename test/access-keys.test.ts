@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Grant } from '../src/auth/permissions.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -119,6 +120,40 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(new Set(ranks).size).toBe(3);
     const badSort = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=token' });
     expect(badSort.statusCode).toBe(400);
+  });
+
+  it('sorted by role, a role filter finds every key holding the role, whatever role comes first in its grants', async () => {
+    const tag = 'rolesort';
+    const combos: Grant[][] = [
+      [{ role: 'global-admin' }],
+      [{ role: 'global-viewer' }],
+      [{ role: 'cloud-account-viewer', accounts: 'all' }],
+      [{ role: 'cloud-account-viewer', accounts: [accountId] }],
+      [{ role: 'global-viewer' }, { role: 'global-admin' }],
+      [{ role: 'cloud-account-viewer', accounts: 'all' }, { role: 'global-admin' }],
+      [{ role: 'cloud-account-viewer', accounts: [accountId] }, { role: 'global-viewer' }],
+      [{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: 'all' }, { role: 'global-admin' }],
+    ];
+    const made: BulkRow[] = [];
+    for (const [i, roles] of combos.entries()) {
+      for (let copy = 0; copy < 2; copy++) {
+        const res = await post({ name: `${tag}-${i}-${copy}`, roles });
+        expect(res.statusCode).toBe(201);
+        const key = res.json();
+        made.push({ id: key.id, name_key: key.name, roles: JSON.stringify(key.roles), created_at: key.createdAt, expires_at: key.expiresAt, last_used_at: null });
+      }
+    }
+    for (const role of ['global-admin', 'global-viewer', 'cloud-account-viewer']) {
+      for (const order of ['asc', 'desc']) {
+        const seen = await allPages<{ id: string }>(`/api/v1/access-keys?sort=role&order=${order}&limit=3&role=${role}&name=${tag}`);
+        const holders = made.filter((k) => k.roles.includes(`"role":"${role}"`));
+        expect(seen.map((k) => k.id), `${role} ${order}`).toEqual(inListOrder(holders, 'role', order));
+        // Without the name filter too: the walk over every key of the suite.
+        const all = await allPages<{ id: string; roles: Grant[] }>(`/api/v1/access-keys?sort=role&order=${order}&limit=50&role=${role}`);
+        expect(all.filter((k) => made.some((m) => m.id === k.id)).map((k) => k.id), `${role} ${order}, no name`).toEqual(inListOrder(holders, 'role', order));
+        expect(all.every((k) => k.roles.some((g) => g.role === role))).toBe(true);
+      }
+    }
   });
 
   describe('the name filter (a case-insensitive substring, its text taken literally)', () => {

@@ -2,7 +2,7 @@ import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
 import { parseStoredGrants } from '../auth/grants.ts';
-import type { Grant } from '../auth/permissions.ts';
+import { ROLES, type Grant, type Role } from '../auth/permissions.ts';
 import { nameKey, statusAt, type AccessKey } from './access-key.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
 
@@ -100,6 +100,28 @@ async function countUpTo(db: Db, range: { after?: string; upTo?: string }, cap: 
   return Number(row.n);
 }
 
+/** How a key's stored roles begin when `role` is its first (mergeGrants' order, then JSON). */
+const rolesPrefix = (role: Role): string => `[{"role":"${role}"`;
+
+/**
+ * Where, sorted by role, the keys holding `role` can be: grants are stored merged in ROLES
+ * order, so such a key's stored roles begin with `role` or a role before it in that order. The
+ * list is sorted by that text (whose order the role ids share in any collation: letters
+ * decide), so the walk starts at the first of those prefixes and stops before the next other
+ * one. Without the bounds the first page of Global Admins in descending order walked past
+ * every Global Viewer first: 400,000 keys at a million.
+ */
+function roleSortBounds(role: Role): { from: string | undefined; before: string | undefined } {
+  const possible = ROLES.slice(0, ROLES.indexOf(role) + 1).map(rolesPrefix).sort();
+  const first = possible[0]!;
+  const last = possible.at(-1)!;
+  const after = ROLES.map(rolesPrefix)
+    .filter((prefix) => !possible.includes(prefix) && prefix > last)
+    .sort()[0];
+  const below = ROLES.map(rolesPrefix).some((prefix) => prefix < first);
+  return { from: below ? first : undefined, before: after };
+}
+
 /** SQLite: above this many keys matching a name filter, a list walks its sort index instead. */
 const DENSE_NAME = 2000;
 /** SQLite: the same for a filter of 1–2 characters, whose count no trigram index serves. */
@@ -193,6 +215,11 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   }
   if (q.role !== undefined) {
     query = query.where('roles', 'like', `%"role":"${q.role}"%`);
+    if (q.sort === 'role') {
+      const { from, before } = roleSortBounds(q.role);
+      if (from !== undefined) query = query.where('roles', '>=', from);
+      if (before !== undefined) query = query.where('roles', '<', before);
+    }
   }
   if (q.name !== undefined && q.name !== '') {
     query = query.where(await nameFilter(db, q.name));
