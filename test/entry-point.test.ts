@@ -1,4 +1,4 @@
-import { statSync, utimesSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
@@ -21,5 +21,11 @@ describe('bin/tessera.js', () => {
     utimesSync(BUNDLE, past, past);
     await help();
     expect(statSync(BUNDLE).mtimeMs, 'a stale bundle is made again').toBeGreaterThan(past.getTime() + 1000);
+  });
+
+  it('bundles the packages too, but for those that must load from node_modules', () => {
+    const bundle = readFileSync(BUNDLE, 'utf8');
+    for (const bundled of ['kysely', 'fastify', 'typebox', 'jose']) expect(bundle, bundled).not.toMatch(new RegExp(`from "${bundled}"`));
+    for (const external of ['better-sqlite3', 'pg', 'pino']) expect(bundle, external).toMatch(new RegExp(`from "${external}"`));
   });
 });
