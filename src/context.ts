@@ -60,9 +60,7 @@ export interface Context {
   readonly rateLimiter: RateLimiter;
   /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
   readonly scheduler: Scheduler;
-  /** SQLite only: copies the write-ahead log back into the database off the request path. */
-  readonly checkpointer: WalCheckpointer | undefined;
-  /** Starts the background work a server runs: the scheduled jobs and the checkpointer. */
+  /** Starts the background work a server runs: the scheduled jobs and, on SQLite, the WAL checkpointer. */
   start(): void;
   /** Stops background work and closes connections. */
   close(): Promise<void>;
@@ -104,6 +102,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const reports = new ReportService(storage.db);
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     const scheduler = new Scheduler(storage, log);
+    // SQLite: copies the write-ahead log back into the database off the request path.
     const checkpointer = storage.sqlite === undefined ? undefined : new WalCheckpointer(storage.sqlite, log);
     const signIn = new SignInService(storage.db, transactions, rateLimiter, clock, log);
     const sessions = new SessionService(storage.db, transactions, clock, {
@@ -151,7 +150,6 @@ export async function createContext(config: Config, log: Logger, options: Contex
       usage,
       rateLimiter,
       scheduler,
-      checkpointer,
       start: () => {
         scheduler.start();
         checkpointer?.start();
