@@ -110,7 +110,7 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
     await expect(
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {
         await work.trx.updateTable('users').set({ display_name: 'changed' }).where('email', '=', 'f1@example.com').execute();
-        await work.audit({ category: 'users', resource: 'f1@example.com', resourceId: null, action: 'edit', detail: {} });
+        work.audit({ category: 'users', resource: 'f1@example.com', resourceId: null, action: 'edit', detail: {} });
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');

@@ -51,7 +51,7 @@ describe('group commit (sqlite)', () => {
     const unit = (name: string, fail: boolean) =>
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {
         await work.trx.insertInto('cloud_accounts').values({ id: name, vendor: 'aws', display_name: name, external_id: `10000000000${name.at(-1)}`, status: 'error', status_detail: null, credential_id: null, created_at: work.now.toISOString() }).execute();
-        await work.audit({ category: 'cloud-accounts', resource: name, resourceId: name, action: 'add', detail: {} });
+        work.audit({ category: 'cloud-accounts', resource: name, resourceId: name, action: 'add', detail: {} });
         work.announce({ kind: 'cloud-account', id: name });
         if (fail) throw new Error(`unit ${name} fails`);
         return name;
@@ -72,7 +72,7 @@ describe('group commit (sqlite)', () => {
     const auditBefore = await count('audit_events');
     const keep = (id: string) =>
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {
-        await work.audit({ category: 'users', resource: id, resourceId: null, action: 'edit', detail: {} });
+        work.audit({ category: 'users', resource: id, resourceId: null, action: 'edit', detail: {} });
         work.announce({ kind: 'user', id });
         return id;
       });

@@ -38,6 +38,11 @@ declare module 'autocannon' {
     non2xx: number;
     statusCodeStats: Record<string, { count: number }>;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** A run in progress: a promise of its result that also reports each response as it comes. */
+  export interface Instance extends Promise<Result> {
+    /** `responseTime` in ms, unrounded (autocannon's own histogram keeps whole ms). */
+    on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): this;
+  }
+  function autocannon(options: Options): Instance;
   export default autocannon;
 }

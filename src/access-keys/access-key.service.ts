@@ -91,7 +91,7 @@ export class AccessKeyService {
           use_count: 0,
         };
         await insertAccessKey(work.trx, row);
-        await work.audit({
+        work.audit({
           category: 'access-keys',
           resource: name,
           resourceId: id,
@@ -159,7 +159,7 @@ export class AccessKeyService {
       const before = JSON.parse(row.roles) as Grant[];
       const after = await validateGrants(work.trx, roles);
       await updateAccessKeyRoles(work.trx, id, after);
-      await work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
+      work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
       work.announce({ kind: 'access-key', id });
       return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
     });
@@ -170,7 +170,7 @@ export class AccessKeyService {
     await this.transactions.run(actor, async (work) => {
       const row = await this.#existing(work, id);
       await deleteAccessKey(work.trx, id);
-      await work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
+      work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
       work.announce({ kind: 'access-key', id });
     });
   }

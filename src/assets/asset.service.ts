@@ -139,7 +139,7 @@ export class AssetService {
         updated: rows.filter((r) => existing.has(r.id)).length,
         removed: removed.length,
       };
-      await work.audit({ category: 'assets', resource: account.display_name, resourceId: accountId, action: 'replace', detail: { ...result } });
+      work.audit({ category: 'assets', resource: account.display_name, resourceId: accountId, action: 'replace', detail: { ...result } });
       return result;
     });
   }
@@ -164,7 +164,7 @@ export class AssetService {
         added_at: work.now.toISOString(),
       }));
       await upsertCves(work.trx, rows);
-      await work.audit({ category: 'cves', resource: row.name, resourceId: assetId, action: 'add', detail: { cves: cves.map((c) => ({ id: c.id, severity: c.severity })) } });
+      work.audit({ category: 'cves', resource: row.name, resourceId: assetId, action: 'add', detail: { cves: cves.map((c) => ({ id: c.id, severity: c.severity })) } });
       return rowToAsset(row, await cvesOfAsset(work.trx, assetId));
     });
   }
@@ -175,7 +175,7 @@ export class AssetService {
       const row = await findAssetRow(work.trx, assetId, scope);
       if (row === undefined) throw notFound('The asset');
       if (!(await deleteCve(work.trx, assetId, id))) throw notFound(`${id} on this asset`);
-      await work.audit({ category: 'cves', resource: row.name, resourceId: assetId, action: 'delete', detail: { cve: id } });
+      work.audit({ category: 'cves', resource: row.name, resourceId: assetId, action: 'delete', detail: { cve: id } });
     });
   }
 }

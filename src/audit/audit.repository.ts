@@ -4,10 +4,10 @@ import type { AuditEventRow } from '../db/schema.ts';
 import { timeOrderedId } from '../util/ids.ts';
 import type { AuditEntry, AuditEvent } from './audit-event.ts';
 
-export async function insertAuditEvent(db: Db, at: Date, actor: { name: string; ip: string | null }, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
+/** The insert of a unit of work's audit entries, to run alone or inside a larger statement. */
+export function auditEventsInsert(db: Db, at: Date, actor: { name: string; ip: string | null }, entries: readonly AuditEntry[]) {
+  return db.insertInto('audit_events').values(
+    entries.map((entry) => ({
       id: timeOrderedId(at.getTime()),
       at: at.toISOString(),
       actor: actor.name,
@@ -17,8 +17,8 @@ export async function insertAuditEvent(db: Db, at: Date, actor: { name: string; 
       resource_id: entry.resourceId,
       action: entry.action,
       detail: JSON.stringify(entry.detail),
-    })
-    .execute();
+    })),
+  );
 }
 
 export function rowToAuditEvent(row: AuditEventRow): AuditEvent {

@@ -48,7 +48,7 @@ export class SigningKeyStore {
   async rotate(transactions: Transactions, actor: Actor): Promise<string> {
     const kid = await transactions.run(actor, async (work) => {
       const kid = await this.#insertNew(work.trx);
-      await work.audit({ category: 'signing-keys', resource: kid, resourceId: kid, action: 'rotate', detail: { kid } });
+      work.audit({ category: 'signing-keys', resource: kid, resourceId: kid, action: 'rotate', detail: { kid } });
       work.announce({ kind: 'signing-key', id: kid });
       return kid;
     });

@@ -104,7 +104,7 @@ export class CloudAccountService {
           created_at: work.now.toISOString(),
         };
         await insertCloudAccount(work.trx, row);
-        await work.audit({
+        work.audit({
           category: 'cloud-accounts',
           resource: displayName,
           resourceId: id,
@@ -157,7 +157,7 @@ export class CloudAccountService {
             status: next.status,
             status_detail: next.status_detail,
           });
-          await work.audit({ category: 'cloud-accounts', resource: next.display_name, resourceId: id, action: 'edit', detail: changed });
+          work.audit({ category: 'cloud-accounts', resource: next.display_name, resourceId: id, action: 'edit', detail: changed });
           work.announce({ kind: 'cloud-account', id });
         }
         return rowToCloudAccount(next);
@@ -195,7 +195,7 @@ export class CloudAccountService {
           }
         }
       }
-      await work.audit({
+      work.audit({
         category: 'cloud-accounts',
         resource: row.display_name,
         resourceId: id,

@@ -73,7 +73,7 @@ export class CredentialService {
       };
       await insertCredential(work.trx, row);
       // The names of the fields only: a secret value never reaches the audit log.
-      await work.audit({ category: 'credentials', resource: displayName, resourceId: id, action: 'add', detail: { vendor: input.vendor, displayName, secretFields: Object.keys(secret) } });
+      work.audit({ category: 'credentials', resource: displayName, resourceId: id, action: 'add', detail: { vendor: input.vendor, displayName, secretFields: Object.keys(secret) } });
       return rowToCredential(row);
     });
   }
@@ -97,7 +97,7 @@ export class CredentialService {
         detail['secretFieldsReplaced'] = Object.keys(edit.secret);
       }
       await updateCredentialRow(work.trx, id, { display_name: next.display_name, secret_sealed: next.secret_sealed, secret_fields: next.secret_fields, updated_at: next.updated_at });
-      await work.audit({ category: 'credentials', resource: next.display_name, resourceId: id, action: 'edit', detail });
+      work.audit({ category: 'credentials', resource: next.display_name, resourceId: id, action: 'edit', detail });
       return rowToCredential(next);
     });
   }
@@ -114,7 +114,7 @@ export class CredentialService {
         });
       }
       await deleteCredentialRow(work.trx, id);
-      await work.audit({ category: 'credentials', resource: row.display_name, resourceId: id, action: 'delete', detail: { vendor: row.vendor } });
+      work.audit({ category: 'credentials', resource: row.display_name, resourceId: id, action: 'delete', detail: { vendor: row.vendor } });
     });
   }
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Transaction } from 'kysely';
 import type { AuditEntry } from '../audit/audit-event.ts';
-import { insertAuditEvent } from '../audit/audit.repository.ts';
+import { auditEventsInsert } from '../audit/audit.repository.ts';
 import type { Actor } from '../auth/principal.ts';
 import type { Storage } from './database.ts';
 import type { Database } from './schema.ts';
@@ -17,12 +17,23 @@ export const EVERYTHING_CHANGED: Change = Object.freeze({ kind: 'any', id: '*' }
 /** The PostgreSQL channel that carries changes between processes. */
 export const CHANGE_CHANNEL = 'tessera_changes';
 
-/** What a unit of work can do besides SQL: record its audit entries and announce what it changed. */
+/**
+ * What a unit of work can do besides SQL: record its audit entries and announce what it
+ * changed. Both are written when the unit's function returns, in its transaction, in one
+ * statement (on PostgreSQL with the NOTIFYs: one round trip for all of them).
+ */
 export interface Work {
   readonly trx: Transaction<Database>;
   readonly now: Date;
-  audit(entry: AuditEntry): Promise<void>;
+  audit(entry: AuditEntry): void;
   announce(change: Change): void;
+}
+
+/** A unit's Work and what it recorded there. */
+interface UnitRecord {
+  work: Work;
+  entries: AuditEntry[];
+  changes: Change[];
 }
 
 /** A unit of work waiting for the SQLite writer. */
@@ -73,27 +84,35 @@ export class Transactions {
         if (!this.#draining) void this.#drain();
       });
     }
-    const changes: Change[] = [];
     const now = this.clock();
-    const result = await this.storage.db.transaction().execute(async (trx) => {
-      const value = await fn(this.#work(trx, now, actor, changes));
-      for (const change of changes) {
-        // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
-        await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ ...change, at: Date.now() })})`.execute(trx);
-      }
-      return value;
+    const { value, changes } = await this.storage.db.transaction().execute(async (trx) => {
+      const unit = this.#unit(trx, now);
+      const value = await fn(unit.work);
+      await this.#write(trx, now, actor, unit);
+      return { value, changes: unit.changes };
     });
     for (const change of changes) this.emit(change);
-    return result;
+    return value;
   }
 
-  #work(trx: Transaction<Database>, now: Date, actor: Actor, changes: Change[]): Work {
-    return {
-      trx,
-      now,
-      audit: (entry) => insertAuditEvent(trx, now, actor, entry),
-      announce: (change) => void changes.push(change),
-    };
+  #unit(trx: Transaction<Database>, now: Date): UnitRecord {
+    const entries: AuditEntry[] = [];
+    const changes: Change[] = [];
+    const work: Work = { trx, now, audit: (entry) => void entries.push(entry), announce: (change) => void changes.push(change) };
+    return { work, entries, changes };
+  }
+
+  /** Writes what a unit recorded: its audit entries, and on PostgreSQL its NOTIFYs, in one statement. */
+  async #write(trx: Transaction<Database>, now: Date, actor: Actor, { entries, changes }: UnitRecord): Promise<void> {
+    const audit = entries.length > 0 ? auditEventsInsert(trx, now, actor, entries) : undefined;
+    if (this.storage.dialect === 'sqlite' || changes.length === 0) {
+      await audit?.execute();
+      return;
+    }
+    // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
+    const notices = changes.map((change, i) => sql`pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ ...change, at: Date.now() })})`.as(`n${i}`));
+    // A data-modifying WITH runs whether or not the select reads it.
+    await (audit === undefined ? trx.selectNoFrom(notices) : trx.with('audit', () => audit.returning('id')).selectNoFrom(notices)).execute();
   }
 
   async #drain(): Promise<void> {
@@ -118,11 +137,12 @@ export class Transactions {
         while (this.#queue.length > 0 && kept.length + failed.length < GROUP_MAX_UNITS && (current === undefined || performance.now() - started < GROUP_MAX_MS)) {
           const unit = this.#queue.shift() as QueuedUnit;
           current = unit;
-          const changes: Change[] = [];
           await sql`savepoint unit`.execute(trx);
           try {
-            const value = await unit.fn(this.#work(trx, unit.now, unit.actor, changes));
-            kept.push({ unit, value, changes });
+            const record = this.#unit(trx, unit.now);
+            const value = await unit.fn(record.work);
+            await this.#write(trx, unit.now, unit.actor, record);
+            kept.push({ unit, value, changes: record.changes });
           } catch (error) {
             // If SQLite already ended the transaction, this throws and the whole group fails.
             await sql`rollback to unit`.execute(trx);

@@ -34,7 +34,7 @@ export class PolicyService {
       await replacePolicyRules(work.trx, rules, work.now.toISOString());
       const beforeIds = new Set(before.map((r) => r.id));
       const afterIds = new Set(rules.map((r) => r.id));
-      await work.audit({
+      work.audit({
         category: 'policy',
         resource: 'public cloud policy',
         resourceId: null,

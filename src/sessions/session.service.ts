@@ -77,7 +77,7 @@ export class SessionService {
         user_agent: userAgent === undefined ? null : userAgent.slice(0, USER_AGENT_MAX),
       });
       await work.trx.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', user.id).execute();
-      await work.audit({ category: 'session', resource: user.email, resourceId: user.id, action: 'sign-in', detail: { email: user.email, via: 'session' } });
+      work.audit({ category: 'session', resource: user.email, resourceId: user.id, action: 'sign-in', detail: { email: user.email, via: 'session' } });
       return { cookieValue, csrfToken, user: rowToUser({ ...user, last_sign_in_at: now }), expiresAt };
     });
   }
@@ -108,7 +108,7 @@ export class SessionService {
     const idHash = principal.session.id;
     await this.transactions.run({ name: principal.actor, ip }, async (work) => {
       if (!(await deleteSession(work.trx, idHash))) return;
-      await work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor } });
+      work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor } });
       work.announce({ kind: 'session', id: idHash });
     });
   }

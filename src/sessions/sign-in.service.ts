@@ -78,7 +78,7 @@ export class SignInService {
         const shown = email.trim().slice(0, 320);
         // The actor is a known user's email, never text an attacker chose (it could read `key:…`).
         await this.transactions.run({ name: user?.email ?? 'anonymous', ip }, async (work) => {
-          await work.audit({ category: 'session', resource: shown, resourceId: user?.id ?? null, action: 'sign-in-failed', detail: { email: shown, via, reason } });
+          work.audit({ category: 'session', resource: shown, resourceId: user?.id ?? null, action: 'sign-in-failed', detail: { email: shown, via, reason } });
         });
         return { ok: false };
       }),

@@ -94,7 +94,7 @@ export class UserService {
           last_sign_in_at: null,
         };
         await insertUser(work.trx, row);
-        await work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles } });
+        work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles } });
         return rowToUser(row);
       });
       return generatedPassword === undefined ? { user } : { user, generatedPassword };
@@ -128,7 +128,7 @@ export class UserService {
           last_sign_in_at: null,
         };
         await insertUser(work.trx, row);
-        await work.audit({ category: 'users', resource: adminEmail, resourceId: row.id, action: 'add', detail: { email: adminEmail, roles: ['global-admin'], primary: true } });
+        work.audit({ category: 'users', resource: adminEmail, resourceId: row.id, action: 'add', detail: { email: adminEmail, roles: ['global-admin'], primary: true } });
         return rowToUser(row);
       });
       return generatedPassword === undefined ? { user } : { user, generatedPassword };
@@ -190,7 +190,7 @@ export class UserService {
           last_sign_in_at: null,
         };
         await insertUser(work.trx, row);
-        await work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles, status: 'pending' } });
+        work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles, status: 'pending' } });
         const invitation = await this.#newInvitation(work, row, 'add');
         work.announce({ kind: 'user', id: row.id });
         return { ...rowToUser(row), ...invitation };
@@ -229,7 +229,7 @@ export class UserService {
       const updated = { ...row, display_name: displayName, roles: JSON.stringify(roles) };
       if (Object.keys(changes).length > 0) {
         await updateUserRow(work.trx, id, { display_name: displayName, roles: updated.roles });
-        await work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, ...changes } });
+        work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, ...changes } });
         work.announce({ kind: 'user', id });
       }
       return this.#managed(work.trx, updated);
@@ -249,7 +249,7 @@ export class UserService {
       await deleteInvitationsOf(work.trx, id);
       await deleteSessionsOf(work.trx, id);
       await deleteUserRow(work.trx, id);
-      await work.audit({
+      work.audit({
         category: 'users',
         resource: row.email,
         resourceId: id,
@@ -271,7 +271,7 @@ export class UserService {
       const row = await this.#existing(work, id);
       await updateUserRow(work.trx, id, { password_hash: passwordHash });
       const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
-      await work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded } });
+      work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded } });
       work.announce({ kind: 'user', id });
     });
   }
@@ -303,7 +303,7 @@ export class UserService {
       if (Number(claimed.numDeletedRows) !== 1 || row === undefined || row.status !== 'pending') throw invalidInvitation();
       if (Date.parse(found.expires_at) <= work.now.getTime()) throw invalidInvitation();
       await updateUserRow(work.trx, row.id, { status: 'active', password_hash: passwordHash });
-      await work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action: 'accept', detail: { email: row.email } });
+      work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action: 'accept', detail: { email: row.email } });
       work.announce({ kind: 'user', id: row.id });
       return rowToUser({ ...row, status: 'active', password_hash: passwordHash });
     });
@@ -313,7 +313,7 @@ export class UserService {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(work.now.getTime() + INVITATION_TTL_MS).toISOString();
     await insertInvitation(work.trx, { token_hash: hashInvitationToken(token), user_id: row.id, created_at: work.now.toISOString(), expires_at: expiresAt });
-    await work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action, detail: { email: row.email, expiresAt } });
+    work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action, detail: { email: row.email, expiresAt } });
     return { invitationUrl: `${this.publicUrl}/invite/${token}`, invitationExpiresAt: expiresAt };
   }
 
