@@ -148,7 +148,7 @@ async function comparison() {
       for (const t of order) {
         const result = await measuredLoad(t.server, { url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         runs[t.id]!.push(result);
-        log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
+        log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
       }
     }
     const memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));

@@ -103,7 +103,7 @@ export function renderReport(r: BenchResults): string {
 
   out.push('## (a)–(e): the same list route, alternating rounds', '');
   out.push(
-    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${50} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target after a ${r.settings.warmup} s warm-up; each round starts at the next target. Every server is its own process on the same machine as autocannon; Tessera without a log line per request (the peers log nothing). Medians of the rounds:`,
+    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${50} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target after a ${r.settings.warmup} s warm-up; each round starts at the next target. Every server is its own process on the same machine as autocannon; Tessera without a log line per request (the peers log nothing). Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it (autocannon's own histogram keeps whole milliseconds, too coarse for a 0.2 ms target). Medians of the rounds:`,
     '',
   );
   out.push(
