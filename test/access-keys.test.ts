@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexAccessKeyNames } from '../src/access-keys/access-key.repository.ts';
 import type { Grant } from '../src/auth/permissions.ts';
+import type { NewAccessKeyRow } from '../src/db/schema.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -40,6 +42,12 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       cursor = res.json().nextCursor;
     } while (cursor !== null);
     return items;
+  };
+
+  /** Keys written straight to the database as the API stores them: rows, and on SQLite their names in the trigram table. */
+  const insertKeyRows = async (rows: NewAccessKeyRow[]) => {
+    for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
+    await indexAccessKeyNames(h.ctx.storage.db, rows);
   };
 
   const post = (payload: unknown, token = admin) => h.request(token, { method: 'POST', url: '/api/v1/access-keys', payload: payload as object });
@@ -235,7 +243,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
         last_used_ip: null,
         use_count: 0,
       }));
-      for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
+      await insertKeyRows(rows);
       const limit = count > 100 ? 200 : 5;
       for (const sort of Object.keys(SORT_VALUE)) {
         for (const order of ['asc', 'desc']) {
@@ -269,7 +277,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
         use_count: 0,
       };
     });
-    for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
+    await insertKeyRows(rows);
     const inStatus: Record<string, (r: (typeof rows)[number]) => boolean> = {
       expiring: (r) => Date.parse(r.expires_at) > now && Date.parse(r.expires_at) <= now + 30 * DAY,
       expired: (r) => Date.parse(r.expires_at) <= now,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { indexAccessKeyNames } from '../../src/access-keys/access-key.repository.ts';
 import type { Grant } from '../../src/auth/permissions.ts';
 import { CLI_ACTOR } from '../../src/auth/principal.ts';
 import type { Context } from '../../src/context.ts';
@@ -82,6 +83,12 @@ async function insertBatch(ctx: Context, table: string, columns: readonly string
   const arrays = columns.map((c) => rows.map((r) => r[c] ?? null));
   const casts = columns.map((c, i) => `$${i + 1}::${integerColumns.has(c) ? 'int' : 'text'}[]`);
   await pool.query(`insert into ${table} (${columns.join(', ')}) select * from unnest(${casts.join(', ')})`, arrays);
+}
+
+/** Keys as the API stores them: the rows, and (SQLite) their names in the trigram table. */
+async function insertKeys(ctx: Context, rows: Row[]): Promise<void> {
+  await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count']));
+  await indexAccessKeyNames(ctx.storage.db, rows.map((row) => ({ id: String(row['id']), name_key: String(row['name_key']) })));
 }
 
 async function count(ctx: Context, table: 'access_keys' | 'cloud_accounts' | 'assets'): Promise<number> {
@@ -197,7 +204,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
         use_count: 0,
       });
     }
-    await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count']));
+    await insertKeys(ctx, rows);
     poolBar.update(pool.length);
   }
   if (target.tokenPool > 0) poolBar.done();
@@ -244,7 +251,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
         use_count: used ? 1 + (serial % 5000) : 0,
       });
     }
-    await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count']));
+    await insertKeys(ctx, rows);
     keyBar.update(n + size);
   }
   if (toAdd > 0) keyBar.done();

@@ -25,8 +25,26 @@ export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
   };
 }
 
+/** Inserts a key; on SQLite its name goes into the trigram table separately (indexAccessKeyNames). */
 export async function insertAccessKey(db: Db, row: NewAccessKeyRow): Promise<void> {
   await db.insertInto('access_keys').values(row).execute();
+}
+
+/** Rows of the trigram table per statement (two parameters each). */
+const NAME_INDEX_CHUNK = 500;
+
+/**
+ * SQLite: puts keys' names into the trigram table behind the name filter (migration
+ * 2026-12-03T00: written here, not by a trigger). A key created through a unit of work
+ * passes this to `work.beforeCommit`, so that a group commit writes the table once.
+ * PostgreSQL's trigram index is kept by PostgreSQL.
+ */
+export async function indexAccessKeyNames(db: Db, rows: ReadonlyArray<Pick<NewAccessKeyRow, 'id' | 'name_key'>>): Promise<void> {
+  if (onPostgres(db)) return;
+  for (let i = 0; i < rows.length; i += NAME_INDEX_CHUNK) {
+    const values = rows.slice(i, i + NAME_INDEX_CHUNK).map((row) => sql`(${row.name_key}, ${row.id})`);
+    await sql`insert into access_keys_name_fts (name_key, id) values ${sql.join(values)}`.execute(db);
+  }
 }
 
 export async function findAccessKeyRow(db: Db, id: string): Promise<AccessKeyRow | undefined> {

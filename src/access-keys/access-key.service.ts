@@ -22,6 +22,7 @@ import {
   deleteAccessKey,
   findAccessKeyRow,
   findAccessKeyRowByNameKey,
+  indexAccessKeyNames,
   insertAccessKey,
   listAccessKeyRows,
   rowToAccessKey,
@@ -91,6 +92,7 @@ export class AccessKeyService {
           use_count: 0,
         };
         await insertAccessKey(work.trx, row);
+        work.beforeCommit((trx) => indexAccessKeyNames(trx, [row]));
         work.audit({
           category: 'access-keys',
           resource: name,

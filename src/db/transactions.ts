@@ -27,6 +27,13 @@ export interface Work {
   readonly now: Date;
   audit(entry: AuditEntry): void;
   announce(change: Change): void;
+  /**
+   * A write to make after the unit's own, in its transaction, just before the commit: on
+   * SQLite after every unit of the group, outside their savepoints. For an FTS5 table, which
+   * writes out its pending index at every savepoint and every statement that may need undoing.
+   * Dropped with the unit if the unit fails; if the write fails, nothing of the transaction is kept.
+   */
+  beforeCommit(write: (trx: Transaction<Database>) => Promise<void>): void;
 }
 
 /** A unit's Work and what it recorded there. */
@@ -34,6 +41,7 @@ interface UnitRecord {
   work: Work;
   entries: AuditEntry[];
   changes: Change[];
+  commitWrites: Array<(trx: Transaction<Database>) => Promise<void>>;
 }
 
 /** A unit of work waiting for the SQLite writer. */
@@ -89,6 +97,7 @@ export class Transactions {
       const unit = this.#unit(trx, now);
       const value = await fn(unit.work);
       await this.#write(trx, now, actor, unit);
+      for (const write of unit.commitWrites) await write(trx);
       return { value, changes: unit.changes };
     });
     for (const change of changes) this.emit(change);
@@ -98,8 +107,15 @@ export class Transactions {
   #unit(trx: Transaction<Database>, now: Date): UnitRecord {
     const entries: AuditEntry[] = [];
     const changes: Change[] = [];
-    const work: Work = { trx, now, audit: (entry) => void entries.push(entry), announce: (change) => void changes.push(change) };
-    return { work, entries, changes };
+    const commitWrites: UnitRecord['commitWrites'] = [];
+    const work: Work = {
+      trx,
+      now,
+      audit: (entry) => void entries.push(entry),
+      announce: (change) => void changes.push(change),
+      beforeCommit: (write) => void commitWrites.push(write),
+    };
+    return { work, entries, changes, commitWrites };
   }
 
   /** Writes what a unit recorded: its audit entries, and on PostgreSQL its NOTIFYs, in one statement. */
@@ -128,7 +144,7 @@ export class Transactions {
   }
 
   async #commitGroup(): Promise<void> {
-    const kept: Array<{ unit: QueuedUnit; value: unknown; changes: Change[] }> = [];
+    const kept: Array<{ unit: QueuedUnit; value: unknown; record: UnitRecord }> = [];
     const failed: Array<{ unit: QueuedUnit; error: unknown }> = [];
     let current: QueuedUnit | undefined;
     const started = performance.now();
@@ -142,7 +158,7 @@ export class Transactions {
             const record = this.#unit(trx, unit.now);
             const value = await unit.fn(record.work);
             await this.#write(trx, unit.now, unit.actor, record);
-            kept.push({ unit, value, changes: record.changes });
+            kept.push({ unit, value, record });
           } catch (error) {
             // If SQLite already ended the transaction, this throws and the whole group fails.
             await sql`rollback to unit`.execute(trx);
@@ -151,6 +167,7 @@ export class Transactions {
           await sql`release unit`.execute(trx);
         }
         current = undefined;
+        for (const { record } of kept) for (const write of record.commitWrites) await write(trx);
       });
     } catch (error) {
       // Nothing of this group was committed: every unit in it fails (a unit's own error first).
@@ -163,8 +180,8 @@ export class Transactions {
     }
     this.groupStats.groups++;
     this.groupStats.units += kept.length + failed.length;
-    for (const { unit, value, changes } of kept) {
-      for (const change of changes) this.emit(change);
+    for (const { unit, value, record } of kept) {
+      for (const change of record.changes) this.emit(change);
       unit.resolve(value);
     }
     for (const { unit, error } of failed) unit.reject(error);
