@@ -66,30 +66,30 @@ describe('group commit (sqlite)', () => {
     expect(heard.map((c) => c.id)).toEqual(['gc-a1', 'gc-c3']);
   });
 
-  it("runs the kept units' last writes (beforeCommit) after every unit of the group, none of a failed unit's, and fails the group with a last write that fails", async () => {
+  it("runs the kept units' beforeCommit writes after every unit of the group, none of a failed unit's, and fails the group with one that fails", async () => {
     const order: string[] = [];
     const unit = (name: string, fail: boolean) =>
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {
         order.push(`unit ${name}`);
         work.beforeCommit(async (trx) => {
-          order.push(`last ${name}`);
+          order.push(`before commit ${name}`);
           await trx.insertInto('cloud_accounts').values({ id: name, vendor: 'aws', display_name: name, external_id: `20000000000${name.at(-1)}`, status: 'error', status_detail: null, credential_id: null, created_at: work.now.toISOString() }).execute();
         });
         if (fail) throw new Error(`unit ${name} fails`);
       });
     const results = await Promise.allSettled([unit('lw-a1', false), unit('lw-b2', true), unit('lw-c3', false)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(order).toEqual(['unit lw-a1', 'unit lw-b2', 'unit lw-c3', 'last lw-a1', 'last lw-c3']);
+    expect(order).toEqual(['unit lw-a1', 'unit lw-b2', 'unit lw-c3', 'before commit lw-a1', 'before commit lw-c3']);
     const ids = (await h.ctx.storage.db.selectFrom('cloud_accounts').select('id').where('id', 'like', 'lw-%').orderBy('id').execute()).map((r) => r.id);
     expect(ids).toEqual(['lw-a1', 'lw-c3']);
 
     const failing = h.ctx.transactions.run(CLI_ACTOR, async (work) => {
       work.audit({ category: 'users', resource: 'lw-d4', resourceId: null, action: 'edit', detail: {} });
       work.beforeCommit(async () => {
-        throw new Error('the last write fails');
+        throw new Error('the write before commit fails');
       });
     });
-    await expect(failing).rejects.toThrow('the last write fails');
+    await expect(failing).rejects.toThrow('the write before commit fails');
     expect(await count('audit_events', sql`resource = 'lw-d4'`)).toBe(0);
   });
 

@@ -41,7 +41,7 @@ interface UnitRecord {
   work: Work;
   entries: AuditEntry[];
   changes: Change[];
-  commitWrites: Array<(trx: Transaction<Database>) => Promise<void>>;
+  beforeCommit: Array<(trx: Transaction<Database>) => Promise<void>>;
 }
 
 /** A unit of work waiting for the SQLite writer. */
@@ -97,7 +97,7 @@ export class Transactions {
       const unit = this.#unit(trx, now);
       const value = await fn(unit.work);
       await this.#write(trx, now, actor, unit);
-      for (const write of unit.commitWrites) await write(trx);
+      for (const write of unit.beforeCommit) await write(trx);
       return { value, changes: unit.changes };
     });
     for (const change of changes) this.emit(change);
@@ -107,15 +107,15 @@ export class Transactions {
   #unit(trx: Transaction<Database>, now: Date): UnitRecord {
     const entries: AuditEntry[] = [];
     const changes: Change[] = [];
-    const commitWrites: UnitRecord['commitWrites'] = [];
+    const beforeCommit: UnitRecord['beforeCommit'] = [];
     const work: Work = {
       trx,
       now,
       audit: (entry) => void entries.push(entry),
       announce: (change) => void changes.push(change),
-      beforeCommit: (write) => void commitWrites.push(write),
+      beforeCommit: (write) => void beforeCommit.push(write),
     };
-    return { work, entries, changes, commitWrites };
+    return { work, entries, changes, beforeCommit };
   }
 
   /** Writes what a unit recorded: its audit entries, and on PostgreSQL its NOTIFYs, in one statement. */
@@ -167,7 +167,7 @@ export class Transactions {
           await sql`release unit`.execute(trx);
         }
         current = undefined;
-        for (const { record } of kept) for (const write of record.commitWrites) await write(trx);
+        for (const { record } of kept) for (const write of record.beforeCommit) await write(trx);
       });
     } catch (error) {
       // Nothing of this group was committed: every unit in it fails (a unit's own error first).
