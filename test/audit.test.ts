@@ -121,6 +121,18 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
     expect(await h.ctx.storage.db.selectFrom('users').selectAll().where('email', '=', 'ghost@example.com').executeTakeFirst()).toBeUndefined();
   });
 
+  it('records an entry as it is when recorded: a later change to its detail object in the same unit is not written', async () => {
+    const resource = `snapshot-${dialect}-${Date.now()}`;
+    await h.ctx.transactions.run(CLI_ACTOR, async (work) => {
+      const detail: Record<string, unknown> = { before: 'a' };
+      work.audit({ category: 'users', resource, resourceId: null, action: 'edit', detail });
+      detail['before'] = 'changed later';
+      detail['extra'] = true;
+    });
+    const row = await h.ctx.storage.db.selectFrom('audit_events').select('detail').where('resource', '=', resource).executeTakeFirstOrThrow();
+    expect(JSON.parse(row.detail)).toEqual({ before: 'a' });
+  });
+
   it('the retention sweep deletes events older than the retention period (365 days by default), and only those', async () => {
     const now = h.clock();
     const count = async () => Number((await h.ctx.storage.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);

@@ -4,8 +4,15 @@ import type { AuditEventRow } from '../db/schema.ts';
 import { timeOrderedId } from '../util/ids.ts';
 import type { AuditEntry, AuditEvent } from './audit-event.ts';
 
+/** An audit entry as recorded: its detail is JSON text taken at that moment, so a later change to the object cannot alter it. */
+export type RecordedAuditEntry = Omit<AuditEntry, 'detail'> & { detail: string };
+
+export function recordAuditEntry(entry: AuditEntry): RecordedAuditEntry {
+  return { ...entry, detail: JSON.stringify(entry.detail) };
+}
+
 /** The insert of a unit of work's audit entries, to run alone or inside a larger statement. */
-export function auditEventsInsert(db: Db, at: Date, actor: { name: string; ip: string | null }, entries: readonly AuditEntry[]) {
+export function auditEventsInsert(db: Db, at: Date, actor: { name: string; ip: string | null }, entries: readonly RecordedAuditEntry[]) {
   return db.insertInto('audit_events').values(
     entries.map((entry) => ({
       id: timeOrderedId(at.getTime()),
@@ -16,7 +23,7 @@ export function auditEventsInsert(db: Db, at: Date, actor: { name: string; ip: s
       resource: entry.resource,
       resource_id: entry.resourceId,
       action: entry.action,
-      detail: JSON.stringify(entry.detail),
+      detail: entry.detail,
     })),
   );
 }

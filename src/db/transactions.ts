@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Transaction } from 'kysely';
 import type { AuditEntry } from '../audit/audit-event.ts';
-import { auditEventsInsert } from '../audit/audit.repository.ts';
+import { auditEventsInsert, recordAuditEntry, type RecordedAuditEntry } from '../audit/audit.repository.ts';
 import type { Actor } from '../auth/principal.ts';
 import type { Storage } from './database.ts';
 import type { Database } from './schema.ts';
@@ -20,7 +20,8 @@ export const CHANGE_CHANNEL = 'tessera_changes';
 /**
  * What a unit of work can do besides SQL: record its audit entries and announce what it
  * changed. Both are written when the unit's function returns, in its transaction, in one
- * statement (on PostgreSQL with the NOTIFYs: one round trip for all of them).
+ * statement (on PostgreSQL with the NOTIFYs: one round trip for all of them); an entry is
+ * written as it was when recorded.
  */
 export interface Work {
   readonly trx: Transaction<Database>;
@@ -39,7 +40,7 @@ export interface Work {
 /** A unit's Work and what it recorded there. */
 interface UnitRecord {
   work: Work;
-  entries: AuditEntry[];
+  entries: RecordedAuditEntry[];
   changes: Change[];
   beforeCommit: Array<(trx: Transaction<Database>) => Promise<void>>;
 }
@@ -105,13 +106,13 @@ export class Transactions {
   }
 
   #unit(trx: Transaction<Database>, now: Date): UnitRecord {
-    const entries: AuditEntry[] = [];
+    const entries: RecordedAuditEntry[] = [];
     const changes: Change[] = [];
     const beforeCommit: UnitRecord['beforeCommit'] = [];
     const work: Work = {
       trx,
       now,
-      audit: (entry) => void entries.push(entry),
+      audit: (entry) => void entries.push(recordAuditEntry(entry)),
       announce: (change) => void changes.push(change),
       beforeCommit: (write) => void beforeCommit.push(write),
     };
