@@ -27,7 +27,7 @@ import { createLogger } from '../src/http/logging.ts';
 import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
 import { ACCESS_KEY_SORTS } from '../src/access-keys/access-key.repository.ts';
 import { AccessKeyAuthenticator } from '../src/access-keys/access-key.auth.ts';
-import { BENCH_PUBLIC_URL, makeDataset, postgresReachable, settleDisk, type Dataset } from './lib/datasets.ts';
+import { BENCH_METRICS_TOKEN, BENCH_PUBLIC_URL, makeDataset, postgresReachable, settleDisk, type Dataset } from './lib/datasets.ts';
 import { load, percentile, timed, type LoadResult } from './lib/measure.ts';
 import { pinCores, ROOT, serve, type Served } from './lib/processes.ts';
 import { fmt } from './lib/progress.ts';
@@ -342,6 +342,22 @@ async function startupTimes(dataset: Dataset): Promise<number[]> {
   return times;
 }
 
+/** A server's counters from /metrics that explain a slow warm path: changes heard from other processes, and cache misses. */
+async function warmPathCounters(server: Served<object>): Promise<Record<'changesApplied' | 'tokenMisses' | 'stateMisses' | 'pageMisses', number>> {
+  const res = await timed(`${server.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(res.body)?.[1] ?? Number.NaN);
+  return {
+    changesApplied: value('tessera_changes_applied_total'),
+    tokenMisses: value('tessera_access_key_cache_lookups_total\\{cache="token",result="miss"\\}'),
+    stateMisses: value('tessera_access_key_cache_lookups_total\\{cache="state",result="miss"\\}'),
+    pageMisses: value('tessera_read_cache_lookups_total\\{cache="cloud-account-pages",result="miss"\\}'),
+  };
+}
+
+const countersSince = <K extends string>(before: Record<K, number>, after: Record<K, number>): Record<K, number> =>
+  Object.fromEntries(Object.keys(after).map((k) => [k, after[k as K] - before[k as K]])) as Record<K, number>;
+
 async function scale(dialect: 'sqlite' | 'postgres') {
   log(`scale (${dialect}): 1,000 keys, 100 accounts, ${fmt(S.assets)} assets`);
   const small = await makeDataset(dialect, { keys: 1_000, accounts: 100, assets: S.assets, tokenPool: 0 }, PG_URL);
@@ -358,6 +374,7 @@ async function scale(dialect: 'sqlite' | 'postgres') {
     settleDisk();
     for (const s of [[smallServer, small] as const, [bigServer, big] as const]) await load({ url: s[0].url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: s[1].keys.viewer });
     const throughput: { small: MeasuredLoad[]; big: MeasuredLoad[] } = { small: [], big: [] };
+    const countersBefore = { small: await warmPathCounters(smallServer), big: await warmPathCounters(bigServer) };
     for (let round = 0; round < S.rounds; round++) {
       const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
       for (const which of order) {
@@ -367,6 +384,8 @@ async function scale(dialect: 'sqlite' | 'postgres') {
         log(`scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, non-2xx ${result.non2xx}`);
       }
     }
+    const warmPath = { small: countersSince(countersBefore.small, await warmPathCounters(smallServer)), big: countersSince(countersBefore.big, await warmPathCounters(bigServer)) };
+    log(`scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`);
     // The list and create cases read pages all over a million keys. This machine pages out file
     // pages idle for a minute (proactiveReclaim), and reads one back from disk in ~1.5 ms: read
     // the database into memory first, as a server in use holds it.
@@ -384,7 +403,7 @@ async function scale(dialect: 'sqlite' | 'postgres') {
     servers.splice(servers.indexOf(bigServer), 1);
     log(`scale (${dialect}): start-up time of tessera serve`);
     const startup = await startupTimes(big);
-    return { dialect, keys: S.scaleKeys, generate: big.report, throughput, warmed, list, create, rate, poolRun, memory, startup };
+    return { dialect, keys: S.scaleKeys, generate: big.report, throughput, warmPath, warmed, list, create, rate, poolRun, memory, startup };
   } finally {
     for (const s of servers) await s.stop();
     await small.drop();

@@ -11,6 +11,8 @@ import { generate, type BenchKeys, type GenerateReport, type GenerateTarget } fr
 
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 export const BENCH_PUBLIC_URL = 'http://bench.tessera.test';
+/** The servers' /metrics credential, so that the benchmark can read their cache and change counters. */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
 /** A Tessera database made for the benchmark, and the environment a server needs to open it. */
 export interface Dataset {
@@ -85,6 +87,7 @@ export async function makeDataset(dialect: 'sqlite' | 'postgres', target: Genera
     TESSERA_DATA_DIR: dir,
     TESSERA_SECRET: BENCH_SECRET,
     TESSERA_PUBLIC_URL: BENCH_PUBLIC_URL,
+    TESSERA_METRICS_TOKEN: BENCH_METRICS_TOKEN,
     LOG_LEVEL: 'warn',
   };
   let schema: string | undefined;
