@@ -106,25 +106,21 @@ interface Target {
   items?: number;
 }
 
-async function comparison() {
-  log('comparison: generating 50 accounts and a pool of 10,000 keys with real tokens (SQLite)');
-  const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 1_000, tokenPool: S.pool }, PG_URL);
-  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
+/**
+ * Starts every server of the comparison: the four Tessera modes on their own copies of the
+ * database, and the two peers. Returns them and the targets measured against them.
+ */
+async function startComparisonServers(base: Dataset, work: string): Promise<{ servers: Served<{ token?: string }>[]; targets: Target[] }> {
   const servers: Served<{ token?: string }>[] = [];
+  const started = <T extends Served<{ token?: string }>>(server: T): T => (servers.push(server), server);
   try {
-    log('comparison: starting Tessera (four modes), better-auth and Fastify + @fastify/jwt');
-    const unauth = await tesseraServer(base.copy(), 'unauth');
-    servers.push(unauth);
-    const auth = await tesseraServer(base.copy(), 'auth');
-    servers.push(auth);
-    const cold = await tesseraServer(base.copy(), 'cold');
-    servers.push(cold);
-    const reference = await tesseraServer(base.copy(), 'ref');
-    servers.push(reference);
-    const betterAuth = await serve<{ token: string }>('bench/servers/better-auth.ts', [base.file!, work], {});
-    servers.push(betterAuth);
-    const fastifyJwt = await serve<{ token: string }>('bench/servers/fastify-jwt.ts', [base.file!, work], {});
-    servers.push(fastifyJwt);
+    const unauth = started(await tesseraServer(base.copy(), 'unauth'));
+    const auth = started(await tesseraServer(base.copy(), 'auth'));
+    const cold = started(await tesseraServer(base.copy(), 'cold'));
+    const reference = started(await tesseraServer(base.copy(), 'ref'));
+    const peerDir = mkdtempSync(join(work, 'round-'));
+    const betterAuth = started(await serve<{ token: string }>('bench/servers/better-auth.ts', [base.file!, peerDir], {}));
+    const fastifyJwt = started(await serve<{ token: string }>('bench/servers/fastify-jwt.ts', [base.file!, peerDir], {}));
     const { keys } = base;
     const targets: Target[] = [
       // (a) gets the same requests as (b), Authorization header included, and does not look at it:
@@ -138,21 +134,41 @@ async function comparison() {
       { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, token: fastifyJwt.info.token },
     ];
     for (const t of targets) t.items = await expectList(t.server.url + LIST, t.token ?? t.tokens?.[0]);
-    settleDisk(); // the servers' copies of the database, just written
     if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
-    log(`comparison: warm-up ${S.warmup} s per target`);
+    settleDisk(); // the servers' copies of the database, just written
     for (const t of targets) await load({ url: t.server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
-    const runs: Record<string, MeasuredLoad[]> = Object.fromEntries(targets.map((t) => [t.id, []]));
+    return { servers, targets };
+  } catch (error) {
+    for (const s of servers) await s.stop();
+    throw error;
+  }
+}
+
+async function comparison() {
+  log('comparison: generating 50 accounts and a pool of 10,000 keys with real tokens (SQLite)');
+  const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 1_000, tokenPool: S.pool }, PG_URL);
+  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
+  let servers: Served<{ token?: string }>[] = [];
+  try {
+    const runs: Record<string, MeasuredLoad[]> = {};
+    let targets: Target[] = [];
+    let memory: Record<string, { rssMb: number; peakMb: number }> = {};
     for (let round = 0; round < S.rounds; round++) {
+      // Fresh server processes every round: one process can run a request slower than another
+      // of the same program for its whole life (seen here: 1.3-2x, a different server each run),
+      // so a round measures each target on a new one and the median is over processes too.
+      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (four modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up each`);
+      ({ servers, targets } = await startComparisonServers(base, work));
       // Each round starts at another target, so that no target always follows the same one.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
         const result = await measuredLoad(t.server, { url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
-        runs[t.id]!.push(result);
+        (runs[t.id] ??= []).push(result);
         log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
       }
+      memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
+      for (const s of servers.splice(0)) await s.stop();
     }
-    const memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
     return { targets: targets.map(({ id, title, items }) => ({ id, title, items })), runs, memory, baseline: await baseline(base) };
   } finally {
     for (const s of servers) await s.stop();

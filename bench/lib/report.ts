@@ -103,7 +103,7 @@ export function renderReport(r: BenchResults): string {
 
   out.push('## (a)–(e): the same list route, alternating rounds', '');
   out.push(
-    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${50} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target after a ${r.settings.warmup} s warm-up; each round starts at the next target. Every server is its own process on the same machine as autocannon; Tessera without a log line per request (the peers log nothing). Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it (autocannon's own histogram keeps whole milliseconds, too coarse for a 0.2 ms target). Medians of the rounds:`,
+    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${50} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target, each round on new server processes, each warmed up for ${r.settings.warmup} s (one process can be slower than another of the same program for its whole life: here 1.3–2× on some runs, a different server each time); each round starts at the next target. Every server is its own process on the same machine as autocannon; Tessera without a log line per request (the peers log nothing). Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it (autocannon's own histogram keeps whole milliseconds, too coarse for a 0.2 ms target). Medians of the rounds:`,
     '',
   );
   out.push(
@@ -126,7 +126,7 @@ export function renderReport(r: BenchResults): string {
     'Tessera serves this page from its page cache (the answer kept as sent, per account scope and query, until a cloud account changes here or in another process); (a), (b), (c), (d) and the reference all do. The peers read their SQL on every request.',
     '',
   );
-  out.push('Server memory after the rounds (RSS / peak, MB): ' + compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') + '.', '');
+  out.push('Server memory after the last round (RSS / peak, MB; those processes served one round): ' + compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') + '.', '');
 
   out.push('### The cold path (d) against its reference', '');
   out.push(
