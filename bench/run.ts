@@ -380,28 +380,43 @@ async function scale(dialect: 'sqlite' | 'postgres') {
   log(`scale (${dialect}): ${fmt(S.scaleKeys)} keys, 100 accounts, ${fmt(S.assets)} assets, ${fmt(S.scalePool)} real tokens`);
   const big = await makeDataset(dialect, { keys: S.scaleKeys, accounts: 100, assets: S.assets, tokenPool: S.scalePool }, PG_URL);
   const servers: Served<object>[] = [];
+  const startWarm = async (dataset: Dataset): Promise<Served<object>> => {
+    const server = await tesseraServer(dataset, 'auth');
+    servers.push(server);
+    await expectList(server.url + LIST, dataset.keys.viewer);
+    await load({ url: server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: dataset.keys.viewer });
+    return server;
+  };
+  const stop = async (server: Served<object>) => {
+    servers.splice(servers.indexOf(server), 1);
+    await server.stop();
+  };
   try {
-    const smallServer = await tesseraServer(small, 'auth');
-    servers.push(smallServer);
-    const bigServer = await tesseraServer(big, 'auth');
-    servers.push(bigServer);
-    await expectList(smallServer.url + LIST, small.keys.viewer);
-    await expectList(bigServer.url + LIST, big.keys.viewer);
-    settleDisk();
-    for (const s of [[smallServer, small] as const, [bigServer, big] as const]) await load({ url: s[0].url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: s[1].keys.viewer });
     const throughput: { small: MeasuredLoad[]; big: MeasuredLoad[] } = { small: [], big: [] };
-    const countersBefore = { small: await warmPathCounters(smallServer), big: await warmPathCounters(bigServer) };
+    const noCounts = { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageMisses: 0 };
+    const warmPath = { small: { ...noCounts }, big: { ...noCounts } };
     for (let round = 0; round < S.rounds; round++) {
+      // New server processes every round, as in the comparison: one process can be slower than
+      // another of the same program for its whole life.
+      const running = { small: await startWarm(small), big: await startWarm(big) };
+      settleDisk();
+      const before = { small: await warmPathCounters(running.small), big: await warmPathCounters(running.big) };
       const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
       for (const which of order) {
-        const [server, dataset] = which === 'small' ? [smallServer, small] : [bigServer, big];
+        const [server, dataset] = [running[which], which === 'small' ? small : big];
         const result = await measuredLoad(server, { url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: dataset.keys.viewer });
         throughput[which].push(result);
         log(`scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, non-2xx ${result.non2xx}`);
       }
+      for (const which of ['small', 'big'] as const) {
+        const counted = countersSince(before[which], await warmPathCounters(running[which]));
+        for (const key of Object.keys(counted) as Array<keyof typeof counted>) warmPath[which][key] += counted[key];
+        await stop(running[which]);
+      }
     }
-    const warmPath = { small: countersSince(countersBefore.small, await warmPathCounters(smallServer)), big: countersSince(countersBefore.big, await warmPathCounters(bigServer)) };
     log(`scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`);
+    const bigServer = await tesseraServer(big, 'auth');
+    servers.push(bigServer);
     // The list and create cases read pages all over a million keys. This machine pages out file
     // pages idle for a minute (proactiveReclaim), and reads one back from disk in ~1.5 ms: read
     // the database into memory first, as a server in use holds it.
@@ -415,8 +430,7 @@ async function scale(dialect: 'sqlite' | 'postgres') {
     log(`scale (${dialect}): cold pool through the server (fills the bounded caches), then memory`);
     const poolRun = await load({ url: bigServer.url + LIST, seconds: S.seconds, connections: CONNECTIONS, tokens: big.keys.pool });
     const memory = bigServer.memory();
-    await bigServer.stop();
-    servers.splice(servers.indexOf(bigServer), 1);
+    await stop(bigServer);
     log(`scale (${dialect}): start-up time of tessera serve`);
     const startup = await startupTimes(big);
     return { dialect, keys: S.scaleKeys, generate: big.report, throughput, warmPath, warmed, list, create, rate, poolRun, memory, startup };

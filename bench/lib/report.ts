@@ -160,13 +160,13 @@ export function renderReport(r: BenchResults): string {
     const bSmall = s.throughput.small.map((x) => x.rps);
     const bBig = s.throughput.big.map((x) => x.rps);
     out.push(
-      `- (b) throughput, alternating: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics), changes heard from other processes / verified-token cache misses / key-state cache misses / page cache misses: ${Object.values(s.warmPath.small).map(n0).join(' / ')} at 1,000 keys, ${Object.values(s.warmPath.big).map(n0).join(' / ')} at ${fmt(s.keys)} (zero: every request answered warm).`,
+      `- (b) throughput, alternating, new server processes every round: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics), changes heard from other processes / verified-token cache misses / key-state cache misses / page cache misses: ${Object.values(s.warmPath.small).map(n0).join(' / ')} at 1,000 keys, ${Object.values(s.warmPath.big).map(n0).join(' / ')} at ${fmt(s.keys)} (zero: every request answered warm).`,
     );
     out.push(`- Create (POST /api/v1/access-keys, one at a time, ${s.create.samples} keys): p50 ${n2(s.create.p50)} ms, p95 ${n2(s.create.p95)} ms, max ${n2(s.create.max)} ms.`);
     out.push(`- Creation rate (POST, 10 connections, ${r.settings.rateSeconds} s): ${n0(s.rate.rps)} keys/s, p99 ${n2(s.rate.p99)} ms, non-2xx ${s.rate.non2xx}.`);
     out.push(`- Start-up, \`tessera serve\` from spawn to the first 200 of /healthz, 3 starts: ${s.startup.map((t) => `${n2(t / 1000)} s`).join(', ')}.`);
     out.push(
-      `- Memory of the ${fmt(s.keys)}-key server after its throughput rounds, list and create runs and ${fmt(s.poolRun.requests)} requests with ${fmt(r.settings.scalePool)} different keys (${n0(s.poolRun.rps)} req/s, filling the bounded caches): RSS ${n0(s.memory.rssMb)} MB, peak ${n0(s.memory.peakMb)} MB.`,
+      `- Memory of the ${fmt(s.keys)}-key server (a new process after the throughput rounds) after its list and create runs and ${fmt(s.poolRun.requests)} requests with ${fmt(r.settings.scalePool)} different keys (${n0(s.poolRun.rps)} req/s, filling the bounded caches): RSS ${n0(s.memory.rssMb)} MB, peak ${n0(s.memory.peakMb)} MB.`,
     );
     out.push('');
     const warmed = 'mb' in s.warmed ? `with the database read into memory first (${n0(s.warmed.mb)} MB: ${s.dialect === 'sqlite' ? 'the file' : "pg_prewarm 'read' of every table and index"}), as a server in use holds it` : `without reading the database into memory first (${s.warmed.skipped})`;
