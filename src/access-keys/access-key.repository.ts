@@ -95,6 +95,13 @@ export interface AccessKeyQuery {
 
 /** Above this many keys in a status's expiry range, a list walks its sort index instead. */
 const DENSE_STATUS = 2000;
+/**
+ * The same in creation order, whose range plan reads the expiry index alone (it carries the
+ * creation time: migration 2026-12-03T01): ~5 ms for 33,000 keys in range at a million keys,
+ * ~15 ms for 100,000. Keys of a status sit in runs and gaps in this order (see the migration),
+ * which makes the walk the gamble.
+ */
+const DENSE_STATUS_BY_CREATION = 50_000;
 
 /** The expiry range (exclusive lower, inclusive upper bound) of a status filter. */
 function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | undefined {
@@ -103,6 +110,27 @@ function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | und
   if (q.status === 'active') return { after: now };
   if (q.status === 'expiring') return { after: now, upTo: q.expiringBefore.toISOString() };
   return undefined;
+}
+
+/** How long a count that picks a plan is trusted (see rememberedCount). */
+const PLAN_COUNT_TTL_MS = 60_000;
+const planCounts = new WeakMap<Db, BoundedCache<string, { n: number; until: number }>>();
+
+/**
+ * A filter's capped count of matches, remembered for a minute per database and filter: for a
+ * common filter the count costs milliseconds of every page at a million keys (a name ~3 ms, a
+ * status range up to ~4 ms), the walk that follows ~0.2 ms. The count only picks the plan, never
+ * the rows, so an outdated one costs time, not correctness.
+ */
+async function rememberedCount(db: Db, filter: string, count: () => Promise<number>): Promise<number> {
+  let known = planCounts.get(db);
+  if (known === undefined) planCounts.set(db, (known = new BoundedCache(256)));
+  const now = Date.now();
+  const remembered = known.get(filter);
+  if (remembered !== undefined && remembered.until > now) return remembered.n;
+  const n = await count();
+  known.set(filter, { n, until: now + PLAN_COUNT_TTL_MS });
+  return n;
 }
 
 /** How many keys have an expiry in the range, counting no further than `cap` (index only). */
@@ -145,27 +173,17 @@ const DENSE_NAME = 2000;
 /** SQLite: the same for a filter of 1–2 characters, whose count no trigram index serves. */
 const DENSE_SHORT_NAME = 500;
 
-/** How long a name filter's count is trusted (SQLite; see isDenseName). */
-const NAME_DENSITY_TTL_MS = 60_000;
-const nameDensities = new WeakMap<Db, BoundedCache<string, { dense: boolean; until: number }>>();
-
 /**
  * SQLite: does the name filter (as a trigram-table GLOB) match at least `cap` keys? Counted in
- * the trigram table and remembered for a minute per database and filter: for a common filter
- * the count cost ~3 ms of every page at a million keys, the walk that follows 0.2 ms. The
- * answer only picks the plan, never the rows, so an outdated one costs time, not correctness.
+ * the trigram table (and remembered: see rememberedCount).
  */
 async function isDenseName(db: Db, glob: string, cap: number): Promise<boolean> {
-  let known = nameDensities.get(db);
-  if (known === undefined) nameDensities.set(db, (known = new BoundedCache(256)));
-  const now = Date.now();
-  const remembered = known.get(glob);
-  if (remembered !== undefined && remembered.until > now) return remembered.dense;
-  const counted = await sql<{ n: number }>`
-    select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${cap})`.execute(db);
-  const dense = Number(counted.rows[0]?.n ?? 0) >= cap;
-  known.set(glob, { dense, until: now + NAME_DENSITY_TTL_MS });
-  return dense;
+  const matches = await rememberedCount(db, `name ${glob}`, async () => {
+    const counted = await sql<{ n: number }>`
+      select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${cap})`.execute(db);
+    return Number(counted.rows[0]?.n ?? 0);
+  });
+  return matches >= cap;
 }
 
 /** True when the text has 3 characters in a row that a trigram index can look up. */
@@ -217,17 +235,21 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   // holds it, then the role and the name, which a walk reads from the table (written the
   // other way round, a walk past a million keys read each from the table: 1.3 s against 60 ms).
   const range = statusRange(q);
+  // Sorted by expiry, the expiry index does both jobs. Sorted otherwise, two plans compete:
+  // walk the sort index and skip the keys outside the range (cheap when many match), or read
+  // the range from the expiry index and sort it (cheap when few match). Neither dialect's
+  // planner knows which at a million keys (measured: 200 ms against 0.3 ms), so count the
+  // range on the expiry index (capped, remembered) and choose.
+  let readsRange = false;
   if (range !== undefined) {
-    // Sorted by expiry, the expiry index does both jobs. Sorted otherwise, two plans compete:
-    // walk the sort index and skip the keys outside the range (cheap when many match), or
-    // read the range from the expiry index and sort it (cheap when few match). Neither
-    // dialect's planner knows which at a million keys (measured: 200 ms against 0.3 ms), so
-    // count the range on the expiry index, at most DENSE_STATUS entries, and choose.
-    const indexed = q.sort === 'expiresAt' || (await countUpTo(db, range, DENSE_STATUS)) < DENSE_STATUS;
+    if (q.sort !== 'expiresAt') {
+      const inRange = await rememberedCount(db, `status ${q.status}`, () => countUpTo(db, range, DENSE_STATUS_BY_CREATION));
+      readsRange = inRange < (q.sort === 'createdAt' ? DENSE_STATUS_BY_CREATION : DENSE_STATUS);
+    }
     // Written as `expires_at || ''`, the expression each sort index carries after (value, id)
     // (migration 2026-11-27T11), the range is checked inside the sort index it walks, and
     // keeps either planner off the expiry index.
-    const expiry = indexed ? sql.ref<string>('expires_at') : sql<string>`(expires_at || '')`;
+    const expiry = readsRange || q.sort === 'expiresAt' ? sql.ref<string>('expires_at') : sql<string>`(expires_at || '')`;
     if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
@@ -253,7 +275,11 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   const postgres = onPostgres(db);
   const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
   const scanReadsRows = postgres && range === undefined && (q.name === undefined || q.name === '');
-  const sorted = (scan: typeof query) => scan.orderBy(sortExpr, q.order).orderBy('id', q.order);
+  // The range plan sorts the range it read by `value || ''`, which no index holds, to keep either
+  // planner off the sort index: trusting the range to be spread evenly, PostgreSQL walked the
+  // creation index past ~480,000 keys for the first page of "expiring" at a million.
+  const scanOrder = readsRange ? sql<string>`(${sortExpr} || '')` : sortExpr;
+  const sorted = (scan: typeof query) => scan.orderBy(scanOrder, q.order).orderBy('id', q.order);
   const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
     scanReadsRows
       ? scan.selectAll().execute()
