@@ -255,8 +255,9 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
   });
 
   // Expiring: 2,100 keys in range, so the list walks each sort index and checks the expiry in
-  // it (in creation order it reads the range from the expiry index and sorts it); expired: a
-  // few hundred, read from the expiry index and sorted; active: the walk again.
+  // it (on SQLite in creation order with no other filter, it reads the range from the index of
+  // expiry and creation and sorts it); expired: a few hundred, read from the expiry index and
+  // sorted; active: the walk again.
   // Sort values are shared by hundreds of keys (creation second, never used, role, expiry day),
   // so pages start in the middle of a shared value and a cursor's value runs over pages.
   it('pages through each status filter, alone and with role and name filters, in every sort: each key exactly once and in order, across shared sort values', async () => {

@@ -10,7 +10,7 @@ import * as keyListIndexes from './2026-11-27T11-key-list-indexes.ts';
 import * as keyListCovering from './2026-11-27T12-key-list-covering.ts';
 import * as keyNameListRoles from './2026-11-27T13-key-name-list-roles.ts';
 import * as keyNameFtsByApp from './2026-12-03T00-key-name-fts-by-app.ts';
-import * as keyExpiryCarriesCreation from './2026-12-03T01-key-expiry-carries-creation.ts';
+import * as keyExpiryCreationIndex from './2026-12-03T01-key-expiry-creation-index.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -28,7 +28,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T12-key-list-covering': keyListCovering,
   '2026-11-27T13-key-name-list-roles': keyNameListRoles,
   '2026-12-03T00-key-name-fts-by-app': keyNameFtsByApp,
-  '2026-12-03T01-key-expiry-carries-creation': keyExpiryCarriesCreation,
+  '2026-12-03T01-key-expiry-creation-index': keyExpiryCreationIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
