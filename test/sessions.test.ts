@@ -346,7 +346,7 @@ describe.each(DIALECTS)('changing one\'s password (%s)', (dialect) => {
     expect(old.json().code).toBe('invalid_credentials');
     await signIn(h, user.email, 'a brand new password');
     const [event] = (await auditRows(h, { category: 'users', action: 'edit', actor: user.email }));
-    expect(event!.detail).toEqual({ email: user.email, passwordChanged: true, sessionsEnded: 1 });
+    expect(event!.detail).toEqual({ email: user.email, passwordChanged: true, sessionsEnded: 1, tokensRevoked: true });
     expect(JSON.stringify(event)).not.toContain('a brand new password');
   });
 

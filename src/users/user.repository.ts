@@ -34,7 +34,11 @@ export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRo
   return db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst();
 }
 
-export async function updateUserRow(db: Db, id: string, patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'password_hash' | 'last_sign_in_at'>>): Promise<void> {
+export async function updateUserRow(
+  db: Db,
+  id: string,
+  patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'password_hash' | 'last_sign_in_at' | 'tokens_valid_after'>>,
+): Promise<void> {
   await db.updateTable('users').set(patch).where('id', '=', id).execute();
 }
 

@@ -48,6 +48,19 @@ export function normalizeDisplayName(raw: string): string {
 }
 
 /**
+ * What a user's `tokens_valid_after` becomes when their tokens are revoked at `now`: the next
+ * whole second, or one past the previous revocation if that is later. A token's `iat` is in
+ * whole seconds, so one issued earlier in this second cannot be told apart from the ones
+ * before; it goes too, and tokens issued from now on are dated no earlier than this
+ * (UserTokens.issue), which is why a second revocation must move past the first.
+ */
+export function tokensRevokedAt(now: Date, previous: string | null): string {
+  const next = (Math.floor(now.getTime() / 1000) + 1) * 1000;
+  const afterPrevious = previous === null ? 0 : Date.parse(previous) + 1000;
+  return new Date(Math.max(next, afterPrevious)).toISOString();
+}
+
+/**
  * The principal of a signed-in user, built from the user's roles as they are now (the
  * caller reads the user fresh for each request, so an edit applies to the next one).
  */
