@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { parseStoredGrants } from '../auth/grants.ts';
 import type { Db } from '../db/database.ts';
 import type { InvitationRow, UserRow } from '../db/schema.ts';
+import { comparisonKey } from '../util/names.ts';
 import type { User } from './user.ts';
 
 export function rowToUser(row: UserRow): User {
@@ -59,8 +60,11 @@ export interface UserQuery {
 export async function listUserRows(db: Db, q: UserQuery): Promise<UserRow[]> {
   let query = db.selectFrom('users').selectAll();
   if (q.q !== undefined && q.q.trim() !== '') {
-    const pattern = '%' + q.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-    query = query.where(sql<boolean>`(email_key like ${pattern} escape '\\' or lower(display_name) like ${pattern} escape '\\')`);
+    const substring = (text: string) => '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    // The email key is folded as emailKey folds it; the display name as the database lowers it.
+    const emailPattern = substring(comparisonKey(q.q.trim()));
+    const namePattern = substring(q.q.trim().toLowerCase());
+    query = query.where(sql<boolean>`(email_key like ${emailPattern} escape '\\' or lower(display_name) like ${namePattern} escape '\\')`);
   }
   if (q.status !== undefined) query = query.where('status', '=', q.status);
   if (q.after !== undefined) {
