@@ -3,7 +3,7 @@ import { parseStoredGrants } from '../auth/grants.ts';
 import type { Db } from '../db/database.ts';
 import type { InvitationRow, UserRow } from '../db/schema.ts';
 import { comparisonKey } from '../util/names.ts';
-import type { User } from './user.ts';
+import { tokensRevokedAt, type User } from './user.ts';
 
 export function rowToUser(row: UserRow): User {
   return {
@@ -38,9 +38,25 @@ export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRo
 export async function updateUserRow(
   db: Db,
   id: string,
-  patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'password_hash' | 'last_sign_in_at' | 'tokens_valid_after'>>,
+  patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'last_sign_in_at' | 'tokens_valid_after'>>,
 ): Promise<void> {
   await db.updateTable('users').set(patch).where('id', '=', id).execute();
+}
+
+/**
+ * The one way a password is set: every user token issued before goes with the old password
+ * (a token stolen before a change or a reset must not outlive it). `row` is the user as read
+ * in this transaction; `status` activates an invited user in the same statement.
+ */
+export async function setUserPassword(
+  db: Db,
+  row: Pick<UserRow, 'id' | 'tokens_valid_after'>,
+  passwordHash: string,
+  now: Date,
+  status?: 'active',
+): Promise<void> {
+  const tokensValidAfter = tokensRevokedAt(now, row.tokens_valid_after);
+  await db.updateTable('users').set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, ...(status === undefined ? {} : { status }) }).where('id', '=', row.id).execute();
 }
 
 export async function deleteUserRow(db: Db, id: string): Promise<void> {

@@ -10,7 +10,7 @@ import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, notFound, validationFailed } from '../http/errors.ts';
 import { deleteOtherSessionsOf, deleteSessionsOf } from '../sessions/session.repository.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
-import { emailKey, INVITATION_TTL_MS, normalizeDisplayName, normalizeEmail, tokensRevokedAt, type User } from './user.ts';
+import { emailKey, INVITATION_TTL_MS, normalizeDisplayName, normalizeEmail, type User } from './user.ts';
 import {
   countUsers,
   deleteInvitationsOf,
@@ -22,6 +22,7 @@ import {
   invitationExpiries,
   listUserRows,
   rowToUser,
+  setUserPassword,
   updateUserRow,
 } from './user.repository.ts';
 
@@ -272,8 +273,7 @@ export class UserService {
     const passwordHash = await hashPassword(newPassword);
     await this.transactions.run(actor, async (work) => {
       const row = await this.#existing(work, id);
-      // The user's tokens go with the password: one stolen before the change must not outlive it.
-      await updateUserRow(work.trx, id, { password_hash: passwordHash, tokens_valid_after: tokensRevokedAt(work.now, row.tokens_valid_after) });
+      await setUserPassword(work.trx, row, passwordHash, work.now);
       const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
       work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded, tokensRevoked: true } });
       work.announce({ kind: 'user', id });
@@ -306,8 +306,7 @@ export class UserService {
       const row = await findUserRow(work.trx, found.user_id);
       if (Number(claimed.numDeletedRows) !== 1 || row === undefined || row.status !== 'pending') throw invalidInvitation();
       if (Date.parse(found.expires_at) <= work.now.getTime()) throw invalidInvitation();
-      // Every path that sets a password revokes the user's tokens (a pending user has none yet).
-      await updateUserRow(work.trx, row.id, { status: 'active', password_hash: passwordHash, tokens_valid_after: tokensRevokedAt(work.now, row.tokens_valid_after) });
+      await setUserPassword(work.trx, row, passwordHash, work.now, 'active');
       work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action: 'accept', detail: { email: row.email } });
       work.announce({ kind: 'user', id: row.id });
       return rowToUser({ ...row, status: 'active', password_hash: passwordHash });
