@@ -90,7 +90,10 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 200 },
-    trustProxy: false,
+    // request.ip is the one client address every consumer reads (sign-in throttling, the audit
+    // log, a key's last-use address, the request log): the peer, or, when the peer is a trusted
+    // proxy, the nearest X-Forwarded-For entry that is not one (Fastify's proxy-addr walk).
+    trustProxy: ctx.config.trustedProxies.length === 0 ? false : [...ctx.config.trustedProxies],
     genReqId: (req) => {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /** The validated, frozen configuration of one Tessera process. */
@@ -23,6 +24,11 @@ export interface Config {
   readonly sessionAbsoluteHours: number;
   readonly auditRetentionDays: number;
   readonly redisUrl: string | undefined;
+  /**
+   * Addresses and CIDR ranges of the proxies whose `X-Forwarded-For` is believed (empty: none,
+   * the peer address is the client).
+   */
+  readonly trustedProxies: readonly string[];
   /** Bearer token that `/metrics` requires; without it `/metrics` is off (404). */
   readonly metricsToken: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -55,6 +61,29 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 function optional(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * TESSERA_TRUSTED_PROXIES: a comma-separated list of IPv4/IPv6 addresses and CIDR ranges.
+ * Each entry is checked here, so that a typo stops start-up instead of trusting nothing (or,
+ * worse, a wider range than meant).
+ */
+function trustedProxies(env: Env): string[] {
+  const raw = optional(env, 'TESSERA_TRUSTED_PROXIES');
+  if (raw === undefined) return [];
+  return raw.split(',').map((entry) => {
+    const value = entry.trim();
+    const [address = '', prefix, extra] = value.split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (family === 0 || extra !== undefined || !prefixOk) {
+      throw new ConfigError(
+        `TESSERA_TRUSTED_PROXIES holds "${value}", which is not an IP address or CIDR range: list your load balancers' addresses or ranges separated by commas (for example 10.0.0.0/8,2001:db8::/32), or unset it to trust no proxy.`,
+      );
+    }
+    return value;
+  });
 }
 
 function readOrCreateSecret(dataDir: string): { secret: string; source: 'generated' | 'data-dir' } {
@@ -135,6 +164,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('TESSERA_METRICS_TOKEN is too short: use at least 16 random characters (`openssl rand -hex 24`), or unset it to turn /metrics off.');
   }
 
+  const proxies = Object.freeze(trustedProxies(env));
+
   if (secret === undefined) {
     mkdirSync(dataDir, { recursive: true });
     const created = readOrCreateSecret(dataDir);
@@ -157,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionAbsoluteHours: integer(env, 'TESSERA_SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 3650 * 3),
     redisUrl,
+    trustedProxies: proxies,
     metricsToken,
     logLevel,
   });

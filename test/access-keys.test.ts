@@ -371,6 +371,59 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       expect(found.json().items.map((k: { name: string }) => k.name)).toEqual(['Ärger-Schlüssel-Σ']);
     });
 
+    it('refuse invisible and control characters and names that render as nothing (400 naming the field)', async () => {
+      expect((await post({ name: 'zw-bot', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+      const refused = ['zw-bot\u200b', '\u200b', '\u3164', '\u115f', '\uffa0', '\u202eevil', 'a\u2066b', '\ufeffbom', 'emoji\ufe0f', 'tag\u{e0041}', 'soft\u00adhyphen', 'esc\u001b', 'c1\u0085', '\u2800 \u3000'];
+      for (const name of refused) {
+        const res = await post({ name, roles: [{ role: 'global-viewer' }] });
+        expect(res.statusCode, JSON.stringify(name)).toBe(400);
+        expect(res.json().code).toBe('validation_failed');
+        expect(res.json().errors[0].field).toBe('name');
+      }
+      expect((await post({ name: '\u200b', roles: [{ role: 'global-viewer' }] })).json().errors[0].message).toContain('U+200B');
+      const listed = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?name=${encodeURIComponent('zw-bot')}` });
+      expect(listed.json().items.map((k: { name: string }) => k.name)).toEqual(['zw-bot']);
+    });
+
+    it('are stored in NFC and compared after NFKC and case folding: full-width and ß forms collide (409 name_taken) and the name filter folds alike', async () => {
+      expect((await post({ name: 'fold-bot', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+      for (const same of ['ｆｏｌｄ-ｂｏｔ', 'ＦＯＬＤ-ＢＯＴ', 'FOLD-BOT']) {
+        const dup = await post({ name: same, roles: [{ role: 'global-viewer' }] });
+        expect(dup.statusCode, same).toBe(409);
+        expect(dup.json().code).toBe('name_taken');
+      }
+      expect((await post({ name: 'Straße-Key', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
+      expect((await post({ name: 'STRASSE-KEY', roles: [{ role: 'global-viewer' }] })).json().code).toBe('name_taken');
+      const decomposed = await post({ name: 'Cafe\u0301-key', roles: [{ role: 'global-viewer' }] });
+      expect(decomposed.json().name).toBe('Café-key');
+      const found = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?name=${encodeURIComponent('ＦＯＬＤ')}` });
+      expect(found.json().items.map((k: { name: string }) => k.name)).toEqual(['fold-bot']);
+      const strasse = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?name=${encodeURIComponent('strasse')}` });
+      expect(strasse.json().items.map((k: { name: string }) => k.name)).toEqual(['Straße-Key']);
+    });
+
+    it('migration 2026-12-07T02 refolds the keys of names beyond ASCII; of two that now collide, each stays reachable by its exact name', async () => {
+      const db = h.ctx.storage.db;
+      const wide = (await post({ name: 'ｗｉｄｅ-ｋｅｙ', roles: [{ role: 'global-viewer' }] })).json();
+      const ascii = (await post({ name: 'twin-key', roles: [{ role: 'global-viewer' }] })).json();
+      const twin = (await post({ name: 'placeholder-twin', roles: [{ role: 'global-viewer' }] })).json();
+      // As a database from before the migration holds them: NFC and lower case, and a second key
+      // whose name was distinct then but folds to an existing one now.
+      await db.updateTable('access_keys').set({ name_key: 'ｗｉｄｅ-ｋｅｙ' }).where('id', '=', wide.id).execute();
+      await db.updateTable('access_keys').set({ name: 'ＴＷＩＮ-ＫＥＹ', name_key: 'ｔｗｉｎ-ｋｅｙ' }).where('id', '=', twin.id).execute();
+      const { up } = await import('../src/db/migrations/2026-12-07T02-folded-name-keys.ts');
+      await up(db);
+      const keyOf = async (id: string) => (await db.selectFrom('access_keys').select('name_key').where('id', '=', id).executeTakeFirstOrThrow()).name_key;
+      expect(await keyOf(wide.id)).toBe('wide-key');
+      expect(await keyOf(ascii.id)).toBe('twin-key');
+      expect(await keyOf(twin.id)).toBe('ｔｗｉｎ-ｋｅｙ');
+      const found = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?name=wide-k' });
+      expect(found.json().items.map((k: { id: string }) => k.id)).toEqual([wide.id]);
+      expect((await h.ctx.accessKeys.getByName('ＴＷＩＮ-ＫＥＹ')).id).toBe(twin.id);
+      expect((await h.ctx.accessKeys.getByName('Twin-Key')).id).toBe(ascii.id);
+      expect((await h.ctx.accessKeys.getByName('ＷＩＤＥ-ＫＥＹ')).id).toBe(wide.id);
+    });
+
     it('stay unique under concurrent creates', async () => {
       const results = await Promise.all(Array.from({ length: 8 }, () => post({ name: 'race', roles: [{ role: 'global-viewer' }] })));
       const statuses = results.map((r) => r.statusCode).sort();

@@ -78,6 +78,23 @@ describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
     expect(missing.stderr).toContain('was not found');
   });
 
+  it('keys edit and remove find a key by its folded name; keys create refuses an invisible character', async () => {
+    const created = JSON.parse((await runCli(['keys', 'create', '--name', 'fold-cli', '--role', 'global-admin', '--json'], h.env)).stdout);
+    const twin = await runCli(['keys', 'create', '--name', 'fold-cli\u200b', '--role', 'global-admin'], h.env);
+    expect(twin.code).toBe(1);
+    expect(twin.stderr).toContain('U+200B');
+    const wide = await runCli(['keys', 'create', '--name', 'ｆｏｌｄ-ｃｌｉ', '--role', 'global-admin'], h.env);
+    expect(wide.code).toBe(1);
+    expect(wide.stderr).toContain('already exists');
+    const edit = await runCli(['keys', 'edit', 'ＦＯＬＤ-ＣＬＩ', '--role', 'global-viewer'], h.env);
+    expect(edit.code).toBe(0);
+    expect(edit.stdout).toContain('Access key "fold-cli" now has');
+    const remove = await runCli(['keys', 'remove', 'ｆｏｌｄ-ｃｌｉ'], h.env);
+    expect(remove.code).toBe(0);
+    expect(remove.stdout).toContain('Removed access key "fold-cli"');
+    expect((await api(created.token)).statusCode).toBe(401);
+  });
+
   it('signing-keys rotate makes a new signer; tokens signed before keep working', async () => {
     const before = JSON.parse((await runCli(['keys', 'create', '--name', 'pre-rotation', '--role', 'global-admin', '--json'], h.env)).stdout);
     const rotate = await runCli(['signing-keys', 'rotate'], h.env);

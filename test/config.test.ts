@@ -30,9 +30,19 @@ describe('configuration', () => {
     [{ TESSERA_MAX_KEY_DAYS: '0' }, /TESSERA_MAX_KEY_DAYS=0 is out of range/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud" is not one of/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL must be a redis:\/\//],
+    [{ TESSERA_TRUSTED_PROXIES: 'lb.example.com' }, /TESSERA_TRUSTED_PROXIES holds "lb.example.com", which is not an IP address or CIDR range/],
+    [{ TESSERA_TRUSTED_PROXIES: '10.0.0.0/33' }, /TESSERA_TRUSTED_PROXIES holds "10.0.0.0\/33"/],
+    [{ TESSERA_TRUSTED_PROXIES: '2001:db8::/129' }, /TESSERA_TRUSTED_PROXIES holds "2001:db8::\/129"/],
+    [{ TESSERA_TRUSTED_PROXIES: '10.0.0.1,,10.0.0.2' }, /TESSERA_TRUSTED_PROXIES holds ""/],
+    [{ TESSERA_TRUSTED_PROXIES: '10.0.0.0/8/8' }, /TESSERA_TRUSTED_PROXIES holds "10.0.0.0\/8\/8"/],
   ])('refuses %j with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig({ ...base(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base(), ...env })).toThrow(message);
+  });
+
+  it('reads TESSERA_TRUSTED_PROXIES as addresses and CIDR ranges, IPv4 and IPv6; unset trusts no proxy', () => {
+    expect(loadConfig(base()).trustedProxies).toEqual([]);
+    expect(loadConfig({ ...base(), TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::1 ' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', '::1']);
   });
 
   it('requires TESSERA_SECRET with PostgreSQL', () => {

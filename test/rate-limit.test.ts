@@ -6,7 +6,10 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryRateLimiter, type RateLimiter } from '../src/rate-limit/rate-limiter.ts';
 import { RedisRateLimiter } from '../src/rate-limit/redis-rate-limiter.ts';
-import { testClock } from './helpers/harness.ts';
+import { SignInService } from '../src/sessions/sign-in.service.ts';
+import { DIALECTS } from './helpers/databases.ts';
+import { createHarness, testClock, type Harness } from './helpers/harness.ts';
+import { addUser, PASSWORD } from './helpers/people.ts';
 
 /** The Redis the suite uses (the local one; `.ci/run` starts it). */
 const REDIS_URL = process.env['TESSERA_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -178,6 +181,45 @@ describe('redis limiter', () => {
       await expect(limiter.increment('x', 0)).rejects.toThrow(TypeError);
     } finally {
       await limiter.close();
+    }
+  });
+});
+
+describe.each(DIALECTS)('sign-in throttling shared through Redis (%s)', (dialect) => {
+  const prefix = `tessera-test:${randomBytes(6).toString('hex')}:`;
+  let h: Harness;
+  let direct: Redis;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    direct = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    const keys = await direct.keys(`${prefix}*`);
+    if (keys.length > 0) await direct.del(...keys);
+    await direct.quit();
+    await h.close();
+  });
+
+  it('two instances count one account-and-address pair together; another address is not affected', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const instance = () => {
+      const limiter = new RedisRateLimiter(REDIS_URL, () => new Date(), silentLog(), { keyPrefix: prefix });
+      return { limiter, signIn: new SignInService(h.ctx.storage.db, h.ctx.transactions, limiter, () => new Date(), silentLog()) };
+    };
+    const a = instance();
+    const b = instance();
+    try {
+      for (let i = 0; i < 5; i++) expect((await (i % 2 === 0 ? a : b).signIn.check(user.email, `wrong ${i}`, '10.8.0.1', 'session')).ok).toBe(false);
+      for (const { signIn } of [a, b]) {
+        const refused = await signIn.check(user.email, PASSWORD, '10.8.0.1', 'session').catch((error: unknown) => error);
+        expect(refused).toMatchObject({ code: 'too_many_requests' });
+        expect(Number((refused as { extra: { headers: Record<string, string> } }).extra.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      expect((await b.signIn.check(user.email, PASSWORD, '10.8.0.2', 'session')).ok).toBe(true);
+      expect(a.limiter.backend).toBe('redis');
+    } finally {
+      await a.limiter.close();
+      await b.limiter.close();
     }
   });
 });

@@ -198,43 +198,106 @@ describe.each(DIALECTS)('sign-in throttling (%s)', (dialect) => {
   const attempt = (email: string, password: string, remoteAddress: string) =>
     h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email, password }, remoteAddress });
 
-  it('after 5 failures for one account (from any address), 429 with Retry-After, even with the right password, until the window ends', async () => {
+  it('after 5 failures of one account from one address, that pair gets 429 with Retry-After, even with the right password, until the window ends', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
-    for (let i = 0; i < 5; i++) expect((await attempt(user.email, 'wrong password ' + i, `10.2.0.${i}`)).json().code).toBe('invalid_credentials');
-    const blocked = await attempt(user.email, PASSWORD, '10.2.0.99');
+    for (let i = 0; i < 5; i++) expect((await attempt(user.email, 'wrong password ' + i, '10.2.0.1')).json().code).toBe('invalid_credentials');
+    const blocked = await attempt(user.email, PASSWORD, '10.2.0.1');
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().code).toBe('too_many_requests');
     expect(Number(blocked.headers['retry-after'])).toBe(15 * 60);
     h.clock.advance(10 * MINUTE);
-    expect(Number((await attempt(user.email, PASSWORD, '10.2.0.99')).headers['retry-after'])).toBe(5 * 60);
+    expect(Number((await attempt(user.email, PASSWORD, '10.2.0.1')).headers['retry-after'])).toBe(5 * 60);
     h.clock.advance(5 * MINUTE);
-    expect((await attempt(user.email, PASSWORD, '10.2.0.99')).statusCode).toBe(200);
+    expect((await attempt(user.email, PASSWORD, '10.2.0.1')).statusCode).toBe(200);
   });
 
-  it('after 5 failures from one address (any accounts), that address is refused; others are not', async () => {
+  it('five failures for an account from address A do not stop the right password from address B (nobody can lock a user out)', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
-    for (let i = 0; i < 5; i++) expect((await attempt(`guess${i}@example.com`, 'whatever password', '10.3.0.1')).statusCode).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await attempt(user.email, 'attacker guess ' + i, '203.0.113.66')).statusCode).toBe(401);
+    expect((await attempt(user.email, PASSWORD, '203.0.113.66')).statusCode).toBe(429);
+    expect((await attempt(user.email, PASSWORD, '198.51.100.7')).statusCode).toBe(200);
+  });
+
+  it('an account guessed at from many addresses is slowed down (1 s after 10 failures), never locked', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 10; i++) expect((await attempt(user.email, 'spread guess ' + i, `10.6.${i}.1`)).statusCode).toBe(401);
+    const started = performance.now();
+    expect((await attempt(user.email, PASSWORD, '10.6.99.1')).statusCode).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  // 20 scrypt hashes each: give a loaded machine time.
+  it('after 20 failures from one address (any accounts), that address is refused; others are not', { timeout: 90_000 }, async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 20; i++) expect((await attempt(`guess${i}@example.com`, 'whatever password', '10.3.0.1')).statusCode).toBe(401);
     const blocked = await attempt(user.email, PASSWORD, '10.3.0.1');
     expect(blocked.statusCode).toBe(429);
     expect(blocked.headers['retry-after']).toBeDefined();
     expect((await attempt(user.email, PASSWORD, '10.3.0.2')).statusCode).toBe(200);
   });
 
+  it('an IPv6 /64 counts as one address', { timeout: 90_000 }, async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 20; i++) expect((await attempt(`v6guess${i}@example.com`, 'whatever password', `2001:db8:7:7::${i + 1}`)).statusCode).toBe(401);
+    expect((await attempt(user.email, PASSWORD, '2001:db8:7:7:ffff::1')).statusCode).toBe(429);
+    expect((await attempt(user.email, PASSWORD, '2001:db8:7:8::1')).statusCode).toBe(200);
+  });
+
   it('parallel guesses cannot slip past the limit', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => attempt(user.email, 'parallel guess ' + i, `10.4.0.${i}`)));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => attempt(user.email, 'parallel guess ' + i, '10.4.0.1')));
     expect(results.filter((r) => r.statusCode === 401)).toHaveLength(5);
     expect(results.filter((r) => r.statusCode === 429)).toHaveLength(3);
     const failed = await auditRows(h, { action: 'sign-in-failed', actor: user.email });
     expect(failed).toHaveLength(5);
   });
 
-  it('a success resets the account\'s count', async () => {
+  it('a success resets the count of its account and address', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
-    for (let i = 0; i < 4; i++) await attempt(user.email, 'wrong password ' + i, `10.5.0.${i}`);
-    expect((await attempt(user.email, PASSWORD, '10.5.1.1')).statusCode).toBe(200);
-    for (let i = 0; i < 4; i++) expect((await attempt(user.email, 'wrong again ' + i, `10.5.2.${i}`)).statusCode).toBe(401);
-    expect((await attempt(user.email, PASSWORD, '10.5.1.2')).statusCode).toBe(200);
+    for (let i = 0; i < 4; i++) await attempt(user.email, 'wrong password ' + i, '10.5.0.1');
+    expect((await attempt(user.email, PASSWORD, '10.5.0.1')).statusCode).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await attempt(user.email, 'wrong again ' + i, '10.5.0.1')).statusCode).toBe(401);
+    expect((await attempt(user.email, PASSWORD, '10.5.0.1')).statusCode).toBe(200);
+  });
+});
+
+describe.each(DIALECTS)('sign-in behind a trusted proxy (%s)', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(dialect, { env: { TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8:ffff::1' } });
+  });
+  afterAll(() => h.close());
+
+  const viaProxy = (email: string, password: string, client: string, proxy = '10.0.0.5') =>
+    h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email, password }, remoteAddress: proxy, headers: { 'x-forwarded-for': client } });
+
+  it('counts failures per client address: failures from one client do not block another behind the same balancer', { timeout: 90_000 }, async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 20; i++) expect((await viaProxy(`made-up${i}@example.com`, 'whatever password', '203.0.113.9')).statusCode).toBe(401);
+    expect((await viaProxy(user.email, PASSWORD, '203.0.113.9')).statusCode).toBe(429);
+    expect((await viaProxy(user.email, PASSWORD, '198.51.100.20', '2001:db8:ffff::1')).statusCode).toBe(200);
+    // The audit log names the client, not the balancer.
+    const failed = await auditRows(h, { action: 'sign-in-failed' });
+    expect(new Set(failed.map((e) => e.actor_ip))).toEqual(new Set(['203.0.113.9']));
+    const [signedIn] = await auditRows(h, { action: 'sign-in', actor: user.email });
+    expect(signedIn!.actor_ip).toBe('198.51.100.20');
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    for (let i = 0; i < 5; i++) expect((await viaProxy(user.email, 'spoofed guess ' + i, `198.18.0.${i}`, '192.0.2.44')).statusCode).toBe(401);
+    expect((await viaProxy(user.email, PASSWORD, '198.18.0.200', '192.0.2.44')).statusCode).toBe(429);
+    const failed = await auditRows(h, { action: 'sign-in-failed', actor: user.email });
+    expect(new Set(failed.map((e) => e.actor_ip))).toEqual(new Set(['192.0.2.44']));
+  });
+
+  it('records the client address as an API key\'s last-use address', async () => {
+    const key = await h.key([{ role: 'global-viewer' }]);
+    const res = await h.app.inject({ method: 'GET', url: '/api/v1/cloud-accounts', remoteAddress: '10.0.0.5', headers: { authorization: `Bearer ${key.token}`, 'x-forwarded-for': '203.0.113.50' } });
+    expect(res.statusCode).toBe(200);
+    await h.ctx.usage.flush();
+    const row = await h.ctx.storage.db.selectFrom('access_keys').select('last_used_ip').where('id', '=', key.id).executeTakeFirstOrThrow();
+    expect(row.last_used_ip).toBe('203.0.113.50');
   });
 });
 
@@ -288,7 +351,7 @@ describe.each(DIALECTS)('changing one\'s password (%s)', (dialect) => {
     expect(old.json().code).toBe('invalid_credentials');
     await signIn(h, user.email, 'a brand new password');
     const [event] = (await auditRows(h, { category: 'users', action: 'edit', actor: user.email }));
-    expect(event!.detail).toEqual({ email: user.email, passwordChanged: true, sessionsEnded: 1 });
+    expect(event!.detail).toEqual({ email: user.email, passwordChanged: true, sessionsEnded: 1, tokensRevoked: true });
     expect(JSON.stringify(event)).not.toContain('a brand new password');
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_TYPES } from '../src/auth/tokens.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { addUser, auditRows, PASSWORD } from './helpers/people.ts';
+import { addUser, asSession, auditRows, PASSWORD, signIn } from './helpers/people.ts';
 
 describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
   let h: Harness;
@@ -56,6 +56,61 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(gone.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
   });
 
+  it('a password change revokes the user\'s tokens at once; a token issued after it works; other users\' tokens are untouched', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const other = await addUser(h, [{ role: 'global-viewer' }]);
+    const tokenOf = async (email: string, password = PASSWORD) => (await form({ grant_type: 'password', username: email, password })).json().access_token as string;
+    const before = await tokenOf(user.email);
+    const kept = await tokenOf(other.email);
+    const session = await signIn(h, user.email);
+    // The clock is frozen: the change, the old token and the new one share one second.
+    expect((await asSession(h, session, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: PASSWORD, newPassword: 'a brand new password' } })).statusCode).toBe(204);
+    const revoked = await h.request(before, { method: 'GET', url: '/api/v1/session' });
+    expect(revoked.statusCode).toBe(401);
+    expect(revoked.json().code).toBe('invalid_token');
+    const after = await tokenOf(user.email, 'a brand new password');
+    expect((await h.request(after, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
+    expect((await h.request(kept, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
+    // Changed with a user token, the password revokes that token too.
+    expect((await h.request(after, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: 'a brand new password', newPassword: 'yet another new password' } })).statusCode).toBe(204);
+    expect((await h.request(after, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(401);
+    h.clock.advance(1500);
+    expect((await h.request(await tokenOf(user.email, 'yet another new password'), { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
+  });
+
+  it('DELETE /api/v1/session?everywhere=true ends every session and revokes every token of the user, and only that user', async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const other = await addUser(h, [{ role: 'global-viewer' }]);
+    const tokenOf = async (email: string) => (await form({ grant_type: 'password', username: email, password: PASSWORD })).json().access_token as string;
+    const token = await tokenOf(user.email);
+    const kept = await tokenOf(other.email);
+    const here = await signIn(h, user.email);
+    const elsewhere = await signIn(h, user.email);
+    const otherSession = await signIn(h, other.email);
+    // A plain sign-out ends only its session: the token still works.
+    const third = await signIn(h, user.email);
+    expect((await asSession(h, third, { method: 'DELETE', url: '/api/v1/session' })).statusCode).toBe(204);
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
+    expect((await asSession(h, here, { method: 'DELETE', url: '/api/v1/session?everywhere=maybe' })).json().code).toBe('validation_failed');
+    const out = await asSession(h, here, { method: 'DELETE', url: '/api/v1/session?everywhere=true' });
+    expect(out.statusCode).toBe(204);
+    expect(String(out.headers['set-cookie'])).toMatch(/tessera_session=;/);
+    expect((await asSession(h, here, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+    expect((await asSession(h, elsewhere, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+    expect((await h.request(token, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(401);
+    expect((await h.request(await tokenOf(user.email), { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
+    expect((await h.request(kept, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
+    expect((await asSession(h, otherSession, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
+    const [event] = (await auditRows(h, { action: 'sign-out', actor: user.email })).slice(-1);
+    expect(event!.detail).toEqual({ email: user.email, everywhere: true, sessionsEnded: 2, tokensRevoked: true });
+    // A user token can sign its user out everywhere too; an API key cannot sign out.
+    const fresh = await tokenOf(user.email);
+    expect((await h.request(fresh, { method: 'DELETE', url: '/api/v1/session' })).statusCode).toBe(401);
+    expect((await h.request(fresh, { method: 'DELETE', url: '/api/v1/session?everywhere=true' })).statusCode).toBe(204);
+    expect((await h.request(fresh, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(401);
+    expect((await h.request(adminKey, { method: 'DELETE', url: '/api/v1/session?everywhere=true' })).json().code).toBe('insufficient_scope');
+  });
+
   it('expires after one hour', async () => {
     const token = (await form({ grant_type: 'password', username: admin.email, password: PASSWORD })).json().access_token;
     h.clock.advance(3599 * 1000);
@@ -84,14 +139,14 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(grant.json().code).toBe('validation_failed');
   });
 
-  it('is throttled like the session sign-in: 5 failures, then 429 with Retry-After (shared with /session)', async () => {
+  it('is throttled like the session sign-in: 5 failures of one account from one address, then 429 with Retry-After (shared with /session)', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
-    for (let i = 0; i < 3; i++) expect((await form({ grant_type: 'password', username: user.email, password: `bad password ${i}` }, `10.21.0.${i}`)).statusCode).toBe(400);
+    for (let i = 0; i < 3; i++) expect((await form({ grant_type: 'password', username: user.email, password: `bad password ${i}` }, '10.21.0.1')).statusCode).toBe(400);
     for (let i = 0; i < 2; i++) {
-      const viaSession = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: `bad session ${i}` }, remoteAddress: `10.21.1.${i}` });
+      const viaSession = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: `bad session ${i}` }, remoteAddress: '10.21.0.1' });
       expect(viaSession.statusCode).toBe(401);
     }
-    const blocked = await form({ grant_type: 'password', username: user.email, password: PASSWORD }, '10.21.2.1');
+    const blocked = await form({ grant_type: 'password', username: user.email, password: PASSWORD }, '10.21.0.1');
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().code).toBe('too_many_requests');
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);

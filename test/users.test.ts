@@ -71,6 +71,30 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     expect(badCursor.json().code).toBe('validation_failed');
   });
 
+  it('emails and display names refuse invisible and control characters; emails collide after NFKC and case folding', async () => {
+    for (const email of ['esc\u001b@example.com', 'del\u007f@example.com', 'c1\u0085@example.com', 'c1\u009b@example.com', 'zw\u200b@example.com', 'rtl\u202e@example.com', '\u3164@example.com']) {
+      const res = await invite({ email, roles: [{ role: 'global-viewer' }] });
+      expect(res.statusCode, JSON.stringify(email)).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors[0].field).toBe('email');
+    }
+    for (const displayName of ['\u200b', '\u3164', 'Ann\u202e', '\u2800', '   ']) {
+      const res = await invite({ email: 'named@example.com', displayName, roles: [{ role: 'global-viewer' }] });
+      expect(res.statusCode, JSON.stringify(displayName)).toBe(400);
+      expect(res.json().errors[0].field).toBe('displayName');
+    }
+    const added = await invite({ email: 'fold@example.com', roles: [{ role: 'global-viewer' }] });
+    expect(added.statusCode).toBe(201);
+    const wide = await invite({ email: 'ＦＯＬＤ@example.com', roles: [{ role: 'global-viewer' }] });
+    expect(wide.statusCode).toBe(409);
+    expect(wide.json().code).toBe('email_taken');
+    const found = await h.request(adminKey, { method: 'GET', url: `/api/v1/users?q=${encodeURIComponent('ｆｏｌｄ@')}` });
+    expect(found.json().items.map((u: { email: string }) => u.email)).toEqual(['fold@example.com']);
+    // Sign-in looks the address up by the same folding.
+    const user = await addUser(h, [{ role: 'global-viewer' }], 'signer@example.com');
+    expect((await signIn(h, 'ＳＩＧＮＥＲ@example.com')).response.json().user.id).toBe(user.id);
+  });
+
   it('edits display name and roles; an email in the body is refused (400) and the email never changes', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
     const res = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { displayName: '  Eve Example ', roles: [{ role: 'cloud-account-viewer', accounts: 'all' }] } });

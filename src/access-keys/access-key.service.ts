@@ -13,6 +13,7 @@ import { timeOrderedId } from '../util/ids.ts';
 import {
   DEFAULT_EXPIRATION,
   expiresAtFor,
+  legacyNameKey,
   nameKey,
   normalizeName,
   type AccessKey,
@@ -147,10 +148,19 @@ export class AccessKeyService {
     return rowToAccessKey(row, this.clock());
   }
 
-  /** Finds a key by its name (case-insensitively), as the CLI addresses keys. */
+  /**
+   * Finds a key by its name, compared as the unique index compares (NFKC, case folded), as the
+   * CLI addresses keys. A key named exactly so wins over one that only folds the same: both can
+   * exist only from before migration 2026-12-07T02, and the CLI must not remove the other one.
+   */
   async getByName(name: string): Promise<AccessKey> {
-    const row = await findAccessKeyRowByNameKey(this.db, nameKey(name.trim()));
-    if (row === undefined) throw notFound(`The access key "${name.trim()}"`);
+    const typed = name.normalize('NFC').trim();
+    let row = await findAccessKeyRowByNameKey(this.db, nameKey(typed));
+    if (row !== undefined && row.name !== typed) {
+      const exact = await findAccessKeyRowByNameKey(this.db, legacyNameKey(typed));
+      if (exact !== undefined && exact.name === typed) row = exact;
+    }
+    if (row === undefined) throw notFound(`The access key "${typed}"`);
     return rowToAccessKey(row, this.clock());
   }
 

@@ -1,5 +1,6 @@
 import type { Grant } from '../auth/permissions.ts';
 import { validationFailed } from '../http/errors.ts';
+import { comparisonKey, normalizeVisibleText } from '../util/names.ts';
 
 /** An API access key as the API shows it: never its token, never its hash. */
 export interface AccessKey {
@@ -22,24 +23,28 @@ export type Expiration = ExpirationPreset | { days: number };
 export const DEFAULT_EXPIRATION: ExpirationPreset = '6mo';
 
 export const NAME_MAX_LENGTH = 64;
-// C0 and C1 control characters, plus the Unicode line and paragraph separators.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-/** Trims and checks a key name; throws a validation error naming the field. */
+/** A key name as stored: NFC, trimmed, 1–64 visible characters (see normalizeVisibleText). */
 export function normalizeName(raw: string): string {
-  const name = raw.normalize('NFC').trim();
-  if (name.length === 0) throw validationFailed('name', 'must not be empty');
-  if ([...name].length > NAME_MAX_LENGTH) throw validationFailed('name', `must be at most ${NAME_MAX_LENGTH} characters`);
-  if (CONTROL_CHARACTERS.test(name)) throw validationFailed('name', 'must not contain control characters');
-  return name;
+  return normalizeVisibleText(raw, 'name', NAME_MAX_LENGTH);
 }
 
-/** The form of a name the unique index compares: two names that differ only in case collide. */
+/**
+ * The form of a name the unique index compares, the list's name filter searches and the CLI
+ * looks keys up by (NFKC and case folded): `ｃｉ-ｂｏｔ` and `CI-Bot` are the name `ci-bot`.
+ */
 export function nameKey(name: string): string {
-  // ASCII is its own NFC form and lowercases the same in every locale: skip the Unicode work.
-  return ASCII.test(name) ? name.toLowerCase() : name.normalize('NFC').toLocaleLowerCase('und');
+  return comparisonKey(name);
 }
-const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * The name key as it was before migration 2026-12-07T02 (NFC, lower case). Two keys whose names
+ * were distinct then but fold to one name now both exist; the later one kept this form, and a
+ * lookup by its exact name finds it through this (AccessKeyService.getByName).
+ */
+export function legacyNameKey(name: string): string {
+  return name.normalize('NFC').toLocaleLowerCase('und');
+}
 
 /** Adds calendar months in UTC; a day that does not exist in the target month becomes its last day. */
 export function addMonths(from: Date, months: number): Date {

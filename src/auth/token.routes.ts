@@ -37,7 +37,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
       tags: ['Sign-in'],
       summary: 'Get a user token',
       description:
-        'The OAuth 2.0 password grant: `grant_type=password`, `username` (the email) and `password`, as a form (application/x-www-form-urlencoded) or JSON. The token is valid for one hour and carries the user\'s roles as they are at each request. Failed attempts are throttled like the console\'s sign-in (429 with `Retry-After`).',
+        'The OAuth 2.0 password grant: `grant_type=password`, `username` (the email) and `password`, as a form (application/x-www-form-urlencoded) or JSON. The token is valid for one hour and carries the user\'s roles as they are at each request; it is refused once the user\'s password changes or the user signs out everywhere. Failed attempts are throttled like the console\'s sign-in (429 with `Retry-After`).',
       security: [],
       body: TokenBody,
       response: { 200: TokenAnswer, 400: TokenProblem, ...problems(415, 429) },

@@ -12,7 +12,8 @@ export const USER_TOKEN_TTL_SECONDS = 60 * 60;
 /**
  * Users' short-lived API tokens (JWTs with their own `typ`, so an API key can never pass for
  * one nor the reverse). A token names the user; the user's roles are read at each request,
- * so an edit applies at once and a deleted user's token is refused.
+ * so an edit applies at once and a deleted user's token is refused; so is a token issued
+ * before the user's password changed or the user signed out everywhere (`tokens_valid_after`).
  */
 export class UserTokens {
   constructor(
@@ -24,8 +25,10 @@ export class UserTokens {
   /** Issues a token for a user whose password was just checked, and records the sign-in. */
   async issue(user: UserRow, ip: string): Promise<{ token: string; expiresIn: number }> {
     return this.transactions.run({ name: user.email, ip }, async (work) => {
-      // Whole seconds, as the token's `iat` and `exp` are.
-      const issuedAt = new Date(Math.floor(work.now.getTime() / 1000) * 1000);
+      // Whole seconds, as the token's `iat` and `exp` are; never before the user's last
+      // revocation (which is rounded up to the next second), or the new token would be dead too.
+      const validAfter = user.tokens_valid_after === null ? 0 : Date.parse(user.tokens_valid_after);
+      const issuedAt = new Date(Math.max(Math.floor(work.now.getTime() / 1000) * 1000, validAfter));
       const expiresAt = new Date(issuedAt.getTime() + USER_TOKEN_TTL_SECONDS * 1000);
       const { token } = await this.tokens.issue('user', user.id, issuedAt, expiresAt);
       await work.trx.updateTable('users').set({ last_sign_in_at: work.now.toISOString() }).where('id', '=', user.id).execute();
@@ -41,6 +44,8 @@ export class UserTokens {
     const row = await findUserRow(this.db, check.claims.sub);
     if (row === undefined) return { ok: false, reason: 'user-removed' };
     if (row.status !== 'active') return { ok: false, reason: 'user-not-active' };
+    // Revoked by a password change or a sign-out everywhere (read with the row: no query of its own).
+    if (row.tokens_valid_after !== null && check.claims.iat * 1000 < Date.parse(row.tokens_valid_after)) return { ok: false, reason: 'token-revoked' };
     return { ok: true, principal: principalForUser(rowToUser(row), 'user-token') };
   };
 }

@@ -64,6 +64,8 @@ export interface UserTable {
   password_hash: string | null;
   created_at: string;
   last_sign_in_at: string | null;
+  /** User tokens issued before this time (whole seconds) are revoked; null: none revoked. */
+  tokens_valid_after: string | null;
 }
 
 export interface AuditEventTable {

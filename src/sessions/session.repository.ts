@@ -29,6 +29,7 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       'users.password_hash as u_password_hash',
       'users.created_at as u_created_at',
       'users.last_sign_in_at as u_last_sign_in_at',
+      'users.tokens_valid_after as u_tokens_valid_after',
     ])
     .where('sessions.id_hash', '=', idHash)
     .executeTakeFirst();
@@ -55,6 +56,7 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       password_hash: row.u_password_hash,
       created_at: row.u_created_at,
       last_sign_in_at: row.u_last_sign_in_at,
+      tokens_valid_after: row.u_tokens_valid_after,
     },
   };
 }

@@ -39,7 +39,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
       tags: TAGS,
       summary: 'Sign in',
       description:
-        'Checks the email and password and starts a session: the answer sets an HttpOnly session cookie and carries the CSRF token that state-changing requests must send as `x-csrf-token`. JSON only. After 5 failed attempts within 15 minutes for one account or from one address, sign-in answers 429 with `Retry-After`.',
+        'Checks the email and password and starts a session: the answer sets an HttpOnly session cookie and carries the CSRF token that state-changing requests must send as `x-csrf-token`. JSON only. Failed attempts are counted per client address: after 5 within 15 minutes for one account from one address, or 20 from one address for any accounts, that answers 429 with `Retry-After`; an account attacked from many addresses is slowed down (up to 15 s an attempt), never locked.',
       security: [],
       body: SignInBody,
       response: { 200: SessionSchema, ...problems(400, 401, 415, 429) },
@@ -81,14 +81,24 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     schema: {
       tags: TAGS,
       summary: 'Sign out',
-      description: 'Ends the session at once (server-side) and clears the cookie. Requires the `x-csrf-token` header.',
-      response: { 204: Type.Null({ description: 'Signed out.' }), ...problems(401, 403) },
+      description:
+        'Ends this session at once (server-side) and clears the cookie. With `everywhere=true`, signs the user out everywhere: every session of theirs ends and every user token (`POST /api/v1/token`) issued to them so far is refused from the next request on; this form also works with a user token. A session needs the `x-csrf-token` header.',
+      querystring: Type.Object(
+        { everywhere: Type.Optional(Type.Boolean({ default: false, description: 'End every session and revoke every user token of this user.' })) },
+        { additionalProperties: false },
+      ),
+      response: { 204: Type.Null({ description: 'Signed out.' }), ...problems(400, 401, 403) },
     },
   }, async (request, reply) => {
     const principal = principalOf(request);
-    if (principal.session === undefined) throw new AppError('invalid_token', 'This request is not made with a session cookie.');
-    await sessions.end(principal, request.ip);
-    clearCookie(reply);
+    if (request.query.everywhere === true) {
+      if (principal.kind !== 'user') throw new AppError('insufficient_scope', 'Only a signed-in user can sign out; an API key is removed instead.');
+      await sessions.endEverywhere(principal, request.ip);
+    } else {
+      if (principal.session === undefined) throw new AppError('invalid_token', 'This request is not made with a session cookie: to revoke user tokens, sign out with ?everywhere=true.');
+      await sessions.end(principal, request.ip);
+    }
+    if (principal.session !== undefined) clearCookie(reply);
     return reply.code(204).send(null);
   });
 
@@ -98,7 +108,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
       tags: TAGS,
       summary: 'Change my password',
       description:
-        'The signed-in user (session or user token) sets a new password (at least 12 characters) by giving the current one. The user\'s other sessions end; this one stays. A wrong current password counts as a failed sign-in (400, then 429 after 5).',
+        'The signed-in user (session or user token) sets a new password (at least 12 characters) by giving the current one. The user\'s other sessions end; this one stays. Every user token issued before the change is refused from the next request on (including the one making it). A wrong current password counts as a failed sign-in (400, then 429 after 5 from one address).',
       body: Type.Object(
         { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: PasswordSchema },
         { additionalProperties: false },

@@ -4,9 +4,9 @@ import type { AuthResult } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Database, UserRow } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
-import { principalForUser, type User } from '../users/user.ts';
-import { rowToUser } from '../users/user.repository.ts';
-import { deleteExpiredSessions, deleteSession, findSessionWithUser, insertSession, touchSession } from './session.repository.ts';
+import { principalForUser, tokensRevokedAt, type User } from '../users/user.ts';
+import { findUserRow, rowToUser, updateUserRow } from '../users/user.repository.ts';
+import { deleteExpiredSessions, deleteOtherSessionsOf, deleteSession, findSessionWithUser, insertSession, touchSession } from './session.repository.ts';
 import { hashSessionId, isSessionSecretShaped, newSessionSecret, sessionCookieName, touchIntervalMs } from './session.ts';
 
 export interface SessionOptions {
@@ -110,6 +110,23 @@ export class SessionService {
       if (!(await deleteSession(work.trx, idHash))) return;
       work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor } });
       work.announce({ kind: 'session', id: idHash });
+    });
+  }
+
+  /**
+   * Signs a user out everywhere: every session of theirs ends (this one too) and every user
+   * token issued to them so far is refused from the next request on. Returns how many sessions ended.
+   */
+  async endEverywhere(principal: Principal, ip: string): Promise<number> {
+    if (principal.kind !== 'user') throw new TypeError('endEverywhere() needs a user principal');
+    return this.transactions.run({ name: principal.actor, ip }, async (work) => {
+      const row = await findUserRow(work.trx, principal.id);
+      if (row === undefined) return 0;
+      const sessionsEnded = await deleteOtherSessionsOf(work.trx, principal.id, undefined);
+      await updateUserRow(work.trx, principal.id, { tokens_valid_after: tokensRevokedAt(work.now, row.tokens_valid_after) });
+      work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor, everywhere: true, sessionsEnded, tokensRevoked: true } });
+      work.announce({ kind: 'user', id: principal.id });
+      return sessionsEnded;
     });
   }
 

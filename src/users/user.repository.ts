@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { parseStoredGrants } from '../auth/grants.ts';
 import type { Db } from '../db/database.ts';
 import type { InvitationRow, UserRow } from '../db/schema.ts';
-import type { User } from './user.ts';
+import { comparisonKey } from '../util/names.ts';
+import { tokensRevokedAt, type User } from './user.ts';
 
 export function rowToUser(row: UserRow): User {
   return {
@@ -34,8 +35,28 @@ export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRo
   return db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst();
 }
 
-export async function updateUserRow(db: Db, id: string, patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'password_hash' | 'last_sign_in_at'>>): Promise<void> {
+export async function updateUserRow(
+  db: Db,
+  id: string,
+  patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'last_sign_in_at' | 'tokens_valid_after'>>,
+): Promise<void> {
   await db.updateTable('users').set(patch).where('id', '=', id).execute();
+}
+
+/**
+ * The one way a password is set: every user token issued before goes with the old password
+ * (a token stolen before a change or a reset must not outlive it). `row` is the user as read
+ * in this transaction; `status` activates an invited user in the same statement.
+ */
+export async function setUserPassword(
+  db: Db,
+  row: Pick<UserRow, 'id' | 'tokens_valid_after'>,
+  passwordHash: string,
+  now: Date,
+  status?: 'active',
+): Promise<void> {
+  const tokensValidAfter = tokensRevokedAt(now, row.tokens_valid_after);
+  await db.updateTable('users').set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, ...(status === undefined ? {} : { status }) }).where('id', '=', row.id).execute();
 }
 
 export async function deleteUserRow(db: Db, id: string): Promise<void> {
@@ -55,8 +76,11 @@ export interface UserQuery {
 export async function listUserRows(db: Db, q: UserQuery): Promise<UserRow[]> {
   let query = db.selectFrom('users').selectAll();
   if (q.q !== undefined && q.q.trim() !== '') {
-    const pattern = '%' + q.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-    query = query.where(sql<boolean>`(email_key like ${pattern} escape '\\' or lower(display_name) like ${pattern} escape '\\')`);
+    const substring = (text: string) => '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    // The email key is folded as emailKey folds it; the display name as the database lowers it.
+    const emailPattern = substring(comparisonKey(q.q.trim()));
+    const namePattern = substring(q.q.trim().toLowerCase());
+    query = query.where(sql<boolean>`(email_key like ${emailPattern} escape '\\' or lower(display_name) like ${namePattern} escape '\\')`);
   }
   if (q.status !== undefined) query = query.where('status', '=', q.status);
   if (q.after !== undefined) {

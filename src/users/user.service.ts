@@ -22,6 +22,7 @@ import {
   invitationExpiries,
   listUserRows,
   rowToUser,
+  setUserPassword,
   updateUserRow,
 } from './user.repository.ts';
 
@@ -92,6 +93,7 @@ export class UserService {
           password_hash: passwordHash,
           created_at: work.now.toISOString(),
           last_sign_in_at: null,
+          tokens_valid_after: null,
         };
         await insertUser(work.trx, row);
         work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles } });
@@ -126,6 +128,7 @@ export class UserService {
           password_hash: passwordHash,
           created_at: work.now.toISOString(),
           last_sign_in_at: null,
+          tokens_valid_after: null,
         };
         await insertUser(work.trx, row);
         work.audit({ category: 'users', resource: adminEmail, resourceId: row.id, action: 'add', detail: { email: adminEmail, roles: ['global-admin'], primary: true } });
@@ -188,6 +191,7 @@ export class UserService {
           password_hash: null,
           created_at: work.now.toISOString(),
           last_sign_in_at: null,
+          tokens_valid_after: null,
         };
         await insertUser(work.trx, row);
         work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles, status: 'pending' } });
@@ -269,9 +273,9 @@ export class UserService {
     const passwordHash = await hashPassword(newPassword);
     await this.transactions.run(actor, async (work) => {
       const row = await this.#existing(work, id);
-      await updateUserRow(work.trx, id, { password_hash: passwordHash });
+      await setUserPassword(work.trx, row, passwordHash, work.now);
       const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
-      work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded } });
+      work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded, tokensRevoked: true } });
       work.announce({ kind: 'user', id });
     });
   }
@@ -302,7 +306,7 @@ export class UserService {
       const row = await findUserRow(work.trx, found.user_id);
       if (Number(claimed.numDeletedRows) !== 1 || row === undefined || row.status !== 'pending') throw invalidInvitation();
       if (Date.parse(found.expires_at) <= work.now.getTime()) throw invalidInvitation();
-      await updateUserRow(work.trx, row.id, { status: 'active', password_hash: passwordHash });
+      await setUserPassword(work.trx, row, passwordHash, work.now, 'active');
       work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action: 'accept', detail: { email: row.email } });
       work.announce({ kind: 'user', id: row.id });
       return rowToUser({ ...row, status: 'active', password_hash: passwordHash });

@@ -14,37 +14,49 @@ export interface User {
 }
 
 import { validationFailed } from '../http/errors.ts';
+import { comparisonKey, normalizeVisibleText } from '../util/names.ts';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+/** More than any address has (RFC 5321: 254 octets in a path); also bounds the work on input. */
+const EMAIL_MAX_LENGTH = 320;
 
-/** Trims and checks an email address; throws a validation error naming the field. */
+/** NFC, trimmed, without invisible or control characters, and shaped like an address; throws a validation error naming the field. */
 export function normalizeEmail(raw: string): string {
-  const email = raw.trim();
+  const email = normalizeVisibleText(raw, 'email', EMAIL_MAX_LENGTH);
   if (!EMAIL.test(email) || !email.split('@')[1]?.includes('.') && !email.endsWith('@localhost') && !email.endsWith('.local')) {
     throw validationFailed('email', 'must be an email address');
   }
   return email;
 }
 
-/** The form of an email the unique index compares. */
+/**
+ * The form of an email the unique index compares and sign-in looks users up by: NFKC and case
+ * folded (the same rule as access-key names).
+ */
 export function emailKey(email: string): string {
-  return email.trim().toLowerCase();
+  return comparisonKey(email.trim());
 }
 
 export const DISPLAY_NAME_MAX_LENGTH = 100;
 /** How long an invitation link stays valid. */
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-// C0 and C1 control characters, plus the Unicode line and paragraph separators.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-/** Trims and checks a display name; throws a validation error naming the field. */
+/** NFC, trimmed, 1–100 visible characters (the same rules as access-key names); throws a validation error naming the field. */
 export function normalizeDisplayName(raw: string): string {
-  const name = raw.normalize('NFC').trim();
-  if (name.length === 0 || [...name].length > DISPLAY_NAME_MAX_LENGTH) {
-    throw validationFailed('displayName', `must be 1–${DISPLAY_NAME_MAX_LENGTH} characters`);
-  }
-  if (CONTROL_CHARACTERS.test(name)) throw validationFailed('displayName', 'must not contain control characters');
-  return name;
+  return normalizeVisibleText(raw, 'displayName', DISPLAY_NAME_MAX_LENGTH);
+}
+
+/**
+ * What a user's `tokens_valid_after` becomes when their tokens are revoked at `now`: the next
+ * whole second, or one past the previous revocation if that is later. A token's `iat` is in
+ * whole seconds, so one issued earlier in this second cannot be told apart from the ones
+ * before; it goes too, and tokens issued from now on are dated no earlier than this
+ * (UserTokens.issue), which is why a second revocation must move past the first.
+ */
+export function tokensRevokedAt(now: Date, previous: string | null): string {
+  const next = (Math.floor(now.getTime() / 1000) + 1) * 1000;
+  const afterPrevious = previous === null ? 0 : Date.parse(previous) + 1000;
+  return new Date(Math.max(next, afterPrevious)).toISOString();
 }
 
 /**

@@ -1006,7 +1006,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in
-         * @description Checks the email and password and starts a session: the answer sets an HttpOnly session cookie and carries the CSRF token that state-changing requests must send as `x-csrf-token`. JSON only. After 5 failed attempts within 15 minutes for one account or from one address, sign-in answers 429 with `Retry-After`.
+         * @description Checks the email and password and starts a session: the answer sets an HttpOnly session cookie and carries the CSRF token that state-changing requests must send as `x-csrf-token`. JSON only. Failed attempts are counted per client address: after 5 within 15 minutes for one account from one address, or 20 from one address for any accounts, that answers 429 with `Retry-After`; an account attacked from many addresses is slowed down (up to 15 s an attempt), never locked.
          */
         post: {
             parameters: {
@@ -1139,11 +1139,14 @@ export interface paths {
         };
         /**
          * Sign out
-         * @description Ends the session at once (server-side) and clears the cookie. Requires the `x-csrf-token` header.
+         * @description Ends this session at once (server-side) and clears the cookie. With `everywhere=true`, signs the user out everywhere: every session of theirs ends and every user token (`POST /api/v1/token`) issued to them so far is refused from the next request on; this form also works with a user token. A session needs the `x-csrf-token` header.
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description End every session and revoke every user token of this user. */
+                    everywhere?: boolean;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1156,6 +1159,26 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            code: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                        };
+                    };
                 };
                 /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
                 401: {
@@ -1214,7 +1237,7 @@ export interface paths {
         get?: never;
         /**
          * Change my password
-         * @description The signed-in user (session or user token) sets a new password (at least 12 characters) by giving the current one. The user's other sessions end; this one stays. A wrong current password counts as a failed sign-in (400, then 429 after 5).
+         * @description The signed-in user (session or user token) sets a new password (at least 12 characters) by giving the current one. The user's other sessions end; this one stays. Every user token issued before the change is refused from the next request on (including the one making it). A wrong current password counts as a failed sign-in (400, then 429 after 5 from one address).
          */
         put: {
             parameters: {
@@ -1340,7 +1363,7 @@ export interface paths {
         put?: never;
         /**
          * Get a user token
-         * @description The OAuth 2.0 password grant: `grant_type=password`, `username` (the email) and `password`, as a form (application/x-www-form-urlencoded) or JSON. The token is valid for one hour and carries the user's roles as they are at each request. Failed attempts are throttled like the console's sign-in (429 with `Retry-After`).
+         * @description The OAuth 2.0 password grant: `grant_type=password`, `username` (the email) and `password`, as a form (application/x-www-form-urlencoded) or JSON. The token is valid for one hour and carries the user's roles as they are at each request; it is refused once the user's password changes or the user signs out everywhere. Failed attempts are throttled like the console's sign-in (429 with `Retry-After`).
          */
         post: {
             parameters: {
