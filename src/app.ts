@@ -27,7 +27,7 @@ import { ALL_ACCOUNTS, permissionsOf, type Grant } from './auth/permissions.ts';
 import type { Principal } from './auth/principal.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
-import { problemHandler, sendProblem } from './http/problem-handler.ts';
+import { clientErrorHandler, problemHandler, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -91,6 +91,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
+    clientErrorHandler,
     genReqId: (req) => {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
@@ -100,7 +101,9 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     frameworkErrors: (error, request, reply) => {
       const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'not_found' : 'validation_failed';
       request.log.info({ method: request.method, url: loggableUrl(request.url), status: code === 'not_found' ? 404 : 400, ip: request.ip }, 'request');
-      return sendProblem(reply, code, code === 'not_found' ? 'No such resource.' : 'The request URL is not valid.');
+      if (code === 'not_found') return sendProblem(reply, code, 'No such resource.');
+      // find-my-way could not percent-decode the path (bad escapes, or bytes that are not UTF-8).
+      return sendProblem(reply, code, 'path: is not valid percent-encoded UTF-8', { errors: [{ field: 'path', message: 'is not valid percent-encoded UTF-8' }] });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
