@@ -29,6 +29,7 @@ import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { clientErrorHandler, problemHandler, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { inputText, parseUrlEncoded } from './http/input-text.ts';
 
 export const API_PREFIX = '/api/v1';
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
@@ -89,7 +90,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     // One line per request, written by our onResponse hook (with the auth outcome).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: 200, querystringParser: parseUrlEncoded },
     trustProxy: false,
     clientErrorHandler,
     genReqId: (req) => {
@@ -110,9 +111,10 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
 
   await app.register(problemHandler);
+  await app.register(inputText);
   // JSON everywhere; forms only where a route accepts them (OAuth-style endpoints). No plain text.
   app.removeContentTypeParser('text/plain');
-  await app.register(fastifyFormbody);
+  await app.register(fastifyFormbody, { parser: parseUrlEncoded });
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
   await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
