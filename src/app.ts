@@ -29,22 +29,11 @@ import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { clientErrorHandler, problemHandler, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { CONSOLE_CSP, DOCS_CSP, pageHeaders } from './http/page-headers.ts';
 import { inputText, parseUrlEncoded } from './http/input-text.ts';
 
 export const API_PREFIX = '/api/v1';
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
-const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  // react-aria positions popovers with style attributes.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
 /** Request bodies larger than this are refused with 413 before parsing. */
 const BODY_LIMIT = 1024 * 1024;
 
@@ -215,16 +204,15 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   }, { prefix: API_PREFIX });
 
   await app.register(publicScope(async (scope) => {
+    // The API homepage has a password form (the OAuth password flow): the console's headers.
+    scope.addHook('onSend', pageHeaders(DOCS_CSP));
     await scope.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false, deepLinking: true } });
   }));
 
   if (existsSync(WEB_DIST)) {
     await app.register(publicScope(async (scope) => {
       // The console loads only its own files and talks only to this server; no page may frame it.
-      scope.addHook('onSend', async (_request, reply) => {
-        reply.header('content-security-policy', CONSOLE_CSP);
-        reply.header('x-frame-options', 'DENY');
-      });
+      scope.addHook('onSend', pageHeaders(CONSOLE_CSP));
       await scope.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
       // The console is a single-page app: its own paths all load index.html.
       scope.get('/*', { schema: { hide: true } }, (request, reply) => {
