@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ensurePrivateDir } from './util/private-files.ts';
 
 /** The validated, frozen configuration of one Tessera process. */
 export interface Config {
@@ -136,7 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (secret === undefined) {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     const created = readOrCreateSecret(dataDir);
     secret = created.secret;
     secretSource = created.source;
