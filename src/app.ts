@@ -179,12 +179,24 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     schema: {
       tags: ['Operations'],
       summary: 'Public signing keys',
-      description: 'The JWK Set of the Ed25519 keys that sign Tessera\'s tokens (public parts only).',
+      description:
+        'The JWK Set of the Ed25519 keys that sign Tessera\'s tokens (public parts only). A rotated key signs at once and is in the set from the next request on; the answer is `Cache-Control: no-cache` with an `ETag` (revalidate with `If-None-Match`; 304 while unchanged). Keep a copy and fetch again when a token names an unknown `kid`.',
       security: [],
-      response: { 200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }) },
+      response: {
+        200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }),
+        304: Type.Null({ description: 'The set named by `If-None-Match` is still current.' }),
+      },
     },
-  }, async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=60');
+  }, async (request, reply) => {
+    // A key another process made (`tessera signing-keys rotate`, another instance) signs at
+    // once, so it is in this answer: every change committed before this request is heard,
+    // and the reload it started has finished, before answering.
+    if (!(await ctx.feed.caughtUp())) await ctx.signingKeys.reload();
+    await ctx.signingKeys.settled();
+    // Never served stale by a cache: revalidated on every use, cheaply (304 by entity tag).
+    const etag = ctx.signingKeys.jwksEtag();
+    reply.header('cache-control', 'no-cache').header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
     return ctx.signingKeys.jwks();
   });
 
