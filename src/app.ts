@@ -27,23 +27,13 @@ import { ALL_ACCOUNTS, permissionsOf, type Grant } from './auth/permissions.ts';
 import type { Principal } from './auth/principal.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
-import { problemHandler, sendProblem } from './http/problem-handler.ts';
+import { clientErrorHandler, problemHandler, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { CONSOLE_CSP, DOCS_CSP, pageHeaders } from './http/page-headers.ts';
+import { inputText, parseUrlEncoded } from './http/input-text.ts';
 
 export const API_PREFIX = '/api/v1';
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
-const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  // react-aria positions popovers with style attributes.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
 /** Request bodies larger than this are refused with 413 before parsing. */
 const BODY_LIMIT = 1024 * 1024;
 
@@ -89,11 +79,12 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     // One line per request, written by our onResponse hook (with the auth outcome).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: 200, querystringParser: parseUrlEncoded },
     // request.ip is the one client address every consumer reads (sign-in throttling, the audit
     // log, a key's last-use address, the request log): the peer, or, when the peer is a trusted
     // proxy, the nearest X-Forwarded-For entry that is not one (Fastify's proxy-addr walk).
     trustProxy: ctx.config.trustedProxies.length === 0 ? false : [...ctx.config.trustedProxies],
+    clientErrorHandler,
     genReqId: (req) => {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
@@ -103,16 +94,19 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     frameworkErrors: (error, request, reply) => {
       const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'not_found' : 'validation_failed';
       request.log.info({ method: request.method, url: loggableUrl(request.url), status: code === 'not_found' ? 404 : 400, ip: request.ip }, 'request');
-      return sendProblem(reply, code, code === 'not_found' ? 'No such resource.' : 'The request URL is not valid.');
+      if (code === 'not_found') return sendProblem(reply, code, 'No such resource.');
+      // find-my-way could not percent-decode the path (bad escapes, or bytes that are not UTF-8).
+      return sendProblem(reply, code, 'path: is not valid percent-encoded UTF-8', { errors: [{ field: 'path', message: 'is not valid percent-encoded UTF-8' }] });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
 
   await app.register(problemHandler);
+  await app.register(inputText);
   // JSON everywhere; forms only where a route accepts them (OAuth-style endpoints). No plain text.
   app.removeContentTypeParser('text/plain');
-  await app.register(fastifyFormbody);
+  await app.register(fastifyFormbody, { parser: parseUrlEncoded });
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
   await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
@@ -188,12 +182,24 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     schema: {
       tags: ['Operations'],
       summary: 'Public signing keys',
-      description: 'The JWK Set of the Ed25519 keys that sign Tessera\'s tokens (public parts only).',
+      description:
+        'The JWK Set of the Ed25519 keys that sign Tessera\'s tokens (public parts only). A rotated key signs at once and is in the set from the next request on; the answer is `Cache-Control: no-cache` with an `ETag` (revalidate with `If-None-Match`; 304 while unchanged). Keep a copy and fetch again when a token names an unknown `kid`.',
       security: [],
-      response: { 200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }) },
+      response: {
+        200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }),
+        304: Type.Null({ description: 'The set named by `If-None-Match` is still current.' }),
+      },
     },
-  }, async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=60');
+  }, async (request, reply) => {
+    // A key another process made (`tessera signing-keys rotate`, another instance) signs at
+    // once, so it is in this answer: every change committed before this request is heard,
+    // and the reload it started has finished, before answering.
+    if (!(await ctx.feed.caughtUp())) await ctx.signingKeys.reload();
+    await ctx.signingKeys.settled();
+    // Never served stale by a cache: revalidated on every use, cheaply (304 by entity tag).
+    const etag = ctx.signingKeys.jwksEtag();
+    reply.header('cache-control', 'no-cache').header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
     return ctx.signingKeys.jwks();
   });
 
@@ -213,16 +219,15 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   }, { prefix: API_PREFIX });
 
   await app.register(publicScope(async (scope) => {
+    // The API homepage has a password form (the OAuth password flow): the console's headers.
+    scope.addHook('onSend', pageHeaders(DOCS_CSP));
     await scope.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false, deepLinking: true } });
   }));
 
   if (existsSync(WEB_DIST)) {
     await app.register(publicScope(async (scope) => {
       // The console loads only its own files and talks only to this server; no page may frame it.
-      scope.addHook('onSend', async (_request, reply) => {
-        reply.header('content-security-policy', CONSOLE_CSP);
-        reply.header('x-frame-options', 'DENY');
-      });
+      scope.addHook('onSend', pageHeaders(CONSOLE_CSP));
       await scope.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
       // The console is a single-page app: its own paths all load index.html.
       scope.get('/*', { schema: { hide: true } }, (request, reply) => {

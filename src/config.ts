@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ensurePrivateDir } from './util/private-files.ts';
 
 /** The validated, frozen configuration of one Tessera process. */
 export interface Config {
@@ -167,7 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
   const proxies = Object.freeze(trustedProxies(env));
 
   if (secret === undefined) {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     const created = readOrCreateSecret(dataDir);
     secret = created.secret;
     secretSource = created.source;

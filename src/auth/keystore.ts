@@ -1,4 +1,4 @@
-import { generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { createHash, generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/database.ts';
@@ -28,6 +28,9 @@ export class SigningKeyStore {
   #current: LoadedKey | undefined;
   #lastReload = 0;
   #reloading: Promise<void> | undefined;
+  /** A read asked for while another was under way: it runs after that one, shared by every caller meanwhile. */
+  #queued: Promise<void> | undefined;
+  #etag = '';
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -76,12 +79,30 @@ export class SigningKeyStore {
     return kid;
   }
 
-  /** Re-reads the keys (another process may have rotated); concurrent calls share one read. */
+  /**
+   * Re-reads the keys (another process may have rotated). A call while a read is under way
+   * waits for one more read after it (that read may have begun before the change that asks for
+   * this one); every such call shares that second read.
+   */
   reload(): Promise<void> {
-    this.#reloading ??= this.#read().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
+    if (this.#reloading === undefined) {
+      this.#reloading = this.#read().finally(() => {
+        this.#reloading = undefined;
+      });
+      return this.#reloading;
+    }
+    this.#queued ??= this.#reloading
+      .catch(() => {})
+      .then(() => {
+        this.#queued = undefined;
+        return this.reload();
+      });
+    return this.#queued;
+  }
+
+  /** Resolves when every read asked for so far is done. */
+  async settled(): Promise<void> {
+    while (this.#reloading !== undefined || this.#queued !== undefined) await (this.#queued ?? this.#reloading);
   }
 
   async #read(): Promise<void> {
@@ -105,6 +126,7 @@ export class SigningKeyStore {
     }
     this.#keys = keys;
     this.#current = [...keys.values()].at(-1);
+    this.#etag = `"${createHash('sha256').update([...keys.keys()].join(',')).digest('base64url').slice(0, 22)}"`;
   }
 
   current(): { kid: string; privateKey: KeyObject } {
@@ -129,6 +151,11 @@ export class SigningKeyStore {
     if (Date.now() - this.#lastReload < RELOAD_INTERVAL_MS) return undefined;
     await this.reload();
     return this.#keys.get(kid)?.publicKey;
+  }
+
+  /** An entity tag of the JWK Set: it changes with the set of keys. */
+  jwksEtag(): string {
+    return this.#etag;
   }
 
   /** The JWK Set of public keys: no private member ever leaves this class. */

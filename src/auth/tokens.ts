@@ -16,6 +16,28 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const ED25519_SIGNATURE_BYTES = 64;
 
+/** Each base64url character's 6-bit value, by char code (the compact-form test admits no other character). */
+const BASE64URL_VALUES = (() => {
+  const values = new Uint8Array(128);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
+  return values;
+})();
+
+/**
+ * Whether `text[start, end)` is the one canonical unpadded base64url encoding of its bytes.
+ * Decoders ignore the bits of the last character that fall past the final byte, so without
+ * this check 4 (or 16) spellings of one segment pass as the same token: a length of 4n+1 is
+ * impossible, and the unused low bits of the last character must be zero.
+ */
+export function isCanonicalBase64url(text: string, start = 0, end = text.length): boolean {
+  const tail = (end - start) % 4;
+  if (tail === 0) return true;
+  if (tail === 1) return false;
+  const unusedBits = tail === 2 ? 0b1111 : 0b11;
+  return ((BASE64URL_VALUES[text.charCodeAt(end - 1)] ?? 0) & unusedBits) === 0;
+}
+
 /** A JSON value as a base64url segment. */
 function encodeSegment(value: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -33,7 +55,7 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 
 /** What a protected header says, as far as verification cares. */
 interface HeaderFacts {
-  /** Not a base64url JSON object. */
+  /** Not a canonical base64url JSON object. */
   malformed: boolean;
   alg: unknown;
   /** The kind its `typ` names, or null for any other `typ`. */
@@ -53,7 +75,7 @@ const headerFacts = new BoundedCache<string, HeaderFacts>(256);
 function factsOf(segment: string): HeaderFacts {
   let facts = headerFacts.get(segment);
   if (facts === undefined) {
-    const header = decodeSegment(segment);
+    const header = isCanonicalBase64url(segment) ? decodeSegment(segment) : undefined;
     const typ = header?.['typ'];
     const kid = header?.['kid'];
     facts = {
@@ -133,7 +155,8 @@ export class TokenService {
    * Verifies signature and claims; a denial is a value with its reason (for the log, never
    * the client). The same checks as jose's `jwtVerify` with pinned options, done directly
    * with `node:crypto` (measured: jose's WebCrypto path costs about a third more per cold
-   * token, see bench/REPORT.md). Checked, in order: compact form and length; a protected
+   * token, see bench/REPORT.md). Checked, in order: compact form and length; every segment
+   * the canonical base64url spelling of its bytes (no stray trailing bits); a protected
    * header that is a JSON object with `alg` exactly EdDSA, `typ` exactly this kind's, no
    * `crit` or `b64`, and a `kid` resolved only from the local key store (never a key or URL
    * from the token); the Ed25519 signature over the exact header.payload text; a payload
@@ -145,6 +168,8 @@ export class TokenService {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
     const firstDot = token.indexOf('.');
     const lastDot = token.lastIndexOf('.');
+    // One spelling per token: the header's canonical form is checked (and cached) with its facts.
+    if (!isCanonicalBase64url(token, firstDot + 1, lastDot) || !isCanonicalBase64url(token, lastDot + 1)) return { ok: false, reason: 'malformed' };
     const header = checkHeader(kind, factsOf(token.slice(0, firstDot)));
     if (!header.ok) return header;
     const key = this.keys.loadedVerificationKey(header.kid) ?? (await this.keys.verificationKey(header.kid));

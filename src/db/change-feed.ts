@@ -22,6 +22,13 @@ export interface ChangeFeed {
   start(): Promise<void>;
   /** Called at the start of every request (the access-control hook): on SQLite this is where other processes' commits are seen. */
   sync(): void;
+  /**
+   * Hands every change other processes committed before this call to this process's listeners;
+   * resolves true once done, false when it cannot tell (PostgreSQL's listener is down: read
+   * the database instead). A round trip on PostgreSQL: for rare requests that must not lag
+   * (the JWKS), not the hot path.
+   */
+  caughtUp(): Promise<boolean>;
   /** False while changes of other processes could be missed: caches must then not be trusted. */
   readonly live: boolean;
   readonly stats: ChangeFeedStats;
@@ -53,6 +60,10 @@ class SqliteChangeFeed implements ChangeFeed {
       this.stats.applied++;
       this.transactions.emit(EVERYTHING_CHANGED);
     }
+  }
+  async caughtUp(): Promise<boolean> {
+    this.sync();
+    return true;
   }
   onApplied(): void {
     // SQLite instances share one file on one machine: there is no lag to measure.
@@ -116,6 +127,20 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   sync(): void {}
+
+  async caughtUp(): Promise<boolean> {
+    const client = this.#client;
+    if (client === undefined || !this.#live) return false;
+    try {
+      // A commit signals the listening backends before it is acknowledged, and a backend sends
+      // the notifications it was signalled before it answers its next query: by this answer,
+      // every change committed before the call has been heard (and emitted, in order).
+      await client.query('select 1');
+      return this.#client === client;
+    } catch {
+      return false;
+    }
+  }
 
   async #connect(): Promise<void> {
     const client = new pg.Client({

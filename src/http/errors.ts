@@ -17,6 +17,7 @@ export const ERRORS = {
   email_taken: { status: 409, title: 'The email is already in use' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   primary_user_protected: { status: 409, title: 'The primary user cannot be deleted or lose Global Admin' },
+  request_timeout: { status: 408, title: 'The request was not received in time' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },
   too_many_requests: { status: 429, title: 'Too many requests' },

@@ -2,6 +2,31 @@ import type { FastifyRequest } from 'fastify';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config.ts';
 
+/**
+ * Names of fields that hold a secret in a request or answer body, a config or a row. No log
+ * line carries a body today; these are blanked wherever an object that has them is logged
+ * (at the top level or one level down), should one ever be.
+ */
+const SECRET_FIELDS = [
+  'token',
+  'access_token',
+  'client_secret',
+  'password',
+  'currentPassword',
+  'newPassword',
+  'password_hash',
+  'secret',
+  'secretAccessKey',
+  'applicationSecret',
+  'serviceAccountKey',
+  'csrfToken',
+  'tokenHash',
+  'token_hash',
+  'invitationUrl',
+  'cookieValue',
+  'metricsToken',
+];
+
 /** Paths pino blanks wherever they appear: credentials never reach a log line. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -10,27 +35,41 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
-  '*.token',
-  '*.password',
-  '*.secret',
-  '*.csrfToken',
-  '*.access_token',
-  '*.tokenHash',
-  '*.token_hash',
-  '*.password_hash',
+  'headers["x-csrf-token"]',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
 ];
 
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
-const SENSITIVE_PARAM = /^(token|access_token|key|api_key|apikey|secret|password|jwt|code)$/i;
+/** Long enough and of the base64url alphabet only: a pasted credential, unless it is an id (a UUID). */
+const TOKEN_LIKE_SEGMENT = /^[A-Za-z0-9_-]{32,}$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Query parameters whose value is a secret, by a word in their name. */
+const SENSITIVE_PARAM = /token|secret|passw|key|csrf|code|jwt|auth|session|cred|sig|invit/i;
 
-/** A URL fit for a log line: sensitive query values and anything token-shaped blanked. */
+function loggablePath(path: string): string {
+  const segments = path.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i] as string;
+    // The console's invitation page: /invite/<token>.
+    if (i === 2 && segments[1] === 'invite') segments[i] = '[redacted]';
+    else if (segment.length >= 32 && TOKEN_LIKE_SEGMENT.test(segment) && !UUID.test(segment)) segments[i] = '[redacted]';
+    else if (segment.includes('eyJ')) segments[i] = segment.replace(JWT_LIKE, '[redacted]');
+  }
+  return segments.join('/');
+}
+
+/**
+ * A URL fit for a log line (and for the 404 answer that echoes its path): the token of an
+ * invitation link (/invite/<token>), token-shaped or long random path segments, and the
+ * values of sensitive, long or token-shaped query parameters are blanked.
+ */
 export function loggableUrl(url: string): string {
-  const [path = '', query] = url.split('?', 2);
-  const safePath = path.replace(JWT_LIKE, '[redacted]');
-  if (query === undefined) return safePath;
-  const params = new URLSearchParams(query);
-  for (const [name] of params) if (SENSITIVE_PARAM.test(name)) params.set(name, '[redacted]');
-  return `${safePath}?${params.toString().replace(JWT_LIKE, '[redacted]')}`;
+  const queryAt = url.indexOf('?');
+  const path = loggablePath(queryAt < 0 ? url : url.slice(0, queryAt));
+  if (queryAt < 0) return path;
+  const params = new URLSearchParams(url.slice(queryAt + 1));
+  for (const [name, value] of params) if (SENSITIVE_PARAM.test(name) || value.length >= 32) params.set(name, '[redacted]');
+  return `${path}?${params.toString().replace(JWT_LIKE, '[redacted]')}`;
 }
 
 export function loggerOptions(config: Pick<Config, 'logLevel'>): LoggerOptions {

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { INVALID_TOKEN_CHALLENGE } from './access-control.ts';
@@ -6,6 +8,33 @@ import { fieldErrors } from './validation.ts';
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
   return reply.code(ERRORS[code].status).type(PROBLEM_CONTENT_TYPE).send(problem(code, detail, extra));
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's HTTP parser refuses some requests before Fastify
+ * sees them (a header over the 16 KB limit, a malformed request line, a request not received
+ * in time). Those get problem+json too. Nothing of the request is echoed or logged: its
+ * headers may carry a token (Fastify's default logs the raw packet at trace level).
+ */
+export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, detail]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['header_too_large', 'The request headers are larger than the server accepts (16 KB in all).']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['request_timeout', 'The request was not received in time.']
+        : ['validation_failed', 'The request could not be read as HTTP.'];
+  const { status } = ERRORS[code];
+  this.log.info({ status, parserError: error.code }, 'request refused by the HTTP parser');
+  if (socket.writable) {
+    const body = JSON.stringify(problem(code, detail));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Fastify's own client errors, mapped to our codes. */

@@ -7,7 +7,9 @@ import type { Grant } from '../../src/auth/permissions.ts';
 import { CLI_ACTOR } from '../../src/auth/principal.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createContext, type Context } from '../../src/context.ts';
-import { createLogger } from '../../src/http/logging.ts';
+import type { Writable } from 'node:stream';
+import pino from 'pino';
+import { createLogger, loggerOptions } from '../../src/http/logging.ts';
 import type { Expiration } from '../../src/access-keys/access-key.ts';
 import { createPgSchema, type TestDialect } from './databases.ts';
 
@@ -48,7 +50,10 @@ export interface Harness {
 let counter = 0;
 
 /** A real app on a real, empty database (a temp SQLite file, or a fresh PostgreSQL schema). */
-export async function createHarness(dialect: TestDialect, options: { env?: Record<string, string>; clock?: TestClock } = {}): Promise<Harness> {
+export async function createHarness(
+  dialect: TestDialect,
+  options: { env?: Record<string, string>; clock?: TestClock; /** Every log line (trace level, request lines included) goes here. */ log?: Writable } = {},
+): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const pgSchema = dialect === 'postgres' ? await createPgSchema() : undefined;
   const env: Record<string, string> = {
@@ -61,8 +66,9 @@ export async function createHarness(dialect: TestDialect, options: { env?: Recor
   };
   const config = loadConfig(env);
   const clock = options.clock ?? testClock();
-  const ctx = await createContext(config, createLogger(config), { clock });
-  const app = await buildApp(ctx, { logRequests: false });
+  const log = options.log === undefined ? createLogger(config) : pino(loggerOptions({ logLevel: 'trace' }), options.log);
+  const ctx = await createContext(config, log, { clock });
+  const app = await buildApp(ctx, { logRequests: options.log !== undefined });
   await app.ready();
   return {
     dialect,
