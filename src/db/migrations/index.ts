@@ -11,6 +11,7 @@ import * as keyListCovering from './2026-11-27T12-key-list-covering.ts';
 import * as keyNameListRoles from './2026-11-27T13-key-name-list-roles.ts';
 import * as keyNameFtsByApp from './2026-12-03T00-key-name-fts-by-app.ts';
 import * as keyExpiryCreationIndex from './2026-12-03T01-key-expiry-creation-index.ts';
+import * as acknowledgedChanges from './2026-12-07T05-acknowledged-changes.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T13-key-name-list-roles': keyNameListRoles,
   '2026-12-03T00-key-name-fts-by-app': keyNameFtsByApp,
   '2026-12-03T01-key-expiry-creation-index': keyExpiryCreationIndex,
+  '2026-12-07T05-acknowledged-changes': acknowledgedChanges,
 };
 
 export const migrationProvider: MigrationProvider = {
