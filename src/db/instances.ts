@@ -40,16 +40,14 @@ export interface UnconfirmedInstance {
   pid: number;
 }
 
-/** The rows of live instances (other than `except`) that have not applied `seq` yet. */
-async function instancesBehind(db: Kysely<Database>, seq: number, except: string | undefined): Promise<UnconfirmedInstance[]> {
-  const rows = await db
+/** The instances (other than `except`) that have not applied `seq` yet, and whether each is live. */
+async function instancesBehind(db: Kysely<Database>, seq: number, except: string | undefined): Promise<Array<UnconfirmedInstance & { live: boolean }>> {
+  return db
     .selectFrom('instances')
-    .select(['id', 'host', 'pid'])
+    .select(['id', 'host', 'pid', sql<boolean>`heartbeat_at > now() - ${CONFIRMATION_WINDOW_MS} * interval '1 millisecond'`.as('live')])
     .where('applied_seq', '<', seq)
-    .where(sql<boolean>`heartbeat_at > now() - ${CONFIRMATION_WINDOW_MS} * interval '1 millisecond'`)
     .$if(except !== undefined, (q) => q.where('id', '<>', except as string))
     .execute();
-  return rows;
 }
 
 /** Resolves after `ms`, or at `deadline` (performance.now()) if that is sooner. */
@@ -61,8 +59,12 @@ const pause = (ms: number, deadline: number) => new Promise<void>((resolve) => s
  * their registry's own connections) and by the CLI (which is no instance: it waits for all).
  */
 export class ChangeAcknowledgements {
-  /** Since start, for `/metrics`: writes confirmed by every live instance, and writes answered at the bound. */
-  readonly stats = { confirmed: 0, timedOut: 0 };
+  /**
+   * Since start, for `/metrics`: writes confirmed by every live instance; writes during which
+   * an instance went silent without confirming (not waited for once its heartbeat was stale);
+   * writes answered at the bound.
+   */
+  readonly stats = { confirmed: 0, instanceLost: 0, timedOut: 0 };
   readonly #listeners: Array<(seconds: number, confirmed: boolean) => void> = [];
 
   constructor(
@@ -82,15 +84,21 @@ export class ChangeAcknowledgements {
     const started = performance.now();
     const deadline = started + this.boundMs;
     let behind: UnconfirmedInstance[] | undefined;
+    /** Instances seen live and behind during this wait. */
+    const awaited = new Map<string, UnconfirmedInstance>();
+    let lost: UnconfirmedInstance[] = [];
     for (let attempt = 0; ; attempt++) {
       // A NOTIFY takes a millisecond or more to arrive and be acknowledged: ask after a pause,
       // growing (1, 2, ... 10 ms) so that a slow instance does not cost a query a millisecond.
       await pause(Math.min(10, attempt + 1), deadline);
       try {
-        behind = await Promise.race([
+        const rows = await Promise.race([
           instancesBehind(this.db, seq, this.self),
           pause(deadline - performance.now(), deadline).then(() => undefined),
         ]);
+        behind = rows?.filter((row) => row.live).map(({ id, host, pid }) => ({ id, host, pid }));
+        for (const row of behind ?? []) awaited.set(row.id, row);
+        lost = (rows ?? []).filter((row) => !row.live && awaited.has(row.id)).map(({ id, host, pid }) => ({ id, host, pid }));
       } catch (error) {
         // The database is unreachable: keep asking until the bound; instances that cannot reach
         // it either cannot write their heartbeat, and stop trusting their caches.
@@ -102,8 +110,14 @@ export class ChangeAcknowledgements {
     }
     const waited = performance.now() - started;
     const confirmed = behind !== undefined && behind.length === 0;
-    if (confirmed) this.stats.confirmed++;
-    else {
+    if (confirmed && lost.length === 0) this.stats.confirmed++;
+    else if (confirmed) {
+      this.stats.instanceLost++;
+      this.log.warn(
+        { seq, waitedMs: Math.round(waited), instances: lost },
+        'access-reducing change: an instance went silent (heartbeat stale) before confirming it and was not waited for; if it is paused rather than dead, it answers from SQL, not from its caches, until it catches up',
+      );
+    } else {
       this.stats.timedOut++;
       this.log.warn(
         { seq, waitedMs: Math.round(waited), instances: behind ?? 'unknown (database unreachable)' },

@@ -120,12 +120,13 @@ export class Metrics {
     if (acknowledgements !== undefined) {
       new Counter({
         name: 'tessera_change_acknowledgements_total',
-        help: 'Access-reducing writes made here, by outcome: confirmed (every live instance applied it before the answer) or timed_out (answered at the bound; the instances behind answer from SQL until caught up).',
+        help: 'Access-reducing writes made here, by outcome: confirmed (every live instance applied it before the answer), instance_lost (an instance went silent without confirming and was not waited for), timed_out (answered at the bound). Instances behind answer from SQL until caught up.',
         labelNames: ['outcome'],
         registers,
         collect() {
           this.reset();
           this.inc({ outcome: 'confirmed' }, acknowledgements.stats.confirmed);
+          this.inc({ outcome: 'instance_lost' }, acknowledgements.stats.instanceLost);
           this.inc({ outcome: 'timed_out' }, acknowledgements.stats.timedOut);
         },
       });
