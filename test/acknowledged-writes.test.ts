@@ -5,7 +5,69 @@ import { ACKNOWLEDGEMENT_BOUND_MS, CONFIRMATION_WINDOW_MS } from '../src/db/inst
 import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
 import { call, CLUSTER_METRICS_TOKEN, startCluster, type Answer, type Cluster, type Instance } from './helpers/instances.ts';
+
+/**
+ * A request written on an open connection but for its last byte (of the body, if any), which
+ * `finish` sends: the request is complete the moment that byte arrives. Resolves with the
+ * status and body of the answer.
+ */
+async function primed(url: string, method: string, path: string, token: string, body?: unknown): Promise<{ finish(): void; answer: Promise<{ status: number; body: string }> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const head = `${method} ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n`;
+  const text = payload === '' ? `${head}\r\n` : `${head}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+  socket.write(text.slice(0, -1));
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = received.subarray(0, end).toString('latin1');
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1]);
+      if (!Number.isInteger(length)) return reject(new Error(`no content-length in ${head}`));
+      if (received.length < end + 4 + length) return;
+      socket.destroy();
+      resolve({ status: Number(head.split(' ')[1]), body: received.subarray(end + 4, end + 4 + length).toString('utf8') });
+    });
+    socket.once('error', reject);
+  });
+  return { finish: () => void socket.write(text.slice(-1)), answer };
+}
+
+/**
+ * Authentication runs when a request's headers have arrived; the last byte of a body can come
+ * much later. A request completed after a removal was answered is refused even so.
+ */
+describe.each(DIALECTS)('a request whose body ends after a removal was answered (%s)', (dialect) => {
+  let h: Harness;
+  let url: string;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => h?.close());
+
+  it('is refused, though its headers were admitted from the caches before the CLI removed the key', async () => {
+    const key = await h.key([{ role: 'global-admin' }], { name: 'slow-body' });
+    for (let i = 0; i < 2; i++) expect((await call(url, 'GET', `/api/v1/access-keys/${key.id}`, key.token)).status).toBe(200);
+    const request = await primed(url, 'POST', '/api/v1/access-keys', key.token, { name: 'made-by-a-removed-key', roles: [{ role: 'global-admin' }] });
+    // Its headers arrived and were admitted; now the key is removed by another process.
+    await new Promise((r) => setTimeout(r, 100));
+    const removed = await runCli(['keys', 'remove', 'slow-body'], h.env);
+    expect(removed.code, removed.stderr).toBe(0);
+    request.finish();
+    const answer = await request.answer;
+    expect(answer.status, answer.body).toBe(401);
+    expect(JSON.parse(answer.body).code).toBe('invalid_token');
+    await expect(h.ctx.accessKeys.getByName('made-by-a-removed-key')).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
 
 /**
  * The promise of issue 15: a write that removes or reduces access (and a cloud account added)
@@ -42,41 +104,12 @@ describe.runIf(DIALECTS.includes('postgres'))('acknowledged writes: two instance
   const counter = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 
   /**
-   * A GET to `on` written on an open connection but for its last byte, which `finish` sends:
-   * the request is complete the moment that byte arrives. Resolves with the status and body.
-   */
-  async function primed(on: Instance, path: string, token: string): Promise<{ finish(): void; answer: Promise<{ status: number; body: string }> }> {
-    const { hostname, port } = new URL(on.url);
-    const socket = connect(Number(port), hostname);
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const text = `GET ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`;
-    socket.write(text.slice(0, -1));
-    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      let received = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        received = Buffer.concat([received, chunk]);
-        const end = received.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = received.subarray(0, end).toString('latin1');
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1]);
-        if (!Number.isInteger(length)) return reject(new Error(`no content-length in ${head}`));
-        if (received.length < end + 4 + length) return;
-        socket.destroy();
-        resolve({ status: Number(head.split(' ')[1]), body: received.subarray(end + 4, end + 4 + length).toString('utf8') });
-      });
-      socket.once('error', reject);
-    });
-    return { finish: () => void socket.write(text.slice(-1)), answer };
-  }
-
-  /**
    * Sends `write` to A with a request to B ready but for its last byte, sent from A's response
    * callback (the moment A's status line arrives): B's request is complete right after A
    * answered, as in the race reported in issue 15. Resolves with both answers.
    */
   async function race(write: (onResponse: () => void) => Promise<Answer>, path: string, token: string): Promise<[Answer, { status: number; body: string }]> {
-    const next = await primed(b, path, token);
+    const next = await primed(b.url, 'GET', path, token);
     const answer = await write(next.finish);
     return [answer, await next.answer];
   }

@@ -89,8 +89,8 @@ export class ChangeAcknowledgements {
     let lost: UnconfirmedInstance[] = [];
     for (let attempt = 0; ; attempt++) {
       // A NOTIFY takes a millisecond or more to arrive and be acknowledged: ask after a pause,
-      // growing (1, 2, ... 10 ms) so that a slow instance does not cost a query a millisecond.
-      await pause(Math.min(10, attempt + 1), deadline);
+      // growing (1, 2, ... 5 ms) so that a slow instance does not cost a query a millisecond.
+      await pause(Math.min(5, attempt + 1), deadline);
       try {
         const rows = await Promise.race([
           instancesBehind(this.db, seq, this.self),
