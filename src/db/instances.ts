@@ -88,9 +88,10 @@ export class ChangeAcknowledgements {
     const awaited = new Map<string, UnconfirmedInstance>();
     let lost: UnconfirmedInstance[] = [];
     for (let attempt = 0; ; attempt++) {
-      // A NOTIFY takes a millisecond or more to arrive and be acknowledged: ask after a pause,
-      // growing (1, 2, ... 5 ms) so that a slow instance does not cost a query a millisecond.
-      await pause(Math.min(5, attempt + 1), deadline);
+      // Asked at once (alone, an instance waits for nobody), then after pauses growing from 1 to
+      // 5 ms: a NOTIFY takes a millisecond or more to be applied and acknowledged, and a slow
+      // instance must not cost a query a millisecond.
+      if (attempt > 0) await pause(Math.min(5, attempt), deadline);
       try {
         const rows = await Promise.race([
           instancesBehind(this.db, seq, this.self),
