@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { deleteAccessKey, findAccessKeyRow } from '../src/access-keys/access-key.repository.ts';
@@ -85,6 +85,7 @@ const row = (label: string, times: number[]) => `| ${label} | ${times.length} | 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-durability-bench-'));
   const fs = execFileSync('df', ['-T', dataDir], { encoding: 'utf8' }).trim().split('\n').at(-1)?.split(/\s+/)[1] ?? '?';
+  const loadBefore = loadavg()[0] ?? 0;
   const ctx = await createContext(loadConfig({ TESSERA_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }), createLogger({ logLevel: 'warn' }));
   try {
     const rounds = 5;
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     const lines = [
       '# Durable removal on SQLite: synchronous = FULL for access-reducing commits',
       '',
-      `Measured by \`bench/durable-removal.ts\` on ${new Date().toISOString().slice(0, 10)}: SQLite in WAL mode, data folder on ${fs} (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}); the machine is shared with other work, so the tails are noisy.`,
+      `Measured by \`bench/durable-removal.ts\` on ${new Date().toISOString().slice(0, 10)}: SQLite in WAL mode, data folder on ${fs} (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}); the machine is shared with other work (one-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end), so the tails are noisy.`,
       '',
       'A removal (like every access-reducing write) is acknowledged only once durable: its group commits with `synchronous = FULL`, which syncs the WAL at the commit. The baseline runs the same statements (find, delete, audit row) as an ordinary unit, committed with the connection\'s `synchronous = NORMAL` (durable through a process crash, not through an OS crash or power loss). Interleaved in ' + rounds + ' rounds.',
       '',

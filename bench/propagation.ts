@@ -11,7 +11,7 @@
  * Writes bench/PROPAGATION.md.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { ACKNOWLEDGEMENT_BOUND_MS } from '../src/db/instances.ts';
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     const lines = [
       '# Propagation across instances: removal on one, refusal on the others',
       '',
-      `Measured by \`bench/propagation.ts\` on ${new Date().toISOString().slice(0, 10)}: ${INSTANCES} instances (child processes of \`node bin/tessera.js serve\`) on one PostgreSQL ${await postgresVersion()}, all on one machine (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}), which also runs the load generator.`,
+      `Measured by \`bench/propagation.ts\` on ${new Date().toISOString().slice(0, 10)}: ${INSTANCES} instances (child processes of \`node bin/tessera.js serve\`) on one PostgreSQL ${await postgresVersion()}, all on one machine (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}), which also runs the load generator (one-minute load average ${loadavg()[0]?.toFixed(1)} at the end; the machine is shared with other work). ${TRIALS} trials: modest, as the machine has two cores.`,
       '',
       `Load: ${WORKERS} concurrent clients, each looping authenticated \`GET /api/v1/access-keys/{id}\` (cache-warm auth + one SQL read) spread over the instances: ${loadRequests} requests in ${loadSeconds.toFixed(1)} s = **${Math.round(loadRequests / loadSeconds)} req/s** in total, latency p50 ${fmt(quantile(loadLatencies, 0.5))} ms, p99 ${fmt(quantile(loadLatencies, 0.99))} ms.`,
       '',

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ACKNOWLEDGEMENT_BOUND_MS, CONFIRMATION_WINDOW_MS } from '../src/db/instances.ts';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
@@ -39,6 +40,33 @@ async function primed(url: string, method: string, path: string, token: string, 
   });
   return { finish: () => void socket.write(text.slice(-1)), answer };
 }
+
+describe.runIf(DIALECTS.includes('postgres'))('instances that died (postgres)', () => {
+  it('are not waited for, and their rows are deleted a minute after their last heartbeat', async () => {
+    const first = await createHarness('postgres');
+    const db = first.ctx.storage.db;
+    const ghost = (id: string, secondsAgo: number) =>
+      sql`insert into instances (id, host, pid, started_at, heartbeat_at, applied_seq) values (${id}, 'gone', 1, now() - interval '1 hour', now() - ${secondsAgo} * interval '1 second', 0)`.execute(db);
+    let second: Harness | undefined;
+    try {
+      await ghost('silent-10s', 10);
+      await ghost('silent-2min', 120);
+      // A removal waits for nobody but the live instance: not for either ghost.
+      const key = await first.key([{ role: 'global-admin' }], { name: 'removed-among-ghosts' });
+      const started = performance.now();
+      await first.ctx.accessKeys.remove({ name: 'test', ip: null }, key.id);
+      expect(performance.now() - started).toBeLessThan(CONFIRMATION_WINDOW_MS);
+      expect(first.ctx.acknowledgements?.stats).toMatchObject({ confirmed: 1, instanceLost: 0, timedOut: 0 });
+      // An instance sweeps when it registers: the row silent for two minutes goes, the other stays for now.
+      second = await createHarness('postgres', { env: { DATABASE_URL: first.env['DATABASE_URL'] as string } });
+      const ids = (await db.selectFrom('instances').select('id').execute()).map((row) => row.id).sort();
+      expect(ids).toEqual([first.ctx.instances?.id, second.ctx.instances?.id, 'silent-10s'].sort());
+    } finally {
+      await second?.close();
+      await first.close();
+    }
+  });
+});
 
 /**
  * Authentication runs when a request's headers have arrived; the last byte of a body can come

@@ -252,7 +252,8 @@ export class InstanceRegistry {
         this.#lapsed = false;
         this.log.info({ instance: this.id }, 'caught up: this instance answers from its caches again');
       }
-      if (++this.#beats % SWEEP_EVERY_BEATS === 0) await this.#sweep();
+      // At registration, then every SWEEP_EVERY_BEATS beats.
+      if (this.#beats++ % SWEEP_EVERY_BEATS === 0) await this.#sweep();
       return true;
     } catch (error) {
       this.log.debug({ err: (error as Error).message }, 'instance heartbeat failed');
