@@ -83,7 +83,9 @@ export class ChangeAcknowledgements {
   readonly wait = async (seq: number): Promise<void> => {
     const started = performance.now();
     const deadline = started + this.boundMs;
+    /** The live instances behind, as the last poll that answered saw them (undefined: none answered). */
     let behind: UnconfirmedInstance[] | undefined;
+    let confirmed = false;
     /** Instances seen live and behind during this wait. */
     const awaited = new Map<string, UnconfirmedInstance>();
     let lost: UnconfirmedInstance[] = [];
@@ -93,24 +95,25 @@ export class ChangeAcknowledgements {
       // instance must not cost a query a millisecond.
       if (attempt > 0) await pause(Math.min(5, attempt), deadline);
       try {
+        // A poll still running at the deadline is not waited for.
         const rows = await Promise.race([
           instancesBehind(this.db, seq, this.self),
           pause(deadline - performance.now(), deadline).then(() => undefined),
         ]);
-        behind = rows?.filter((row) => row.live).map(({ id, host, pid }) => ({ id, host, pid }));
-        for (const row of behind ?? []) awaited.set(row.id, row);
-        lost = (rows ?? []).filter((row) => !row.live && awaited.has(row.id)).map(({ id, host, pid }) => ({ id, host, pid }));
+        if (rows !== undefined) {
+          behind = rows.filter((row) => row.live).map(({ id, host, pid }) => ({ id, host, pid }));
+          for (const row of behind) awaited.set(row.id, row);
+          lost = rows.filter((row) => !row.live && awaited.has(row.id)).map(({ id, host, pid }) => ({ id, host, pid }));
+          confirmed = behind.length === 0;
+        }
       } catch (error) {
         // The database is unreachable: keep asking until the bound; instances that cannot reach
         // it either cannot write their heartbeat, and stop trusting their caches.
         this.log.debug({ err: (error as Error).message }, 'could not read instance acknowledgements');
-        behind = undefined;
       }
-      if (behind !== undefined && behind.length === 0) break;
-      if (performance.now() >= deadline) break;
+      if (confirmed || performance.now() >= deadline) break;
     }
     const waited = performance.now() - started;
-    const confirmed = behind !== undefined && behind.length === 0;
     if (confirmed && lost.length === 0) this.stats.confirmed++;
     else if (confirmed) {
       this.stats.instanceLost++;
