@@ -109,7 +109,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(fastifyFormbody, { parser: parseUrlEncoded });
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
-  await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed });
+  await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed, transactions: ctx.transactions });
   const benchPath = options.benchUnauthenticated;
   if (benchPath !== undefined) {
     app.addHook('onRoute', (route) => {

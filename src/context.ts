@@ -7,6 +7,7 @@ import { SecretBox } from './auth/secret-box.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
+import { ChangeAcknowledgements, InstanceRegistry } from './db/instances.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
 import { WalCheckpointer } from './db/wal-checkpointer.ts';
 import { ReadCache } from './db/read-cache.ts';
@@ -35,6 +36,10 @@ export interface Context {
   readonly box: SecretBox;
   readonly transactions: Transactions;
   readonly feed: ChangeFeed;
+  /** PostgreSQL: how this process's access-reducing writes wait for every live instance (undefined on SQLite). */
+  readonly acknowledgements: ChangeAcknowledgements | undefined;
+  /** PostgreSQL server instances: this instance's heartbeat and applied changes (undefined on SQLite and in the CLI). */
+  readonly instances: InstanceRegistry | undefined;
   readonly signingKeys: SigningKeyStore;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
@@ -79,12 +84,21 @@ export interface ContextOptions {
 export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<Context> {
   const clock = options.clock ?? (() => new Date());
   const storage = options.storage ?? openStorage(config);
+  let instances: InstanceRegistry | undefined;
   try {
     await migrateToLatest(storage.db);
     const box = new SecretBox(config.secret);
     const transactions = new Transactions(storage, clock);
-    const feed = createChangeFeed(storage, config.databaseUrl, transactions, log);
-    if (options.listen !== false) await feed.start();
+    const listen = options.listen !== false;
+    // PostgreSQL: a listening process is an instance that writers wait for; every process waits for them.
+    const postgresUrl = storage.dialect === 'postgres' ? config.databaseUrl : undefined;
+    instances = postgresUrl !== undefined && listen ? new InstanceRegistry(postgresUrl, transactions, log) : undefined;
+    const acknowledgements = postgresUrl !== undefined ? new ChangeAcknowledgements(instances?.db ?? storage.db, log, instances?.id) : undefined;
+    if (acknowledgements !== undefined) transactions.acknowledgeWith(acknowledgements.wait);
+    const feed = createChangeFeed(storage, config.databaseUrl, transactions, log, instances);
+    if (listen) await feed.start();
+    // After LISTEN: every change numbered after the head it registers with is heard.
+    await instances?.start();
     const signingKeys = new SigningKeyStore(storage.db, box, clock);
     await signingKeys.init();
     const tokens = new TokenService(signingKeys, config.publicUrl, clock);
@@ -131,6 +145,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
       box,
       transactions,
       feed,
+      acknowledgements,
+      instances,
       signingKeys,
       tokens,
       authenticator,
@@ -159,6 +175,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         await checkpointer?.stop();
         // What this instance counted must not be lost with it.
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
+        await instances?.stop();
         await feed.stop();
         cloudAccountPages.close();
         await rateLimiter.close();
@@ -166,6 +183,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       },
     };
   } catch (error) {
+    await instances?.stop();
     if (options.storage === undefined) await storage.close();
     throw error;
   }

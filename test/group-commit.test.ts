@@ -44,6 +44,27 @@ describe('group commit (sqlite)', () => {
     }
   });
 
+  it('commits a group holding an access-reducing unit durably (synchronous = FULL), and only such groups; the connection returns to NORMAL', async () => {
+    const synchronous = async () => Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(h.ctx.storage.db)).rows[0]!.synchronous);
+    const normal = await synchronous();
+    expect(normal).toBe(1);
+    const keys = await Promise.all(Array.from({ length: 4 }, (_, i) => h.key([{ role: 'global-viewer' }], { name: `durable-${i}` })));
+    const before = { ...h.ctx.transactions.groupStats };
+    // Creates only: ordinary groups.
+    await Promise.all(Array.from({ length: 4 }, (_, i) => h.key([{ role: 'global-viewer' }], { name: `ordinary-${i}` })));
+    const afterCreates = { ...h.ctx.transactions.groupStats };
+    expect(afterCreates.durableGroups).toBe(before.durableGroups);
+    // Creates and removals queued together: every removal is committed in a durable group.
+    await Promise.all([
+      ...keys.map((key) => h.ctx.accessKeys.remove(CLI_ACTOR, key.id)),
+      ...Array.from({ length: 4 }, (_, i) => h.key([{ role: 'global-viewer' }], { name: `alongside-${i}` })),
+    ]);
+    const after = h.ctx.transactions.groupStats;
+    expect(after.durableGroups).toBeGreaterThan(afterCreates.durableGroups);
+    expect(await synchronous()).toBe(normal);
+    for (const key of keys) await expect(h.ctx.accessKeys.get(key.id)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
   it('rolls back a failing unit to its savepoint: its writes and its audit event are gone, the next units see and keep their own', async () => {
     const heard: Change[] = [];
     const off = h.ctx.transactions.onChange((change) => heard.push(change));

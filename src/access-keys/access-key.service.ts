@@ -174,7 +174,7 @@ export class AccessKeyService {
       work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
       work.announce({ kind: 'access-key', id });
       return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
-    });
+    }, { reducesAccess: true });
   }
 
   /** Removes a key; its token is refused from the next request on. */
@@ -184,7 +184,7 @@ export class AccessKeyService {
       await deleteAccessKey(work.trx, id);
       work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
       work.announce({ kind: 'access-key', id });
-    });
+    }, { reducesAccess: true });
   }
 
   async #existing(work: Work, id: string) {

@@ -91,6 +91,7 @@ export class CloudAccountService {
     const externalId = normalizeExternalId(input.vendor, input.externalId);
     const credentialId = input.credentialId ?? null;
     try {
+      // Acknowledged as a reduction is: every instance's cached list shows the account from the answer on.
       return await this.transactions.run(actor, async (work) => {
         if (credentialId !== null) await this.#checkCredential(work.trx, input.vendor, credentialId);
         const row: CloudAccountRow = {
@@ -113,7 +114,7 @@ export class CloudAccountService {
         });
         work.announce({ kind: 'cloud-account', id });
         return rowToCloudAccount(row);
-      });
+      }, { reducesAccess: true });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('conflict', `A ${input.vendor} cloud account with the id ${externalId} already exists.`);
       throw error;
@@ -161,7 +162,7 @@ export class CloudAccountService {
           work.announce({ kind: 'cloud-account', id });
         }
         return rowToCloudAccount(next);
-      });
+      }, { reducesAccess: true });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('conflict', 'Another cloud account of this vendor has that id.');
       throw error;
@@ -203,7 +204,7 @@ export class CloudAccountService {
         detail: { vendor: row.vendor, externalId: row.external_id, assetsRemoved: assets, grantsUpdated: touched },
       });
       work.announce({ kind: 'cloud-account', id });
-    });
+    }, { reducesAccess: true });
   }
 
   /** Whether an account exists (any scope): for the seeder. */

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Storage } from './database.ts';
+import type { InstanceRegistry } from './instances.ts';
 import { CHANGE_CHANNEL, EVERYTHING_CHANGED, type Change, type Transactions } from './transactions.ts';
 
 const KINDS = new Set<Change['kind']>(['access-key', 'user', 'cloud-account', 'session', 'signing-key', 'any']);
@@ -81,6 +82,11 @@ export interface PostgresChangeFeedOptions {
   heartbeatMs?: number;
   /** A heartbeat or connect slower than this counts as a lost connection. */
   timeoutMs?: number;
+  /**
+   * This instance's row in `instances`: told each numbered change applied (so that writers
+   * waiting for it go on), and asked whether the caches are confirmed (not live otherwise).
+   */
+  instances?: InstanceRegistry;
 }
 
 /**
@@ -100,6 +106,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   readonly #lagListeners: Array<(lagMs: number) => void> = [];
   readonly #heartbeatMs: number;
   readonly #timeoutMs: number;
+  readonly #instances: InstanceRegistry | undefined;
 
   constructor(
     private readonly databaseUrl: string,
@@ -109,10 +116,12 @@ export class PostgresChangeFeed implements ChangeFeed {
   ) {
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     this.#timeoutMs = options.timeoutMs ?? 3000;
+    this.#instances = options.instances;
   }
 
+  /** Listening, and (with a registry) confirmed by a recent heartbeat not to be behind. */
   get live(): boolean {
-    return this.#live;
+    return this.#live && (this.#instances?.confirmed ?? true);
   }
 
   onApplied(listener: (lagMs: number) => void): void {
@@ -175,15 +184,19 @@ export class PostgresChangeFeed implements ChangeFeed {
     if (message.channel !== CHANGE_CHANNEL || message.payload === undefined) return;
     let change: Change = EVERYTHING_CHANGED;
     let at: number | undefined;
+    let seq: number | undefined;
     try {
-      const parsed = JSON.parse(message.payload) as Partial<Change> & { at?: unknown };
+      const parsed = JSON.parse(message.payload) as Partial<Change> & { at?: unknown; seq?: unknown };
       if (parsed.kind !== undefined && KINDS.has(parsed.kind) && typeof parsed.id === 'string') change = { kind: parsed.kind, id: parsed.id };
       if (typeof parsed.at === 'number' && Number.isFinite(parsed.at)) at = parsed.at;
+      if (typeof parsed.seq === 'number' && Number.isSafeInteger(parsed.seq)) seq = parsed.seq;
     } catch {
       // An unreadable payload still means something changed: drop everything.
     }
     this.transactions.emit(change);
     this.stats.applied++;
+    // Acknowledged only now that the caches it names are dropped.
+    if (seq !== undefined) this.#instances?.applied(seq);
     if (at !== undefined) {
       const lag = Math.max(0, Date.now() - at);
       for (const listener of this.#lagListeners) listener(lag);
@@ -262,8 +275,8 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 }
 
-export function createChangeFeed(storage: Storage, databaseUrl: string | undefined, transactions: Transactions, log: Logger): ChangeFeed {
+export function createChangeFeed(storage: Storage, databaseUrl: string | undefined, transactions: Transactions, log: Logger, instances?: InstanceRegistry): ChangeFeed {
   return storage.dialect === 'sqlite'
     ? new SqliteChangeFeed(storage, transactions)
-    : new PostgresChangeFeed(databaseUrl as string, transactions, log);
+    : new PostgresChangeFeed(databaseUrl as string, transactions, log, { instances });
 }

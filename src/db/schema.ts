@@ -17,6 +17,8 @@ export interface Database {
   assets: AssetTable;
   asset_cves: AssetCveTable;
   policy_rules: PolicyRuleTable;
+  change_sequence: ChangeSequenceTable;
+  instances: InstanceTable;
 }
 
 export interface SigningKeyTable {
@@ -179,4 +181,24 @@ export interface JobRunTable {
   last_status: string;
   /** Which instance ran it (host:pid). */
   last_instance: string;
+}
+
+/**
+ * PostgreSQL only (src/db/instances.ts): one row (`id` 1) counting the access-reducing writes;
+ * each bumps it in its transaction and names the number in its NOTIFY.
+ */
+export interface ChangeSequenceTable {
+  id: number;
+  seq: number;
+}
+
+/** PostgreSQL only: each running server instance, alive while its heartbeat is recent. */
+export interface InstanceTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: Generated<Date>;
+  heartbeat_at: Generated<Date>;
+  /** The highest `change_sequence` number this instance has applied to its caches. */
+  applied_seq: number;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { sql, type Transaction } from 'kysely';
+import { sql, type AliasedRawBuilder, type QueryCreator, type RawBuilder, type Transaction } from 'kysely';
 import type { AuditEntry } from '../audit/audit-event.ts';
 import { auditEventsInsert, recordAuditEntry, type RecordedAuditEntry } from '../audit/audit.repository.ts';
 import type { Actor } from '../auth/principal.ts';
@@ -37,6 +37,20 @@ export interface Work {
   beforeCommit(write: (trx: Transaction<Database>) => Promise<void>): void;
 }
 
+export interface RunOptions {
+  /**
+   * The unit removes or reduces access (a key or user removed, roles edited, a session ended)
+   * or changes what every instance must show at once (a cloud account added or removed). Its
+   * caller is answered only when the unit is durable (SQLite: its group commits with
+   * `synchronous = FULL`, the WAL synced) and, on PostgreSQL, applied by every live instance
+   * or the acknowledgement bound has passed (see src/db/instances.ts).
+   */
+  reducesAccess?: boolean;
+}
+
+/** Waits until every live instance has applied the access-reducing change numbered `seq`. */
+export type AcknowledgementWait = (seq: number) => Promise<void>;
+
 /** A unit's Work and what it recorded there. */
 interface UnitRecord {
   work: Work;
@@ -48,6 +62,7 @@ interface UnitRecord {
 /** A unit of work waiting for the SQLite writer. */
 interface QueuedUnit {
   actor: Actor;
+  reducesAccess: boolean;
   now: Date;
   fn: (work: Work) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -70,14 +85,17 @@ const GROUP_MAX_MS = 2;
  * transaction (group commit), each inside its own savepoint, so a unit that fails is rolled
  * back alone and the others are kept. The units of a group run one after another, each
  * seeing those before it; each caller is answered once the group has committed, and if the
- * commit fails, every unit of the group fails and nothing of it is kept.
+ * commit fails, every unit of the group fails and nothing of it is kept. A group holding an
+ * access-reducing unit commits with `synchronous = FULL`; the others keep the connection's
+ * NORMAL (durable through a process crash, not an OS crash), which costs no fsync.
  */
 export class Transactions {
   readonly #emitter = new EventEmitter();
   readonly #queue: QueuedUnit[] = [];
   #draining = false;
+  #acknowledged: AcknowledgementWait | undefined;
   /** Groups committed and the units they held, since start (SQLite). Counting only. */
-  readonly groupStats = { groups: 0, units: 0 };
+  readonly groupStats = { groups: 0, units: 0, durableGroups: 0 };
 
   constructor(
     private readonly storage: Storage,
@@ -86,22 +104,32 @@ export class Transactions {
     this.#emitter.setMaxListeners(50);
   }
 
-  async run<T>(actor: Actor, fn: (work: Work) => Promise<T>): Promise<T> {
+  /**
+   * How an access-reducing unit on PostgreSQL waits for the other instances, after its commit
+   * and before its caller is answered. Unset (a process that only reads), nothing waits.
+   */
+  acknowledgeWith(wait: AcknowledgementWait): void {
+    this.#acknowledged = wait;
+  }
+
+  async run<T>(actor: Actor, fn: (work: Work) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const reducesAccess = options.reducesAccess === true;
     if (this.storage.dialect === 'sqlite') {
       return new Promise<T>((resolve, reject) => {
-        this.#queue.push({ actor, now: this.clock(), fn, resolve: resolve as (value: unknown) => void, reject });
+        this.#queue.push({ actor, reducesAccess, now: this.clock(), fn, resolve: resolve as (value: unknown) => void, reject });
         if (!this.#draining) void this.#drain();
       });
     }
     const now = this.clock();
-    const { value, changes } = await this.storage.db.transaction().execute(async (trx) => {
+    const { value, changes, seq } = await this.storage.db.transaction().execute(async (trx) => {
       const unit = this.#unit(trx, now);
       const value = await fn(unit.work);
-      await this.#write(trx, now, actor, unit);
+      const seq = await this.#write(trx, now, actor, unit, reducesAccess);
       for (const write of unit.beforeCommit) await write(trx);
-      return { value, changes: unit.changes };
+      return { value, changes: unit.changes, seq };
     });
     for (const change of changes) this.emit(change);
+    if (seq !== undefined) await this.#acknowledged?.(seq);
     return value;
   }
 
@@ -119,17 +147,36 @@ export class Transactions {
     return { work, entries, changes, beforeCommit };
   }
 
-  /** Writes what a unit recorded: its audit entries, and on PostgreSQL its NOTIFYs, in one statement. */
-  async #write(trx: Transaction<Database>, now: Date, actor: Actor, { entries, changes }: UnitRecord): Promise<void> {
+  /**
+   * Writes what a unit recorded: its audit entries, and on PostgreSQL its NOTIFYs, in one
+   * statement. An access-reducing unit that changed something also takes the next number of
+   * `change_sequence` there (PostgreSQL), named in its last NOTIFY, and returns it: once an
+   * instance has heard that NOTIFY it has heard the unit's others (a transaction's NOTIFYs
+   * arrive in order) and every earlier number's (the row lock orders the numbers by commit).
+   */
+  async #write(trx: Transaction<Database>, now: Date, actor: Actor, { entries, changes }: UnitRecord, reducesAccess: boolean): Promise<number | undefined> {
     const audit = entries.length > 0 ? auditEventsInsert(trx, now, actor, entries) : undefined;
     if (this.storage.dialect === 'sqlite' || changes.length === 0) {
       await audit?.execute();
-      return;
+      return undefined;
     }
     // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
-    const notices = changes.map((change, i) => sql`pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ ...change, at: Date.now() })})`.as(`n${i}`));
-    // A data-modifying WITH runs whether or not the select reads it.
-    await (audit === undefined ? trx.selectNoFrom(notices) : trx.with('audit', () => audit.returning('id')).selectNoFrom(notices)).execute();
+    const at = Date.now();
+    const payload = (change: Change) => JSON.stringify({ ...change, at });
+    const notice = (change: Change, i: number): RawBuilder<unknown> =>
+      reducesAccess && i === changes.length - 1
+        ? sql`pg_notify(${CHANGE_CHANNEL}, ${payload(change).slice(0, -1)} || ',"seq":' || (select seq from head)::text || '}')`
+        : sql`pg_notify(${CHANGE_CHANNEL}, ${payload(change)})`;
+    const selections: Array<AliasedRawBuilder<unknown, string>> = changes.map((change, i) => notice(change, i).as(`n${i}`));
+    // Data-modifying WITHs run whether or not the select reads them.
+    let query = trx as unknown as QueryCreator<any>;
+    if (reducesAccess) {
+      query = query.with('head', (db) => db.updateTable('change_sequence').set({ seq: sql`seq + 1` }).where('id', '=', 1).returning('seq'));
+      selections.push(sql`(select seq from head)`.as('seq'));
+    }
+    if (audit !== undefined) query = query.with('audit', () => audit.returning('id'));
+    const row = (await query.selectNoFrom(selections).executeTakeFirst()) as { seq?: number } | undefined;
+    return reducesAccess ? Number(row?.seq) : undefined;
   }
 
   async #drain(): Promise<void> {
@@ -149,26 +196,44 @@ export class Transactions {
     const failed: Array<{ unit: QueuedUnit; error: unknown }> = [];
     let current: QueuedUnit | undefined;
     const started = performance.now();
+    // SQLite refuses to change `synchronous` inside a transaction, so the group's durability is
+    // chosen before it begins: FULL when one of the units it will take reduces access. A NORMAL
+    // group stops before an access-reducing unit that queues meanwhile; a FULL one takes any.
+    const durable = this.#queue.slice(0, GROUP_MAX_UNITS).some((unit) => unit.reducesAccess);
     try {
-      await this.storage.db.transaction().execute(async (trx) => {
-        while (this.#queue.length > 0 && kept.length + failed.length < GROUP_MAX_UNITS && (current === undefined || performance.now() - started < GROUP_MAX_MS)) {
-          const unit = this.#queue.shift() as QueuedUnit;
-          current = unit;
-          await sql`savepoint unit`.execute(trx);
-          try {
-            const record = this.#unit(trx, unit.now);
-            const value = await unit.fn(record.work);
-            await this.#write(trx, unit.now, unit.actor, record);
-            kept.push({ unit, value, record });
-          } catch (error) {
-            // If SQLite already ended the transaction, this throws and the whole group fails.
-            await sql`rollback to unit`.execute(trx);
-            failed.push({ unit, error });
-          }
-          await sql`release unit`.execute(trx);
+      // One connection for the pragmas and the transaction between them.
+      await this.storage.db.connection().execute(async (db) => {
+        const normal = durable ? (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]?.synchronous : undefined;
+        if (durable) await sql`pragma synchronous = full`.execute(db);
+        try {
+          await db.transaction().execute(async (trx) => {
+            while (
+              this.#queue.length > 0 &&
+              kept.length + failed.length < GROUP_MAX_UNITS &&
+              (current === undefined || performance.now() - started < GROUP_MAX_MS) &&
+              (durable || !(this.#queue[0] as QueuedUnit).reducesAccess)
+            ) {
+              const unit = this.#queue.shift() as QueuedUnit;
+              current = unit;
+              await sql`savepoint unit`.execute(trx);
+              try {
+                const record = this.#unit(trx, unit.now);
+                const value = await unit.fn(record.work);
+                await this.#write(trx, unit.now, unit.actor, record, unit.reducesAccess);
+                kept.push({ unit, value, record });
+              } catch (error) {
+                // If SQLite already ended the transaction, this throws and the whole group fails.
+                await sql`rollback to unit`.execute(trx);
+                failed.push({ unit, error });
+              }
+              await sql`release unit`.execute(trx);
+            }
+            current = undefined;
+            for (const { record } of kept) for (const write of record.beforeCommit) await write(trx);
+          });
+        } finally {
+          if (normal !== undefined) await sql.raw(`pragma synchronous = ${Number(normal)}`).execute(db);
         }
-        current = undefined;
-        for (const { record } of kept) for (const write of record.beforeCommit) await write(trx);
       });
     } catch (error) {
       // Nothing of this group was committed: every unit in it fails (a unit's own error first).
@@ -180,6 +245,7 @@ export class Transactions {
       return;
     }
     this.groupStats.groups++;
+    if (durable) this.groupStats.durableGroups++;
     this.groupStats.units += kept.length + failed.length;
     for (const { unit, value, record } of kept) {
       for (const change of record.changes) this.emit(change);

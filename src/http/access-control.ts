@@ -5,6 +5,7 @@ import type { AuthResult, Authenticator } from '../auth/authenticate.ts';
 import type { RouteAccess } from '../auth/permissions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ChangeFeed } from '../db/change-feed.ts';
+import type { Transactions } from '../db/transactions.ts';
 import { AppError } from './errors.ts';
 
 declare module 'fastify' {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Why authentication was refused, for the request's log line (never sent to the client). */
     authFailure: string | null;
+    /** How many changes this process had applied when the request was admitted. */
+    admittedAtChange: number;
   }
 }
 
@@ -61,14 +64,22 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
+/** Whether a request comes with a body, whose last byte may arrive well after its headers. */
+const hasBody = (request: FastifyRequest) =>
+  request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0');
+
 /**
  * The one hook that authenticates and authorizes every request, before its body is parsed.
  * Deny by default: a route that declares no `config.access` answers 403 to everyone.
  */
-export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed }>(
-  async (app: FastifyInstance, { authenticator, feed }) => {
+export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed; transactions: Transactions }>(
+  async (app: FastifyInstance, { authenticator, feed, transactions }) => {
     app.decorateRequest('principal', null);
     app.decorateRequest('authFailure', null);
+    app.decorateRequest('admittedAtChange', 0);
+    let changes = 0;
+    const unsubscribe = transactions.onChange(() => void changes++);
+    app.addHook('onClose', async () => unsubscribe());
     // A callback hook: on the hot path (a cache answers) the request goes on synchronously, with no promise made.
     app.addHook('onRequest', (request, _reply, done) => {
       let result: ReturnType<Authenticator['authenticate']>;
@@ -88,8 +99,27 @@ export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed
         return done(error as Error);
       }
       const required = access;
+      request.admittedAtChange = changes;
       if (result instanceof Promise) result.then((settled) => done(admit(request, required, settled)), done);
       else done(admit(request, required, result));
+    });
+    // A request with a body was admitted when its headers arrived; its last byte may come after
+    // a removal or a reduction of access was answered. If anything changed meanwhile, or the
+    // caches are not trusted now, it is admitted again before its handler runs.
+    app.addHook('preHandler', (request, _reply, done) => {
+      const access = request.routeOptions.config.access;
+      if (request.principal === null || access === undefined || access === 'public' || !hasBody(request)) return done();
+      let result: ReturnType<Authenticator['authenticate']>;
+      try {
+        feed.sync();
+        if (changes === request.admittedAtChange && feed.live) return done();
+        request.principal = null;
+        result = authenticator.authenticate(request);
+      } catch (error) {
+        return done(error as Error);
+      }
+      if (result instanceof Promise) result.then((settled) => done(admit(request, access, settled)), done);
+      else done(admit(request, access, result));
     });
   },
   { name: 'access-control' },

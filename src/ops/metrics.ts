@@ -116,6 +116,49 @@ export class Metrics {
       },
     });
 
+    const acknowledgements = ctx.acknowledgements;
+    if (acknowledgements !== undefined) {
+      new Counter({
+        name: 'tessera_change_acknowledgements_total',
+        help: 'Access-reducing writes made here, by outcome: confirmed (every live instance applied it before the answer), instance_lost (an instance went silent without confirming and was not waited for), timed_out (answered at the bound). Instances behind answer from SQL until caught up.',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          this.reset();
+          this.inc({ outcome: 'confirmed' }, acknowledgements.stats.confirmed);
+          this.inc({ outcome: 'instance_lost' }, acknowledgements.stats.instanceLost);
+          this.inc({ outcome: 'timed_out' }, acknowledgements.stats.timedOut);
+        },
+      });
+      const wait = new Histogram({
+        name: 'tessera_change_acknowledgement_seconds',
+        help: 'Time an access-reducing write waited, after its commit, for every live instance to apply it.',
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5],
+        registers,
+      });
+      acknowledgements.onWaited((seconds) => wait.observe(seconds));
+    }
+    const instances = ctx.instances;
+    if (instances !== undefined) {
+      new Gauge({
+        name: 'tessera_instance_confirmed',
+        help: '1 while a recent heartbeat confirmed that this instance has applied every access-reducing change, else 0 (its caches are then unused: key state is read from SQL).',
+        registers,
+        collect() {
+          this.set(instances.confirmed ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: 'tessera_instance_confirmation_lapses_total',
+        help: 'Times this instance could not confirm its caches within the window (heartbeat failing or late) and answered from SQL until caught up.',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(instances.stats.lapses);
+        },
+      });
+    }
+
     const pool = ctx.storage.pool;
     if (pool !== undefined) {
       new Gauge({

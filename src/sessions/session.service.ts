@@ -110,7 +110,7 @@ export class SessionService {
       if (!(await deleteSession(work.trx, idHash))) return;
       work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor } });
       work.announce({ kind: 'session', id: idHash });
-    });
+    }, { reducesAccess: true });
   }
 
   /**

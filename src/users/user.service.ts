@@ -214,7 +214,7 @@ export class UserService {
       const invitation = await this.#newInvitation(work, row, 'replace');
       work.announce({ kind: 'user', id });
       return { ...rowToUser(row), ...invitation };
-    });
+    }, { reducesAccess: true });
   }
 
   /** Changes a user's display name or roles; the user's next request has the new rights. */
@@ -237,7 +237,7 @@ export class UserService {
         work.announce({ kind: 'user', id });
       }
       return this.#managed(work.trx, updated);
-    });
+    }, { reducesAccess: input.roles !== undefined });
   }
 
   /**
@@ -261,7 +261,7 @@ export class UserService {
         detail: pending ? { email: row.email, invitationRevoked: true } : { email: row.email },
       });
       work.announce({ kind: 'user', id });
-    });
+    }, { reducesAccess: true });
   }
 
   /**
@@ -277,7 +277,7 @@ export class UserService {
       const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
       work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded, tokensRevoked: true } });
       work.announce({ kind: 'user', id });
-    });
+    }, { reducesAccess: true });
   }
 
   /** Who an invitation is for, so the page that accepts it can say so. */

@@ -60,8 +60,12 @@ export interface Answer {
   json<T = any>(): T;
 }
 
-/** One HTTP request over a kept-alive connection (lighter than fetch under load). */
-export function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<Answer> {
+/**
+ * One HTTP request over a kept-alive connection (lighter than fetch under load).
+ * `onResponse` runs the moment the answer's status line and headers have arrived, before its
+ * body is read: what a client does next, at the earliest.
+ */
+export function call(base: string, method: string, path: string, token?: string, body?: unknown, onResponse?: (status: number) => void): Promise<Answer> {
   return new Promise((resolveAnswer, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = {};
@@ -71,6 +75,7 @@ export function call(base: string, method: string, path: string, token?: string,
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
     const req = httpRequest(`${base}${path}`, { method, headers, agent }, (res) => {
+      onResponse?.(res.statusCode ?? 0);
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {

@@ -13,6 +13,7 @@ import * as keyNameFtsByApp from './2026-12-03T00-key-name-fts-by-app.ts';
 import * as keyExpiryCreationIndex from './2026-12-03T01-key-expiry-creation-index.ts';
 import * as foldedNameKeys from './2026-12-07T02-folded-name-keys.ts';
 import * as userTokensValidAfter from './2026-12-07T03-user-tokens-valid-after.ts';
+import * as acknowledgedChanges from './2026-12-07T05-acknowledged-changes.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-03T01-key-expiry-creation-index': keyExpiryCreationIndex,
   '2026-12-07T02-folded-name-keys': foldedNameKeys,
   '2026-12-07T03-user-tokens-valid-after': userTokensValidAfter,
+  '2026-12-07T05-acknowledged-changes': acknowledgedChanges,
 };
 
 export const migrationProvider: MigrationProvider = {
