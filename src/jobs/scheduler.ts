@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 import type { Storage } from '../db/database.ts';
 
 /** What a job does across instances. */
@@ -58,6 +59,8 @@ export class Scheduler {
   constructor(
     private readonly storage: Storage,
     private readonly log: Logger,
+    /** Told of a run that failed because the database cannot serve (logged once per outage there). */
+    private readonly onDatabaseUnavailable: (error: unknown) => void = () => {},
   ) {}
 
   /** Declares a job; it runs every `intervalMs` once `start()` was called. */
@@ -105,7 +108,9 @@ export class Scheduler {
     // One run at a time per process; a tick that finds the job still running joins it.
     job.running ??= this.#locked(job, force)
       .catch((err: unknown): RunOutcome => {
-        this.log.error({ err, job: job.name }, 'scheduled job failed');
+        // A database outage fails every job until it ends: the next tick tries again.
+        if (isDatabaseUnavailable(err)) this.onDatabaseUnavailable(err);
+        else this.log.error({ err, job: job.name }, 'scheduled job failed');
         return 'ran';
       })
       .finally(() => {
