@@ -2,8 +2,9 @@ import SQLite from 'better-sqlite3';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '../src/db/availability.ts';
+import { DatabaseAvailability, isDatabaseUnavailable } from '../src/db/availability.ts';
 import { DIALECTS, TEST_PG_URL } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -47,6 +48,25 @@ describe.each(DIALECTS)('a database that cannot serve answers 503 database_unava
     expect(JSON.parse(res.body)).toMatchObject({ code: 'database_unavailable', status: 503 });
     expect(res.body).not.toMatch(/SQLITE|locked|disk|\bat /);
   };
+
+  it('logs one warning per outage however many requests fail, and one line when a probe finds it over', async () => {
+    const lines: Array<{ level: number; msg: string; failures?: number }> = [];
+    const recording = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const availability = new DatabaseAvailability(h.ctx.storage, recording);
+    try {
+      const lost = new Error('Connection terminated unexpectedly');
+      for (let i = 0; i < 50; i++) availability.failed(lost);
+      expect(availability.down).toBe(true);
+      expect(lines.map((l) => l.msg)).toEqual(['database unavailable: answering 503 database_unavailable to requests that need it until it is back']);
+      // The database answers (it never left): the probe ends the outage after a quiet second.
+      for (let waited = 0; availability.down && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(availability.down).toBe(false);
+      expect(lines.slice(1)).toMatchObject([{ msg: 'database available again', failures: 50 }]);
+      expect(availability.stats.outages).toBe(1);
+    } finally {
+      availability.close();
+    }
+  });
 
   it.runIf(dialect === 'sqlite')('SQLite out of space (SQLITE_FULL): 503 on writes, reads go on, writes work once there is room', async () => {
     const sqlite = h.ctx.storage.sqlite as SQLite.Database;

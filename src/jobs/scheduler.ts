@@ -99,6 +99,12 @@ export class Scheduler {
     await Promise.all([...this.#jobs.values()].map((job) => job.running));
   }
 
+  /** A database outage is reported once, where it is counted; anything else is a warning of its own. */
+  #warn(err: unknown, job: Job, message: string): void {
+    if (isDatabaseUnavailable(err)) this.onDatabaseUnavailable(err);
+    else this.log.warn({ err, job: job.name }, message);
+  }
+
   #schedule(job: Job): void {
     job.timer = setInterval(() => void this.#runOnce(job, false), job.intervalMs);
     job.timer.unref();
@@ -160,12 +166,12 @@ export class Scheduler {
             .set({ last_finished_at: new Date().toISOString(), last_status: status })
             .where('name', '=', job.name)
             .execute()
-            .catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not record the end of a job run'));
+            .catch((err: unknown) => this.#warn(err, job, 'could not record the end of a job run'));
         }
         return 'ran';
       } finally {
         // If this fails the connection is broken, and PostgreSQL released the lock with it.
-        await sql`select pg_advisory_unlock(${LOCK_CLASS}, ${key})`.execute(conn).catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not release a job lock'));
+        await sql`select pg_advisory_unlock(${LOCK_CLASS}, ${key})`.execute(conn).catch((err: unknown) => this.#warn(err, job, 'could not release a job lock'));
       }
     });
   }
