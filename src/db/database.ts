@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
@@ -34,17 +34,32 @@ const STATEMENT_CACHE_SIZE = 500;
  * one query at a time on its single SQLite connection (a streamed query holds it until done).
  */
 function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new BoundedCache<string, SQLite.Statement>(STATEMENT_CACHE_SIZE);
+  const statements = new BoundedCache<string, SqliteStatement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => sqlite.close(),
     prepare(text) {
       let statement = statements.get(text);
       if (statement === undefined) {
-        statement = sqlite.prepare(text);
+        statement = text === 'rollback' ? rollbackIfOpen(sqlite) : sqlite.prepare(text);
         statements.set(text, statement);
       }
       return statement;
     },
+  };
+}
+
+/**
+ * Kysely's rollback after a failed transaction. SQLite rolls the whole transaction back by
+ * itself on SQLITE_FULL, an I/O error or SQLITE_NOMEM, and a ROLLBACK then fails ("no
+ * transaction is active"), which would replace the error that says why (a 503 with a 500).
+ */
+function rollbackIfOpen(sqlite: SQLite.Database): SqliteStatement {
+  const rollback = sqlite.prepare('rollback');
+  return {
+    reader: false,
+    all: () => [],
+    iterate: () => [][Symbol.iterator](),
+    run: () => (sqlite.inTransaction ? rollback.run() : { changes: 0, lastInsertRowid: 0 }),
   };
 }
 

@@ -148,8 +148,6 @@ export class Transactions {
     const kept: Array<{ unit: QueuedUnit; value: unknown; record: UnitRecord }> = [];
     const failed: Array<{ unit: QueuedUnit; error: unknown }> = [];
     let current: QueuedUnit | undefined;
-    /** Why the group failed when a unit's error ended the transaction (the rollback that follows then fails too). */
-    let groupFailure: unknown;
     const started = performance.now();
     try {
       await this.storage.db.transaction().execute(async (trx) => {
@@ -166,7 +164,6 @@ export class Transactions {
             // If SQLite already ended the transaction (it rolls back the whole of it on SQLITE_FULL,
             // an I/O error, ...), this throws and the whole group fails, for this unit's reason.
             await sql`rollback to unit`.execute(trx).catch(() => {
-              groupFailure = error;
               throw error;
             });
             failed.push({ unit, error });
@@ -176,8 +173,7 @@ export class Transactions {
         current = undefined;
         for (const { record } of kept) for (const write of record.beforeCommit) await write(trx);
       });
-    } catch (caught) {
-      const error = groupFailure ?? caught;
+    } catch (error) {
       // Nothing of this group was committed: every unit in it fails (a unit's own error first).
       for (const { unit } of kept) unit.reject(error);
       for (const { unit, error: own } of failed) unit.reject(own);
