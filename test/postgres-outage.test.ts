@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, CLUSTER_SECRET, sparePort, startInstance, type Answer, type Instance } from './helpers/instances.ts';
+import { call, CLUSTER_METRICS_TOKEN, CLUSTER_SECRET, sparePort, startInstance, type Answer, type Instance } from './helpers/instances.ts';
 import { createPrivatePostgres, postgresServerBin, type PrivatePostgres } from './helpers/private-postgres.ts';
 
 const BIN = postgresServerBin();
@@ -48,6 +48,7 @@ describe.skipIf(BIN === undefined)(BIN === undefined ? `${TITLE}: skipped, no Po
       TESSERA_ADMIN_EMAIL: ADMIN_EMAIL,
       TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD,
       LOG_LEVEL: 'info',
+      TESSERA_METRICS_TOKEN: CLUSTER_METRICS_TOKEN,
     };
     instance = await startInstance('outage', env, await sparePort());
     // The whole log (the instance keeps only its tail), to count its warnings.
@@ -70,6 +71,10 @@ describe.skipIf(BIN === undefined)(BIN === undefined ? `${TITLE}: skipped, no Po
   };
   const remove = async (id: string) => expect((await call(instance.url, 'DELETE', `/api/v1/access-keys/${id}`, admin)).status).toBe(204);
   const use = (token: string, id: string) => call(instance.url, 'GET', `/api/v1/access-keys/${id}`, token);
+  const metric = async (name: string) => {
+    const text = (await call(instance.url, 'GET', '/metrics', CLUSTER_METRICS_TOKEN)).body;
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  };
 
   it('stays up, answers 503 + Retry-After where it needs the database, never accepts a removed key, and recovers without a restart', async () => {
     const live = await createKey('live');
@@ -116,6 +121,7 @@ describe.skipIf(BIN === undefined)(BIN === undefined ? `${TITLE}: skipped, no Po
     expectDatabaseUnavailable(await call(instance.url, 'POST', '/api/v1/access-keys', admin, { name: 'during-outage', roles: [{ role: 'global-viewer' }] }));
     expect((await call(instance.url, 'GET', '/healthz')).status).toBe(200);
     expect((await call(instance.url, 'GET', '/readyz')).status).toBe(503);
+    expect(await metric('tessera_database_available')).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (Date.now() - stoppedAt)));
     expect(instance.child.exitCode, instance.output()).toBeNull();
     expect(seen.live.get(503) ?? 0).toBeGreaterThan(0);
@@ -143,6 +149,8 @@ describe.skipIf(BIN === undefined)(BIN === undefined ? `${TITLE}: skipped, no Po
     for (let waited = 0; waited < 10_000 && !log.includes('database available again'); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     running = false;
     await Promise.all(loops);
+    expect(await metric('tessera_database_available')).toBe(1);
+    expect(await metric('tessera_database_outages_total')).toBe(1);
     expect(failures).toEqual([]);
     expect(seen.removed.get(200)).toBeUndefined();
     expect(seen.live.get(500)).toBeUndefined();
