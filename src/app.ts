@@ -102,7 +102,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   app.setValidatorCompiler(validatorCompiler);
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
 
-  await app.register(problemHandler);
+  await app.register(problemHandler, { onDatabaseUnavailable: ctx.databaseAvailability.failed });
   await app.register(inputText);
   // JSON everywhere; forms only where a route accepts them (OAuth-style endpoints). No plain text.
   app.removeContentTypeParser('text/plain');

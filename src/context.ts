@@ -6,6 +6,7 @@ import { SigningKeyStore } from './auth/keystore.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
+import { DatabaseAvailability, isDatabaseUnavailable } from './db/availability.ts';
 import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
 import { ChangeAcknowledgements, InstanceRegistry } from './db/instances.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
@@ -33,6 +34,8 @@ export interface Context {
   readonly log: Logger;
   readonly clock: () => Date;
   readonly storage: Storage;
+  /** Database outages as this process sees them: one warning each, and when they end. */
+  readonly databaseAvailability: DatabaseAvailability;
   readonly box: SecretBox;
   readonly transactions: Transactions;
   readonly feed: ChangeFeed;
@@ -115,7 +118,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const policy = new PolicyService(storage.db, transactions);
     const reports = new ReportService(storage.db);
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
-    const scheduler = new Scheduler(storage, log);
+    const databaseAvailability = new DatabaseAvailability(storage, log);
+    const scheduler = new Scheduler(storage, log, databaseAvailability.failed);
     // SQLite: copies the write-ahead log back into the database off the request path.
     const checkpointer = storage.sqlite === undefined ? undefined : new WalCheckpointer(storage.sqlite, log);
     const signIn = new SignInService(storage.db, transactions, rateLimiter, clock, log);
@@ -135,13 +139,16 @@ export async function createContext(config: Config, log: Logger, options: Contex
     // Instance scope: every instance flushes what it counted (no lock, no job_runs row).
     scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush(), { scope: 'instance' });
     transactions.onChange((change) => {
-      if (change.kind === 'signing-key' || change.kind === 'any') void signingKeys.reload().catch((err) => log.error({ err }, 'signing key reload failed'));
+      if (change.kind !== 'signing-key' && change.kind !== 'any') return;
+      // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
+      void signingKeys.reload().catch((err: unknown) => (isDatabaseUnavailable(err) ? databaseAvailability.failed(err) : log.error({ err }, 'signing key reload failed')));
     });
     return {
       config,
       log,
       clock,
       storage,
+      databaseAvailability,
       box,
       transactions,
       feed,
@@ -177,6 +184,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
         await instances?.stop();
         await feed.stop();
+        databaseAvailability.close();
         cloudAccountPages.close();
         await rateLimiter.close();
         if (options.storage === undefined) await storage.close();

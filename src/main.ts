@@ -12,6 +12,15 @@ import { createLogger } from './http/logging.ts';
 import { startServer } from './server.ts';
 import { seedDemo } from './demo/demo.ts';
 
+/**
+ * Stop signals this soon after the first are the same request delivered twice: under `npm
+ * start`, npm forwards SIGINT/SIGTERM to the server, which the terminal or systemd already
+ * sent to the whole process group. A signal after this forces an immediate exit.
+ */
+const DUPLICATE_SIGNAL_WINDOW_MS = 1000;
+/** After a stop, how long the last log lines may take to be written before the process exits regardless. */
+const EXIT_DRAIN_MS = 2000;
+
 function collectRole(value: string, previous: Grant[] = []): Grant[] {
   try {
     return [...previous, parseRoleArgument(value)];
@@ -63,16 +72,32 @@ export function buildCli(): Command {
     .description('run the server (the API, the console and the API homepage)')
     .action(async () => {
       const server = await startServer(loadConfig());
-      let signals = 0;
+      // Not process.exit() at once: the log is written asynchronously, and its last lines would be
+      // lost. The process ends when its last write is done; a handle left open cannot hold it.
+      const exit = (code: number) => {
+        process.exitCode = code;
+        setTimeout(() => process.exit(code), EXIT_DRAIN_MS).unref();
+      };
+      let firstSignalAt: number | undefined;
       const shutdown = (signal: string) => {
-        // A second signal means "now": exit without waiting for the graceful stop.
-        if (++signals > 1) process.exit(1);
+        const now = performance.now();
+        if (firstSignalAt !== undefined) {
+          // The same stop request delivered twice (npm forwards what the terminal's Ctrl-C or a
+          // control-group kill already delivered to the whole group): the graceful stop goes on.
+          if (now - firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
+          // Asked again later, by a person or a supervisor: exit now.
+          server.ctx.log.warn({ signal }, 'stop requested again: exiting without finishing the graceful stop');
+          process.exit(1);
+        }
+        firstSignalAt = now;
         server.ctx.log.info({ signal }, 'shutting down: finishing in-flight requests, flushing usage, closing connections');
-        server.stop().then(
-          () => process.exit(0),
+        // Keeps the process alive until the stop is done, whatever it waits on.
+        const hold = setInterval(() => {}, 1000);
+        server.stop().finally(() => clearInterval(hold)).then(
+          () => exit(0),
           (err: unknown) => {
             server.ctx.log.error({ err }, 'shutdown failed');
-            process.exit(1);
+            exit(1);
           },
         );
       };

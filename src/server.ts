@@ -6,6 +6,8 @@ import { createLogger } from './http/logging.ts';
 
 /** How long shutdown waits for in-flight requests before closing their connections. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** How often, during that wait, connections that went idle are closed. */
+const IDLE_SWEEP_MS = 50;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -42,6 +44,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       (stopping ??= (async () => {
         // Stop accepting and let in-flight requests finish (new requests on kept-alive
         // connections get 503 + Connection: close); past the grace period, cut what is left.
+        // One turn of the event loop first: requests that reached this process before the signal
+        // (readable in the same poll as the signal) get parsed and become in-flight, rather than
+        // having their connections closed as idle.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(() => {
@@ -51,8 +57,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
           }, SHUTDOWN_GRACE_MS);
           timer.unref();
         });
+        // A kept-alive connection whose request finishes after the stop began is idle from then
+        // on, and would hold the close until the grace period: close each as it goes idle.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
         await Promise.race([app.close(), grace]);
         clearTimeout(timer);
+        clearInterval(sweep);
         // Then background work: jobs finish, usage is flushed, listeners and pools close.
         await ctx.close();
         log.info('Tessera stopped');

@@ -79,6 +79,24 @@ describe('scheduler on SQLite (one instance)', () => {
     expect(lines.filter((l) => l.msg === 'scheduled job failed' && l.job === 'flaky')).toHaveLength(2);
   });
 
+  it('reports a run failed by a database outage to the outage tracker, not as an error line, and runs it again next time', async () => {
+    const lines: Array<{ msg: string }> = [];
+    const recording = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const outages: unknown[] = [];
+    const scheduler = new Scheduler(storage, recording, (error) => outages.push(error));
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    let attempts = 0;
+    scheduler.every('locked-out', 10_000, async () => {
+      attempts++;
+      throw busy;
+    });
+    await scheduler.runNow('locked-out');
+    await scheduler.runNow('locked-out');
+    expect(attempts).toBe(2);
+    expect(outages).toEqual([busy, busy]);
+    expect(lines).toEqual([]);
+  });
+
   it('refuses a job declared twice or with a bad interval, and an unknown job name (programmer errors)', async () => {
     const scheduler = new Scheduler(storage, log);
     scheduler.every('once', 1000, async () => {});

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
@@ -34,13 +34,13 @@ const STATEMENT_CACHE_SIZE = 500;
  * one query at a time on its single SQLite connection (a streamed query holds it until done).
  */
 function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new BoundedCache<string, SQLite.Statement>(STATEMENT_CACHE_SIZE);
+  const statements = new BoundedCache<string, SqliteStatement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => sqlite.close(),
     prepare(text) {
       let statement = statements.get(text);
       if (statement === undefined) {
-        statement = sqlite.prepare(text);
+        statement = text === 'rollback' ? rollbackIfOpen(sqlite) : sqlite.prepare(text);
         statements.set(text, statement);
       }
       return statement;
@@ -48,15 +48,43 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
+/**
+ * Kysely's rollback after a failed transaction. SQLite rolls the whole transaction back by
+ * itself on SQLITE_FULL, an I/O error or SQLITE_NOMEM, and a ROLLBACK then fails ("no
+ * transaction is active"), which would replace the error that says why (a 503 with a 500).
+ */
+function rollbackIfOpen(sqlite: SQLite.Database): SqliteStatement {
+  const rollback = sqlite.prepare('rollback');
+  return {
+    reader: false,
+    all: () => [],
+    iterate: () => [][Symbol.iterator](),
+    run: () => (sqlite.inTransaction ? rollback.run() : { changes: 0, lastInsertRowid: 0 }),
+  };
+}
+
 // PostgreSQL's BIGINT (count(*)) arrives as a string; our counts fit in a double.
 pg.types.setTypeParser(20, (value) => Number(value));
+
+/** How long a request waits for a PostgreSQL connection (a new one, or a free one from the pool). */
+const POOL_CONNECT_TIMEOUT_MS = 5000;
 
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else SQLite in the data folder. */
 export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { poolSize?: number } = {}): Storage {
   if (config.databaseUrl !== undefined) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: options.poolSize ?? 10 });
-    // An idle client's network error must not crash the process; the next query reports it.
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: options.poolSize ?? 10,
+      // An unreachable server (a blip that drops packets) fails a request in bounded time, as 503.
+      connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
+    // A lost connection must never crash the process: pg emits 'error' on the pool for an idle
+    // client, and on the client itself while it is checked out (a Kysely transaction, the
+    // scheduler's lock connection), where the pool listens no more. The query that was running,
+    // or the next one, fails instead, and the pool drops the broken client when it comes back.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', sqlite: undefined, pool, close: () => db.destroy() };
   }

@@ -222,8 +222,11 @@ export class Transactions {
                 await this.#write(trx, unit.now, unit.actor, record, unit.reducesAccess);
                 kept.push({ unit, value, record });
               } catch (error) {
-                // If SQLite already ended the transaction, this throws and the whole group fails.
-                await sql`rollback to unit`.execute(trx);
+                // If SQLite already ended the transaction (it rolls back the whole of it on SQLITE_FULL,
+                // an I/O error, ...), this throws and the whole group fails, for this unit's reason.
+                await sql`rollback to unit`.execute(trx).catch(() => {
+                  throw error;
+                });
                 failed.push({ unit, error });
               }
               await sql`release unit`.execute(trx);

@@ -83,6 +83,9 @@ export class WalCheckpointer {
     if (worker === undefined) return;
     this.#worker = undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Unreferenced, the worker would not keep the process alive until it exits: a shutdown
+    // waiting here would end with the event loop, before the usage flush that follows.
+    worker.ref();
     worker.postMessage('stop');
     await exited;
     this.#autocheckpoint(SQLITE_DEFAULT_AUTOCHECKPOINT);

@@ -24,6 +24,7 @@ export const ERRORS = {
   header_too_large: { status: 431, title: 'A request header is too large' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
   service_unavailable: { status: 503, title: 'The service is not available right now' },
+  database_unavailable: { status: 503, title: 'The database is not available right now' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

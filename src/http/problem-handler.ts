@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { INVALID_TOKEN_CHALLENGE } from './access-control.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/availability.ts';
 import { AppError, ERRORS, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from './errors.ts';
 import { fieldErrors } from './validation.ts';
 
@@ -48,11 +49,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 
 /**
  * Every error becomes an application/problem+json answer with a stable `code`. Client
- * errors say what is wrong; anything unexpected is a generic 500 whose detail goes to the
- * log only.
+ * errors say what is wrong; a database that cannot serve is a 503 with Retry-After; anything
+ * unexpected is a generic 500 whose detail goes to the log only.
  */
-export const problemHandler = fp(
-  async (app: FastifyInstance) => {
+export const problemHandler = fp<{ onDatabaseUnavailable?: (error: unknown) => void }>(
+  async (app: FastifyInstance, { onDatabaseUnavailable }) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof AppError) {
         const { headers, ...extra } = error.extra;
@@ -75,6 +76,12 @@ export const problemHandler = fp(
         const status = error.statusCode ?? 400;
         const code = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].status === status) ?? 'validation_failed';
         return sendProblem(reply, code, code === 'validation_failed' ? 'The request could not be read.' : ERRORS[code].title);
+      }
+      if (isDatabaseUnavailable(error)) {
+        // An outage, not a bug: logged once per outage by the reporter, not once per request.
+        onDatabaseUnavailable?.(error);
+        reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+        return sendProblem(reply, 'database_unavailable', 'The database cannot be reached right now. Try again shortly.');
       }
       request.log.error({ err: error }, 'unexpected error');
       return sendProblem(reply, 'internal_error', 'An unexpected error occurred. It has been logged.');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 import type { Storage } from '../db/database.ts';
 
 /** What a job does across instances. */
@@ -58,6 +59,8 @@ export class Scheduler {
   constructor(
     private readonly storage: Storage,
     private readonly log: Logger,
+    /** Told of a run that failed because the database cannot serve (logged once per outage there). */
+    private readonly onDatabaseUnavailable: (error: unknown) => void = () => {},
   ) {}
 
   /** Declares a job; it runs every `intervalMs` once `start()` was called. */
@@ -96,6 +99,12 @@ export class Scheduler {
     await Promise.all([...this.#jobs.values()].map((job) => job.running));
   }
 
+  /** A database outage is reported once, where it is counted; anything else is a warning of its own. */
+  #warn(err: unknown, job: Job, message: string): void {
+    if (isDatabaseUnavailable(err)) this.onDatabaseUnavailable(err);
+    else this.log.warn({ err, job: job.name }, message);
+  }
+
   #schedule(job: Job): void {
     job.timer = setInterval(() => void this.#runOnce(job, false), job.intervalMs);
     job.timer.unref();
@@ -105,7 +114,9 @@ export class Scheduler {
     // One run at a time per process; a tick that finds the job still running joins it.
     job.running ??= this.#locked(job, force)
       .catch((err: unknown): RunOutcome => {
-        this.log.error({ err, job: job.name }, 'scheduled job failed');
+        // A database outage fails every job until it ends: the next tick tries again.
+        if (isDatabaseUnavailable(err)) this.onDatabaseUnavailable(err);
+        else this.log.error({ err, job: job.name }, 'scheduled job failed');
         return 'ran';
       })
       .finally(() => {
@@ -155,12 +166,12 @@ export class Scheduler {
             .set({ last_finished_at: new Date().toISOString(), last_status: status })
             .where('name', '=', job.name)
             .execute()
-            .catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not record the end of a job run'));
+            .catch((err: unknown) => this.#warn(err, job, 'could not record the end of a job run'));
         }
         return 'ran';
       } finally {
         // If this fails the connection is broken, and PostgreSQL released the lock with it.
-        await sql`select pg_advisory_unlock(${LOCK_CLASS}, ${key})`.execute(conn).catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not release a job lock'));
+        await sql`select pg_advisory_unlock(${LOCK_CLASS}, ${key})`.execute(conn).catch((err: unknown) => this.#warn(err, job, 'could not release a job lock'));
       }
     });
   }

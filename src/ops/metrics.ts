@@ -158,6 +158,24 @@ export class Metrics {
         },
       });
     }
+    const availability = ctx.databaseAvailability;
+    new Gauge({
+      name: 'tessera_database_available',
+      help: '0 during a database outage (requests that need the database answer 503 database_unavailable), else 1.',
+      registers,
+      collect() {
+        this.set(availability.down ? 0 : 1);
+      },
+    });
+    new Counter({
+      name: 'tessera_database_outages_total',
+      help: 'Database outages seen by this instance (each logged once, with its end).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(availability.stats.outages);
+      },
+    });
 
     const pool = ctx.storage.pool;
     if (pool !== undefined) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { addKeyUsage, type UsageDelta } from './key-usage.repository.ts';
@@ -90,7 +91,8 @@ export class KeyUsage {
       } catch (error) {
         // Nothing of this batch or the rest was written: count it again next time.
         for (const delta of deltas.slice(i)) this.#restore(delta);
-        this.log.warn({ err: error, keys: deltas.length - i }, 'key usage flush failed; will retry');
+        // A database outage is reported (once) by whoever catches it; anything else is logged here.
+        if (!isDatabaseUnavailable(error)) this.log.warn({ err: error, keys: deltas.length - i }, 'key usage flush failed; will retry');
         throw error;
       }
     }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,6 +56,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 export interface Answer {
   status: number;
+  headers: IncomingHttpHeaders;
   body: string;
   json<T = any>(): T;
 }
@@ -80,7 +81,7 @@ export function call(base: string, method: string, path: string, token?: string,
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolveAnswer({ status: res.statusCode ?? 0, body: text, json: () => JSON.parse(text) });
+        resolveAnswer({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) });
       });
       res.on('error', reject);
     });
@@ -89,7 +90,7 @@ export function call(base: string, method: string, path: string, token?: string,
   });
 }
 
-function startInstance(name: string, env: Record<string, string>, port: number): Promise<Instance> {
+export function startInstance(name: string, env: Record<string, string>, port: number): Promise<Instance> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },

@@ -34,6 +34,7 @@ const MESSAGES: Record<ErrorCode | 'network_error', string> = {
   header_too_large: 'The request was too large. Sign out and in again.',
   internal_error: 'Something went wrong on the server. Try again; if it persists, check the server log.',
   service_unavailable: 'The server is not available right now. Try again in a moment.',
+  database_unavailable: 'The server cannot reach its database right now. Try again in a moment.',
   network_error: 'The server cannot be reached. Check your connection and try again.',
 };
 
