@@ -94,7 +94,7 @@ describe('framework-level errors over a real HTTP connection', () => {
     expectProblem(await request('POST', '/api/v1/session', { 'content-type': 'text/plain' }, 'hello'), 415, 'unsupported_media_type');
     expectProblem(await request('POST', '/api/v1/session', { 'content-type': 'application/xml' }, '<a/>'), 415, 'unsupported_media_type');
     expectProblem(await request('POST', '/api/v1/session', json, `{"email":"${'a'.repeat(1024 * 1024)}"}`), 413, 'payload_too_large');
-    expectProblem(await request('GET', '/no/such/path'), 404, 'not_found');
+    expectProblem(await request('GET', '/api/v1/no/such/path'), 404, 'not_found');
     expectProblem(await request('PUT', '/healthz'), 404, 'not_found');
     expectProblem(await request('PROPFIND', '/api/v1/access-keys'), 404, 'not_found');
     const badPath = expectProblem(await request('GET', '/api/v1/access-keys/%E0%A4%A'), 400, 'validation_failed');

@@ -106,7 +106,7 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
     await as(admin, 'GET', `/api/v1/users/${invitation}`);
     await as(undefined, 'GET', `/api/v1/no-such-thing/${invitation}`);
     await as(undefined, 'GET', `/${userToken}`);
-    const notFound = await as(undefined, 'GET', `/nothing/${invitation}/here`);
+    const notFound = await as(undefined, 'GET', `/api/v1/nothing/${invitation}/here`);
     // Malformed JSON holding a password, and an unparsable request over a real socket with a token in a 64 KB header.
     await as(undefined, 'POST', '/api/v1/session', `{"email":"${user.email}","password":"${WRONG_PASSWORD}"`, { 'content-type': 'application/json' });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -126,7 +126,7 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
     for (const secret of secrets) expect(all.includes(encodeURIComponent(secret)) || all.includes(secret.replaceAll('/', '\\/'))).toBe(false);
 
     // The 404 answer echoes the path as it is logged.
-    expect(notFound.json().detail).toBe('No route GET /nothing/[redacted]/here.');
+    expect(notFound.json().detail).toBe('No route GET /api/v1/nothing/[redacted]/here.');
 
     const records = lines.map((l) => JSON.parse(l));
     const requests = records.filter((r) => r.msg === 'request');

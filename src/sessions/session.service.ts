@@ -127,7 +127,7 @@ export class SessionService {
       work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor, everywhere: true, sessionsEnded, tokensRevoked: true } });
       work.announce({ kind: 'user', id: principal.id });
       return sessionsEnded;
-    });
+    }, { reducesAccess: true });
   }
 
   /** Deletes sessions past their absolute or idle end; the periodic cleanup. */
