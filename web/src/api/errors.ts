@@ -32,6 +32,7 @@ const MESSAGES: Record<ErrorCode | 'network_error', string> = {
   unsupported_media_type: 'The console sent a request the server does not accept. Reload the page.',
   too_many_requests: 'Too many attempts. Wait a moment and try again.',
   header_too_large: 'The request was too large. Sign out and in again.',
+  request_timeout: 'The request took too long to arrive. Check your connection and try again.',
   internal_error: 'Something went wrong on the server. Try again; if it persists, check the server log.',
   service_unavailable: 'The server is not available right now. Try again in a moment.',
   database_unavailable: 'The server cannot reach its database right now. Try again in a moment.',

@@ -199,7 +199,7 @@ export interface paths {
         };
         /**
          * Public signing keys
-         * @description The JWK Set of the Ed25519 keys that sign Tessera's tokens (public parts only).
+         * @description The JWK Set of the Ed25519 keys that sign Tessera's tokens (public parts only). A rotated key signs at once and is in the set from the next request on; the answer is `Cache-Control: no-cache` with an `ETag` (revalidate with `If-None-Match`; 304 while unchanged). Keep a copy and fetch again when a token names an unknown `kid`.
          */
         get: {
             parameters: {
@@ -227,6 +227,13 @@ export interface paths {
                             }[];
                         };
                     };
+                };
+                /** @description The set named by `If-None-Match` is still current. */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };
