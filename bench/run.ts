@@ -112,7 +112,10 @@ interface Target {
  */
 async function startComparisonServers(base: Dataset, work: string): Promise<{ servers: Served<{ token?: string }>[]; targets: Target[] }> {
   const servers: Served<{ token?: string }>[] = [];
-  const started = <T extends Served<{ token?: string }>>(server: T): T => (servers.push(server), server);
+  const started = <T extends Served<{ token?: string }>>(server: T): T => {
+    servers.push(server);
+    return server;
+  };
   try {
     const unauth = started(await tesseraServer(base.copy(), 'unauth'));
     const auth = started(await tesseraServer(base.copy(), 'auth'));

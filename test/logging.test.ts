@@ -27,7 +27,11 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
   };
 
   beforeAll(async () => {
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({ write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     h = await createHarness(dialect, { log: sink, env: { TESSERA_METRICS_TOKEN: METRICS_TOKEN } });
     admin = (await h.key([{ role: 'global-admin' }], { name: 'logged' })).token;
     keep(admin);

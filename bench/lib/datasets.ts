@@ -73,7 +73,7 @@ function readThrough(file: string): number {
   const chunk = Buffer.allocUnsafe(4 * 2 ** 20);
   let total = 0;
   try {
-    for (let read; (read = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) total += read;
+    for (let read: number; (read = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) total += read;
   } finally {
     closeSync(fd);
   }

@@ -169,6 +169,7 @@ export class Transactions {
         : sql`pg_notify(${CHANGE_CHANNEL}, ${payload(change)})`;
     const selections: Array<AliasedRawBuilder<unknown, string>> = changes.map((change, i) => notice(change, i).as(`n${i}`));
     // Data-modifying WITHs run whether or not the select reads them.
+    // biome-ignore lint/suspicious/noExplicitAny: each WITH adds a table to the type, which a `let` cannot follow.
     let query = trx as unknown as QueryCreator<any>;
     if (reducesAccess) {
       query = query.with('head', (db) => db.updateTable('change_sequence').set({ seq: sql`seq + 1` }).where('id', '=', 1).returning('seq'));

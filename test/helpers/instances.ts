@@ -58,6 +58,7 @@ export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: as light-my-request's `json()`, so tests read a body as inject's.
   json<T = any>(): T;
 }
 

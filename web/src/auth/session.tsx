@@ -52,7 +52,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [signedIn, signedOut]);
 
   useEffect(() => {
-    onUnauthorized(() => setState((current) => (current.status === 'signed-in' ? (setCsrfToken(undefined), { status: 'signed-out', expired: true }) : current)));
+    onUnauthorized(() =>
+      setState((current) => {
+        if (current.status !== 'signed-in') return current;
+        setCsrfToken(undefined);
+        return { status: 'signed-out', expired: true };
+      }),
+    );
     return () => onUnauthorized(undefined);
   }, []);
 

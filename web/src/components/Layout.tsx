@@ -44,6 +44,7 @@ export function Layout() {
   const [menuOpen, setMenuOpen] = useState(false);
   const [changing, setChanging] = useState(false);
   const location = useLocation();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: following a menu link closes the menu.
   useEffect(() => setMenuOpen(false), [location.pathname]);
   // On a narrow screen the menu slides over the page: Escape closes it, as it would a popover.
   useEffect(() => {
@@ -80,6 +81,7 @@ export function Layout() {
           const visible = group.entries.filter((e) => may(e.permission));
           if (visible.length === 0) return null;
           return (
+            // biome-ignore lint/suspicious/noArrayIndexKey: MENU is a constant, so a group's index never changes.
             <div key={i} className="menu-group">
               {group.section !== undefined && <div className="menu-section" id={`menu-${i}`}>{group.section}</div>}
               <ul aria-labelledby={group.section !== undefined ? `menu-${i}` : undefined}>

@@ -108,7 +108,8 @@ export function AuditPage() {
               <dt>Action</dt><dd>{words(open.action)}</dd>
             </dl>
             <h3>Detail</h3>
-            <pre className="json" aria-label="Detail JSON" tabIndex={0}>{JSON.stringify(open.detail, null, 2)}</pre>
+            {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard. */}
+            <pre className="json" role="region" aria-label="Detail JSON" tabIndex={0}>{JSON.stringify(open.detail, null, 2)}</pre>
           </div>
           <footer className="dialog-footer"><Button variant="primary" onPress={() => setOpen(null)}>Close</Button></footer>
         </Window>
