@@ -37,21 +37,21 @@ export function isEndpoint(text: string): boolean {
  * returns it normalized, with ids for new rules. Every message names the field.
  */
 export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] {
-  if (inputs.length > MAX_RULES) throw validationFailed('body/rules', `must have at most ${MAX_RULES} rules`);
+  if (inputs.length > MAX_RULES) throw validationFailed('/rules', `must have at most ${MAX_RULES} rules`);
   const names = new Map<string, number>();
   const ids = new Map<string, number>();
   return inputs.map((input, i) => {
-    const at = `body/rules/${i}`;
+    const at = `/rules/${i}`;
     const name = input.name.normalize('NFC').trim();
     if (name === '' || [...name].length > 100 || CONTROL_CHARACTERS.test(name)) throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
     const key = name.toLocaleLowerCase('und');
     const sameName = names.get(key);
-    if (sameName !== undefined) throw validationFailed(`${at}/name`, `repeats the name of rules/${sameName}`);
+    if (sameName !== undefined) throw validationFailed(`${at}/name`, `repeats the name of /rules/${sameName}`);
     names.set(key, i);
     const id = input.id ?? `rule-${randomUUID()}`;
     if (!RULE_ID.test(id)) throw validationFailed(`${at}/id`, 'must be 1–64 letters, digits, dots, hyphens or underscores');
     const sameId = ids.get(id);
-    if (sameId !== undefined) throw validationFailed(`${at}/id`, `repeats the id of rules/${sameId}`);
+    if (sameId !== undefined) throw validationFailed(`${at}/id`, `repeats the id of /rules/${sameId}`);
     ids.set(id, i);
     for (const side of ['source', 'destination'] as const) {
       if (!isEndpoint(input[side])) throw validationFailed(`${at}/${side}`, 'must be "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod');
