@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isCidr, isPortSpec, PROTOCOLS, type Protocol } from '../assets/asset.ts';
 import { validationFailed } from '../http/errors.ts';
+import { codePointLength } from '../shared/limits.ts';
 
 /**
  * One rule of the public cloud policy: which traffic is allowed or denied between two
@@ -43,7 +44,7 @@ export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] 
   return inputs.map((input, i) => {
     const at = `/rules/${i}`;
     const name = input.name.normalize('NFC').trim();
-    if (name === '' || [...name].length > 100 || CONTROL_CHARACTERS.test(name)) throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
+    if (name === '' || codePointLength(name) > 100 || CONTROL_CHARACTERS.test(name)) throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
     const key = name.toLocaleLowerCase('und');
     const sameName = names.get(key);
     if (sameName !== undefined) throw validationFailed(`${at}/name`, `repeats the name of /rules/${sameName}`);
@@ -66,7 +67,7 @@ export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] 
       throw validationFailed(`${at}/ports`, `must be ["any"] for protocol ${input.protocol}`);
     }
     const description = (input.description ?? '').trim();
-    if (description.length > 1000) throw validationFailed(`${at}/description`, 'must be at most 1000 characters');
+    if (codePointLength(description) > 1000) throw validationFailed(`${at}/description`, 'must be at most 1000 characters');
     return { id, name, description, action: input.action, protocol: input.protocol, source: input.source, destination: input.destination, ports, enabled: input.enabled ?? true };
   });
 }
