@@ -27,7 +27,7 @@ import { ALL_ACCOUNTS, permissionsOf, type Grant } from './auth/permissions.ts';
 import type { Principal } from './auth/principal.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
-import { clientErrorHandler, problemHandler, sendProblem } from './http/problem-handler.ts';
+import { clientErrorHandler, problemHandler, sendInvalidFields, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { CONSOLE_CSP, DOCS_CSP, pageHeaders } from './http/page-headers.ts';
 import { inputText, parseUrlEncoded } from './http/input-text.ts';
@@ -96,7 +96,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       request.log.info({ method: request.method, url: loggableUrl(request.url), status: code === 'not_found' ? 404 : 400, ip: request.ip }, 'request');
       if (code === 'not_found') return sendProblem(reply, code, 'No such resource.');
       // find-my-way could not percent-decode the path (bad escapes, or bytes that are not UTF-8).
-      return sendProblem(reply, code, 'path: is not valid percent-encoded UTF-8', { errors: [{ field: 'path', message: 'is not valid percent-encoded UTF-8' }] });
+      return sendInvalidFields(reply, [{ in: 'path', pointer: '', message: 'is not valid percent-encoded UTF-8' }]);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_MAX_KEY_DAYS } from './shared/limits.ts';
 import { ensurePrivateDir } from './util/private-files.ts';
 
 /** The validated, frozen configuration of one Tessera process. */
@@ -184,7 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     adminEmail,
     adminPassword,
-    maxKeyDays: integer(env, 'TESSERA_MAX_KEY_DAYS', 730, 1, 3650),
+    maxKeyDays: integer(env, 'TESSERA_MAX_KEY_DAYS', DEFAULT_MAX_KEY_DAYS, 1, 3650),
     sessionIdleMinutes: integer(env, 'TESSERA_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionAbsoluteHours: integer(env, 'TESSERA_SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 3650 * 3),

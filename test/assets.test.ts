@@ -62,17 +62,17 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     await putAssets(h, account.id, [vm('stays')]);
     const put = (assets: unknown[]) => h.request(admin, { method: 'PUT', url: `/api/v1/cloud-accounts/${account.id}/assets`, payload: { assets } });
     const dup = await put([vm('x'), vm('x')]);
-    expect(dup.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'body/assets/1/resourceId' }] });
+    expect(dup.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'body', pointer: '/assets/1/resourceId' }] });
     const badIp = await put([{ ...vm('y'), network: { publicIps: ['999.1.1.1'] } }]);
-    expect(badIp.json().errors[0].field).toBe('body/assets/0/network/publicIps/0');
+    expect(badIp.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/network/publicIps/0' });
     const badCidr = await put([{ ...vm('y'), network: { securityGroups: [{ id: 'sg', name: 'sg', rules: [{ direction: 'inbound', action: 'allow', protocol: 'tcp', ports: '22', cidr: '10.0.0.0/33' }] }] } }]);
-    expect(badCidr.json().errors[0].field).toBe('body/assets/0/network/securityGroups/0/rules/0/cidr');
+    expect(badCidr.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/network/securityGroups/0/rules/0/cidr' });
     const badPorts = await put([{ ...vm('y'), network: { securityGroups: [{ id: 'sg', name: 'sg', rules: [{ direction: 'inbound', action: 'allow', protocol: 'tcp', ports: '90-80', cidr: '0.0.0.0/0' }] }] } }]);
-    expect(badPorts.json().errors[0].field).toBe('body/assets/0/network/securityGroups/0/rules/0/ports');
+    expect(badPorts.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/network/securityGroups/0/rules/0/ports' });
     const badType = await put([{ ...vm('y'), type: 'mainframe' }]);
     expect(badType.statusCode).toBe(400);
     const unknownField = await put([{ ...vm('y'), owner: 'me' }]);
-    expect(unknownField.json().errors[0].field).toBe('body/assets/0/owner');
+    expect(unknownField.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/owner' });
     expect(ids(await get(`/api/v1/assets?accountId=${account.id}`))).toEqual([assetIdFor(account.id, 'stays')]);
     const missing = await h.request(admin, { method: 'PUT', url: '/api/v1/cloud-accounts/nope/assets', payload: { assets: [] } });
     expect(missing.json().code).toBe('not_found');
@@ -162,22 +162,22 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     h.clock.advance(1000);
     const updated = await h.request(admin, { method: 'POST', url, payload: { cves: [{ id: 'CVE-2024-3094', severity: 'high', cvss: 7.1 }] } });
     expect(updated.json().cves.find((c: { id: string }) => c.id === 'CVE-2024-3094')).toMatchObject({ severity: 'high', cvss: 7.1, addedAt: firstAdded });
-    for (const [cve, field] of [
-      [{ id: 'CVE-21-1234', severity: 'low' }, 'body/cves/0/id'],
-      [{ id: 'CVE-1998-1234', severity: 'low' }, 'body/cves/0/id'],
-      [{ id: 'CVE-2021-123', severity: 'low' }, 'body/cves/0/id'],
-      [{ id: 'CVE-2021-44228', severity: 'low', cvss: 9.8 }, 'body/cves/0/cvss'],
-      [{ id: 'CVE-2021-44228', severity: 'critical', cvss: 9.85 }, 'body/cves/0/cvss'],
-      [{ id: 'CVE-2021-44228', severity: 'severe' }, 'body/cves/0/severity'],
-      [{ id: 'CVE-2021-44228', severity: 'critical', cvss: 11 }, 'body/cves/0/cvss'],
+    for (const [cve, pointer] of [
+      [{ id: 'CVE-21-1234', severity: 'low' }, '/cves/0/id'],
+      [{ id: 'CVE-1998-1234', severity: 'low' }, '/cves/0/id'],
+      [{ id: 'CVE-2021-123', severity: 'low' }, '/cves/0/id'],
+      [{ id: 'CVE-2021-44228', severity: 'low', cvss: 9.8 }, '/cves/0/cvss'],
+      [{ id: 'CVE-2021-44228', severity: 'critical', cvss: 9.85 }, '/cves/0/cvss'],
+      [{ id: 'CVE-2021-44228', severity: 'severe' }, '/cves/0/severity'],
+      [{ id: 'CVE-2021-44228', severity: 'critical', cvss: 11 }, '/cves/0/cvss'],
     ] as const) {
       const res = await h.request(admin, { method: 'POST', url, payload: { cves: [cve] } });
       expect(res.statusCode, JSON.stringify(cve)).toBe(400);
       expect(res.json().code).toBe('validation_failed');
-      expect(res.json().errors[0].field, JSON.stringify(cve)).toBe(field);
+      expect(res.json().errors[0], JSON.stringify(cve)).toMatchObject({ in: 'body', pointer });
     }
     const dup = await h.request(admin, { method: 'POST', url, payload: { cves: [{ id: 'CVE-2020-1472', severity: 'critical' }, { id: 'cve-2020-1472', severity: 'critical' }] } });
-    expect(dup.json().errors[0].field).toBe('body/cves/1/id');
+    expect(dup.json().errors[0]).toMatchObject({ in: 'body', pointer: '/cves/1/id' });
     expect((await h.request(admin, { method: 'DELETE', url: `${url}/CVE-2019-0708` })).statusCode).toBe(204);
     expect((await h.request(admin, { method: 'DELETE', url: `${url}/CVE-2019-0708` })).json().code).toBe('not_found');
     expect((await get(`/api/v1/assets/${id}`)).json().cves.map((c: { id: string }) => c.id)).toEqual(['CVE-2024-3094']);

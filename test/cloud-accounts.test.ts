@@ -38,7 +38,7 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
     ] as const) {
       const res = await post({ vendor, displayName: 'x', externalId });
       expect(res.statusCode, `${vendor} ${externalId}`).toBe(400);
-      expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'externalId' }] });
+      expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'body', pointer: '/externalId' }] });
     }
     const unknownVendor = await post({ vendor: 'oracle', displayName: 'x', externalId: '1' });
     expect(unknownVendor.statusCode).toBe(400);
@@ -59,10 +59,10 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
     expect(ok.json()).toMatchObject({ credentialId: cred.id, status: 'connected', statusDetail: null });
     const wrongVendor = await post({ vendor: 'gcp', displayName: 'x', externalId: 'other-project-1', credentialId: cred.id });
     expect(wrongVendor.statusCode).toBe(400);
-    expect(wrongVendor.json().errors[0].field).toBe('credentialId');
+    expect(wrongVendor.json().errors[0]).toMatchObject({ in: 'body', pointer: '/credentialId' });
     const unknown = await post({ vendor: 'aws', displayName: 'x', externalId: '444444444444', credentialId: 'nope' });
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().errors[0].field).toBe('credentialId');
+    expect(unknown.json().errors[0]).toMatchObject({ in: 'body', pointer: '/credentialId' });
   });
 
   it('edits; the vendor cannot change; a new status clears the old detail', async () => {
@@ -74,11 +74,11 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
     expect(ok.json()).toMatchObject({ status: 'connected', statusDetail: null, displayName: 'Renamed', vendor: 'aws' });
     const vendor = await h.request(admin, { method: 'PATCH', url: `${url}/${account.id}`, payload: { vendor: 'gcp' } });
     expect(vendor.statusCode).toBe(400);
-    expect(vendor.json().errors[0].field).toBe('body/vendor');
+    expect(vendor.json().errors[0]).toMatchObject({ in: 'body', pointer: '/vendor' });
     const empty = await h.request(admin, { method: 'PATCH', url: `${url}/${account.id}`, payload: {} });
     expect(empty.statusCode).toBe(400);
     const badId = await h.request(admin, { method: 'PATCH', url: `${url}/${account.id}`, payload: { externalId: '12' } });
-    expect(badId.json().errors[0].field).toBe('externalId');
+    expect(badId.json().errors[0]).toMatchObject({ in: 'body', pointer: '/externalId' });
     expect((await h.request(admin, { method: 'PATCH', url: `${url}/missing`, payload: { displayName: 'x' } })).statusCode).toBe(404);
   });
 
@@ -98,7 +98,7 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
     expect(byVendor.length).toBeGreaterThan(0);
     expect(byVendor.every((a: { vendor: string }) => a.vendor === 'gcp')).toBe(true);
     const bad = await h.request(admin, { method: 'GET', url: `${url}?cursor=xyz` });
-    expect(bad.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'cursor' }] });
+    expect(bad.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'query', pointer: '/cursor' }] });
   });
 
   it('a Cloud Account Viewer sees its accounts only; "all" includes accounts added later', async () => {

@@ -42,24 +42,24 @@ describe.each(DIALECTS)('credentials API (%s)', (dialect) => {
 
   it('validates the fields per vendor, naming the field and never echoing the value', async () => {
     const cases: [string, Record<string, string>, string][] = [
-      ['aws', { accessKeyId: 'AKIAIOSFODNN7EXAMPLE' }, 'secret/secretAccessKey'],
-      ['aws', { ...AWS_SECRET, accessKeyId: 'XYZ123' }, 'secret/accessKeyId'],
-      ['aws', { ...AWS_SECRET, secretAccessKey: 'too-short-secret' }, 'secret/secretAccessKey'],
-      ['aws', { ...AWS_SECRET, tenantId: AZURE_SECRET.tenantId }, 'secret/tenantId'],
-      ['azure', { ...AZURE_SECRET, tenantId: 'not-a-guid' }, 'secret/tenantId'],
-      ['gcp', { serviceAccountKey: '{not json' }, 'secret/serviceAccountKey'],
-      ['gcp', { serviceAccountKey: JSON.stringify({ type: 'user' }) }, 'secret/serviceAccountKey'],
-      ['gcp', { serviceAccountKey: JSON.stringify({ type: 'service_account', project_id: 'p', client_email: 'e' }) }, 'secret/serviceAccountKey'],
+      ['aws', { accessKeyId: 'AKIAIOSFODNN7EXAMPLE' }, '/secret/secretAccessKey'],
+      ['aws', { ...AWS_SECRET, accessKeyId: 'XYZ123' }, '/secret/accessKeyId'],
+      ['aws', { ...AWS_SECRET, secretAccessKey: 'too-short-secret' }, '/secret/secretAccessKey'],
+      ['aws', { ...AWS_SECRET, tenantId: AZURE_SECRET.tenantId }, '/secret/tenantId'],
+      ['azure', { ...AZURE_SECRET, tenantId: 'not-a-guid' }, '/secret/tenantId'],
+      ['gcp', { serviceAccountKey: '{not json' }, '/secret/serviceAccountKey'],
+      ['gcp', { serviceAccountKey: JSON.stringify({ type: 'user' }) }, '/secret/serviceAccountKey'],
+      ['gcp', { serviceAccountKey: JSON.stringify({ type: 'service_account', project_id: 'p', client_email: 'e' }) }, '/secret/serviceAccountKey'],
     ];
-    for (const [vendor, secret, field] of cases) {
+    for (const [vendor, secret, pointer] of cases) {
       const res = await post({ vendor, displayName: 'bad', secret });
-      expect(res.statusCode, `${vendor} ${field}`).toBe(400);
+      expect(res.statusCode, `${vendor} ${pointer}`).toBe(400);
       expect(res.json().code).toBe('validation_failed');
-      expect(res.json().errors[0].field).toBe(field);
+      expect(res.json().errors[0]).toMatchObject({ in: 'body', pointer });
       if (secret['secretAccessKey'] === 'too-short-secret') expect(res.body).not.toContain('too-short-secret');
     }
     const unknown = await post({ vendor: 'aws', displayName: 'bad', secret: { ...AWS_SECRET, password: 'x' } });
-    expect(unknown.json().errors[0].field).toBe('body/secret/password');
+    expect(unknown.json().errors[0]).toMatchObject({ in: 'body', pointer: '/secret/password' });
   });
 
   it('edits: a partial secret replaces only the fields it names; the vendor cannot change', async () => {
@@ -73,7 +73,7 @@ describe.each(DIALECTS)('credentials API (%s)', (dialect) => {
     const vendor = await h.request(admin, { method: 'PATCH', url: `${url}/${created.id}`, payload: { vendor: 'gcp' } });
     expect(vendor.statusCode).toBe(400);
     const foreign = await h.request(admin, { method: 'PATCH', url: `${url}/${created.id}`, payload: { secret: { applicationSecret: 'x' } } });
-    expect(foreign.json().errors[0].field).toBe('secret/applicationSecret');
+    expect(foreign.json().errors[0]).toMatchObject({ in: 'body', pointer: '/secret/applicationSecret' });
   });
 
   it('refuses to delete a credential an account uses (409), deletes it once detached (204)', async () => {

@@ -98,7 +98,7 @@ describe('framework-level errors over a real HTTP connection', () => {
     expectProblem(await request('PUT', '/healthz'), 404, 'not_found');
     expectProblem(await request('PROPFIND', '/api/v1/access-keys'), 404, 'not_found');
     const badPath = expectProblem(await request('GET', '/api/v1/access-keys/%E0%A4%A'), 400, 'validation_failed');
-    expect(badPath.errors).toEqual([{ field: 'path', message: 'is not valid percent-encoded UTF-8' }]);
+    expect(badPath.errors).toEqual([{ in: 'path', pointer: '', message: 'is not valid percent-encoded UTF-8' }]);
     expectProblem(await request('GET', '/api/v1/access-keys/%ED%B0%80'), 400, 'validation_failed');
   });
 });

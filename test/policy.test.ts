@@ -47,26 +47,26 @@ describe.each(DIALECTS)('public cloud policy API (%s)', (dialect) => {
   it('validates the whole set; one bad rule changes nothing', async () => {
     const before = (await h.request(admin, { method: 'GET', url })).json();
     const bad: [unknown, string][] = [
-      [{ ...RULES[0], source: '10.0.0.0/99' }, 'body/rules/0/source'],
-      [{ ...RULES[0], destination: 'somewhere' }, 'body/rules/0/destination'],
-      [{ ...RULES[0], ports: ['70000'] }, 'body/rules/0/ports/0'],
-      [{ ...RULES[0], ports: ['any', '22'] }, 'body/rules/0/ports'],
-      [{ ...RULES[2], ports: ['22'] }, 'body/rules/0/ports'],
-      [{ ...RULES[0], id: 'has space' }, 'body/rules/0/id'],
-      [{ ...RULES[0], name: '   ' }, 'body/rules/0/name'],
-      [{ ...RULES[0], action: 'maybe' }, 'body/rules/0/action'],
-      [{ ...RULES[0], extra: 1 }, 'body/rules/0/extra'],
+      [{ ...RULES[0], source: '10.0.0.0/99' }, '/rules/0/source'],
+      [{ ...RULES[0], destination: 'somewhere' }, '/rules/0/destination'],
+      [{ ...RULES[0], ports: ['70000'] }, '/rules/0/ports/0'],
+      [{ ...RULES[0], ports: ['any', '22'] }, '/rules/0/ports'],
+      [{ ...RULES[2], ports: ['22'] }, '/rules/0/ports'],
+      [{ ...RULES[0], id: 'has space' }, '/rules/0/id'],
+      [{ ...RULES[0], name: '   ' }, '/rules/0/name'],
+      [{ ...RULES[0], action: 'maybe' }, '/rules/0/action'],
+      [{ ...RULES[0], extra: 1 }, '/rules/0/extra'],
     ];
-    for (const [rule, field] of bad) {
+    for (const [rule, pointer] of bad) {
       const res = await put([RULES[1], rule].reverse());
-      expect(res.statusCode, field).toBe(400);
+      expect(res.statusCode, pointer).toBe(400);
       expect(res.json().code).toBe('validation_failed');
-      expect(res.json().errors[0].field, JSON.stringify(rule)).toBe(field);
+      expect(res.json().errors[0], JSON.stringify(rule)).toMatchObject({ in: 'body', pointer });
     }
     const dupName = await put([RULES[0], { ...RULES[1], name: 'no ssh FROM the internet' }]);
-    expect(dupName.json().errors[0].field).toBe('body/rules/1/name');
+    expect(dupName.json().errors[0]).toMatchObject({ in: 'body', pointer: '/rules/1/name' });
     const dupId = await put([RULES[0], { ...RULES[1], id: 'deny-ssh' }]);
-    expect(dupId.json().errors[0].field).toBe('body/rules/1/id');
+    expect(dupId.json().errors[0]).toMatchObject({ in: 'body', pointer: '/rules/1/id' });
     expect((await h.request(admin, { method: 'GET', url })).json()).toEqual(before);
   });
 

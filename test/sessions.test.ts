@@ -340,9 +340,9 @@ describe.each(DIALECTS)('changing one\'s password (%s)', (dialect) => {
     expect((await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload, csrf: false })).json().code).toBe('csrf_failed');
     const wrong = await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload: { ...payload, currentPassword: 'not my password' } });
     expect(wrong.statusCode).toBe(400);
-    expect(wrong.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'currentPassword' }] });
+    expect(wrong.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'body', pointer: '/currentPassword' }] });
     const short = await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload: { ...payload, newPassword: 'too short' } });
-    expect(short.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'newPassword' }] });
+    expect(short.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'body', pointer: '/newPassword' }] });
     const ok = await asSession(h, here, { method: 'PUT', url: '/api/v1/session/password', payload });
     expect(ok.statusCode).toBe(204);
     expect((await asSession(h, here, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);

@@ -44,14 +44,14 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     expect(dup.json().code).toBe('email_taken');
     const bad = await invite({ email: 'not an email', roles: [{ role: 'global-viewer' }] });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().errors[0].field).toBe('email');
+    expect(bad.json().errors[0]).toMatchObject({ in: 'body', pointer: '/email' });
     const noRoles = await invite({ email: 'x@example.com', roles: [] });
     expect(noRoles.json().code).toBe('validation_failed');
     const unknown = await invite({ email: 'y@example.com', roles: [{ role: 'cloud-account-viewer', accounts: ['no-such-account'] }] });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json()).toMatchObject({ code: 'unknown_accounts', unknownAccounts: ['no-such-account'] });
     const extra = await invite({ email: 'z@example.com', roles: [{ role: 'global-viewer' }], password: 'sneaky password' });
-    expect(extra.json().errors[0].field).toBe('body/password');
+    expect(extra.json().errors[0]).toMatchObject({ in: 'body', pointer: '/password' });
     expect(await auditRows(h, { category: 'users', action: 'add', actor: 'key:admin-key' })).toHaveLength(1);
   });
 
@@ -76,12 +76,12 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
       const res = await invite({ email, roles: [{ role: 'global-viewer' }] });
       expect(res.statusCode, JSON.stringify(email)).toBe(400);
       expect(res.json().code).toBe('validation_failed');
-      expect(res.json().errors[0].field).toBe('email');
+      expect(res.json().errors[0]).toMatchObject({ in: 'body', pointer: '/email' });
     }
     for (const displayName of ['\u200b', '\u3164', 'Ann\u202e', '\u2800', '   ']) {
       const res = await invite({ email: 'named@example.com', displayName, roles: [{ role: 'global-viewer' }] });
       expect(res.statusCode, JSON.stringify(displayName)).toBe(400);
-      expect(res.json().errors[0].field).toBe('displayName');
+      expect(res.json().errors[0]).toMatchObject({ in: 'body', pointer: '/displayName' });
     }
     const added = await invite({ email: 'fold@example.com', roles: [{ role: 'global-viewer' }] });
     expect(added.statusCode).toBe(201);
@@ -102,7 +102,7 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     expect(res.json()).toMatchObject({ email: user.email, displayName: 'Eve Example', roles: [{ role: 'cloud-account-viewer', accounts: 'all' }] });
     const withEmail = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { email: 'new@example.com' } });
     expect(withEmail.statusCode).toBe(400);
-    expect(withEmail.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'body/email' }] });
+    expect(withEmail.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'body', pointer: '/email' }] });
     const empty = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: {} });
     expect(empty.statusCode).toBe(400);
     expect((await h.request(adminKey, { method: 'GET', url: `/api/v1/users/${user.id}` })).json().email).toBe(user.email);

@@ -5,10 +5,11 @@ import type { Grant } from '../auth/permissions.ts';
 import { principalOf } from '../http/access-control.ts';
 import { IdParams, NullableTimestamp, page, PageQuery, problems, Timestamp } from '../http/schemas.ts';
 import type { Context } from '../context.ts';
-import { EXPIRATION_PRESETS, NAME_MAX_LENGTH, type Expiration } from './access-key.ts';
+import { ACCESS_KEY_NAME_MAX_LENGTH, MAX_ROLES } from '../shared/limits.ts';
+import { EXPIRATION_PRESETS, type Expiration } from './access-key.ts';
 import { ACCESS_KEY_SORTS } from './access-key.repository.ts';
 
-const Roles = Type.Array(GrantSchema, { minItems: 1, maxItems: 20, description: 'One or more roles; the rights are their union.' });
+const Roles = Type.Array(GrantSchema, { minItems: 1, maxItems: MAX_ROLES, description: 'One or more roles; the rights are their union.' });
 
 export const AccessKeySchema = Type.Object({
   id: Type.String(),
@@ -44,7 +45,7 @@ const ExpirationSchema = Type.Union(
 
 const CreateBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH * 4, description: 'Unique (case-insensitively), 1–64 characters once trimmed.' }),
+    name: Type.String({ minLength: 1, maxLength: ACCESS_KEY_NAME_MAX_LENGTH * 4, description: 'Unique (case-insensitively), 1–64 characters once trimmed.' }),
     expiration: Type.Optional(ExpirationSchema),
     roles: Roles,
   },

@@ -7,7 +7,7 @@ import type { TokenService } from '../auth/tokens.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
-import { AppError, notFound } from '../http/errors.ts';
+import { AppError, describeFieldError, invalidFields, notFound, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
 import {
@@ -118,9 +118,8 @@ export class AccessKeyService {
     if (options.cursor !== undefined) {
       const [cursorSort, cursorOrder, value, id] = decodeCursor(options.cursor, 4) as [string, string, string, string];
       if (cursorSort !== sort || cursorOrder !== order) {
-        throw new AppError('validation_failed', 'cursor: belongs to a list in another order; start again without a cursor', {
-          errors: [{ field: 'cursor', message: 'belongs to a list in another order' }],
-        });
+        const error: FieldError = { in: 'query', pointer: '/cursor', message: 'belongs to a list in another order' };
+        throw invalidFields([error], `${describeFieldError(error)}; start again without a cursor`);
       }
       after = { value, id };
     }

@@ -1,5 +1,6 @@
 import type { Grant } from '../auth/permissions.ts';
 import { validationFailed } from '../http/errors.ts';
+import { ACCESS_KEY_NAME_MAX_LENGTH } from '../shared/limits.ts';
 import { comparisonKey, normalizeVisibleText } from '../util/names.ts';
 
 /** An API access key as the API shows it: never its token, never its hash. */
@@ -22,11 +23,9 @@ export type ExpirationPreset = (typeof EXPIRATION_PRESETS)[number];
 export type Expiration = ExpirationPreset | { days: number };
 export const DEFAULT_EXPIRATION: ExpirationPreset = '6mo';
 
-export const NAME_MAX_LENGTH = 64;
-
-/** A key name as stored: NFC, trimmed, 1–64 visible characters (see normalizeVisibleText). */
+/** A key name as stored: NFC, trimmed, at most ACCESS_KEY_NAME_MAX_LENGTH visible characters (see normalizeVisibleText). */
 export function normalizeName(raw: string): string {
-  return normalizeVisibleText(raw, 'name', NAME_MAX_LENGTH);
+  return normalizeVisibleText(raw, '/name', ACCESS_KEY_NAME_MAX_LENGTH);
 }
 
 /**
@@ -63,7 +62,7 @@ export function expiresAtFor(expiration: Expiration, createdAt: Date, maxDays: n
   if (typeof expiration === 'object') {
     const { days } = expiration;
     if (!Number.isInteger(days) || days < 1 || days > maxDays) {
-      throw validationFailed('expiration.days', `must be a whole number of days from 1 to ${maxDays}`);
+      throw validationFailed('/expiration/days', `must be a whole number of days from 1 to ${maxDays}`);
     }
     return new Date(createdAt.getTime() + days * DAY_MS);
   }

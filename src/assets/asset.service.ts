@@ -100,7 +100,7 @@ export class AssetService {
     const seen = new Map<string, number>();
     inputs.forEach((input, i) => {
       const earlier = seen.get(input.resourceId);
-      if (earlier !== undefined) throw validationFailed(`body/assets/${i}/resourceId`, `repeats assets/${earlier}/resourceId`);
+      if (earlier !== undefined) throw validationFailed(`/assets/${i}/resourceId`, `repeats /assets/${earlier}/resourceId`);
       seen.set(input.resourceId, i);
     });
     return this.transactions.run(actor, async (work) => {
@@ -109,8 +109,7 @@ export class AssetService {
       const existing = new Map((await assetIdsOfAccount(work.trx, accountId)).map((a) => [a.id, a.created_at]));
       const now = work.now.toISOString();
       const rows: AssetRow[] = inputs.map((input, i) => {
-        const field = `body/assets/${i}`;
-        const network = normalizeNetwork(input.network, field);
+        const network = normalizeNetwork(input.network, `/assets/${i}`);
         const id = assetIdFor(accountId, input.resourceId);
         return {
           id,
@@ -146,10 +145,10 @@ export class AssetService {
 
   /** Adds CVEs to an asset (one already there is updated); returns the asset. */
   async addCves(actor: Actor, scope: AccountScope, assetId: string, inputs: CveInput[]): Promise<Asset> {
-    const cves = inputs.map((input, i) => normalizeCve(input, `body/cves/${i}`));
+    const cves = inputs.map((input, i) => normalizeCve(input, `/cves/${i}`));
     const ids = new Set<string>();
     cves.forEach((c, i) => {
-      if (ids.has(c.id)) throw validationFailed(`body/cves/${i}/id`, `repeats ${c.id}`);
+      if (ids.has(c.id)) throw validationFailed(`/cves/${i}/id`, `repeats ${c.id}`);
       ids.add(c.id);
     });
     return this.transactions.run(actor, async (work) => {

@@ -141,7 +141,7 @@ export function deriveExposure(network: NetworkConfig): Exposure {
 }
 
 /** Checks the parts of an asset JSON Schema cannot (addresses, ports, duplicates); returns its network. */
-export function normalizeNetwork(network: Partial<NetworkConfig> | undefined, field: string): NetworkConfig {
+export function normalizeNetwork(network: Partial<NetworkConfig> | undefined, pointer: string): NetworkConfig {
   const result: NetworkConfig = {
     networkId: network?.networkId ?? null,
     subnetId: network?.subnetId ?? null,
@@ -151,12 +151,12 @@ export function normalizeNetwork(network: Partial<NetworkConfig> | undefined, fi
   };
   for (const [name, ips] of [['privateIps', result.privateIps], ['publicIps', result.publicIps]] as const) {
     ips.forEach((ip, i) => {
-      if (!isIPv4(ip) && !isIPv6(ip)) throw validationFailed(`${field}/network/${name}/${i}`, 'is not an IP address');
+      if (!isIPv4(ip) && !isIPv6(ip)) throw validationFailed(`${pointer}/network/${name}/${i}`, 'is not an IP address');
     });
   }
   result.securityGroups.forEach((group, g) => {
     group.rules.forEach((rule, r) => {
-      const at = `${field}/network/securityGroups/${g}/rules/${r}`;
+      const at = `${pointer}/network/securityGroups/${g}/rules/${r}`;
       if (!isCidr(rule.cidr)) throw validationFailed(`${at}/cidr`, 'is not a CIDR block');
       if (!isPortSpec(rule.ports)) throw validationFailed(`${at}/ports`, 'must be "any", a port 1–65535 or a range such as 8000-8080');
       if ((rule.protocol === 'icmp' || rule.protocol === 'any') && rule.ports !== 'any') throw validationFailed(`${at}/ports`, `must be "any" for protocol ${rule.protocol}`);
@@ -177,17 +177,17 @@ export function severityOfScore(score: number): Severity | 'none' {
 }
 
 /** Checks a CVE: the MITRE id format, and a CVSS score (if any) in the band of its severity. */
-export function normalizeCve(input: { id: string; severity: Severity; cvss?: number | null | undefined; description?: string | null | undefined }, field: string) {
+export function normalizeCve(input: { id: string; severity: Severity; cvss?: number | null | undefined; description?: string | null | undefined }, pointer: string) {
   const id = input.id.trim().toUpperCase();
   const match = CVE_ID.exec(id);
-  if (match === null || Number(match[1]) < 1999) throw validationFailed(`${field}/id`, 'must be a CVE id such as CVE-2021-44228 (year 1999 or later, then at least 4 digits)');
-  if (match[2]!.length > 4 && match[2]!.startsWith('0')) throw validationFailed(`${field}/id`, 'must not pad a sequence number of 5 digits or more with zeros');
+  if (match === null || Number(match[1]) < 1999) throw validationFailed(`${pointer}/id`, 'must be a CVE id such as CVE-2021-44228 (year 1999 or later, then at least 4 digits)');
+  if (match[2]!.length > 4 && match[2]!.startsWith('0')) throw validationFailed(`${pointer}/id`, 'must not pad a sequence number of 5 digits or more with zeros');
   let cvssTenths: number | null = null;
   if (input.cvss !== undefined && input.cvss !== null) {
     const tenths = Math.round(input.cvss * 10);
-    if (Math.abs(tenths - input.cvss * 10) > 1e-9) throw validationFailed(`${field}/cvss`, 'must have at most one decimal');
+    if (Math.abs(tenths - input.cvss * 10) > 1e-9) throw validationFailed(`${pointer}/cvss`, 'must have at most one decimal');
     const band = severityOfScore(input.cvss);
-    if (band !== input.severity) throw validationFailed(`${field}/cvss`, `a score of ${input.cvss} is ${band}, not ${input.severity}`);
+    if (band !== input.severity) throw validationFailed(`${pointer}/cvss`, `a score of ${input.cvss} is ${band}, not ${input.severity}`);
     cvssTenths = tenths;
   }
   const description = input.description?.trim() || null;

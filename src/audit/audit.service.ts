@@ -22,10 +22,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SWEEP_BATCH = 5000;
 
 /** Times as stored: ISO 8601 UTC with milliseconds, so that text comparison is time order. */
-function canonicalTime(field: string, value: string | undefined): string | undefined {
+function canonicalTime(pointer: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw validationFailed(field, 'must be a date-time such as 2026-11-27T12:00:00Z');
+  if (Number.isNaN(ms)) throw validationFailed(pointer, 'must be a date-time such as 2026-11-27T12:00:00Z', 'query');
   return new Date(ms).toISOString();
 }
 
@@ -48,8 +48,8 @@ export class AuditService {
     const rows = await listAuditEventRows(this.db, {
       limit: limit + 1,
       before,
-      from: canonicalTime('from', options.from),
-      to: canonicalTime('to', options.to),
+      from: canonicalTime('/from', options.from),
+      to: canonicalTime('/to', options.to),
       actor: options.actor === undefined || options.actor === '' ? undefined : options.actor,
       category: options.category,
       action: options.action,

@@ -3,8 +3,6 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 // OWASP's scrypt settings (N=2^16, r=8, p=2: 64 MiB per hash).
 const PARAMS = { N: 2 ** 16, r: 8, p: 2 } as const;
 const KEY_LENGTH = 32;
-export const MIN_PASSWORD_LENGTH = 12;
-
 function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 16 * 1024 * 1024 };
   return new Promise((resolve, reject) =>

@@ -6,9 +6,8 @@ import type { AssetInput } from '../assets/asset.ts';
 import type { Context } from '../context.ts';
 import { principalOf } from '../http/access-control.ts';
 import { IdParams, page, PageQuery, problems } from '../http/schemas.ts';
-import { DISPLAY_NAME_MAX_LENGTH } from './cloud-account.ts';
 import { AccountStatusSchema, CloudAccountSchema, VendorSchema } from './cloud-account.schemas.ts';
-import { STATUS_DETAIL_MAX_LENGTH } from './cloud-account.service.ts';
+import { DISPLAY_NAME_MAX_LENGTH, STATUS_DETAIL_MAX_LENGTH } from '../shared/limits.ts';
 
 const DisplayName = Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 4, description: '1–100 characters once trimmed.' });
 const ExternalId = Type.String({ minLength: 1, maxLength: 64, description: 'AWS: the 12-digit account id. Azure: the subscription id (GUID). GCP: the project id.' });

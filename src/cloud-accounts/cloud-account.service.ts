@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../db/database.ts';
 import type { CloudAccountRow, Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
 import { AppError, notFound, validationFailed } from '../http/errors.ts';
+import { codePointLength, STATUS_DETAIL_MAX_LENGTH } from '../shared/limits.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { deleteAssetsOfAccount } from '../assets/asset.repository.ts';
 import { findCredentialRow } from '../credentials/credential.repository.ts';
@@ -48,12 +49,11 @@ export interface CloudAccountListOptions {
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
-export const STATUS_DETAIL_MAX_LENGTH = 500;
 
 function normalizeStatusDetail(detail: string | null | undefined): string | null {
   if (detail === undefined || detail === null) return null;
   const text = detail.trim();
-  if (text.length > STATUS_DETAIL_MAX_LENGTH) throw validationFailed('statusDetail', `must be at most ${STATUS_DETAIL_MAX_LENGTH} characters`);
+  if (codePointLength(text) > STATUS_DETAIL_MAX_LENGTH) throw validationFailed('/statusDetail', `must be at most ${STATUS_DETAIL_MAX_LENGTH} characters`);
   return text === '' ? null : text;
 }
 
@@ -214,7 +214,7 @@ export class CloudAccountService {
 
   async #checkCredential(db: Parameters<typeof findCredentialRow>[0], vendor: Vendor, credentialId: string): Promise<void> {
     const credential = await findCredentialRow(db, credentialId);
-    if (credential === undefined) throw validationFailed('credentialId', 'names no credential');
-    if (credential.vendor !== vendor) throw validationFailed('credentialId', `is a ${credential.vendor} credential; this is a ${vendor} account`);
+    if (credential === undefined) throw validationFailed('/credentialId', 'names no credential');
+    if (credential.vendor !== vendor) throw validationFailed('/credentialId', `is a ${credential.vendor} credential; this is a ${vendor} account`);
   }
 }

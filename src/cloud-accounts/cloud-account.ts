@@ -1,4 +1,5 @@
 import { validationFailed } from '../http/errors.ts';
+import { codePointLength, DISPLAY_NAME_MAX_LENGTH } from '../shared/limits.ts';
 
 /** The public clouds the console connects to. */
 export const VENDORS = ['aws', 'azure', 'gcp'] as const;
@@ -19,7 +20,6 @@ export interface CloudAccount {
   createdAt: string;
 }
 
-export const DISPLAY_NAME_MAX_LENGTH = 100;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** What each vendor calls the external id, and its format. */
@@ -40,15 +40,15 @@ export const EXTERNAL_ID_RULES: Record<Vendor, { label: string; pattern: RegExp;
 /** Normalizes and checks an external id for its vendor (Azure GUIDs are compared in lowercase). */
 export function normalizeExternalId(vendor: Vendor, raw: string): string {
   const value = vendor === 'azure' ? raw.trim().toLowerCase() : raw.trim();
-  if (!EXTERNAL_ID_RULES[vendor].pattern.test(value)) throw validationFailed('externalId', `is not valid: ${EXTERNAL_ID_RULES[vendor].hint}`);
+  if (!EXTERNAL_ID_RULES[vendor].pattern.test(value)) throw validationFailed('/externalId', `is not valid: ${EXTERNAL_ID_RULES[vendor].hint}`);
   return value;
 }
 
 /** Trims a display name and checks it: 1–100 characters, no control characters. */
-export function normalizeDisplayName(raw: string, field = 'displayName'): string {
+export function normalizeDisplayName(raw: string, pointer = '/displayName'): string {
   const name = raw.normalize('NFC').trim();
-  if (name.length === 0) throw validationFailed(field, 'must not be empty');
-  if ([...name].length > DISPLAY_NAME_MAX_LENGTH) throw validationFailed(field, `must be at most ${DISPLAY_NAME_MAX_LENGTH} characters`);
-  if (CONTROL_CHARACTERS.test(name)) throw validationFailed(field, 'must not contain control characters');
+  if (name.length === 0) throw validationFailed(pointer, 'must not be empty');
+  if (codePointLength(name) > DISPLAY_NAME_MAX_LENGTH) throw validationFailed(pointer, `must be at most ${DISPLAY_NAME_MAX_LENGTH} characters`);
+  if (CONTROL_CHARACTERS.test(name)) throw validationFailed(pointer, 'must not contain control characters');
   return name;
 }

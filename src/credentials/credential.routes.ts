@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { VendorSchema } from '../cloud-accounts/cloud-account.schemas.ts';
-import { DISPLAY_NAME_MAX_LENGTH } from '../cloud-accounts/cloud-account.ts';
+import { DISPLAY_NAME_MAX_LENGTH } from '../shared/limits.ts';
 import type { Context } from '../context.ts';
 import { principalOf } from '../http/access-control.ts';
 import { IdParams, page, PageQuery, problems, Timestamp } from '../http/schemas.ts';

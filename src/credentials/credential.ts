@@ -1,5 +1,5 @@
 import type { Vendor } from '../cloud-accounts/cloud-account.ts';
-import { validationFailed } from '../http/errors.ts';
+import { jsonPointer, validationFailed } from '../http/errors.ts';
 
 /** A credential as the API shows it: never a secret value, only which secret fields are set. */
 export interface Credential {
@@ -30,17 +30,17 @@ function checkServiceAccountKey(text: string): void {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw validationFailed('secret/serviceAccountKey', 'must be the JSON key file of a service account');
+    throw validationFailed('/secret/serviceAccountKey', 'must be the JSON key file of a service account');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw validationFailed('secret/serviceAccountKey', 'must be the JSON key file of a service account');
+    throw validationFailed('/secret/serviceAccountKey', 'must be the JSON key file of a service account');
   }
   const key = parsed as Record<string, unknown>;
-  if (key['type'] !== 'service_account') throw validationFailed('secret/serviceAccountKey', 'must have "type": "service_account"');
+  if (key['type'] !== 'service_account') throw validationFailed('/secret/serviceAccountKey', 'must have "type": "service_account"');
   for (const field of ['project_id', 'client_email', 'private_key'] as const) {
-    if (typeof key[field] !== 'string' || key[field] === '') throw validationFailed('secret/serviceAccountKey', `must have a "${field}"`);
+    if (typeof key[field] !== 'string' || key[field] === '') throw validationFailed('/secret/serviceAccountKey', `must have a "${field}"`);
   }
-  if (!String(key['private_key']).includes('PRIVATE KEY')) throw validationFailed('secret/serviceAccountKey', '"private_key" must be a PEM private key');
+  if (!String(key['private_key']).includes('PRIVATE KEY')) throw validationFailed('/secret/serviceAccountKey', '"private_key" must be a PEM private key');
 }
 
 /**
@@ -50,25 +50,25 @@ function checkServiceAccountKey(text: string): void {
 export function validateSecret(vendor: Vendor, secret: Record<string, string>): Record<string, string> {
   const allowed = SECRET_FIELDS[vendor];
   for (const field of Object.keys(secret)) {
-    if (!allowed.includes(field)) throw validationFailed(`secret/${field}`, `is not a field of a ${vendor} credential (expected ${allowed.join(', ')})`);
+    if (!allowed.includes(field)) throw validationFailed(jsonPointer('secret', field), `is not a field of a ${vendor} credential (expected ${allowed.join(', ')})`);
   }
   for (const field of allowed) {
-    if (typeof secret[field] !== 'string' || secret[field] === '') throw validationFailed(`secret/${field}`, 'is required');
+    if (typeof secret[field] !== 'string' || secret[field] === '') throw validationFailed(jsonPointer('secret', field), 'is required');
   }
   const clean: Record<string, string> = {};
   for (const field of allowed) clean[field] = field === 'serviceAccountKey' ? secret[field]! : secret[field]!.trim();
   switch (vendor) {
     case 'aws':
-      if (!/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(clean['accessKeyId']!)) throw validationFailed('secret/accessKeyId', 'must be an AWS access key id (AKIA or ASIA and 16 more letters or digits)');
-      if (!/^[A-Za-z0-9/+=]{40}$/.test(clean['secretAccessKey']!)) throw validationFailed('secret/secretAccessKey', 'must be an AWS secret access key (40 characters)');
+      if (!/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(clean['accessKeyId']!)) throw validationFailed('/secret/accessKeyId', 'must be an AWS access key id (AKIA or ASIA and 16 more letters or digits)');
+      if (!/^[A-Za-z0-9/+=]{40}$/.test(clean['secretAccessKey']!)) throw validationFailed('/secret/secretAccessKey', 'must be an AWS secret access key (40 characters)');
       break;
     case 'azure':
-      if (!GUID.test(clean['tenantId']!)) throw validationFailed('secret/tenantId', 'must be a GUID (the Azure AD tenant id)');
-      if (!GUID.test(clean['applicationId']!)) throw validationFailed('secret/applicationId', 'must be a GUID (the application (client) id)');
+      if (!GUID.test(clean['tenantId']!)) throw validationFailed('/secret/tenantId', 'must be a GUID (the Azure AD tenant id)');
+      if (!GUID.test(clean['applicationId']!)) throw validationFailed('/secret/applicationId', 'must be a GUID (the application (client) id)');
       clean['tenantId'] = clean['tenantId']!.toLowerCase();
       clean['applicationId'] = clean['applicationId']!.toLowerCase();
       if (clean['applicationSecret']!.length > 256 || CONTROL_CHARACTERS.test(clean['applicationSecret']!)) {
-        throw validationFailed('secret/applicationSecret', 'must be at most 256 characters, without control characters');
+        throw validationFailed('/secret/applicationSecret', 'must be at most 256 characters, without control characters');
       }
       break;
     case 'gcp':

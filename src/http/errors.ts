@@ -29,9 +29,18 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** One field-level complaint inside a validation_failed problem. */
+/** The part of a request a field error points into. */
+export const REQUEST_PARTS = ['body', 'query', 'path', 'header'] as const;
+export type RequestPart = (typeof REQUEST_PARTS)[number];
+
+/**
+ * One field-level complaint inside a validation_failed problem: `pointer` is an RFC 6901 JSON
+ * Pointer into the part of the request named by `in` (`/expiration/days` in the body, `/id` in
+ * the path, `""` for the whole part).
+ */
 export interface FieldError {
-  field: string;
+  in: RequestPart;
+  pointer: string;
   message: string;
 }
 
@@ -59,5 +68,29 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 export const notFound = (what: string) => new AppError('not_found', `${what} was not found.`);
 
-export const validationFailed = (field: string, message: string) =>
-  new AppError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] });
+/** An RFC 6901 JSON Pointer from reference tokens: `~` becomes `~0` and `/` becomes `~1`. */
+export function jsonPointer(...tokens: ReadonlyArray<string | number>): string {
+  return tokens.map((token) => `/${String(token).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+/**
+ * A field error as a detail text says it: the part, the pointer, the message
+ * (`body /expiration/days: must be…`; `body: is not valid JSON` for the whole part).
+ */
+export function describeFieldError(error: FieldError): string {
+  return `${error.pointer === '' ? error.in : `${error.in} ${error.pointer}`}: ${error.message}`;
+}
+
+/** A validation_failed problem for these field errors; the detail describes the first. */
+export function invalidFields(errors: FieldError[], detail = describeFieldError(errors[0]!)): AppError {
+  for (const error of errors) {
+    if (error.pointer !== '' && !error.pointer.startsWith('/')) throw new TypeError(`not a JSON Pointer: ${error.pointer}`);
+  }
+  return new AppError('validation_failed', detail, { errors });
+}
+
+/**
+ * A validation_failed problem for one field: `pointer` is a JSON Pointer (build one with a
+ * dynamic key through jsonPointer) into the request's `part`, the body unless said otherwise.
+ */
+export const validationFailed = (pointer: string, message: string, part: RequestPart = 'body') => invalidFields([{ in: part, pointer, message }]);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { validationFailed } from './errors.ts';
+import { jsonPointer, validationFailed } from './errors.ts';
 
 declare global {
   interface String {
@@ -36,9 +36,9 @@ function allStorable(value: unknown): boolean {
   return true;
 }
 
-/** Where in `value` the first bad string or property name is (the slow path, for the error). */
-function pathToBadText(value: unknown, path: string): string | undefined {
-  const pending: Array<[unknown, string]> = [[value, path]];
+/** The JSON Pointer to the first bad string or property name in `value` (the slow path, for the error). */
+function pointerToBadText(value: unknown): string | undefined {
+  const pending: Array<[unknown, string]> = [[value, '']];
   while (pending.length > 0) {
     const [next, at] = pending.shift() as [unknown, string];
     if (typeof next === 'string') {
@@ -47,7 +47,7 @@ function pathToBadText(value: unknown, path: string): string | undefined {
       for (const [key, item] of Object.entries(next)) {
         // A bad property name is reported at its object: the name itself is not echoed.
         if (!isStorableText(key)) return at;
-        pending.push([item, `${at}/${key}`]);
+        pending.push([item, at + jsonPointer(key)]);
       }
     }
   }
@@ -55,11 +55,11 @@ function pathToBadText(value: unknown, path: string): string | undefined {
 }
 
 /**
- * The path (`body/roles/0/accounts`, as validation errors name fields) of the first string or
+ * The JSON Pointer (`/roles/0/accounts`, `""` for `value` itself) to the first string or
  * property name in `value` that is not storable text, or `undefined` when all are.
  */
-export function badTextField(value: unknown, path: string): string | undefined {
-  return allStorable(value) ? undefined : pathToBadText(value, path);
+export function badTextPointer(value: unknown): string | undefined {
+  return allStorable(value) ? undefined : pointerToBadText(value);
 }
 
 const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
@@ -115,9 +115,11 @@ export function parseUrlEncoded(text: string): Record<string, string | string[]>
 export const inputText = fp(
   async (app: FastifyInstance) => {
     app.addHook('preValidation', (request, _reply, done) => {
-      const field = badTextField(request.params, 'params') ?? badTextField(request.query, 'query') ?? badTextField(request.body, 'body');
-      if (field === undefined) return done();
-      done(validationFailed(field, 'is not valid text (it holds a NUL character, an unpaired surrogate or bytes that are not UTF-8)'));
+      for (const [part, value] of [['path', request.params], ['query', request.query], ['body', request.body]] as const) {
+        const pointer = badTextPointer(value);
+        if (pointer !== undefined) return done(validationFailed(pointer, 'is not valid text (it holds a NUL character, an unpaired surrogate or bytes that are not UTF-8)', part));
+      }
+      done();
     });
   },
   { name: 'input-text' },

@@ -4,11 +4,17 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { INVALID_TOKEN_CHALLENGE } from './access-control.ts';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/availability.ts';
-import { AppError, ERRORS, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from './errors.ts';
+import { AppError, ERRORS, invalidFields, problem, PROBLEM_CONTENT_TYPE, type ErrorCode, type FieldError } from './errors.ts';
 import { fieldErrors } from './validation.ts';
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
   return reply.code(ERRORS[code].status).type(PROBLEM_CONTENT_TYPE).send(problem(code, detail, extra));
+}
+
+/** A validation_failed answer naming these fields (for errors raised outside any route). */
+export function sendInvalidFields(reply: FastifyReply, errors: FieldError[]) {
+  const { detail, extra } = invalidFields(errors);
+  return sendProblem(reply, 'validation_failed', detail, extra);
 }
 
 /**
@@ -48,6 +54,23 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 /**
+ * The code for a 4xx some library raised without one of ours. Only statuses with one generic
+ * meaning: a 409 from elsewhere is a `conflict`, never `name_taken`; any other 4xx is a 400.
+ */
+const CODE_FOR_CLIENT_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'invalid_token',
+  403: 'insufficient_scope',
+  404: 'not_found',
+  408: 'request_timeout',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  431: 'header_too_large',
+};
+
+/**
  * Every error becomes an application/problem+json answer with a stable `code`. Client
  * errors say what is wrong; a database that cannot serve is a 503 with Retry-After; anything
  * unexpected is a generic 500 whose detail goes to the log only.
@@ -64,17 +87,16 @@ export const problemHandler = fp<{ onDatabaseUnavailable?: (error: unknown) => v
       }
       if (error.validation !== undefined) {
         const errors = fieldErrors(error.validationContext ?? 'body', error.validation);
-        const first = errors[0];
-        return sendProblem(reply, 'validation_failed', first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`, { errors });
+        return errors.length === 0 ? sendProblem(reply, 'validation_failed', 'The request is not valid.') : sendInvalidFields(reply, errors);
       }
       const mapped = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
       if (mapped !== undefined) {
-        const detail = mapped === 'validation_failed' ? 'body: is not valid JSON' : error.message;
-        return sendProblem(reply, mapped, detail, mapped === 'validation_failed' ? { errors: [{ field: 'body', message: 'is not valid JSON' }] } : {});
+        if (mapped !== 'validation_failed') return sendProblem(reply, mapped, error.message);
+        return sendInvalidFields(reply, [{ in: 'body', pointer: '', message: 'is not valid JSON' }]);
       }
       if (error instanceof SyntaxError || (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)) {
         const status = error.statusCode ?? 400;
-        const code = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].status === status) ?? 'validation_failed';
+        const code = CODE_FOR_CLIENT_STATUS[status] ?? 'validation_failed';
         return sendProblem(reply, code, code === 'validation_failed' ? 'The request could not be read.' : ERRORS[code].title);
       }
       if (isDatabaseUnavailable(error)) {

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { ERRORS, REQUEST_PARTS, type ErrorCode } from './errors.ts';
 
 /** The RFC 9457 body every error answer has. */
 export const ProblemSchema = Type.Object(
@@ -7,8 +8,16 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    code: Type.String(),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    code: Type.Union((Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code)), { description: 'Stable: match on it (docs/ERRORS.md).' }),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          in: Type.Union(REQUEST_PARTS.map((part) => Type.Literal(part)), { description: 'The part of the request the field is in.' }),
+          pointer: Type.String({ description: 'An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part.' }),
+          message: Type.String(),
+        }),
+      ),
+    ),
     unknownAccounts: Type.Optional(Type.Array(Type.String())),
   },
   { description: 'An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md.' },

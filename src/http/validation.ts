@@ -1,7 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
-import type { FieldError } from './errors.ts';
+import { jsonPointer, type FieldError, type RequestPart } from './errors.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -29,18 +29,25 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
 };
 
-/** Turns Ajv's errors into field errors whose `field` is a path such as `body/roles/0/accounts`. */
-export function fieldErrors(part: string, errors: readonly FastifySchemaValidationError[]): FieldError[] {
+/** Fastify's names for the parts it validates, as field errors name them. */
+const PARTS: Record<string, RequestPart> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+/**
+ * Turns Ajv's errors into field errors. Ajv's `instancePath` is already a JSON Pointer into
+ * the validated part; a missing or unknown property is pointed at, escaped, below it.
+ */
+export function fieldErrors(context: string, errors: readonly FastifySchemaValidationError[]): FieldError[] {
+  const part = PARTS[context];
+  if (part === undefined) throw new TypeError(`unknown validation context: ${context}`);
   return errors.map((error) => {
-    const base = [part, ...error.instancePath.split('/').filter((s) => s !== '')].join('/');
     const params = error.params as Record<string, unknown>;
     switch (error.keyword) {
       case 'additionalProperties':
-        return { field: `${base}/${String(params['additionalProperty'])}`, message: 'is not an accepted field here (unknown, or cannot be changed)' };
+        return { in: part, pointer: error.instancePath + jsonPointer(String(params['additionalProperty'])), message: 'is not an accepted field here (unknown, or cannot be changed)' };
       case 'required':
-        return { field: `${base}/${String(params['missingProperty'])}`, message: 'is required' };
+        return { in: part, pointer: error.instancePath + jsonPointer(String(params['missingProperty'])), message: 'is required' };
       default:
-        return { field: base, message: error.message ?? 'is not valid' };
+        return { in: part, pointer: error.instancePath, message: error.message ?? 'is not valid' };
     }
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isCidr, isPortSpec, PROTOCOLS, type Protocol } from '../assets/asset.ts';
 import { validationFailed } from '../http/errors.ts';
+import { codePointLength } from '../shared/limits.ts';
 
 /**
  * One rule of the public cloud policy: which traffic is allowed or denied between two
@@ -37,21 +38,21 @@ export function isEndpoint(text: string): boolean {
  * returns it normalized, with ids for new rules. Every message names the field.
  */
 export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] {
-  if (inputs.length > MAX_RULES) throw validationFailed('body/rules', `must have at most ${MAX_RULES} rules`);
+  if (inputs.length > MAX_RULES) throw validationFailed('/rules', `must have at most ${MAX_RULES} rules`);
   const names = new Map<string, number>();
   const ids = new Map<string, number>();
   return inputs.map((input, i) => {
-    const at = `body/rules/${i}`;
+    const at = `/rules/${i}`;
     const name = input.name.normalize('NFC').trim();
-    if (name === '' || [...name].length > 100 || CONTROL_CHARACTERS.test(name)) throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
+    if (name === '' || codePointLength(name) > 100 || CONTROL_CHARACTERS.test(name)) throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
     const key = name.toLocaleLowerCase('und');
     const sameName = names.get(key);
-    if (sameName !== undefined) throw validationFailed(`${at}/name`, `repeats the name of rules/${sameName}`);
+    if (sameName !== undefined) throw validationFailed(`${at}/name`, `repeats the name of /rules/${sameName}`);
     names.set(key, i);
     const id = input.id ?? `rule-${randomUUID()}`;
     if (!RULE_ID.test(id)) throw validationFailed(`${at}/id`, 'must be 1–64 letters, digits, dots, hyphens or underscores');
     const sameId = ids.get(id);
-    if (sameId !== undefined) throw validationFailed(`${at}/id`, `repeats the id of rules/${sameId}`);
+    if (sameId !== undefined) throw validationFailed(`${at}/id`, `repeats the id of /rules/${sameId}`);
     ids.set(id, i);
     for (const side of ['source', 'destination'] as const) {
       if (!isEndpoint(input[side])) throw validationFailed(`${at}/${side}`, 'must be "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod');
@@ -66,7 +67,7 @@ export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] 
       throw validationFailed(`${at}/ports`, `must be ["any"] for protocol ${input.protocol}`);
     }
     const description = (input.description ?? '').trim();
-    if (description.length > 1000) throw validationFailed(`${at}/description`, 'must be at most 1000 characters');
+    if (codePointLength(description) > 1000) throw validationFailed(`${at}/description`, 'must be at most 1000 characters');
     return { id, name, description, action: input.action, protocol: input.protocol, source: input.source, destination: input.destination, ports, enabled: input.enabled ?? true };
   });
 }

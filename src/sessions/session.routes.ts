@@ -119,7 +119,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     const principal = principalOf(request);
     if (principal.kind !== 'user') throw new AppError('insufficient_scope', 'Only a signed-in user has a password to change.');
     const result = await ctx.signIn.check(principal.actor, request.body.currentPassword, request.ip, principal.via === 'session' ? 'session' : 'token');
-    if (!result.ok || result.user.id !== principal.id) throw validationFailed('currentPassword', 'is not your current password');
+    if (!result.ok || result.user.id !== principal.id) throw validationFailed('/currentPassword', 'is not your current password');
     await ctx.users.changePassword({ name: principal.actor, ip: request.ip }, principal.id, request.body.newPassword, principal.session?.id);
     return reply.code(204).send(null);
   });

@@ -6,10 +6,10 @@ import type { Grant } from '../auth/permissions.ts';
 import type { Context } from '../context.ts';
 import { principalOf } from '../http/access-control.ts';
 import { IdParams, page, PageQuery, problems, Timestamp } from '../http/schemas.ts';
-import { DISPLAY_NAME_MAX_LENGTH } from './user.ts';
+import { DISPLAY_NAME_MAX_LENGTH, MAX_ROLES } from '../shared/limits.ts';
 import { ManagedUserSchema } from './user.schemas.ts';
 
-const Roles = Type.Array(GrantSchema, { minItems: 1, maxItems: 20, description: 'One or more roles; the rights are their union.' });
+const Roles = Type.Array(GrantSchema, { minItems: 1, maxItems: MAX_ROLES, description: 'One or more roles; the rights are their union.' });
 const DisplayName = Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 4, description: '1–100 characters once trimmed.' });
 
 const InvitedUserSchema = Type.Object({

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { validateGrants } from '../auth/grants.ts';
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.ts';
+import { generatePassword, hashPassword } from '../auth/passwords.ts';
+import { codePointLength, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../shared/limits.ts';
 import { isGlobalAdmin, type Grant } from '../auth/permissions.ts';
 import { SYSTEM_ACTOR, type Actor } from '../auth/principal.ts';
 import { isUniqueViolation } from '../db/database.ts';
@@ -44,17 +45,15 @@ export interface UserListOptions {
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
-/** Longer passwords are refused before hashing (a bound on work, far above any real password). */
-export const MAX_PASSWORD_LENGTH = 1024;
 
 export function hashInvitationToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Checks a new password against the rules; throws a validation error naming `field`. */
-export function checkNewPassword(password: string, field = 'password'): void {
-  if ([...password].length < MIN_PASSWORD_LENGTH) throw validationFailed(field, `must have at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) throw validationFailed(field, `must have at most ${MAX_PASSWORD_LENGTH} characters`);
+/** Checks a new password against the rules; throws a validation error at the body's `pointer`. */
+export function checkNewPassword(password: string, pointer = '/password'): void {
+  if (codePointLength(password) < MIN_PASSWORD_LENGTH) throw validationFailed(pointer, `must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (codePointLength(password) > MAX_PASSWORD_LENGTH) throw validationFailed(pointer, `must have at most ${MAX_PASSWORD_LENGTH} characters`);
 }
 
 export const DEFAULT_ADMIN_EMAIL = 'admin@tessera.local';
@@ -269,7 +268,7 @@ export class UserService {
    * user's other sessions (`keepSessionHash`: the one making the change, if any).
    */
   async changePassword(actor: Actor, id: string, newPassword: string, keepSessionHash: string | undefined): Promise<void> {
-    checkNewPassword(newPassword, 'newPassword');
+    checkNewPassword(newPassword, '/newPassword');
     const passwordHash = await hashPassword(newPassword);
     await this.transactions.run(actor, async (work) => {
       const row = await this.#existing(work, id);

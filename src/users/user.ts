@@ -14,17 +14,16 @@ export interface User {
 }
 
 import { validationFailed } from '../http/errors.ts';
+import { DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH } from '../shared/limits.ts';
 import { comparisonKey, normalizeVisibleText } from '../util/names.ts';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-/** More than any address has (RFC 5321: 254 octets in a path); also bounds the work on input. */
-const EMAIL_MAX_LENGTH = 320;
 
 /** NFC, trimmed, without invisible or control characters, and shaped like an address; throws a validation error naming the field. */
 export function normalizeEmail(raw: string): string {
-  const email = normalizeVisibleText(raw, 'email', EMAIL_MAX_LENGTH);
+  const email = normalizeVisibleText(raw, '/email', EMAIL_MAX_LENGTH);
   if (!EMAIL.test(email) || !email.split('@')[1]?.includes('.') && !email.endsWith('@localhost') && !email.endsWith('.local')) {
-    throw validationFailed('email', 'must be an email address');
+    throw validationFailed('/email', 'must be an email address');
   }
   return email;
 }
@@ -37,13 +36,12 @@ export function emailKey(email: string): string {
   return comparisonKey(email.trim());
 }
 
-export const DISPLAY_NAME_MAX_LENGTH = 100;
 /** How long an invitation link stays valid. */
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** NFC, trimmed, 1–100 visible characters (the same rules as access-key names); throws a validation error naming the field. */
 export function normalizeDisplayName(raw: string): string {
-  return normalizeVisibleText(raw, 'displayName', DISPLAY_NAME_MAX_LENGTH);
+  return normalizeVisibleText(raw, '/displayName', DISPLAY_NAME_MAX_LENGTH);
 }
 
 /**

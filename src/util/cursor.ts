@@ -13,5 +13,5 @@ export function decodeCursor(cursor: string, count: number): string[] {
   } catch {
     // reported below
   }
-  throw validationFailed('cursor', 'is not a cursor this list returned');
+  throw validationFailed('/cursor', 'is not a cursor this list returned', 'query');
 }

@@ -1,4 +1,5 @@
 import { validationFailed } from '../http/errors.ts';
+import { codePointLength } from '../shared/limits.ts';
 
 /**
  * What no name or email may hold: controls (Cc: C0, DEL, C1), format characters (Cf, the
@@ -13,20 +14,20 @@ const BLANK = /[\p{White_Space}\u2800]/gu;
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
- * A name as stored: NFC, trimmed, at most `maxLength` characters (code points). Refuses,
- * with a validation error naming `field`, any invisible or control character (anywhere, not
+ * A name as stored: NFC, trimmed, at most `maxLength` characters (code points, as
+ * visibleLength counts them). Refuses, with a validation error at the body's `pointer`, any invisible or control character (anywhere, not
  * only at the ends) and a name that is blank.
  */
-export function normalizeVisibleText(raw: string, field: string, maxLength: number): string {
+export function normalizeVisibleText(raw: string, pointer: string, maxLength: number): string {
   const text = raw.normalize('NFC');
   const invisible = INVISIBLE_OR_CONTROL.exec(text);
   if (invisible !== null) {
     const codePoint = (invisible[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
-    throw validationFailed(field, `must not contain invisible or control characters (it holds U+${codePoint})`);
+    throw validationFailed(pointer, `must not contain invisible or control characters (it holds U+${codePoint})`);
   }
   const trimmed = text.trim();
-  if (trimmed.replace(BLANK, '') === '') throw validationFailed(field, 'must not be empty or blank');
-  if ([...trimmed].length > maxLength) throw validationFailed(field, `must be at most ${maxLength} characters`);
+  if (trimmed.replace(BLANK, '') === '') throw validationFailed(pointer, 'must not be empty or blank');
+  if (codePointLength(trimmed) > maxLength) throw validationFailed(pointer, `must be at most ${maxLength} characters`);
   return trimmed;
 }
 

@@ -121,6 +121,10 @@ test('add an access key as the help page describes, then edit and remove it', as
   await page.getByRole('option', { name: /Global Admin/ }).click();
   await again.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(again.getByText('An access key with this name already exists. Choose a unique name.')).toBeVisible();
+  // A name only the server refuses (a zero-width space): its field error (body /name) is said on the name field.
+  await again.getByLabel('Access Key Name').fill('zero\u200bwidth');
+  await again.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(again.getByText('Name must not contain invisible or control characters (it holds U+200B).')).toBeVisible();
   await again.getByRole('button', { name: 'Cancel' }).click();
   await expect(again).toBeHidden();
 

@@ -6,7 +6,7 @@
  */
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
-import { ApiError, type Problem } from './errors';
+import { ApiError, codeOf, type Problem } from './errors';
 
 let csrfToken: string | undefined;
 let onSessionEnded: (() => void) | undefined;
@@ -47,10 +47,11 @@ export async function call<T>(pending: Promise<{ data?: T; error?: unknown; resp
     throw new ApiError({ status: 0, code: 'network_error', title: 'Network error', detail: String(cause) });
   }
   if (result.response.ok) return result.data as T;
-  const body = result.error as Partial<Problem> | undefined;
+  // Whatever answered: the server's problem+json, or a proxy's page (then text, not an object).
+  const body = result.error as (Partial<Omit<Problem, 'code'>> & { code?: unknown }) | undefined;
   throw new ApiError({
     status: result.response.status,
-    code: typeof body?.code === 'string' ? body.code : `http_${result.response.status}`,
+    code: codeOf(body?.code, result.response.status),
     title: body?.title ?? result.response.statusText,
     detail: body?.detail ?? '',
     errors: body?.errors,

@@ -3,18 +3,34 @@
  * is typed against it, so a new code on the server fails the console's typecheck until it has
  * a message here. The UI shows these messages and never parses the server's text.
  */
-import type { ErrorCode } from '../../../src/http/errors.ts';
+import { ERRORS, type ErrorCode, type FieldError, type RequestPart } from '../../../src/http/errors.ts';
+
+/**
+ * The codes the console can meet: the server's, plus two of its own for answers that carry
+ * none (the server was not reached; something else answered, such as a proxy's error page).
+ */
+export type ConsoleErrorCode = ErrorCode | 'network_error' | 'unexpected_response';
 
 export interface Problem {
   status: number;
-  code: string;
+  code: ConsoleErrorCode;
   title: string;
   detail: string;
-  errors?: { field: string; message: string }[];
+  errors?: FieldError[];
   unknownAccounts?: string[];
 }
 
-const MESSAGES: Record<ErrorCode | 'network_error', string> = {
+/**
+ * The code of an error answer: the server's, when it sent one the registry knows. Anything
+ * else is never guessed from the status (many codes share one): a gateway's 502–504 means the
+ * server is not available; the rest is an unexpected response.
+ */
+export function codeOf(sent: unknown, status: number): ConsoleErrorCode {
+  if (typeof sent === 'string' && Object.hasOwn(ERRORS, sent)) return sent as ErrorCode;
+  return status === 502 || status === 503 || status === 504 ? 'service_unavailable' : 'unexpected_response';
+}
+
+const MESSAGES: Record<ConsoleErrorCode, string> = {
   validation_failed: 'Some values are not valid. Check the highlighted fields.',
   unknown_accounts: 'One or more of the selected cloud accounts no longer exist. Refresh the list and choose again.',
   invalid_grant: 'That combination of roles is not valid.',
@@ -37,6 +53,7 @@ const MESSAGES: Record<ErrorCode | 'network_error', string> = {
   service_unavailable: 'The server is not available right now. Try again in a moment.',
   database_unavailable: 'The server cannot reach its database right now. Try again in a moment.',
   network_error: 'The server cannot be reached. Check your connection and try again.',
+  unexpected_response: 'The server gave an answer the console does not understand. Reload the page and try again.',
 };
 
 /** An API failure, with the problem's stable code. */
@@ -45,23 +62,27 @@ export class ApiError extends Error {
   constructor(readonly problem: Problem) {
     super(problem.detail || problem.title);
   }
-  get code(): string {
+  get code(): ConsoleErrorCode {
     return this.problem.code;
   }
   get status(): number {
     return this.problem.status;
   }
-  /** The server's complaint about one field, if it named that field. */
-  fieldError(field: string): string | undefined {
-    return this.problem.errors?.find((e) => e.field === field || e.field.startsWith(`${field}.`) || e.field.startsWith(`${field}[`))?.message;
+  /**
+   * The server's complaint about a field or anything inside it: `pointer` is a JSON Pointer
+   * into `part`, as the server's field errors carry them (`/expiration` matches
+   * `/expiration/days`, not `/expirations`).
+   */
+  fieldError(pointer: string, part: RequestPart = 'body'): string | undefined {
+    return this.problem.errors?.find((e) => e.in === part && (e.pointer === pointer || e.pointer.startsWith(`${pointer}/`)))?.message;
   }
 }
 
 /** The words for any error the console can meet. */
 export function messageFor(error: unknown): string {
   if (error instanceof ApiError) {
-    const known = (MESSAGES as Record<string, string>)[error.code];
-    return known ?? `The request failed (${error.problem.title || error.status}).`;
+    // Which answer it was helps whoever reads the server log.
+    return error.code === 'unexpected_response' ? `${MESSAGES.unexpected_response} (HTTP ${error.status})` : MESSAGES[error.code];
   }
   return 'Something went wrong in the console. Reload the page and try again.';
 }

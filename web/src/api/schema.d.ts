@@ -109,9 +109,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -129,9 +133,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -326,9 +334,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -346,9 +358,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -366,9 +382,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -465,9 +485,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -485,9 +509,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -505,9 +533,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -525,9 +557,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -628,9 +664,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -648,9 +688,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -668,9 +712,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -715,9 +763,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -735,9 +787,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -755,9 +811,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -864,9 +924,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -884,9 +948,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -904,9 +972,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -924,9 +996,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -999,9 +1075,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1073,9 +1153,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1093,9 +1177,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1113,9 +1201,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1133,9 +1225,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1178,9 +1274,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1198,9 +1298,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1218,9 +1322,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1281,9 +1389,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1301,9 +1413,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1321,9 +1437,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1341,9 +1461,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1424,9 +1548,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1446,9 +1574,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1466,9 +1598,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1555,9 +1691,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1575,9 +1715,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1595,9 +1739,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1676,9 +1824,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1696,9 +1848,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1716,9 +1872,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1736,9 +1896,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1816,9 +1980,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1836,9 +2004,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1856,9 +2028,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1903,9 +2079,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1923,9 +2103,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1943,9 +2127,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -1963,9 +2151,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2042,9 +2234,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2062,9 +2258,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2082,9 +2282,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2102,9 +2306,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2122,9 +2330,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2205,9 +2417,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2225,9 +2441,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2245,9 +2465,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2265,9 +2489,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2339,9 +2567,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2427,9 +2659,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2523,9 +2759,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2543,9 +2783,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2563,9 +2807,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2654,9 +2902,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2674,9 +2926,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2694,9 +2950,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2714,9 +2974,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2734,9 +2998,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2822,9 +3090,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2842,9 +3114,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2862,9 +3138,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2962,9 +3242,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -2982,9 +3266,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3002,9 +3290,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3022,9 +3314,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3112,9 +3408,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3132,9 +3432,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3152,9 +3456,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3199,9 +3507,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3219,9 +3531,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3239,9 +3555,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3340,9 +3660,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3360,9 +3684,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3380,9 +3708,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3400,9 +3732,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3420,9 +3756,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3577,9 +3917,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3597,9 +3941,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3617,9 +3965,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3637,9 +3989,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3657,9 +4013,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3745,9 +4105,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3765,9 +4129,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3785,9 +4153,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3887,9 +4259,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3907,9 +4283,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -3927,9 +4307,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4019,9 +4403,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4039,9 +4427,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4059,9 +4451,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4106,9 +4502,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4126,9 +4526,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4146,9 +4550,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4166,9 +4574,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4277,9 +4689,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4297,9 +4713,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4317,9 +4737,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4337,9 +4761,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4441,9 +4869,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4461,9 +4893,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4481,9 +4917,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4628,9 +5068,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4648,9 +5092,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4668,9 +5116,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4782,9 +5234,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4802,9 +5258,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4822,9 +5282,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -4997,9 +5461,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5017,9 +5485,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5037,9 +5509,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5057,9 +5533,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5120,9 +5600,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5140,9 +5624,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5160,9 +5648,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5264,9 +5756,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5284,9 +5780,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5430,9 +5930,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5450,9 +5954,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5470,9 +5978,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5605,9 +6117,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
@@ -5625,9 +6141,13 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            code: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                field: string;
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
                                 message: string;
                             }[];
                             unknownAccounts?: string[];

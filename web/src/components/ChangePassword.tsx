@@ -3,9 +3,9 @@ import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
+import { codePointLength, MIN_PASSWORD_LENGTH } from '../../../src/shared/limits.ts';
 import { Banner, Button, TextField, Window } from './ui';
 
-const MIN = 12;
 
 /** The signed-in user changes their password; their other sessions end, this one stays. */
 export function ChangePassword({ onClose }: { onClose: () => void }) {
@@ -13,21 +13,22 @@ export function ChangePassword({ onClose }: { onClose: () => void }) {
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
   const [checked, setChecked] = useState(false);
-  const [errors, setErrors] = useState<{ current?: string; form?: string }>({});
+  const [errors, setErrors] = useState<{ current?: string; next?: string; form?: string }>({});
   const change = useMutation({
     mutationFn: () => call(api.PUT('/api/v1/session/password', { body: { currentPassword: current, newPassword: next } })),
     onError: (error) => {
-      if (error instanceof ApiError && error.fieldError('currentPassword')) setErrors({ current: 'This is not your current password.' });
+      if (error instanceof ApiError && error.fieldError('/currentPassword')) setErrors({ current: 'This is not your current password.' });
+      else if (error instanceof ApiError && error.fieldError('/newPassword')) setErrors({ next: `The new password ${error.fieldError('/newPassword')}.` });
       else setErrors({ form: messageFor(error) });
     },
   });
-  const tooShort = checked && next.length < MIN ? `Use at least ${MIN} characters.` : undefined;
+  const tooShort = checked && codePointLength(next) < MIN_PASSWORD_LENGTH ? `Use at least ${MIN_PASSWORD_LENGTH} characters.` : undefined;
   const mismatch = checked && repeat !== next ? 'The passwords do not match.' : undefined;
   function submit(event: FormEvent) {
     event.preventDefault();
     setChecked(true);
     setErrors({});
-    if (next.length < MIN || repeat !== next || current === '') return;
+    if (codePointLength(next) < MIN_PASSWORD_LENGTH || repeat !== next || current === '') return;
     change.mutate();
   }
   return (
@@ -43,7 +44,7 @@ export function ChangePassword({ onClose }: { onClose: () => void }) {
             {errors.form && <Banner>{errors.form}</Banner>}
             <TextField label="Current password" type="password" autoComplete="current-password" value={current} onChange={setCurrent} autoFocus
               error={errors.current ?? (checked && current === '' ? 'Enter your current password.' : undefined)} />
-            <TextField label="New password" type="password" autoComplete="new-password" value={next} onChange={setNext} error={tooShort} description={`At least ${MIN} characters.`} />
+            <TextField label="New password" type="password" autoComplete="new-password" value={next} onChange={setNext} error={tooShort ?? errors.next} description={`At least ${MIN_PASSWORD_LENGTH} characters.`} />
             <TextField label="Repeat new password" type="password" autoComplete="new-password" value={repeat} onChange={setRepeat} error={mismatch} />
           </div>
           <footer className="dialog-footer">

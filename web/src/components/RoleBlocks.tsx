@@ -3,6 +3,7 @@
  * "Role 2", … each with an Assigned Role select and, for Cloud Account Viewer, the accounts.
  */
 import { Button as AriaButton } from 'react-aria-components';
+import { MAX_ROLES } from '../../../src/shared/limits.ts';
 import type { Grant } from '../api/types';
 import { useCloudAccounts } from '../api/queries';
 import { ROLE_DESCRIPTIONS, ROLE_TITLES, ROLES, type Role } from '../lib/roles';
@@ -99,7 +100,7 @@ export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; 
           </section>
         );
       })}
-      <Button variant="quiet" className="add-role" onPress={() => onChange([...drafts, newRoleDraft()])} isDisabled={drafts.length >= 20}>
+      <Button variant="quiet" className="add-role" onPress={() => onChange([...drafts, newRoleDraft()])} isDisabled={drafts.length >= MAX_ROLES}>
         <Icon name="plus" /> Add another role
       </Button>
     </div>

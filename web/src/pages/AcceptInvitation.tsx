@@ -4,9 +4,9 @@ import { Form } from 'react-aria-components';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
+import { codePointLength, MIN_PASSWORD_LENGTH } from '../../../src/shared/limits.ts';
 import { Banner, Button, TextField } from '../components/ui';
 
-const MIN_PASSWORD = 12;
 
 /** /invite/<token>: the invited person chooses a password, then signs in. */
 export function AcceptInvitation() {
@@ -19,7 +19,7 @@ export function AcceptInvitation() {
   const [busy, setBusy] = useState(false);
 
   const invitation = useQuery({ queryKey: ['invitation', token], queryFn: () => call(api.POST('/api/v1/invitations/inspect', { body: { token } })), retry: false });
-  const tooShort = password.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : undefined;
+  const tooShort = codePointLength(password) < MIN_PASSWORD_LENGTH ? `Use at least ${MIN_PASSWORD_LENGTH} characters.` : undefined;
   const mismatch = repeat !== password ? 'The passwords do not match.' : undefined;
 
   async function submit(event: FormEvent) {
@@ -32,7 +32,7 @@ export function AcceptInvitation() {
       await call(api.POST('/api/v1/invitations/accept', { body: { token, password } }));
       setDone(true);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'validation_failed' ? (err.fieldError('password') ?? messageFor(err)) : messageFor(err));
+      setError(err instanceof ApiError && err.code === 'validation_failed' ? (err.fieldError('/password') ?? messageFor(err)) : messageFor(err));
     } finally {
       setBusy(false);
     }
@@ -60,7 +60,7 @@ export function AcceptInvitation() {
               {invitation.data
                 ? <>Welcome, {invitation.data.displayName || invitation.data.email}. You sign in as <strong>{invitation.data.email}</strong>. </>
                 : 'You have been invited to Tessera. '}
-              Choose a password of at least {MIN_PASSWORD} characters to activate your account.
+              Choose a password of at least {MIN_PASSWORD_LENGTH} characters to activate your account.
             </p>
             {error !== undefined && <Banner>{error}</Banner>}
             <Form onSubmit={submit} className="stack" validationBehavior="aria">

@@ -53,8 +53,9 @@ function AccountForm({ editing, credentials, onClose, onDone }: { editing?: Clou
     },
     onSuccess: (account) => onDone(`${account.displayName} was ${editing ? 'saved' : 'added'}.`),
     onError: (error) => {
-      if (error instanceof ApiError && error.code === 'validation_failed' && (error.fieldError('displayName') || error.fieldError('externalId'))) {
-        setErrors({ displayName: error.fieldError('displayName'), externalId: error.fieldError('externalId') });
+      const fields = error instanceof ApiError ? { displayName: error.fieldError('/displayName'), externalId: error.fieldError('/externalId') } : {};
+      if (fields.displayName || fields.externalId) {
+        setErrors(fields);
       } else setErrors({ form: messageFor(error) });
     },
   });

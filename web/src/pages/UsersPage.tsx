@@ -2,6 +2,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Cell, Column, Form, Input, Label, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
+import { DISPLAY_NAME_MAX_LENGTH, visibleLength } from '../../../src/shared/limits.ts';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import { useAccountNames } from '../api/queries';
@@ -32,7 +33,8 @@ function UserForm({ editing, onClose, onInvited, onSaved }: { editing?: ManagedU
   const [serverError, setServerError] = useState<{ email?: string; displayName?: string; form?: string }>({});
 
   const emailError = !editing && checked && !/^[^\s@]+@[^\s@]+$/.test(email.trim()) ? 'Enter an email address.' : undefined;
-  const nameError = checked && displayName.trim().length > 100 ? 'Use at most 100 characters.' : undefined;
+  const nameTooLong = visibleLength(displayName) > DISPLAY_NAME_MAX_LENGTH;
+  const nameError = checked && nameTooLong ? `Use at most ${DISPLAY_NAME_MAX_LENGTH} characters.` : undefined;
   const roleErrors = checked ? validateRoles(drafts) : undefined;
   const rolesInvalid = validateRoles(drafts).some((e) => e.role || e.accounts);
 
@@ -48,8 +50,10 @@ function UserForm({ editing, onClose, onInvited, onSaved }: { editing?: ManagedU
     onSuccess: (r) => (r.invited ? onInvited(r.invited) : r.saved && onSaved(r.saved)),
     onError: (error) => {
       if (error instanceof ApiError && error.code === 'email_taken') return setServerError({ email: 'A user with this email already exists.' });
-      if (error instanceof ApiError && error.code === 'validation_failed' && (error.fieldError('email') || error.fieldError('displayName'))) {
-        return setServerError({ email: error.fieldError('email') && `Email ${error.fieldError('email')}.`, displayName: error.fieldError('displayName') && `Display name ${error.fieldError('displayName')}.` });
+      const emailProblem = error instanceof ApiError ? error.fieldError('/email') : undefined;
+      const displayNameProblem = error instanceof ApiError ? error.fieldError('/displayName') : undefined;
+      if (emailProblem || displayNameProblem) {
+        return setServerError({ email: emailProblem && `Email ${emailProblem}.`, displayName: displayNameProblem && `Display name ${displayNameProblem}.` });
       }
       setServerError({ form: messageFor(error) });
     },
@@ -60,7 +64,7 @@ function UserForm({ editing, onClose, onInvited, onSaved }: { editing?: ManagedU
     setChecked(true);
     setServerError({});
     const badEmail = !editing && !/^[^\s@]+@[^\s@]+$/.test(email.trim());
-    if (badEmail || displayName.trim().length > 100 || rolesInvalid) return;
+    if (badEmail || nameTooLong || rolesInvalid) return;
     save.mutate();
   }
 

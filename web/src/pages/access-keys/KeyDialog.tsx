@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
+import { ACCESS_KEY_NAME_MAX_LENGTH, visibleLength } from '../../../../src/shared/limits.ts';
 import { api, call } from '../../api/client';
 import { ApiError, messageFor } from '../../api/errors';
 import type { AccessKey, NewAccessKey } from '../../api/types';
@@ -10,7 +11,6 @@ import { Banner, Button, NumberField, Select, TextField, Window } from '../../co
 import { formatDate, formatDateTime } from '../../lib/format';
 import { EXPIRATION_OPTIONS, expiryDate, MAX_DAYS, toExpiration, type ExpirationChoice } from './expiration';
 
-const NAME_MAX = 64;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -40,7 +40,7 @@ export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
     if (!editing) {
       const trimmed = name.trim();
       if (trimmed === '') errors.name = 'Enter a name for the access key.';
-      else if (trimmed.length > NAME_MAX) errors.name = `Use at most ${NAME_MAX} characters (this one has ${trimmed.length}).`;
+      else if (visibleLength(trimmed) > ACCESS_KEY_NAME_MAX_LENGTH) errors.name = `Use at most ${ACCESS_KEY_NAME_MAX_LENGTH} characters (this one has ${visibleLength(trimmed)}).`;
       else if (CONTROL.test(trimmed)) errors.name = 'The name cannot contain control characters.';
       if (choice === 'custom' && (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)) errors.days = `Enter a whole number of days from 1 to ${MAX_DAYS}.`;
     }
@@ -65,8 +65,8 @@ export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
       if (error instanceof ApiError) {
         if (error.code === 'name_taken') return setServerErrors({ name: 'An access key with this name already exists. Choose a unique name.' });
         if (error.code === 'validation_failed') {
-          const nameError = error.fieldError('name');
-          const daysError = error.fieldError('expiration');
+          const nameError = error.fieldError('/name');
+          const daysError = error.fieldError('/expiration');
           if (nameError || daysError) return setServerErrors({ name: nameError ? `Name ${nameError}.` : undefined, days: daysError ? `Days ${daysError}.` : undefined });
         }
       }

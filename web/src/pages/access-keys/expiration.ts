@@ -1,4 +1,5 @@
 import { expiresAtFor } from '../../../../src/access-keys/access-key.ts';
+import { DEFAULT_MAX_KEY_DAYS } from '../../../../src/shared/limits.ts';
 import type { Expiration } from '../../api/types';
 
 export const EXPIRATION_OPTIONS = [
@@ -12,7 +13,7 @@ export const EXPIRATION_OPTIONS = [
 export type ExpirationChoice = (typeof EXPIRATION_OPTIONS)[number]['id'];
 
 /** The server's default upper bound for custom days (TESSERA_MAX_KEY_DAYS may change it; the server has the last word). */
-export const MAX_DAYS = 730;
+export const MAX_DAYS = DEFAULT_MAX_KEY_DAYS;
 
 /** When a key made now with this choice would expire: the server's own arithmetic (src/access-keys/access-key.ts). */
 export function expiryDate(choice: ExpirationChoice, days: number, now: Date = new Date()): Date | undefined {
