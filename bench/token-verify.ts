@@ -9,7 +9,7 @@
  * libuv's pool) per token, as (d)'s servers are compared by CPU per request; wall time on a
  * shared machine measures the neighbours. Interleaved passes, best of 7.
  *
- *   node --import tsx bench/token-verify.ts [--tokens 2000]
+ *   node --import tsx bench/token-verify.ts [--tokens 3000]
  *
  * Prints a table and one JSON line with the figures.
  */
@@ -55,7 +55,7 @@ class JoseTokenService extends TokenService {
   }
 }
 
-const { values } = parseArgs({ options: { tokens: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { tokens: { type: 'string', default: '3000' } } });
 const size = Number(values.tokens);
 const dataset = await makeDataset('sqlite', { keys: 0, accounts: 1, assets: 0, tokenPool: size }, '');
 const config = loadConfig(dataset.env);
