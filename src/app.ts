@@ -23,8 +23,6 @@ import { invitationRoutes } from './users/invitation.routes.ts';
 import { userRoutes } from './users/user.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
-import { ALL_ACCOUNTS, permissionsOf, type Grant } from './auth/permissions.ts';
-import type { Principal } from './auth/principal.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { clientErrorHandler, problemHandler, sendInvalidFields, sendProblem } from './http/problem-handler.ts';
@@ -41,26 +39,11 @@ export interface AppOptions {
   /** Log one line per request (the server); tests pass false. */
   logRequests?: boolean;
   /**
-   * Benchmarks only (bench/servers; never read from config or the environment): the GET
-   * route at this path is served without authentication, as a fixed Global Viewer, to
-   * measure what authentication costs on it.
+   * Called with every route as it is registered, before any hook of the app's own: it may read
+   * the route's options (the route-table tests collect them) or amend them.
    */
-  benchUnauthenticated?: string;
-  /** Called with every route as it is registered (the route-table tests collect them). */
   onRoute?: (route: RouteOptions) => void;
 }
-
-/** The caller a `benchUnauthenticated` route is served as. */
-const BENCH_GRANTS: Grant[] = [{ role: 'global-viewer' }];
-const BENCH_PRINCIPAL: Principal = Object.freeze({
-  kind: 'access-key',
-  id: 'bench-unauthenticated',
-  actor: 'bench',
-  via: 'api-key',
-  grants: BENCH_GRANTS,
-  permissions: permissionsOf(BENCH_GRANTS),
-  scope: ALL_ACCOUNTS,
-});
 
 /** Registers `plugin` so that every route it adds is declared public (static files, the API homepage). */
 function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
@@ -110,21 +93,6 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
   await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed, transactions: ctx.transactions });
-  const benchPath = options.benchUnauthenticated;
-  if (benchPath !== undefined) {
-    app.addHook('onRoute', (route) => {
-      if (route.method !== 'GET' || route.url.replace(/(.)\/$/, '$1') !== benchPath) return;
-      route.config = { ...(route.config ?? {}), access: 'public' };
-      const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
-      route.onRequest = [
-        (request, _reply, done) => {
-          request.principal = BENCH_PRINCIPAL;
-          done();
-        },
-        ...own,
-      ];
-    });
-  }
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

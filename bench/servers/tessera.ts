@@ -4,7 +4,7 @@
  * log line per request (the peers log nothing either). argv[2] is the mode:
  *
  *   auth    Tessera as shipped (warm path: verified-token and key-state caches)
- *   unauth  the route at argv[3] served without authentication (AppOptions.benchUnauthenticated)
+ *   unauth  GET argv[3] served without authentication, as a fixed Global Viewer (bench/lib/unauthenticated-route.ts)
  *   cold    both caches sized 1, so that every request verifies its token and reads its key
  *   ref     the reference for cold: in the authenticator's place, a raw Ed25519 verification
  *           (node:crypto) of the bearer token and one lookup of its key by primary key
@@ -15,10 +15,11 @@
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { AccessKeyAuthenticator } from '../../src/access-keys/access-key.auth.ts';
 import { accountScopeOf, permissionsOf, type Grant } from '../../src/auth/permissions.ts';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/http/logging.ts';
+import { unauthenticatedRoute } from '../lib/unauthenticated-route.ts';
 
 const mode = process.argv[2];
 if (mode !== 'auth' && mode !== 'unauth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, unauth, cold or ref');
@@ -46,7 +47,13 @@ if (mode === 'ref') {
     return { ok: true, principal: viewer };
   });
 }
-const app = await buildApp(ctx, { logRequests: false, ...(mode === 'unauth' ? { benchUnauthenticated: process.argv[3] } : {}) });
+let onRoute: AppOptions['onRoute'];
+if (mode === 'unauth') {
+  const path = process.argv[3];
+  if (path === undefined) throw new Error('unauth mode: the route path is argv[3]');
+  onRoute = unauthenticatedRoute(path);
+}
+const app = await buildApp(ctx, { logRequests: false, onRoute });
 await app.listen({ host: '127.0.0.1', port: 0 });
 ctx.start();
 const address = app.server.address();

@@ -43,10 +43,16 @@ function encodeSegment(value: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
-/** A base64url JSON segment that must be a plain object; `undefined` for anything else. */
+/**
+ * Refuses bytes that are not UTF-8 (a lenient decode would replace them, so two byte strings
+ * would read as one claim); keeps a byte-order mark, so that JSON.parse refuses it.
+ */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A base64url JSON segment that must be UTF-8 text of a plain object; `undefined` for anything else. */
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const value: unknown = JSON.parse(STRICT_UTF8.decode(Buffer.from(segment, 'base64url')));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -119,8 +125,8 @@ export class TokenService {
   /**
    * Signs a token for `sub`, valid from `issuedAt` (whole seconds) to `expiresAt`: a compact
    * JWS with the header `{alg, kid, typ}` and the claims `{iss, aud, sub, jti, iat, exp}`,
-   * signed with Ed25519 by `node:crypto` directly (the same bytes jose's `SignJWT` produces,
-   * without its WebCrypto round trip; see bench/REPORT.md).
+   * signed with Ed25519 by `node:crypto` directly: the very text jose's `SignJWT` produces for
+   * the same header and claims (test/tokens-differential.test.ts), without its WebCrypto round trip.
    */
   async issue(kind: TokenKind, sub: string, issuedAt: Date, expiresAt: Date): Promise<{ token: string; jti: string }> {
     const { kid, privateKey } = this.keys.current();
@@ -153,14 +159,15 @@ export class TokenService {
 
   /**
    * Verifies signature and claims; a denial is a value with its reason (for the log, never
-   * the client). The same checks as jose's `jwtVerify` with pinned options, done directly
-   * with `node:crypto` (measured: jose's WebCrypto path costs about a third more per cold
-   * token, see bench/REPORT.md). Checked, in order: compact form and length; every segment
+   * the client). The checks of jose's `jwtVerify` with pinned options, done directly with
+   * `node:crypto`, which the cold path's target needs (docs/ARCHITECTURE.md, "Tokens and
+   * secrets"); test/tokens-differential.test.ts holds the two in agreement, this one the
+   * stricter where they differ. Checked, in order: compact form and length; every segment
    * the canonical base64url spelling of its bytes (no stray trailing bits); a protected
-   * header that is a JSON object with `alg` exactly EdDSA, `typ` exactly this kind's, no
-   * `crit` or `b64`, and a `kid` resolved only from the local key store (never a key or URL
-   * from the token); the Ed25519 signature over the exact header.payload text; a payload
-   * that is a JSON object with `iss`, `aud`, `sub`, `jti`, `iat` and `exp` of the right
+   * header that is UTF-8 JSON of an object with `alg` exactly EdDSA, `typ` exactly this
+   * kind's, no `crit` or `b64`, and a `kid` resolved only from the local key store (never a
+   * key or URL from the token); the Ed25519 signature over the exact header.payload text; a
+   * payload that is UTF-8 JSON of an object with `iss`, `aud`, `sub`, `jti`, `iat` and `exp` of the right
    * types, the pinned issuer and audience, `nbf` (if any) reached and `exp` not reached,
    * with no clock tolerance.
    */
