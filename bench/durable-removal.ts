@@ -80,7 +80,8 @@ async function concurrently(ctx: Context, remove: typeof durable, ids: string[])
 }
 
 const fmt = (ms: number) => ms.toFixed(2);
-const row = (label: string, times: number[]) => `| ${label} | ${times.length} | ${fmt(percentile(times, 50))} ms | **${fmt(percentile(times, 99))} ms** | ${fmt(Math.max(...times))} ms |`;
+const row = (label: string, times: number[]) =>
+  `| ${label} | ${times.length} | ${fmt(percentile(times, 50))} ms | **${fmt(percentile(times, 99))} ms** | ${fmt(Math.max(...times))} ms |`;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-durability-bench-'));
@@ -111,7 +112,9 @@ async function main(): Promise<void> {
       '',
       `Measured by \`bench/durable-removal.ts\` on ${new Date().toISOString().slice(0, 10)}: SQLite in WAL mode, data folder on ${fs} (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}); the machine is shared with other work (one-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end), so the tails are noisy.`,
       '',
-      'A removal (like every access-reducing write) is acknowledged only once durable: its group commits with `synchronous = FULL`, which syncs the WAL at the commit. The baseline runs the same statements (find, delete, audit row) as an ordinary unit, committed with the connection\'s `synchronous = NORMAL` (durable through a process crash, not through an OS crash or power loss). Interleaved in ' + rounds + ' rounds.',
+      "A removal (like every access-reducing write) is acknowledged only once durable: its group commits with `synchronous = FULL`, which syncs the WAL at the commit. The baseline runs the same statements (find, delete, audit row) as an ordinary unit, committed with the connection's `synchronous = NORMAL` (durable through a process crash, not through an OS crash or power loss). Interleaved in " +
+        rounds +
+        ' rounds.',
       '',
       '| removal | n | p50 | p99 | max |',
       '| --- | --- | --- | --- | --- |',

@@ -37,7 +37,10 @@ async function postgresVersion(): Promise<string> {
 
 /** p50/p99 of a Prometheus histogram from its cumulative buckets (upper bounds, in ms). */
 function histogram(text: string, name: string): { count: number; p50: string; p99: string; mean: number } {
-  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, n: Number(m[2]) }));
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => ({
+    le: m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000,
+    n: Number(m[2]),
+  }));
   const count = Number(new RegExp(`^${name}_count (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   const sum = Number(new RegExp(`^${name}_sum ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0) * 1000;
   const at = (q: number) => {

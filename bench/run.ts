@@ -43,7 +43,19 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const S = quick
   ? { rounds: 3, seconds: 3, warmup: 1, scaleKeys: 100_000, assets: 10_000, listSamples: 6, creates: 60, rateSeconds: 3, pool: 10_000, scalePool: 2_000, micro: 1_000 }
-  : { rounds: 5, seconds: 8, warmup: 2, scaleKeys: 1_000_000, assets: 100_000, listSamples: 40, creates: 200, rateSeconds: 10, pool: 10_000, scalePool: 10_000, micro: 3_000 };
+  : {
+      rounds: 5,
+      seconds: 8,
+      warmup: 2,
+      scaleKeys: 1_000_000,
+      assets: 100_000,
+      listSamples: 40,
+      creates: 200,
+      rateSeconds: 10,
+      pool: 10_000,
+      scalePool: 10_000,
+      micro: 3_000,
+    };
 if (args['scale-keys'] !== undefined) S.scaleKeys = Number(args['scale-keys']);
 const CONNECTIONS = 50;
 const LIST = '/api/v1/cloud-accounts';
@@ -132,7 +144,12 @@ async function startComparisonServers(base: Dataset, work: string): Promise<{ se
       { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, token: keys.viewer },
       { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, token: keys.accountViewer },
       { id: 'd', title: '(d) Tessera cold: a different key per request from 10,000', server: cold, tokens: keys.pool },
-      { id: 'ref', title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool", server: reference, tokens: keys.pool },
+      {
+        id: 'ref',
+        title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
+        server: reference,
+        tokens: keys.pool,
+      },
       { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, token: betterAuth.info.token },
       { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, token: fastifyJwt.info.token },
     ];
@@ -167,7 +184,9 @@ async function comparison() {
       for (const t of order) {
         const result = await measuredLoad(t.server, { url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         (runs[t.id] ??= []).push(result);
-        log(`round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`);
+        log(
+          `round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`,
+        );
       }
       memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
       for (const s of servers.splice(0)) await s.stop();
@@ -210,7 +229,13 @@ async function baseline(dataset: Dataset) {
       lookupUs: (i) => byId.get(parts[i]!.sub),
       tesseraVerifyUs: (i) => ctx.tokens.verify('accessKey', pool[i]!),
       joseVerifyUs: (i) =>
-        jwtVerify(pool[i]!, key, { algorithms: ['EdDSA'], issuer: BENCH_PUBLIC_URL, audience: TOKEN_AUDIENCE, typ: TOKEN_TYPES.accessKey, requiredClaims: ['sub', 'jti', 'iat', 'exp'] }),
+        jwtVerify(pool[i]!, key, {
+          algorithms: ['EdDSA'],
+          issuer: BENCH_PUBLIC_URL,
+          audience: TOKEN_AUDIENCE,
+          typ: TOKEN_TYPES.accessKey,
+          requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+        }),
       // What a warm request pays for authentication, as the access-control hook runs it: the
       // SQLite change check, then the authenticator (header, caches, expiry, usage count).
       warmAuthUs: async () => {
@@ -237,7 +262,15 @@ async function baseline(dataset: Dataset) {
         best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, ((performance.now() - started) * 1000) / pool.length);
       }
     }
-    return { rawVerifyLookupUs: best['rawVerifyLookupUs']!, rawVerifyUs: best['rawVerifyUs']!, lookupUs: best['lookupUs']!, tesseraVerifyUs: best['tesseraVerifyUs']!, joseVerifyUs: best['joseVerifyUs']!, warmAuthUs: best['warmAuthUs']!, coldAuthUs: best['coldAuthUs']! };
+    return {
+      rawVerifyLookupUs: best['rawVerifyLookupUs']!,
+      rawVerifyUs: best['rawVerifyUs']!,
+      lookupUs: best['lookupUs']!,
+      tesseraVerifyUs: best['tesseraVerifyUs']!,
+      joseVerifyUs: best['joseVerifyUs']!,
+      warmAuthUs: best['warmAuthUs']!,
+      coldAuthUs: best['coldAuthUs']!,
+    };
   } finally {
     db.close();
     await ctx.close();
@@ -295,7 +328,16 @@ async function listLatencies(server: Served<object>, adminToken: string): Promis
           deepest = Math.max(deepest, page);
           if (cursor === null) page = 0;
         }
-        cases.push({ sort, order, filter: filter.label, p50: percentile(times, 50), p95: percentile(times, 95), max: Math.max(...times), samples: times.length, pages: deepest });
+        cases.push({
+          sort,
+          order,
+          filter: filter.label,
+          p50: percentile(times, 50),
+          p95: percentile(times, 95),
+          max: Math.max(...times),
+          samples: times.length,
+          pages: deepest,
+        });
       }
     }
   }
@@ -336,7 +378,15 @@ async function startupTimes(dataset: Dataset): Promise<number[]> {
     const started = performance.now();
     const child = spawn(process.execPath, [join(ROOT, 'bin/tessera.js'), 'serve'], {
       cwd: ROOT,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...dataset.env, PORT: String(port), HOST: '127.0.0.1', TESSERA_ADMIN_EMAIL: 'admin@bench.test', TESSERA_ADMIN_PASSWORD: 'bench-password-123' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? '/tmp',
+        ...dataset.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        TESSERA_ADMIN_EMAIL: 'admin@bench.test',
+        TESSERA_ADMIN_PASSWORD: 'bench-password-123',
+      },
       stdio: 'ignore',
     });
     try {
@@ -409,7 +459,9 @@ async function scale(dialect: 'sqlite' | 'postgres') {
         const [server, dataset] = [running[which], which === 'small' ? small : big];
         const result = await measuredLoad(server, { url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: dataset.keys.viewer });
         throughput[which].push(result);
-        log(`scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, non-2xx ${result.non2xx}`);
+        log(
+          `scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, non-2xx ${result.non2xx}`,
+        );
       }
       for (const which of ['small', 'big'] as const) {
         const counted = countersSince(before[which], await warmPathCounters(running[which]));
@@ -417,7 +469,9 @@ async function scale(dialect: 'sqlite' | 'postgres') {
         await stop(running[which]);
       }
     }
-    log(`scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`);
+    log(
+      `scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`,
+    );
     const bigServer = await tesseraServer(big, 'auth');
     servers.push(bigServer);
     // The list and create cases read pages all over a million keys. This machine pages out file
@@ -451,7 +505,15 @@ async function scale(dialect: 'sqlite' | 'postgres') {
  * performance marks set by the page), run first, before the cores are pinned (the browser, the
  * server and the test runner share the machine as a user's would). Needs /usr/bin/chromium.
  */
-function consoleBench(): { fullLoadMs: { median: number; all: number[] }; menuNavigationMs: { median: number; all: number[] }; sortOrPageMs: { median: number; all: number[] }; listRequests: number; largestPageRequested: number } | { skipped: string } {
+function consoleBench():
+  | {
+      fullLoadMs: { median: number; all: number[] };
+      menuNavigationMs: { median: number; all: number[] };
+      sortOrPageMs: { median: number; all: number[] };
+      listRequests: number;
+      largestPageRequested: number;
+    }
+  | { skipped: string } {
   if (!existsSync('/usr/bin/chromium')) return { skipped: 'no Chromium at /usr/bin/chromium' };
   log('console: the API Access Keys page with 10,000 keys in Chromium (npm run test:e2e:bench)');
   const out = join(ROOT, 'test-results/console-bench.json');
@@ -507,7 +569,17 @@ else if (await postgresReachable(PG_URL)) dialects.push('postgres');
 else postgresNote = `PostgreSQL skipped: nothing answered at ${PG_URL.replace(/\/\/[^@]*@/, '//')}.`;
 const scaled = [];
 for (const dialect of dialects) scaled.push(await scale(dialect));
-const results = { quick, settings: S, machine, seconds: (performance.now() - runStarted) / 1000, loadAtEnd: loadavg().map((l) => Number(l.toFixed(2))), console: consoleResult, compared, scaled, postgresNote };
+const results = {
+  quick,
+  settings: S,
+  machine,
+  seconds: (performance.now() - runStarted) / 1000,
+  loadAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+  console: consoleResult,
+  compared,
+  scaled,
+  postgresNote,
+};
 writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 1)}\n`);
 const { renderReport } = await import('./lib/report.ts');
 writeFileSync(args.out, renderReport(results));

@@ -97,7 +97,13 @@ try {
     'TokenService.verify (node:crypto, every pinned check)': async (i) => accept(await ctx.tokens.verify('accessKey', pool[i]!)),
     'jose jwtVerify, same pinned options, key by kid from the local JWKS': async (i) => accept(await joseTokens.verify('accessKey', pool[i]!)),
     'jose jwtVerify, same pinned options, the KeyObject given': async (i) => {
-      await jwtVerify(pool[i]!, key, { algorithms: ['EdDSA'], issuer: config.publicUrl, audience: TOKEN_AUDIENCE, typ: TOKEN_TYPES.accessKey, requiredClaims: ['sub', 'jti', 'iat', 'exp'] });
+      await jwtVerify(pool[i]!, key, {
+        algorithms: ['EdDSA'],
+        issuer: config.publicUrl,
+        audience: TOKEN_AUDIENCE,
+        typ: TOKEN_TYPES.accessKey,
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      });
     },
     'cold authentication, TokenService.verify': async (i) => {
       ctx.feed.sync();

@@ -126,13 +126,17 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
         title: 'Tessera API',
         version: '1',
         description:
-          'The REST API of the console. Authenticate with an API access key (`Authorization: Bearer <key>`), or on this page with a user\'s email and password. What a caller may do and see follows its roles as they are now.',
+          "The REST API of the console. Authenticate with an API access key (`Authorization: Bearer <key>`), or on this page with a user's email and password. What a caller may do and see follows its roles as they are now.",
       },
       servers: [{ url: ctx.config.publicUrl }],
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An API access key, or a token from POST /api/v1/token.' },
-          userPassword: { type: 'oauth2', description: 'A user\'s email and password, exchanged for a one-hour token.', flows: { password: { tokenUrl: `${API_PREFIX}/token`, scopes: {} } } },
+          userPassword: {
+            type: 'oauth2',
+            description: "A user's email and password, exchanged for a one-hour token.",
+            flows: { password: { tokenUrl: `${API_PREFIX}/token`, scopes: {} } },
+          },
         },
       },
       security: [{ apiKey: [] }, { userPassword: [] }],
@@ -141,68 +145,91 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
 
   await app.register(opsRoutes, { ctx });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', {
-    config: { access: 'public' },
-    schema: { tags: ['Operations'], summary: 'Liveness', description: 'Answers 200 while the server runs.', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
-  }, async () => ({ status: 'ok' as const }));
-  app.get('/.well-known/jwks.json', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['Operations'],
-      summary: 'Public signing keys',
-      description:
-        'The JWK Set of the Ed25519 keys that sign Tessera\'s tokens (public parts only). A rotated key signs at once and is in the set from the next request on; the answer is `Cache-Control: no-cache` with an `ETag` (revalidate with `If-None-Match`; 304 while unchanged). Keep a copy and fetch again when a token names an unknown `kid`.',
-      security: [],
-      response: {
-        200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }),
-        304: Type.Null({ description: 'The set named by `If-None-Match` is still current.' }),
+  app.get(
+    '/healthz',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['Operations'],
+        summary: 'Liveness',
+        description: 'Answers 200 while the server runs.',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
-  }, async (request, reply) => {
-    // A key another process made (`tessera signing-keys rotate`, another instance) signs at
-    // once, so it is in this answer: every change committed before this request is heard,
-    // and the reload it started has finished, before answering.
-    if (!(await ctx.feed.caughtUp())) await ctx.signingKeys.reload();
-    await ctx.signingKeys.settled();
-    // Never served stale by a cache: revalidated on every use, cheaply (304 by entity tag).
-    const etag = ctx.signingKeys.jwksEtag();
-    reply.header('cache-control', 'no-cache').header('etag', etag);
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
-    return ctx.signingKeys.jwks();
-  });
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['Operations'],
+        summary: 'Public signing keys',
+        description:
+          "The JWK Set of the Ed25519 keys that sign Tessera's tokens (public parts only). A rotated key signs at once and is in the set from the next request on; the answer is `Cache-Control: no-cache` with an `ETag` (revalidate with `If-None-Match`; 304 while unchanged). Keep a copy and fetch again when a token names an unknown `kid`.",
+        security: [],
+        response: {
+          200: Type.Object({
+            keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })),
+          }),
+          304: Type.Null({ description: 'The set named by `If-None-Match` is still current.' }),
+        },
+      },
+    },
+    async (request, reply) => {
+      // A key another process made (`tessera signing-keys rotate`, another instance) signs at
+      // once, so it is in this answer: every change committed before this request is heard,
+      // and the reload it started has finished, before answering.
+      if (!(await ctx.feed.caughtUp())) await ctx.signingKeys.reload();
+      await ctx.signingKeys.settled();
+      // Never served stale by a cache: revalidated on every use, cheaply (304 by entity tag).
+      const etag = ctx.signingKeys.jwksEtag();
+      reply.header('cache-control', 'no-cache').header('etag', etag);
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return ctx.signingKeys.jwks();
+    },
+  );
 
-  await app.register(async (api) => {
-    await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
-    await api.register(sessionRoutes, { prefix: '/session', ctx });
-    await api.register(tokenRoutes, { prefix: '/token', ctx });
-    await api.register(userRoutes, { prefix: '/users', ctx });
-    await api.register(invitationRoutes, { prefix: '/invitations', ctx });
-    await api.register(auditRoutes, { prefix: '/audit-events', ctx });
-    await api.register(introspectRoutes, { prefix: '/token', ctx });
-    await api.register(cloudAccountRoutes, { prefix: '/cloud-accounts', ctx });
-    await api.register(credentialRoutes, { prefix: '/credentials', ctx });
-    await api.register(assetRoutes, { prefix: '/assets', ctx });
-    await api.register(policyRoutes, { prefix: '/policy', ctx });
-    await api.register(reportRoutes, { prefix: '/reports', ctx });
-  }, { prefix: API_PREFIX });
+  await app.register(
+    async (api) => {
+      await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
+      await api.register(sessionRoutes, { prefix: '/session', ctx });
+      await api.register(tokenRoutes, { prefix: '/token', ctx });
+      await api.register(userRoutes, { prefix: '/users', ctx });
+      await api.register(invitationRoutes, { prefix: '/invitations', ctx });
+      await api.register(auditRoutes, { prefix: '/audit-events', ctx });
+      await api.register(introspectRoutes, { prefix: '/token', ctx });
+      await api.register(cloudAccountRoutes, { prefix: '/cloud-accounts', ctx });
+      await api.register(credentialRoutes, { prefix: '/credentials', ctx });
+      await api.register(assetRoutes, { prefix: '/assets', ctx });
+      await api.register(policyRoutes, { prefix: '/policy', ctx });
+      await api.register(reportRoutes, { prefix: '/reports', ctx });
+    },
+    { prefix: API_PREFIX },
+  );
 
-  await app.register(publicScope(async (scope) => {
-    // The API homepage has a password form (the OAuth password flow): the console's headers.
-    scope.addHook('onSend', pageHeaders(DOCS_CSP));
-    await scope.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false, deepLinking: true } });
-  }));
+  await app.register(
+    publicScope(async (scope) => {
+      // The API homepage has a password form (the OAuth password flow): the console's headers.
+      scope.addHook('onSend', pageHeaders(DOCS_CSP));
+      await scope.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false, deepLinking: true } });
+    }),
+  );
 
   if (existsSync(WEB_DIST)) {
-    await app.register(publicScope(async (scope) => {
-      // The console loads only its own files and talks only to this server; no page may frame it.
-      scope.addHook('onSend', pageHeaders(CONSOLE_CSP));
-      await scope.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
-      // The console is a single-page app: its own paths all load index.html.
-      scope.get('/*', { schema: { hide: true } }, (request, reply) => {
-        if (request.url.startsWith('/api/')) return reply.callNotFound();
-        return reply.sendFile('index.html');
-      });
-    }));
+    await app.register(
+      publicScope(async (scope) => {
+        // The console loads only its own files and talks only to this server; no page may frame it.
+        scope.addHook('onSend', pageHeaders(CONSOLE_CSP));
+        await scope.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
+        // The console is a single-page app: its own paths all load index.html.
+        scope.get('/*', { schema: { hide: true } }, (request, reply) => {
+          if (request.url.startsWith('/api/')) return reply.callNotFound();
+          return reply.sendFile('index.html');
+        });
+      }),
+    );
   }
 
   // Set last, so that unknown routes pass through the same hooks (request log line included).

@@ -123,10 +123,14 @@ export function loadConfig(env: Env = process.env): Config {
   let secretSource: Config['secretSource'] = 'environment';
   if (secret !== undefined) {
     if (secret.length < MIN_SECRET_LENGTH) {
-      throw new ConfigError(`TESSERA_SECRET is too short (${secret.length} characters): use at least ${MIN_SECRET_LENGTH}, for example the output of \`openssl rand -base64 32\`.`);
+      throw new ConfigError(
+        `TESSERA_SECRET is too short (${secret.length} characters): use at least ${MIN_SECRET_LENGTH}, for example the output of \`openssl rand -base64 32\`.`,
+      );
     }
   } else if (databaseUrl !== undefined) {
-    throw new ConfigError('TESSERA_SECRET is required with DATABASE_URL, so that every instance shares it: set it to at least 32 random characters (`openssl rand -base64 32`).');
+    throw new ConfigError(
+      'TESSERA_SECRET is required with DATABASE_URL, so that every instance shares it: set it to at least 32 random characters (`openssl rand -base64 32`).',
+    );
   }
 
   const rawPublicUrl = optional(env, 'TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -136,7 +140,9 @@ export function loadConfig(env: Env = process.env): Config {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
     publicUrl = url.origin + url.pathname.replace(/\/+$/, '');
   } catch {
-    throw new ConfigError(`TESSERA_PUBLIC_URL="${rawPublicUrl}" is not an http(s) URL: set it to the address users reach Tessera at, for example https://tessera.example.com.`);
+    throw new ConfigError(
+      `TESSERA_PUBLIC_URL="${rawPublicUrl}" is not an http(s) URL: set it to the address users reach Tessera at, for example https://tessera.example.com.`,
+    );
   }
 
   const adminEmail = optional(env, 'TESSERA_ADMIN_EMAIL');

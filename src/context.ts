@@ -141,7 +141,9 @@ export async function createContext(config: Config, log: Logger, options: Contex
     transactions.onChange((change) => {
       if (change.kind !== 'signing-key' && change.kind !== 'any') return;
       // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
-      void signingKeys.reload().catch((err: unknown) => (isDatabaseUnavailable(err) ? databaseAvailability.failed(err) : log.error({ err }, 'signing key reload failed')));
+      void signingKeys
+        .reload()
+        .catch((err: unknown) => (isDatabaseUnavailable(err) ? databaseAvailability.failed(err) : log.error({ err }, 'signing key reload failed')));
     });
     return {
       config,

@@ -48,7 +48,9 @@ async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function printKeys(keys: AccessKey[]): void {
@@ -59,12 +61,20 @@ function printKeys(keys: AccessKey[]): void {
   const rows = keys.map((k) => [k.name, formatGrants(k.roles), k.createdAt, k.expiresAt, k.status]);
   const header = ['NAME', 'ROLES', 'CREATED', 'EXPIRES', 'STATUS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export function buildCli(): Command {
   const program = new Command('tessera')
-    .description('Tessera: API access keys for the cloud-security console.\nConfiguration comes from the environment (see README: PORT, HOST, TESSERA_DATA_DIR, DATABASE_URL, TESSERA_SECRET, …).')
+    .description(
+      'Tessera: API access keys for the cloud-security console.\nConfiguration comes from the environment (see README: PORT, HOST, TESSERA_DATA_DIR, DATABASE_URL, TESSERA_SECRET, …).',
+    )
     .showHelpAfterError('(run with --help for usage)');
 
   program
@@ -93,13 +103,16 @@ export function buildCli(): Command {
         server.ctx.log.info({ signal }, 'shutting down: finishing in-flight requests, flushing usage, closing connections');
         // Keeps the process alive until the stop is done, whatever it waits on.
         const hold = setInterval(() => {}, 1000);
-        server.stop().finally(() => clearInterval(hold)).then(
-          () => exit(0),
-          (err: unknown) => {
-            server.ctx.log.error({ err }, 'shutdown failed');
-            exit(1);
-          },
-        );
+        server
+          .stop()
+          .finally(() => clearInterval(hold))
+          .then(
+            () => exit(0),
+            (err: unknown) => {
+              server.ctx.log.error({ err }, 'shutdown failed');
+              exit(1);
+            },
+          );
       };
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
@@ -184,7 +197,7 @@ export function buildCli(): Command {
   users
     .command('create')
     .description('add an active user; the password comes from standard input, or is generated and printed once')
-    .requiredOption('--email <email>', 'the user\'s email (cannot change later)')
+    .requiredOption('--email <email>', "the user's email (cannot change later)")
     .requiredOption('--role <role>', 'a role, as for keys create (repeatable)', collectRole)
     .option('--name <displayName>', 'display name (default: the part of the email before @)')
     .option('--password-stdin', 'read the password (at least 12 characters) from standard input')
@@ -213,7 +226,9 @@ export function buildCli(): Command {
         return;
       }
       const accounts = result.cloudAccounts.created + result.cloudAccounts.existing;
-      console.log(`Demo data ready: ${accounts} cloud accounts (${result.cloudAccounts.created} new), ${result.credentials.created + result.credentials.existing} credentials, ${result.assets} assets, ${result.cveFindings} CVE findings, policy ${result.policy === 'seeded' ? 'seeded' : 'kept as it was'}.`);
+      console.log(
+        `Demo data ready: ${accounts} cloud accounts (${result.cloudAccounts.created} new), ${result.credentials.created + result.credentials.existing} credentials, ${result.assets} assets, ${result.cveFindings} CVE findings, policy ${result.policy === 'seeded' ? 'seeded' : 'kept as it was'}.`,
+      );
       console.log('Create a key to call the API: npx tessera keys create --name demo --role global-admin --json');
     });
 

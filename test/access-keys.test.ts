@@ -46,7 +46,11 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
 
   /** Keys written straight to the database as the API stores them: rows, and on SQLite their names in the trigram table. */
   const insertKeyRows = async (rows: NewAccessKeyRow[]) => {
-    for (let i = 0; i < rows.length; i += 200) await h.ctx.storage.db.insertInto('access_keys').values(rows.slice(i, i + 200)).execute();
+    for (let i = 0; i < rows.length; i += 200)
+      await h.ctx.storage.db
+        .insertInto('access_keys')
+        .values(rows.slice(i, i + 200))
+        .execute();
     await indexAccessKeyNames(h.ctx.storage.db, rows);
   };
 
@@ -58,7 +62,16 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     accountId = 'acc-1';
     await h.ctx.storage.db
       .insertInto('cloud_accounts')
-      .values({ id: accountId, vendor: 'aws', display_name: 'Prod', external_id: '123456789012', status: 'connected', status_detail: null, credential_id: null, created_at: new Date().toISOString() })
+      .values({
+        id: accountId,
+        vendor: 'aws',
+        display_name: 'Prod',
+        external_id: '123456789012',
+        status: 'connected',
+        status_detail: null,
+        credential_id: null,
+        created_at: new Date().toISOString(),
+      })
       .execute();
   });
   afterAll(() => h.close());
@@ -155,17 +168,27 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       for (const order of ['asc', 'desc']) {
         const seen = await allPages<{ id: string }>(`/api/v1/access-keys?sort=role&order=${order}&limit=3&role=${role}&name=${tag}`);
         const holders = made.filter((k) => k.roles.includes(`"role":"${role}"`));
-        expect(seen.map((k) => k.id), `${role} ${order}`).toEqual(inListOrder(holders, 'role', order));
+        expect(
+          seen.map((k) => k.id),
+          `${role} ${order}`,
+        ).toEqual(inListOrder(holders, 'role', order));
         // Without the name filter too: the walk over every key of the suite.
         const all = await allPages<{ id: string; roles: Grant[] }>(`/api/v1/access-keys?sort=role&order=${order}&limit=50&role=${role}`);
-        expect(all.filter((k) => made.some((m) => m.id === k.id)).map((k) => k.id), `${role} ${order}, no name`).toEqual(inListOrder(holders, 'role', order));
+        expect(
+          all.filter((k) => made.some((m) => m.id === k.id)).map((k) => k.id),
+          `${role} ${order}, no name`,
+        ).toEqual(inListOrder(holders, 'role', order));
         expect(all.every((k) => k.roles.some((g) => g.role === role))).toBe(true);
       }
     }
   });
 
   describe('the name filter (a case-insensitive substring, its text taken literally)', () => {
-    const names = (res: { json(): { items: { name: string }[] } }) => res.json().items.map((k) => k.name).sort();
+    const names = (res: { json(): { items: { name: string }[] } }) =>
+      res
+        .json()
+        .items.map((k) => k.name)
+        .sort();
     const byName = async (text: string, extra = '') => {
       const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?limit=200&name=${encodeURIComponent(text)}${extra}` });
       expect(res.statusCode, text).toBe(200);
@@ -174,7 +197,17 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     const made: Record<string, string> = {};
 
     beforeAll(async () => {
-      for (const name of ['Alpha-Zqdeploy-One', 'beta-zqdeploy-two', 'zq 100% sure', 'zq under_score', 'zq underXscore', 'zq star*q?[x]', 'zq back\\slash', 'Ünïcode-Zqkey', 'qz']) {
+      for (const name of [
+        'Alpha-Zqdeploy-One',
+        'beta-zqdeploy-two',
+        'zq 100% sure',
+        'zq under_score',
+        'zq underXscore',
+        'zq star*q?[x]',
+        'zq back\\slash',
+        'Ünïcode-Zqkey',
+        'qz',
+      ]) {
         made[name] = (await h.key([{ role: 'global-viewer' }], { name })).id;
       }
     });
@@ -228,7 +261,10 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     });
 
     // Both plans: few matches (the trigram index) and, above 2,000 matches, the sort index.
-    it.each([['few', 12], ['many', 2100]])('pages through %s matches in every sort, each exactly once and in order', async (_label, count) => {
+    it.each([
+      ['few', 12],
+      ['many', 2100],
+    ])('pages through %s matches in every sort, each exactly once and in order', async (_label, count) => {
       const tag = `pgzq${count}x`;
       const base = Date.parse('2026-01-01T00:00:00.000Z');
       const rows = Array.from({ length: count }, (_, i) => ({
@@ -248,7 +284,10 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       for (const sort of Object.keys(SORT_VALUE)) {
         for (const order of ['asc', 'desc']) {
           const seen = await allPages<{ id: string }>(`/api/v1/access-keys?sort=${sort}&order=${order}&limit=${limit}&name=${tag.toUpperCase()}`);
-          expect(seen.map((k) => k.id), `${sort} ${order}`).toEqual(inListOrder(rows, sort, order));
+          expect(
+            seen.map((k) => k.id),
+            `${sort} ${order}`,
+          ).toEqual(inListOrder(rows, sort, order));
         }
       }
     });
@@ -297,10 +336,20 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
           for (const order of ['asc', 'desc']) {
             const seen = await allPages<{ id: string; expiresAt: string }>(`/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${extra}`);
             const label = `${status}${extra} ${sort} ${order}`;
-            expect(seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])), label).toBe(true);
+            expect(
+              seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])),
+              label,
+            ).toBe(true);
             expect(new Set(seen.map((k) => k.id)).size, label).toBe(seen.length);
-            const expected = inListOrder(rows.filter((r) => inStatus[status]!(r) && alsoMatches(r)), sort, order);
-            expect(seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)), label).toEqual(expected);
+            const expected = inListOrder(
+              rows.filter((r) => inStatus[status]!(r) && alsoMatches(r)),
+              sort,
+              order,
+            );
+            expect(
+              seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)),
+              label,
+            ).toEqual(expected);
           }
         }
       }
@@ -309,7 +358,11 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
 
   it('edits roles; a name in the body is refused naming the field', async () => {
     const { id } = await h.key([{ role: 'global-viewer' }], { name: 'editable' });
-    const edited = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { roles: [{ role: 'cloud-account-viewer', accounts: [accountId] }] } });
+    const edited = await h.request(admin, {
+      method: 'PATCH',
+      url: `/api/v1/access-keys/${id}`,
+      payload: { roles: [{ role: 'cloud-account-viewer', accounts: [accountId] }] },
+    });
     expect(edited.statusCode).toBe(200);
     expect(edited.json().roles).toEqual([{ role: 'cloud-account-viewer', accounts: [accountId] }]);
     expect(edited.json().name).toBe('editable');
@@ -373,7 +426,22 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
 
     it('refuse invisible and control characters and names that render as nothing (400 naming the field)', async () => {
       expect((await post({ name: 'zw-bot', roles: [{ role: 'global-viewer' }] })).statusCode).toBe(201);
-      const refused = ['zw-bot\u200b', '\u200b', '\u3164', '\u115f', '\uffa0', '\u202eevil', 'a\u2066b', '\ufeffbom', 'emoji\ufe0f', 'tag\u{e0041}', 'soft\u00adhyphen', 'esc\u001b', 'c1\u0085', '\u2800 \u3000'];
+      const refused = [
+        'zw-bot\u200b',
+        '\u200b',
+        '\u3164',
+        '\u115f',
+        '\uffa0',
+        '\u202eevil',
+        'a\u2066b',
+        '\ufeffbom',
+        'emoji\ufe0f',
+        'tag\u{e0041}',
+        'soft\u00adhyphen',
+        'esc\u001b',
+        'c1\u0085',
+        '\u2800 \u3000',
+      ];
       for (const name of refused) {
         const res = await post({ name, roles: [{ role: 'global-viewer' }] });
         expect(res.statusCode, JSON.stringify(name)).toBe(400);
@@ -516,14 +584,30 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       });
       expect(res.statusCode).toBe(201);
       expect(res.json().roles).toEqual([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: [accountId] }]);
-      const all = await post({ name: 'merged-all', roles: [{ role: 'cloud-account-viewer', accounts: [accountId] }, { role: 'cloud-account-viewer', accounts: 'all' }] });
+      const all = await post({
+        name: 'merged-all',
+        roles: [
+          { role: 'cloud-account-viewer', accounts: [accountId] },
+          { role: 'cloud-account-viewer', accounts: 'all' },
+        ],
+      });
       expect(all.json().roles).toEqual([{ role: 'cloud-account-viewer', accounts: 'all' }]);
     });
 
     it('only a Global Admin may use the access-keys API (403 insufficient_scope otherwise)', async () => {
       const viewer = (await h.key([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: 'all' }])).token;
-      for (const [method, url] of [['GET', '/api/v1/access-keys'], ['POST', '/api/v1/access-keys'], ['GET', '/api/v1/access-keys/x'], ['PATCH', '/api/v1/access-keys/x'], ['DELETE', '/api/v1/access-keys/x']] as const) {
-        const res = await h.request(viewer, { method, url, ...(method === 'POST' || method === 'PATCH' ? { payload: { name: 'n', roles: [{ role: 'global-admin' }] } } : {}) });
+      for (const [method, url] of [
+        ['GET', '/api/v1/access-keys'],
+        ['POST', '/api/v1/access-keys'],
+        ['GET', '/api/v1/access-keys/x'],
+        ['PATCH', '/api/v1/access-keys/x'],
+        ['DELETE', '/api/v1/access-keys/x'],
+      ] as const) {
+        const res = await h.request(viewer, {
+          method,
+          url,
+          ...(method === 'POST' || method === 'PATCH' ? { payload: { name: 'n', roles: [{ role: 'global-admin' }] } } : {}),
+        });
         expect(res.statusCode, `${method} ${url}`).toBe(403);
         expect(res.json().code).toBe('insufficient_scope');
         expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_scope"');

@@ -14,7 +14,13 @@ import { call, CLUSTER_METRICS_TOKEN, startCluster, type Answer, type Cluster, t
  * `finish` sends: the request is complete the moment that byte arrives. Resolves with the
  * status and body of the answer.
  */
-async function primed(url: string, method: string, path: string, token: string, body?: unknown): Promise<{ finish(): void; answer: Promise<{ status: number; body: string }> }> {
+async function primed(
+  url: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ finish(): void; answer: Promise<{ status: number; body: string }> }> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   socket.setNoDelay(true);
@@ -46,7 +52,9 @@ describe.runIf(DIALECTS.includes('postgres'))('instances that died (postgres)', 
     const first = await createHarness('postgres');
     const db = first.ctx.storage.db;
     const ghost = (id: string, secondsAgo: number) =>
-      sql`insert into instances (id, host, pid, started_at, heartbeat_at, applied_seq) values (${id}, 'gone', 1, now() - interval '1 hour', now() - ${secondsAgo} * interval '1 second', 0)`.execute(db);
+      sql`insert into instances (id, host, pid, started_at, heartbeat_at, applied_seq) values (${id}, 'gone', 1, now() - interval '1 hour', now() - ${secondsAgo} * interval '1 second', 0)`.execute(
+        db,
+      );
     let second: Harness | undefined;
     try {
       await ghost('silent-10s', 10);
@@ -195,7 +203,14 @@ describe.runIf(DIALECTS.includes('postgres'))('acknowledged writes: two instance
         expect((await listAccounts(b)).status).toBe(200);
         const [added, onB] = await race(
           (onResponse) =>
-            call(a.url, 'POST', '/api/v1/cloud-accounts', admin, { vendor: 'aws', displayName: `acct-${trial}`, externalId: String(100_000_000_000 + trial) }, onResponse),
+            call(
+              a.url,
+              'POST',
+              '/api/v1/cloud-accounts',
+              admin,
+              { vendor: 'aws', displayName: `acct-${trial}`, externalId: String(100_000_000_000 + trial) },
+              onResponse,
+            ),
           ACCOUNTS_PAGE,
           viewer,
         );
@@ -207,7 +222,9 @@ describe.runIf(DIALECTS.includes('postgres'))('acknowledged writes: two instance
     } finally {
       await stopLoad();
     }
-    console.log(`let in after the answer: removals ${removalsLetIn.length}/40, role reductions ${reductionsLetIn.length}/40, cloud accounts missing ${accountsMissing.length}/15`);
+    console.log(
+      `let in after the answer: removals ${removalsLetIn.length}/40, role reductions ${reductionsLetIn.length}/40, cloud accounts missing ${accountsMissing.length}/15`,
+    );
     expect({ removalsLetIn, reductionsLetIn, accountsMissing }).toEqual({ removalsLetIn: [], reductionsLetIn: [], accountsMissing: [] });
     // Every write was confirmed by B, none answered at the bound.
     const metrics = await scrape(a);

@@ -19,22 +19,26 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
     aws = await addAccount(h, 'aws', 'AWS');
     gcp = await addAccount(h, 'gcp', 'GCP');
-    await putAssets(h, aws.id, [
-      vm('i-1', { name: 'alpha', exposed: true }),
-      vm('i-2', { name: 'bravo' }),
-      vm('db-1', { name: 'charlie-db', type: 'database' }),
-    ]);
+    await putAssets(h, aws.id, [vm('i-1', { name: 'alpha', exposed: true }), vm('i-2', { name: 'bravo' }), vm('db-1', { name: 'charlie-db', type: 'database' })]);
     await putAssets(h, gcp.id, [vm('gce-1', { name: 'delta', exposed: true }), vm('gce-2', { name: 'echo' })]);
   });
   afterAll(() => h.close());
 
-  it('replaces an account\'s assets through the API; exposure derives from the network when not given', async () => {
+  it("replaces an account's assets through the API; exposure derives from the network when not given", async () => {
     const account = await addAccount(h, 'azure', 'Replace me');
-    const res = await h.request(admin, { method: 'PUT', url: `/api/v1/cloud-accounts/${account.id}/assets`, payload: { assets: [vm('vm-a', { exposed: true }), vm('vm-b'), { ...vm('vm-c', { exposed: true }), exposure: 'no-internet' }] } });
+    const res = await h.request(admin, {
+      method: 'PUT',
+      url: `/api/v1/cloud-accounts/${account.id}/assets`,
+      payload: { assets: [vm('vm-a', { exposed: true }), vm('vm-b'), { ...vm('vm-c', { exposed: true }), exposure: 'no-internet' }] },
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ accountId: account.id, assets: 3, added: 3, updated: 0, removed: 0 });
     const listed = (await get(`/api/v1/assets?accountId=${account.id}`)).json().items;
-    expect(Object.fromEntries(listed.map((a: { resourceId: string; exposure: string }) => [a.resourceId, a.exposure]))).toEqual({ 'vm-a': 'internet-exposed', 'vm-b': 'no-internet', 'vm-c': 'no-internet' });
+    expect(Object.fromEntries(listed.map((a: { resourceId: string; exposure: string }) => [a.resourceId, a.exposure]))).toEqual({
+      'vm-a': 'internet-exposed',
+      'vm-b': 'no-internet',
+      'vm-c': 'no-internet',
+    });
     expect(listed.every((a: { vendor: string; accountId: string }) => a.vendor === 'azure' && a.accountId === account.id)).toBe(true);
   });
 
@@ -47,7 +51,11 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     await h.request(admin, { method: 'POST', url: `/api/v1/assets/${dropId}/cves`, payload: { cves: [{ id: 'CVE-2014-0160', severity: 'high', cvss: 7.5 }] } });
     const before = (await get(`/api/v1/assets/${keepId}`)).json();
     h.clock.advance(60_000);
-    const res = await h.request(admin, { method: 'PUT', url: `/api/v1/cloud-accounts/${account.id}/assets`, payload: { assets: [vm('keep', { name: 'kept' }), vm('new')] } });
+    const res = await h.request(admin, {
+      method: 'PUT',
+      url: `/api/v1/cloud-accounts/${account.id}/assets`,
+      payload: { assets: [vm('keep', { name: 'kept' }), vm('new')] },
+    });
     expect(res.json()).toMatchObject({ assets: 2, added: 1, updated: 1, removed: 1 });
     const after = (await get(`/api/v1/assets/${keepId}`)).json();
     expect(after).toMatchObject({ id: keepId, name: 'kept', createdAt: before.createdAt });
@@ -65,9 +73,19 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     expect(dup.json()).toMatchObject({ code: 'validation_failed', errors: [{ in: 'body', pointer: '/assets/1/resourceId' }] });
     const badIp = await put([{ ...vm('y'), network: { publicIps: ['999.1.1.1'] } }]);
     expect(badIp.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/network/publicIps/0' });
-    const badCidr = await put([{ ...vm('y'), network: { securityGroups: [{ id: 'sg', name: 'sg', rules: [{ direction: 'inbound', action: 'allow', protocol: 'tcp', ports: '22', cidr: '10.0.0.0/33' }] }] } }]);
+    const badCidr = await put([
+      {
+        ...vm('y'),
+        network: { securityGroups: [{ id: 'sg', name: 'sg', rules: [{ direction: 'inbound', action: 'allow', protocol: 'tcp', ports: '22', cidr: '10.0.0.0/33' }] }] },
+      },
+    ]);
     expect(badCidr.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/network/securityGroups/0/rules/0/cidr' });
-    const badPorts = await put([{ ...vm('y'), network: { securityGroups: [{ id: 'sg', name: 'sg', rules: [{ direction: 'inbound', action: 'allow', protocol: 'tcp', ports: '90-80', cidr: '0.0.0.0/0' }] }] } }]);
+    const badPorts = await put([
+      {
+        ...vm('y'),
+        network: { securityGroups: [{ id: 'sg', name: 'sg', rules: [{ direction: 'inbound', action: 'allow', protocol: 'tcp', ports: '90-80', cidr: '0.0.0.0/0' }] }] },
+      },
+    ]);
     expect(badPorts.json().errors[0]).toMatchObject({ in: 'body', pointer: '/assets/0/network/securityGroups/0/rules/0/ports' });
     const badType = await put([{ ...vm('y'), type: 'mainframe' }]);
     expect(badType.statusCode).toBe(400);
@@ -88,7 +106,12 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     expect(res.json().assets).toBe(3000);
     const list = await get(`/api/v1/assets?accountId=${account.id}&limit=1`);
     expect(list.json().items).toHaveLength(1);
-    const tooBig = await h.request(admin, { method: 'PUT', url: `/api/v1/cloud-accounts/${account.id}/assets`, payload: '{"assets":[' + ' '.repeat(17 * 1024 * 1024) + ']}', headers: { 'content-type': 'application/json' } });
+    const tooBig = await h.request(admin, {
+      method: 'PUT',
+      url: `/api/v1/cloud-accounts/${account.id}/assets`,
+      payload: '{"assets":[' + ' '.repeat(17 * 1024 * 1024) + ']}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(tooBig.statusCode).toBe(413);
     expect(tooBig.json().code).toBe('payload_too_large');
     await putAssets(h, account.id, []);
@@ -109,11 +132,28 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
     expect(ids(await get(`/api/v1/assets?exposure=internet-exposed&vendor=gcp&accountId=${gcp.id}`))).toEqual([assetIdFor(gcp.id, 'gce-1')]);
     expect(ids(await get(`/api/v1/assets?name=HARL&accountId=${aws.id}`))).toEqual([assetIdFor(aws.id, 'db-1')]);
     expect(ids(await get('/api/v1/assets?name=%25'))).toEqual([]);
-    await h.request(admin, { method: 'POST', url: `/api/v1/assets/${assetIdFor(aws.id, 'i-2')}/cves`, payload: { cves: [{ id: 'CVE-2023-4863', severity: 'high', cvss: 8.8 }] } });
+    await h.request(admin, {
+      method: 'POST',
+      url: `/api/v1/assets/${assetIdFor(aws.id, 'i-2')}/cves`,
+      payload: { cves: [{ id: 'CVE-2023-4863', severity: 'high', cvss: 8.8 }] },
+    });
     expect(ids(await get('/api/v1/assets?cve=cve-2023-4863'))).toEqual([assetIdFor(aws.id, 'i-2')]);
     const item = (await get(`/api/v1/assets?cve=CVE-2023-4863`)).json().items[0];
     expect(item.cveCount).toBe(1);
-    expect(Object.keys(item).sort()).toEqual(['accountId', 'createdAt', 'cveCount', 'exposure', 'id', 'name', 'region', 'resourceId', 'tags', 'type', 'updatedAt', 'vendor']);
+    expect(Object.keys(item).sort()).toEqual([
+      'accountId',
+      'createdAt',
+      'cveCount',
+      'exposure',
+      'id',
+      'name',
+      'region',
+      'resourceId',
+      'tags',
+      'type',
+      'updatedAt',
+      'vendor',
+    ]);
     for (const bad of ['type=mainframe', 'exposure=maybe', 'vendor=ibm', 'limit=0', 'limit=201', 'cursor=bad', 'unknown=1']) {
       const res = await get(`/api/v1/assets?${bad}`);
       expect(res.statusCode, bad).toBe(400);
@@ -155,9 +195,21 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
   it('adds CVEs with validated ids and severities; re-adding updates; removes one', async () => {
     const id = assetIdFor(gcp.id, 'gce-2');
     const url = `/api/v1/assets/${id}/cves`;
-    const added = await h.request(admin, { method: 'POST', url, payload: { cves: [{ id: 'cve-2024-3094', severity: 'critical', cvss: 10, description: 'xz backdoor' }, { id: 'CVE-2019-0708', severity: 'critical' }] } });
+    const added = await h.request(admin, {
+      method: 'POST',
+      url,
+      payload: {
+        cves: [
+          { id: 'cve-2024-3094', severity: 'critical', cvss: 10, description: 'xz backdoor' },
+          { id: 'CVE-2019-0708', severity: 'critical' },
+        ],
+      },
+    });
     expect(added.statusCode, added.body).toBe(200);
-    expect(added.json().cves.map((c: { id: string; cvss: number | null }) => [c.id, c.cvss])).toEqual([['CVE-2024-3094', 10], ['CVE-2019-0708', null]]);
+    expect(added.json().cves.map((c: { id: string; cvss: number | null }) => [c.id, c.cvss])).toEqual([
+      ['CVE-2024-3094', 10],
+      ['CVE-2019-0708', null],
+    ]);
     const firstAdded = added.json().cves[0].addedAt;
     h.clock.advance(1000);
     const updated = await h.request(admin, { method: 'POST', url, payload: { cves: [{ id: 'CVE-2024-3094', severity: 'high', cvss: 7.1 }] } });
@@ -176,13 +228,24 @@ describe.each(DIALECTS)('assets API (%s)', (dialect) => {
       expect(res.json().code).toBe('validation_failed');
       expect(res.json().errors[0], JSON.stringify(cve)).toMatchObject({ in: 'body', pointer });
     }
-    const dup = await h.request(admin, { method: 'POST', url, payload: { cves: [{ id: 'CVE-2020-1472', severity: 'critical' }, { id: 'cve-2020-1472', severity: 'critical' }] } });
+    const dup = await h.request(admin, {
+      method: 'POST',
+      url,
+      payload: {
+        cves: [
+          { id: 'CVE-2020-1472', severity: 'critical' },
+          { id: 'cve-2020-1472', severity: 'critical' },
+        ],
+      },
+    });
     expect(dup.json().errors[0]).toMatchObject({ in: 'body', pointer: '/cves/1/id' });
     expect((await h.request(admin, { method: 'DELETE', url: `${url}/CVE-2019-0708` })).statusCode).toBe(204);
     expect((await h.request(admin, { method: 'DELETE', url: `${url}/CVE-2019-0708` })).json().code).toBe('not_found');
     expect((await get(`/api/v1/assets/${id}`)).json().cves.map((c: { id: string }) => c.id)).toEqual(['CVE-2024-3094']);
     const viewer = await h.key([{ role: 'global-viewer' }]);
-    expect((await h.request(viewer.token, { method: 'POST', url, payload: { cves: [{ id: 'CVE-2020-1472', severity: 'critical' }] } })).json().code).toBe('insufficient_scope');
+    expect((await h.request(viewer.token, { method: 'POST', url, payload: { cves: [{ id: 'CVE-2020-1472', severity: 'critical' }] } })).json().code).toBe(
+      'insufficient_scope',
+    );
   });
 
   it('a Cloud Account Viewer sees the assets of its accounts only: absent from lists, 404 on get', async () => {

@@ -37,21 +37,39 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
 
   it('records API-key work with actor key:<name> and the client address; lists newest first', async () => {
     h.clock.advance(1000);
-    const created = await h.request(adminKey, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'audited', roles: [{ role: 'global-viewer' }] }, remoteAddress: '10.8.0.1' });
+    const created = await h.request(adminKey, {
+      method: 'POST',
+      url: '/api/v1/access-keys',
+      payload: { name: 'audited', roles: [{ role: 'global-viewer' }] },
+      remoteAddress: '10.8.0.1',
+    });
     h.clock.advance(1000);
-    await h.request(adminKey, { method: 'PATCH', url: `/api/v1/access-keys/${created.json().id}`, payload: { roles: [{ role: 'global-admin' }] }, remoteAddress: '10.8.0.1' });
+    await h.request(adminKey, {
+      method: 'PATCH',
+      url: `/api/v1/access-keys/${created.json().id}`,
+      payload: { roles: [{ role: 'global-admin' }] },
+      remoteAddress: '10.8.0.1',
+    });
     h.clock.advance(1000);
     await h.request(adminKey, { method: 'DELETE', url: `/api/v1/access-keys/${created.json().id}`, remoteAddress: '10.8.0.1' });
     const { items } = await list('?actor=key:auditor');
     expect(items.map((e) => e.action)).toEqual(['delete', 'edit', 'add']);
-    expect(items[1]).toMatchObject({ actor: 'key:auditor', actorIp: '10.8.0.1', category: 'access-keys', resource: 'audited', resourceId: created.json().id, detail: { before: [{ role: 'global-viewer' }], after: [{ role: 'global-admin' }] } });
+    expect(items[1]).toMatchObject({
+      actor: 'key:auditor',
+      actorIp: '10.8.0.1',
+      category: 'access-keys',
+      resource: 'audited',
+      resourceId: created.json().id,
+      detail: { before: [{ role: 'global-viewer' }], after: [{ role: 'global-admin' }] },
+    });
     expect(JSON.stringify(items)).not.toContain(created.json().token);
     const times = items.map((e) => e.at);
     expect([...times].sort().reverse()).toEqual(times);
   });
 
   it('paginates with a cursor, without gaps or repeats', async () => {
-    for (let i = 0; i < 7; i++) await h.ctx.users.createActive(CLI_ACTOR, { email: `page${i}@example.com`, roles: [{ role: 'global-viewer' }], password: 'a long password' });
+    for (let i = 0; i < 7; i++)
+      await h.ctx.users.createActive(CLI_ACTOR, { email: `page${i}@example.com`, roles: [{ role: 'global-viewer' }], password: 'a long password' });
     const all = (await list('?limit=200')).items.map((e) => e.id);
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -102,9 +120,16 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
   });
 
   it('no change without its event, no event without its change', async () => {
-    const before = await h.ctx.storage.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await h.ctx.storage.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     // A refused change writes nothing.
-    const refused = await h.request(adminKey, { method: 'POST', url: '/api/v1/users', payload: { email: 'ghost@example.com', roles: [{ role: 'cloud-account-viewer', accounts: ['missing'] }] } });
+    const refused = await h.request(adminKey, {
+      method: 'POST',
+      url: '/api/v1/users',
+      payload: { email: 'ghost@example.com', roles: [{ role: 'cloud-account-viewer', accounts: ['missing'] }] },
+    });
     expect(refused.statusCode).toBe(400);
     // A change whose transaction fails after its event was written leaves neither.
     await expect(
@@ -114,7 +139,10 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    const after = await h.ctx.storage.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await h.ctx.storage.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
     const user = await h.ctx.storage.db.selectFrom('users').select('display_name').where('email', '=', 'f1@example.com').executeTakeFirstOrThrow();
     expect(user.display_name).toBe('f1');
@@ -135,7 +163,15 @@ describe.each(DIALECTS)('the audit log (%s)', (dialect) => {
 
   it('the retention sweep deletes events older than the retention period (365 days by default), and only those', async () => {
     const now = h.clock();
-    const count = async () => Number((await h.ctx.storage.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await h.ctx.storage.db
+            .selectFrom('audit_events')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const total = await count();
     // The service's sweep, called directly: runNow() skips when another holder has the job's
     // advisory lock, and this assertion must not depend on that.

@@ -131,7 +131,7 @@ describe.each(DIALECTS)('access-key caches (%s)', (dialect) => {
     expect(await accountIds(key.token)).toEqual([accountA]);
   });
 
-  it('never answers one token with another token\'s cached result', async () => {
+  it("never answers one token with another token's cached result", async () => {
     const wide = await h.key([{ role: 'global-viewer' }]);
     const narrow = await h.key([{ role: 'cloud-account-viewer', accounts: [accountB] }]);
     await warm(wide.token);

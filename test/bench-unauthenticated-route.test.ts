@@ -8,7 +8,7 @@ import { addAccount } from './helpers/inventory.ts';
 const LIST = '/api/v1/cloud-accounts';
 
 /** The benchmark's (a): one route served without authentication, from outside the product. */
-describe('the benchmark\'s unauthenticated route', () => {
+describe("the benchmark's unauthenticated route", () => {
   let h: Harness;
   let bench: FastifyInstance;
   beforeAll(async () => {
@@ -36,7 +36,7 @@ describe('the benchmark\'s unauthenticated route', () => {
     }
   });
 
-  it('leaves every other route and method, and the product\'s own app, authenticated', async () => {
+  it("leaves every other route and method, and the product's own app, authenticated", async () => {
     for (const request of [
       { method: 'POST', url: LIST, payload: { vendor: 'aws', externalId: '123456789012', displayName: 'x' } },
       { method: 'GET', url: '/api/v1/access-keys' },

@@ -42,11 +42,14 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
     const key = await h.key([{ role: 'global-admin' }]);
     expect((await use(key.token)).statusCode).toBe(200);
     await other.accessKeys.editRoles(CLI_ACTOR, key.id, [{ role: 'global-viewer' }]);
-    await vi.waitFor(async () => {
-      const res = await use(key.token);
-      expect(res.statusCode).toBe(403);
-      expect(res.json().code).toBe('insufficient_scope');
-    }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      async () => {
+        const res = await use(key.token);
+        expect(res.statusCode).toBe(403);
+        expect(res.json().code).toBe('insufficient_scope');
+      },
+      { timeout: 1000, interval: 2 },
+    );
   });
 
   it.runIf(dialect === 'postgres')('while the listener is down, key state comes from SQL: a removal is never missed', async () => {
@@ -86,34 +89,45 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
     }
   });
 
-  it.runIf(dialect === 'postgres')('writes a unit\'s audit entries with its NOTIFYs: heard elsewhere once committed, with the entries there; nothing of a unit that fails', async () => {
-    const seen: Change[] = [];
-    const off = h.ctx.transactions.onChange((change) => void seen.push(change));
-    const id = `together-${Date.now()}`;
-    const audited = async (resource: string) =>
-      Number((await h.ctx.storage.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('resource', '=', resource).executeTakeFirstOrThrow()).n);
-    const unit = (suffix: string, entries: number, fail = false) =>
-      other.transactions.run(CLI_ACTOR, async (work) => {
-        for (let n = 0; n < entries; n++) work.audit({ category: 'users', resource: `${id}-${suffix}`, resourceId: null, action: 'edit', detail: { n } });
-        work.announce({ kind: 'user', id: `${id}-${suffix}-1` });
-        work.announce({ kind: 'user', id: `${id}-${suffix}-2` });
-        if (fail) throw new Error('boom');
-      });
-    try {
-      await unit('kept', 2);
-      await expect(unit('failed', 1, true)).rejects.toThrow('boom');
-      await unit('unaudited', 0);
-      // Notifications arrive in commit order: once the last unit's are heard, the others' are in.
-      await vi.waitFor(() => expect(seen).toContainEqual({ kind: 'user', id: `${id}-unaudited-2` }));
-      expect(seen).toContainEqual({ kind: 'user', id: `${id}-kept-1` });
-      expect(seen).toContainEqual({ kind: 'user', id: `${id}-kept-2` });
-      expect(seen.filter((change) => change.id.startsWith(`${id}-failed`))).toEqual([]);
-      expect(await audited(`${id}-kept`)).toBe(2);
-      expect(await audited(`${id}-failed`)).toBe(0);
-    } finally {
-      off();
-    }
-  });
+  it.runIf(dialect === 'postgres')(
+    "writes a unit's audit entries with its NOTIFYs: heard elsewhere once committed, with the entries there; nothing of a unit that fails",
+    async () => {
+      const seen: Change[] = [];
+      const off = h.ctx.transactions.onChange((change) => void seen.push(change));
+      const id = `together-${Date.now()}`;
+      const audited = async (resource: string) =>
+        Number(
+          (
+            await h.ctx.storage.db
+              .selectFrom('audit_events')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('resource', '=', resource)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const unit = (suffix: string, entries: number, fail = false) =>
+        other.transactions.run(CLI_ACTOR, async (work) => {
+          for (let n = 0; n < entries; n++) work.audit({ category: 'users', resource: `${id}-${suffix}`, resourceId: null, action: 'edit', detail: { n } });
+          work.announce({ kind: 'user', id: `${id}-${suffix}-1` });
+          work.announce({ kind: 'user', id: `${id}-${suffix}-2` });
+          if (fail) throw new Error('boom');
+        });
+      try {
+        await unit('kept', 2);
+        await expect(unit('failed', 1, true)).rejects.toThrow('boom');
+        await unit('unaudited', 0);
+        // Notifications arrive in commit order: once the last unit's are heard, the others' are in.
+        await vi.waitFor(() => expect(seen).toContainEqual({ kind: 'user', id: `${id}-unaudited-2` }));
+        expect(seen).toContainEqual({ kind: 'user', id: `${id}-kept-1` });
+        expect(seen).toContainEqual({ kind: 'user', id: `${id}-kept-2` });
+        expect(seen.filter((change) => change.id.startsWith(`${id}-failed`))).toEqual([]);
+        expect(await audited(`${id}-kept`)).toBe(2);
+        expect(await audited(`${id}-failed`)).toBe(0);
+      } finally {
+        off();
+      }
+    },
+  );
 
   it.runIf(dialect === 'postgres')('takes a known change as it is, and an unknown kind or an unreadable payload as "everything changed"', async () => {
     const seen: Change[] = [];

@@ -109,7 +109,11 @@ describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
   });
 
   it('users create adds an active user with a password from stdin', async () => {
-    const res = await runCli(['users', 'create', '--email', 'viewer@example.com', '--role', 'global-viewer', '--password-stdin', '--json'], h.env, 'correct horse battery staple\n');
+    const res = await runCli(
+      ['users', 'create', '--email', 'viewer@example.com', '--role', 'global-viewer', '--password-stdin', '--json'],
+      h.env,
+      'correct horse battery staple\n',
+    );
     expect(res.code).toBe(0);
     const user = JSON.parse(res.stdout);
     expect(user).toMatchObject({ email: 'viewer@example.com', roles: [{ role: 'global-viewer' }], status: 'active' });

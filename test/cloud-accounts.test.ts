@@ -21,7 +21,14 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
   it('creates an account per vendor, validating the external id for that vendor', async () => {
     const aws = await post({ vendor: 'aws', displayName: '  AWS Prod ', externalId: '123456789012' });
     expect(aws.statusCode, aws.body).toBe(201);
-    expect(aws.json()).toMatchObject({ vendor: 'aws', displayName: 'AWS Prod', externalId: '123456789012', status: 'error', statusDetail: 'No credential is attached.', credentialId: null });
+    expect(aws.json()).toMatchObject({
+      vendor: 'aws',
+      displayName: 'AWS Prod',
+      externalId: '123456789012',
+      status: 'error',
+      statusDetail: 'No credential is attached.',
+      credentialId: null,
+    });
     expect(Object.keys(aws.json()).sort()).toEqual(['createdAt', 'credentialId', 'displayName', 'externalId', 'id', 'status', 'statusDetail', 'vendor']);
     const azure = await post({ vendor: 'azure', displayName: 'Azure', externalId: '0B1F6471-1BF0-4DDA-AEC3-CB9272F09590', status: 'connected' });
     expect(azure.statusCode).toBe(201);
@@ -53,7 +60,11 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
   });
 
   it('takes a credential of the same vendor only', async () => {
-    const cred = await h.ctx.credentials.create(CLI_ACTOR, { vendor: 'aws', displayName: 'c', secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } });
+    const cred = await h.ctx.credentials.create(CLI_ACTOR, {
+      vendor: 'aws',
+      displayName: 'c',
+      secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    });
     const ok = await post({ vendor: 'aws', displayName: 'With cred', externalId: '333333333333', credentialId: cred.id });
     expect(ok.statusCode).toBe(201);
     expect(ok.json()).toMatchObject({ credentialId: cred.id, status: 'connected', statusDetail: null });
@@ -116,7 +127,7 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
     expect((await h.request(all.token, { method: 'GET', url: `${url}/${later.id}` })).statusCode).toBe(200);
   });
 
-  it('delete removes the account, its assets and CVEs, and every key\'s and user\'s grant of it: the next request sees it', async () => {
+  it("delete removes the account, its assets and CVEs, and every key's and user's grant of it: the next request sees it", async () => {
     const doomed = await addAccount(h, 'aws', 'Doomed');
     const kept = await addAccount(h, 'aws', 'Kept');
     await putAssets(h, doomed.id, [vm('i-doomed-1'), vm('i-doomed-2')]);
@@ -142,7 +153,12 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
 
     expect(await h.ctx.storage.db.selectFrom('assets').select('id').where('account_id', '=', doomed.id).execute()).toEqual([]);
     expect(await h.ctx.storage.db.selectFrom('asset_cves').select('cve_id').where('asset_id', '=', assetId).execute()).toEqual([]);
-    const audit = await h.ctx.storage.db.selectFrom('audit_events').selectAll().where('resource_id', '=', doomed.id).where('action', '=', 'delete').executeTakeFirstOrThrow();
+    const audit = await h.ctx.storage.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('resource_id', '=', doomed.id)
+      .where('action', '=', 'delete')
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(audit.detail)).toMatchObject({ assetsRemoved: 2, grantsUpdated: { keys: 2, users: 1 } });
     expect((await h.request(admin, { method: 'DELETE', url: `${url}/${doomed.id}` })).statusCode).toBe(404);
   });

@@ -9,7 +9,16 @@ const base = () => ({ TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-conf
 describe('configuration', () => {
   it('has the documented defaults and is frozen', () => {
     const config = loadConfig(base());
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, databaseUrl: undefined, publicUrl: 'http://127.0.0.1:8080', maxKeyDays: 730, sessionIdleMinutes: 30, sessionAbsoluteHours: 12, auditRetentionDays: 365 });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      databaseUrl: undefined,
+      publicUrl: 'http://127.0.0.1:8080',
+      maxKeyDays: 730,
+      sessionIdleMinutes: 30,
+      sessionAbsoluteHours: 12,
+      auditRetentionDays: 365,
+    });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -42,10 +51,17 @@ describe('configuration', () => {
 
   it('reads TESSERA_TRUSTED_PROXIES as addresses and CIDR ranges, IPv4 and IPv6; unset trusts no proxy', () => {
     expect(loadConfig(base()).trustedProxies).toEqual([]);
-    expect(loadConfig({ ...base(), TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::1 ' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', '::1']);
+    expect(loadConfig({ ...base(), TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::1 ' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.7',
+      '2001:db8::/32',
+      '::1',
+    ]);
   });
 
   it('requires TESSERA_SECRET with PostgreSQL', () => {
-    expect(() => loadConfig({ TESSERA_DATA_DIR: base().TESSERA_DATA_DIR, DATABASE_URL: 'postgres://localhost/x' })).toThrow(/TESSERA_SECRET is required with DATABASE_URL/);
+    expect(() => loadConfig({ TESSERA_DATA_DIR: base().TESSERA_DATA_DIR, DATABASE_URL: 'postgres://localhost/x' })).toThrow(
+      /TESSERA_SECRET is required with DATABASE_URL/,
+    );
   });
 });

@@ -22,7 +22,10 @@ describe("the console's error codes", () => {
 
 describe("the console's field matching", () => {
   it('matches a field and what is inside it by JSON Pointer, in the body unless told', () => {
-    const error = invalid([{ in: 'body', pointer: '/expiration/days', message: 'must be a whole number' }, { in: 'query', pointer: '/name', message: 'bad' }]);
+    const error = invalid([
+      { in: 'body', pointer: '/expiration/days', message: 'must be a whole number' },
+      { in: 'query', pointer: '/name', message: 'bad' },
+    ]);
     expect(error.fieldError('/expiration')).toBe('must be a whole number');
     expect(error.fieldError('/expiration/days')).toBe('must be a whole number');
     expect(invalid([{ in: 'body', pointer: '/expirations', message: 'x' }]).fieldError('/expiration')).toBeUndefined();

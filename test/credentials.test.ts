@@ -3,8 +3,17 @@ import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 const AWS_SECRET = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
-const AZURE_SECRET = { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590', applicationSecret: 'azure~application~secret~value' };
-const GCP_KEY = JSON.stringify({ type: 'service_account', project_id: 'my-project-123', client_email: 'scanner@my-project-123.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n' });
+const AZURE_SECRET = {
+  tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590',
+  applicationSecret: 'azure~application~secret~value',
+};
+const GCP_KEY = JSON.stringify({
+  type: 'service_account',
+  project_id: 'my-project-123',
+  client_email: 'scanner@my-project-123.iam.gserviceaccount.com',
+  private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n',
+});
 
 describe.each(DIALECTS)('credentials API (%s)', (dialect) => {
   let h: Harness;
@@ -18,8 +27,12 @@ describe.each(DIALECTS)('credentials API (%s)', (dialect) => {
   });
   afterAll(() => h.close());
 
-  it('stores each vendor\'s secret sealed, and never returns a secret value', async () => {
-    for (const [vendor, secret] of [['aws', AWS_SECRET], ['azure', AZURE_SECRET], ['gcp', { serviceAccountKey: GCP_KEY }]] as const) {
+  it("stores each vendor's secret sealed, and never returns a secret value", async () => {
+    for (const [vendor, secret] of [
+      ['aws', AWS_SECRET],
+      ['azure', AZURE_SECRET],
+      ['gcp', { serviceAccountKey: GCP_KEY }],
+    ] as const) {
       const res = await post({ vendor, displayName: `${vendor} connector`, secret });
       expect(res.statusCode, res.body).toBe(201);
       const body = res.json();
@@ -64,7 +77,11 @@ describe.each(DIALECTS)('credentials API (%s)', (dialect) => {
 
   it('edits: a partial secret replaces only the fields it names; the vendor cannot change', async () => {
     const created = (await post({ vendor: 'aws', displayName: 'rotating', secret: AWS_SECRET })).json();
-    const rotated = await h.request(admin, { method: 'PATCH', url: `${url}/${created.id}`, payload: { secret: { secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' } } });
+    const rotated = await h.request(admin, {
+      method: 'PATCH',
+      url: `${url}/${created.id}`,
+      payload: { secret: { secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' } },
+    });
     expect(rotated.statusCode, rotated.body).toBe(200);
     expect(rotated.json().secret).toEqual({ accessKeyId: true, secretAccessKey: true });
     expect(await h.ctx.credentials.openSecret(created.id)).toEqual({ accessKeyId: AWS_SECRET.accessKeyId, secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' });
@@ -78,7 +95,11 @@ describe.each(DIALECTS)('credentials API (%s)', (dialect) => {
 
   it('refuses to delete a credential an account uses (409), deletes it once detached (204)', async () => {
     const cred = (await post({ vendor: 'gcp', displayName: 'in use', secret: { serviceAccountKey: GCP_KEY } })).json();
-    const account = await h.request(admin, { method: 'POST', url: '/api/v1/cloud-accounts', payload: { vendor: 'gcp', displayName: 'user of cred', externalId: 'cred-user-1', credentialId: cred.id } });
+    const account = await h.request(admin, {
+      method: 'POST',
+      url: '/api/v1/cloud-accounts',
+      payload: { vendor: 'gcp', displayName: 'user of cred', externalId: 'cred-user-1', credentialId: cred.id },
+    });
     expect(account.statusCode).toBe(201);
     const refused = await h.request(admin, { method: 'DELETE', url: `${url}/${cred.id}` });
     expect(refused.statusCode).toBe(409);

@@ -44,7 +44,7 @@ describe('the data folder and the files Tessera creates in it', () => {
     expect(mode(join(dataDir, 'instance-secret'))).toBe(0o600);
   });
 
-  it('leaves an operator\'s existing folder as it is, but still creates its files 0600', async () => {
+  it("leaves an operator's existing folder as it is, but still creates its files 0600", async () => {
     const dataDir = join(parent, 'operator');
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o750);

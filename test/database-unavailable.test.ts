@@ -114,7 +114,10 @@ describe.each(DIALECTS)('a database that cannot serve answers 503 database_unava
         await admin2.query('select pg_terminate_backend($1)', [rows[0]?.pid]);
         // The checked-out client emits 'error' now; unhandled, it would end the process.
         await new Promise((resolve) => setTimeout(resolve, 200));
-        const failed = await sql`select 1`.execute(conn).then(() => undefined, (error: unknown) => error);
+        const failed = await sql`select 1`.execute(conn).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         expect(isDatabaseUnavailable(failed)).toBe(true);
       });
     } finally {

@@ -17,8 +17,22 @@ describe.each(DIALECTS)('npx tessera demo (%s)', (dialect) => {
 
   const counts = async () => {
     const db = h.ctx.storage.db;
-    const n = async (table: 'cloud_accounts' | 'credentials' | 'assets' | 'asset_cves' | 'policy_rules') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    return { accounts: await n('cloud_accounts'), credentials: await n('credentials'), assets: await n('assets'), cves: await n('asset_cves'), rules: await n('policy_rules') };
+    const n = async (table: 'cloud_accounts' | 'credentials' | 'assets' | 'asset_cves' | 'policy_rules') =>
+      Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    return {
+      accounts: await n('cloud_accounts'),
+      credentials: await n('credentials'),
+      assets: await n('assets'),
+      cves: await n('asset_cves'),
+      rules: await n('policy_rules'),
+    };
   };
 
   it('seeds a living console, and a second run changes nothing', async () => {
@@ -49,7 +63,12 @@ describe.each(DIALECTS)('npx tessera demo (%s)', (dialect) => {
     for (const severity of ['critical', 'high', 'medium', 'low']) expect(summary.cves.bySeverity[severity]).toBeGreaterThan(0);
 
     const credentials = await h.request(admin.token, { method: 'GET', url: '/api/v1/credentials' });
-    expect(credentials.json().items.map((c: { id: string }) => c.id).sort()).toEqual(['demo-cred-aws', 'demo-cred-azure', 'demo-cred-gcp']);
+    expect(
+      credentials
+        .json()
+        .items.map((c: { id: string }) => c.id)
+        .sort(),
+    ).toEqual(['demo-cred-aws', 'demo-cred-azure', 'demo-cred-gcp']);
     expect(credentials.body).not.toContain('EXAMPLEKEY');
 
     const policy = (await h.request(admin.token, { method: 'GET', url: '/api/v1/policy/rules' })).json();
@@ -77,11 +96,18 @@ describe.each(DIALECTS)('npx tessera demo (%s)', (dialect) => {
  * command) after `npx tessera demo`: only the port differs, so it cannot collide with a server
  * already running here.
  */
-describe('the README\'s curl examples', () => {
+describe("the README's curl examples", () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-readme-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const env = { PATH: `${join(root, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`, HOME: process.env['HOME'] ?? '/tmp', TESSERA_DATA_DIR: dataDir, TESSERA_SECRET: TEST_SECRET, PORT: String(port), LOG_LEVEL: 'warn' };
+  const env = {
+    PATH: `${join(root, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`,
+    HOME: process.env['HOME'] ?? '/tmp',
+    TESSERA_DATA_DIR: dataDir,
+    TESSERA_SECRET: TEST_SECRET,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+  };
   let server: ReturnType<typeof spawn> | undefined;
 
   afterAll(async () => {
@@ -106,7 +132,10 @@ describe('the README\'s curl examples', () => {
     let up = false;
     for (let i = 0; i < 100 && !up; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
     }
     expect(up).toBe(true);
 

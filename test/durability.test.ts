@@ -29,7 +29,9 @@ function writes(dataDir: string, mode: 'create' | 'remove' | 'edit', prefix: str
       if (code !== 0) return reject(new Error(`durable-writes ${mode} exited with ${code}: ${stderr}`));
       if (!traced) return resolve(0);
       // strace -c: "% time  seconds  usecs/call  calls  errors  syscall", one row per call traced.
-      const rows = readFileSync(summary, 'utf8').split('\n').filter((line) => / (fsync|fdatasync)$/.test(line.trim()));
+      const rows = readFileSync(summary, 'utf8')
+        .split('\n')
+        .filter((line) => / (fsync|fdatasync)$/.test(line.trim()));
       resolve(rows.reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[3]), 0));
     });
   });

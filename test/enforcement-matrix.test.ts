@@ -68,7 +68,13 @@ const scopedIds = (table: 'cloud_accounts' | 'assets', oneAccount: (f: Fixture) 
 const freshAccount = async (f: Fixture) => (await addAccount(f.h, 'aws', unique('Matrix target'))).id;
 const freshKey = async (f: Fixture) => (await f.h.key([{ role: 'global-viewer' }], { name: unique('matrix-key') })).id;
 const freshCredential = async (f: Fixture) =>
-  (await f.h.ctx.credentials.create(CLI_ACTOR, { vendor: 'azure', displayName: unique('cred'), secret: { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590', applicationSecret: 's' } })).id;
+  (
+    await f.h.ctx.credentials.create(CLI_ACTOR, {
+      vendor: 'azure',
+      displayName: unique('cred'),
+      secret: { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590', applicationSecret: 's' },
+    })
+  ).id;
 
 const MATRIX: Record<string, Case> = {
   // Operations and documents: public.
@@ -87,14 +93,36 @@ const MATRIX: Record<string, Case> = {
   'GET /docs/static/*': { access: 'public', request: () => get('/docs/static/swagger-ui.css'), expect: everyone(200) },
 
   // API access keys and introspection: Global Admin only.
-  'GET /api/v1/access-keys': { access: 'access-keys:manage', request: () => get('/api/v1/access-keys?limit=200'), expect: only(ADMIN, 200), ids: (f) => allIds(f, 'access_keys') },
-  'POST /api/v1/access-keys': { access: 'access-keys:manage', request: () => json('POST', '/api/v1/access-keys', { name: unique('matrix-new'), roles: [{ role: 'global-viewer' }] }), expect: only(ADMIN, 201) },
+  'GET /api/v1/access-keys': {
+    access: 'access-keys:manage',
+    request: () => get('/api/v1/access-keys?limit=200'),
+    expect: only(ADMIN, 200),
+    ids: (f) => allIds(f, 'access_keys'),
+  },
+  'POST /api/v1/access-keys': {
+    access: 'access-keys:manage',
+    request: () => json('POST', '/api/v1/access-keys', { name: unique('matrix-new'), roles: [{ role: 'global-viewer' }] }),
+    expect: only(ADMIN, 201),
+  },
   'GET /api/v1/access-keys/:id': { access: 'access-keys:manage', request: (f) => get(`/api/v1/access-keys/${f.keyIds['global-viewer']}`), expect: only(ADMIN, 200) },
-  'PATCH /api/v1/access-keys/:id': { access: 'access-keys:manage', request: async (f) => json('PATCH', `/api/v1/access-keys/${await freshKey(f)}`, { roles: [{ role: 'global-viewer' }] }), expect: only(ADMIN, 200) },
-  'DELETE /api/v1/access-keys/:id': { access: 'access-keys:manage', request: async (f) => ({ method: 'DELETE', url: `/api/v1/access-keys/${await freshKey(f)}` }), expect: only(ADMIN, 204) },
+  'PATCH /api/v1/access-keys/:id': {
+    access: 'access-keys:manage',
+    request: async (f) => json('PATCH', `/api/v1/access-keys/${await freshKey(f)}`, { roles: [{ role: 'global-viewer' }] }),
+    expect: only(ADMIN, 200),
+  },
+  'DELETE /api/v1/access-keys/:id': {
+    access: 'access-keys:manage',
+    request: async (f) => ({ method: 'DELETE', url: `/api/v1/access-keys/${await freshKey(f)}` }),
+    expect: only(ADMIN, 204),
+  },
   'POST /api/v1/token/introspect': {
     access: 'access-keys:manage',
-    request: (f) => ({ method: 'POST', url: '/api/v1/token/introspect', payload: `token=${f.tokens['global-viewer']}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    request: (f) => ({
+      method: 'POST',
+      url: '/api/v1/token/introspect',
+      payload: `token=${f.tokens['global-viewer']}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    }),
     expect: only(ADMIN, 200),
   },
 
@@ -122,22 +150,56 @@ const MATRIX: Record<string, Case> = {
     expect: everyone(200),
     ids: scopedIds('cloud_accounts', (f) => [f.a]),
   },
-  'POST /api/v1/cloud-accounts': { access: 'cloud-accounts:write', request: () => json('POST', '/api/v1/cloud-accounts', { vendor: 'aws', displayName: unique('New'), externalId: externalIdFor('aws') }), expect: only(ADMIN, 201) },
+  'POST /api/v1/cloud-accounts': {
+    access: 'cloud-accounts:write',
+    request: () => json('POST', '/api/v1/cloud-accounts', { vendor: 'aws', displayName: unique('New'), externalId: externalIdFor('aws') }),
+    expect: only(ADMIN, 201),
+  },
   'GET /api/v1/cloud-accounts/:id': { access: 'cloud-accounts:read', request: (f) => get(`/api/v1/cloud-accounts/${f.b}`), expect: scopedGet() },
-  'PATCH /api/v1/cloud-accounts/:id': { access: 'cloud-accounts:write', request: async (f) => json('PATCH', `/api/v1/cloud-accounts/${await freshAccount(f)}`, { displayName: unique('Renamed') }), expect: only(ADMIN, 200) },
-  'DELETE /api/v1/cloud-accounts/:id': { access: 'cloud-accounts:write', request: async (f) => ({ method: 'DELETE', url: `/api/v1/cloud-accounts/${await freshAccount(f)}` }), expect: only(ADMIN, 204) },
-  'PUT /api/v1/cloud-accounts/:id/assets': { access: 'assets:write', request: async (f) => json('PUT', `/api/v1/cloud-accounts/${await freshAccount(f)}/assets`, { assets: [vm('i-matrix')] }), expect: only(ADMIN, 200) },
+  'PATCH /api/v1/cloud-accounts/:id': {
+    access: 'cloud-accounts:write',
+    request: async (f) => json('PATCH', `/api/v1/cloud-accounts/${await freshAccount(f)}`, { displayName: unique('Renamed') }),
+    expect: only(ADMIN, 200),
+  },
+  'DELETE /api/v1/cloud-accounts/:id': {
+    access: 'cloud-accounts:write',
+    request: async (f) => ({ method: 'DELETE', url: `/api/v1/cloud-accounts/${await freshAccount(f)}` }),
+    expect: only(ADMIN, 204),
+  },
+  'PUT /api/v1/cloud-accounts/:id/assets': {
+    access: 'assets:write',
+    request: async (f) => json('PUT', `/api/v1/cloud-accounts/${await freshAccount(f)}/assets`, { assets: [vm('i-matrix')] }),
+    expect: only(ADMIN, 200),
+  },
 
   // Credentials: global roles read (never the secret); Global Admins write.
-  'GET /api/v1/credentials': { access: 'credentials:read', request: () => get('/api/v1/credentials?limit=200'), expect: only(GLOBAL_READERS, 200), ids: (f) => allIds(f, 'credentials') },
+  'GET /api/v1/credentials': {
+    access: 'credentials:read',
+    request: () => get('/api/v1/credentials?limit=200'),
+    expect: only(GLOBAL_READERS, 200),
+    ids: (f) => allIds(f, 'credentials'),
+  },
   'POST /api/v1/credentials': {
     access: 'credentials:write',
-    request: () => json('POST', '/api/v1/credentials', { vendor: 'aws', displayName: unique('cred'), secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } }),
+    request: () =>
+      json('POST', '/api/v1/credentials', {
+        vendor: 'aws',
+        displayName: unique('cred'),
+        secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      }),
     expect: only(ADMIN, 201),
   },
   'GET /api/v1/credentials/:id': { access: 'credentials:read', request: (f) => get(`/api/v1/credentials/${f.credential}`), expect: only(GLOBAL_READERS, 200) },
-  'PATCH /api/v1/credentials/:id': { access: 'credentials:write', request: (f) => json('PATCH', `/api/v1/credentials/${f.credential}`, { displayName: unique('renamed') }), expect: only(ADMIN, 200) },
-  'DELETE /api/v1/credentials/:id': { access: 'credentials:write', request: async (f) => ({ method: 'DELETE', url: `/api/v1/credentials/${await freshCredential(f)}` }), expect: only(ADMIN, 204) },
+  'PATCH /api/v1/credentials/:id': {
+    access: 'credentials:write',
+    request: (f) => json('PATCH', `/api/v1/credentials/${f.credential}`, { displayName: unique('renamed') }),
+    expect: only(ADMIN, 200),
+  },
+  'DELETE /api/v1/credentials/:id': {
+    access: 'credentials:write',
+    request: async (f) => ({ method: 'DELETE', url: `/api/v1/credentials/${await freshCredential(f)}` }),
+    expect: only(ADMIN, 204),
+  },
 
   // Assets and CVEs: read inside the scope; CVEs written by Global Admins.
   'GET /api/v1/assets': {
@@ -148,7 +210,11 @@ const MATRIX: Record<string, Case> = {
   },
   'GET /api/v1/assets/:id': { access: 'assets:read', request: (f) => get(`/api/v1/assets/${f.assetB}`), expect: scopedGet() },
   'GET /api/v1/assets/:id/network': { access: 'assets:read', request: (f) => get(`/api/v1/assets/${f.assetB}/network`), expect: scopedGet() },
-  'POST /api/v1/assets/:id/cves': { access: 'cves:write', request: (f) => json('POST', `/api/v1/assets/${f.assetA}/cves`, { cves: [{ id: 'CVE-2021-44228', severity: 'critical' }] }), expect: only(ADMIN, 200) },
+  'POST /api/v1/assets/:id/cves': {
+    access: 'cves:write',
+    request: (f) => json('POST', `/api/v1/assets/${f.assetA}/cves`, { cves: [{ id: 'CVE-2021-44228', severity: 'critical' }] }),
+    expect: only(ADMIN, 200),
+  },
   'DELETE /api/v1/assets/:id/cves/:cveId': {
     access: 'cves:write',
     request: async (f) => {
@@ -163,7 +229,10 @@ const MATRIX: Record<string, Case> = {
   'GET /api/v1/policy/rules': { access: 'policy:read', request: () => get('/api/v1/policy/rules'), expect: only(GLOBAL_READERS, 200) },
   'PUT /api/v1/policy/rules': {
     access: 'policy:write',
-    request: () => json('PUT', '/api/v1/policy/rules', { rules: [{ name: 'No SSH from the internet', action: 'deny', protocol: 'tcp', source: 'internet', destination: 'any', ports: ['22'] }] }),
+    request: () =>
+      json('PUT', '/api/v1/policy/rules', {
+        rules: [{ name: 'No SSH from the internet', action: 'deny', protocol: 'tcp', source: 'internet', destination: 'any', ports: ['22'] }],
+      }),
     expect: only(ADMIN, 200),
   },
 
@@ -200,7 +269,13 @@ describe.each(DIALECTS)('enforcement matrix (%s)', (dialect) => {
     const b = (await addAccount(h, 'gcp', 'Matrix B')).id;
     await putAssets(h, a, [vm('a-1', { exposed: true })]);
     await putAssets(h, b, [vm('b-1')]);
-    const credential = (await h.ctx.credentials.create(CLI_ACTOR, { vendor: 'aws', displayName: 'Matrix credential', secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } })).id;
+    const credential = (
+      await h.ctx.credentials.create(CLI_ACTOR, {
+        vendor: 'aws',
+        displayName: 'Matrix credential',
+        secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      })
+    ).id;
     const admin = await h.key([{ role: 'global-admin' }]);
     const viewer = await h.key([{ role: 'global-viewer' }]);
     const cavAll = await h.key([{ role: 'cloud-account-viewer', accounts: 'all' }]);
@@ -213,7 +288,15 @@ describe.each(DIALECTS)('enforcement matrix (%s)', (dialect) => {
     h.clock.set(START);
     f = {
       h,
-      tokens: { 'global-admin': admin.token, 'global-viewer': viewer.token, 'cav-all': cavAll.token, 'cav-one': cavOne.token, combined: combined.token, 'removed-key': removed.token, 'expired-key': expired.token },
+      tokens: {
+        'global-admin': admin.token,
+        'global-viewer': viewer.token,
+        'cav-all': cavAll.token,
+        'cav-one': cavOne.token,
+        combined: combined.token,
+        'removed-key': removed.token,
+        'expired-key': expired.token,
+      },
       keyIds: { 'global-admin': admin.id, 'global-viewer': viewer.id, 'cav-all': cavAll.id, 'cav-one': cavOne.id, combined: combined.id },
       a,
       b,
@@ -262,7 +345,8 @@ describe.each(DIALECTS)('enforcement matrix (%s)', (dialect) => {
       for (const caller of [...KEY_CALLERS, ...BAD_CALLERS]) {
         const options = await entry.request(f, caller);
         const res = await send(caller, options);
-        const expected = (KEY_CALLERS as readonly string[]).includes(caller) || entry.access === 'public' ? (entry.expect[caller as KeyCaller] ?? entry.expect['global-admin']) : 401;
+        const expected =
+          (KEY_CALLERS as readonly string[]).includes(caller) || entry.access === 'public' ? (entry.expect[caller as KeyCaller] ?? entry.expect['global-admin']) : 401;
         const where = `${key} as ${caller}`;
         expect(res.statusCode, `${where}: ${res.body.slice(0, 300)}`).toBe(expected);
         if (expected === 401) {
@@ -288,7 +372,7 @@ describe.each(DIALECTS)('enforcement matrix (%s)', (dialect) => {
     });
   }
 
-  it('serves the console\'s files to everyone (when built)', async () => {
+  it("serves the console's files to everyone (when built)", async () => {
     const files = routeKeys(routes).filter(({ key }) => CONSOLE_FILE.test(key));
     for (const { key } of files) {
       for (const caller of [...KEY_CALLERS, ...BAD_CALLERS]) {

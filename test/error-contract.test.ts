@@ -27,7 +27,11 @@ describe.each(DIALECTS)('every field error is { in, pointer, message } with a JS
   afterAll(() => h.close());
 
   const send = (method: string, url: string, payload?: Record<string, unknown> | string) =>
-    h.request(admin, { method, url, ...(payload === undefined ? {} : typeof payload === 'string' ? { payload, headers: { 'content-type': 'application/json' } } : { payload }) });
+    h.request(admin, {
+      method,
+      url,
+      ...(payload === undefined ? {} : typeof payload === 'string' ? { payload, headers: { 'content-type': 'application/json' } } : { payload }),
+    });
   const key = (extra: Record<string, unknown>) => ({ name: 'k', roles: [{ role: 'global-viewer' }], ...extra });
 
   /** Each source of field errors, with the one place it must point at. */
@@ -36,13 +40,25 @@ describe.each(DIALECTS)('every field error is { in, pointer, message } with a JS
     ['schema: extra', () => send('POST', '/api/v1/access-keys', key({ admin: true })), { in: 'body', pointer: '/admin' }],
     ['schema: extra, escaped', () => send('POST', '/api/v1/access-keys', key({ 'a/b~c': 1 })), { in: 'body', pointer: '/a~1b~0c' }],
     ['schema: wrong type', () => send('POST', '/api/v1/access-keys', key({ expiration: { days: '5' } })), { in: 'body', pointer: '/expiration/days' }],
-    ['schema: nested array item', () => send('POST', '/api/v1/access-keys', key({ roles: [{ role: 'cloud-account-viewer', accounts: ['a', 5] }] })), { in: 'body', pointer: '/roles/0/accounts/1' }],
+    [
+      'schema: nested array item',
+      () => send('POST', '/api/v1/access-keys', key({ roles: [{ role: 'cloud-account-viewer', accounts: ['a', 5] }] })),
+      { in: 'body', pointer: '/roles/0/accounts/1' },
+    ],
     ['schema: query', () => send('GET', '/api/v1/access-keys?limit=many'), { in: 'query', pointer: '/limit' }],
     ['service: body', () => send('POST', '/api/v1/access-keys', key({ expiration: { days: 100_000 } })), { in: 'body', pointer: '/expiration/days' }],
     ['service: body, normalized text', () => send('POST', '/api/v1/access-keys', key({ name: 'x'.repeat(65) })), { in: 'body', pointer: '/name' }],
-    ['service: nested', () => send('POST', '/api/v1/credentials', { vendor: 'aws', displayName: 'c', secret: { accessKeyId: 'nope', secretAccessKey: 'x'.repeat(40) } }), { in: 'body', pointer: '/secret/accessKeyId' }],
+    [
+      'service: nested',
+      () => send('POST', '/api/v1/credentials', { vendor: 'aws', displayName: 'c', secret: { accessKeyId: 'nope', secretAccessKey: 'x'.repeat(40) } }),
+      { in: 'body', pointer: '/secret/accessKeyId' },
+    ],
     ['service: query', () => send('GET', '/api/v1/access-keys?cursor=not-a-cursor'), { in: 'query', pointer: '/cursor' }],
-    ['text check: body', () => send('POST', '/api/v1/access-keys', key({ roles: [{ role: 'cloud-account-viewer', accounts: ['ok', 'x\u0000'] }] })), { in: 'body', pointer: '/roles/0/accounts/1' }],
+    [
+      'text check: body',
+      () => send('POST', '/api/v1/access-keys', key({ roles: [{ role: 'cloud-account-viewer', accounts: ['ok', 'x\u0000'] }] })),
+      { in: 'body', pointer: '/roles/0/accounts/1' },
+    ],
     ['text check: query', () => send('GET', '/api/v1/access-keys?name=a%00b'), { in: 'query', pointer: '/name' }],
     ['text check: path', () => send('GET', '/api/v1/access-keys/a%00b'), { in: 'path', pointer: '/id' }],
     ['malformed JSON', () => send('POST', '/api/v1/access-keys', '{"name":'), { in: 'body', pointer: '' }],

@@ -4,9 +4,7 @@ import { ERRORS, problem } from '../src/http/errors.ts';
 
 describe('the error registry', () => {
   const doc = readFileSync(new URL('../docs/ERRORS.md', import.meta.url), 'utf8');
-  const documented = new Map(
-    [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] as string, Number(m[2])]),
-  );
+  const documented = new Map([...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] as string, Number(m[2])]));
 
   it('documents every code with its status, and nothing else', () => {
     const registered = new Map(Object.entries(ERRORS).map(([code, { status }]) => [code, status]));

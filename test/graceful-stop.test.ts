@@ -101,7 +101,11 @@ describe('a stop signal to the whole process group under `npm start`', () => {
       accepted += warm.filter((res) => res.status === 200).length;
       expect(accepted).toBe(20 + BURST + SLOW_IN_FLIGHT);
 
-      const settle = (request: Promise<Answer>) => request.then((res) => ({ status: res.status }), (error: Error) => ({ error: error.message }));
+      const settle = (request: Promise<Answer>) =>
+        request.then(
+          (res) => ({ status: res.status }),
+          (error: Error) => ({ error: error.message }),
+        );
       const inFlight = [
         ...Array.from({ length: SLOW_IN_FLIGHT }, () => settle(call(url, 'POST', '/api/v1/token', undefined, grant))),
         ...Array.from({ length: BURST }, () => settle(call(url, 'GET', '/api/v1/cloud-accounts', key.token))),
@@ -114,12 +118,18 @@ describe('a stop signal to the whole process group under `npm start`', () => {
 
       // Every request in flight got a real answer: served, or (arrived after the stop began) 503.
       const log = started.output();
-      expect(answers.filter((a) => 'error' in a), log.slice(-3000)).toEqual([]);
+      expect(
+        answers.filter((a) => 'error' in a),
+        log.slice(-3000),
+      ).toEqual([]);
       const statuses = answers.map((a) => (a as { status: number }).status);
       // The grants were still hashing when the signal came: the graceful stop waited for them.
       expect(statuses.slice(0, SLOW_IN_FLIGHT)).toEqual(Array(SLOW_IN_FLIGHT).fill(200));
       expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
-      const events = log.split('\n').filter((line) => !line.includes('"msg":"request"')).join('\n');
+      const events = log
+        .split('\n')
+        .filter((line) => !line.includes('"msg":"request"'))
+        .join('\n');
       expect(code, events).toBe(0);
       expect(events).toMatch(/Tessera stopped/);
       // The server's own process is gone with npm.

@@ -71,7 +71,19 @@ describe('group commit (sqlite)', () => {
     const auditBefore = await count('audit_events');
     const unit = (name: string, fail: boolean) =>
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {
-        await work.trx.insertInto('cloud_accounts').values({ id: name, vendor: 'aws', display_name: name, external_id: `10000000000${name.at(-1)}`, status: 'error', status_detail: null, credential_id: null, created_at: work.now.toISOString() }).execute();
+        await work.trx
+          .insertInto('cloud_accounts')
+          .values({
+            id: name,
+            vendor: 'aws',
+            display_name: name,
+            external_id: `10000000000${name.at(-1)}`,
+            status: 'error',
+            status_detail: null,
+            credential_id: null,
+            created_at: work.now.toISOString(),
+          })
+          .execute();
         work.audit({ category: 'cloud-accounts', resource: name, resourceId: name, action: 'add', detail: {} });
         work.announce({ kind: 'cloud-account', id: name });
         if (fail) throw new Error(`unit ${name} fails`);
@@ -94,7 +106,19 @@ describe('group commit (sqlite)', () => {
         order.push(`unit ${name}`);
         work.beforeCommit(async (trx) => {
           order.push(`before commit ${name}`);
-          await trx.insertInto('cloud_accounts').values({ id: name, vendor: 'aws', display_name: name, external_id: `20000000000${name.at(-1)}`, status: 'error', status_detail: null, credential_id: null, created_at: work.now.toISOString() }).execute();
+          await trx
+            .insertInto('cloud_accounts')
+            .values({
+              id: name,
+              vendor: 'aws',
+              display_name: name,
+              external_id: `20000000000${name.at(-1)}`,
+              status: 'error',
+              status_detail: null,
+              credential_id: null,
+              created_at: work.now.toISOString(),
+            })
+            .execute();
         });
         if (fail) throw new Error(`unit ${name} fails`);
       });
@@ -134,10 +158,16 @@ describe('group commit (sqlite)', () => {
     expect(results[1]!.status).toBe('rejected');
     // Whichever units shared the breaker's group failed with it; each unit is kept, audited and
     // announced exactly when its caller was told it succeeded.
-    for (const [i, id] of [[0, 'gc-first'], [2, 'gc-after']] as const) {
+    for (const [i, id] of [
+      [0, 'gc-first'],
+      [2, 'gc-after'],
+    ] as const) {
       const ok = results[i]!.status === 'fulfilled';
       expect(await count('audit_events', sql`resource = ${id}`), id).toBe(ok ? 1 : 0);
-      expect(heard.some((c) => c.id === id), id).toBe(ok);
+      expect(
+        heard.some((c) => c.id === id),
+        id,
+      ).toBe(ok);
     }
     // The unit before the breaker normally shares its group, and so fails with it.
     expect(await count('audit_events')).toBe(auditBefore + results.filter((r) => r.status === 'fulfilled').length);

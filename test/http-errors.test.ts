@@ -55,9 +55,17 @@ describe('framework-level errors over a real HTTP connection', () => {
   afterAll(() => h.close());
 
   const request = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
-    raw(port, `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${Object.entries({ ...headers, ...(body === '' ? {} : { 'content-length': String(Buffer.byteLength(body)) }) }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+    raw(
+      port,
+      `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${Object.entries({
+        ...headers,
+        ...(body === '' ? {} : { 'content-length': String(Buffer.byteLength(body)) }),
+      })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n${body}`,
+    );
 
-  it('answers a 64 KB header with 431 problem+json (regression: Node\'s parser answered in Fastify\'s own JSON)', async () => {
+  it("answers a 64 KB header with 431 problem+json (regression: Node's parser answered in Fastify's own JSON)", async () => {
     const secret = 'eyJ' + 'a'.repeat(64 * 1024);
     const answer = await request('GET', '/api/v1/access-keys', { authorization: `Bearer ${secret}` });
     expectProblem(answer, 431, 'header_too_large');

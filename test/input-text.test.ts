@@ -44,7 +44,11 @@ describe.each(DIALECTS)('text that enters the API (%s)', (dialect) => {
     expectRefused(await json('POST', '/api/v1/access-keys', JSON.stringify({ name: 'a\udc00b', roles: [{ role: 'global-viewer' }] })), 'body', '/name');
     expectRefused(await json('POST', '/api/v1/access-keys', JSON.stringify({ name: 'a\udc01b', roles: [{ role: 'global-viewer' }] })), 'body', '/name');
     expectRefused(await json('POST', '/api/v1/access-keys', JSON.stringify({ name: 'nul\u0000', roles: [{ role: 'global-viewer' }] })), 'body', '/name');
-    expectRefused(await json('POST', '/api/v1/access-keys', JSON.stringify({ name: 'ok', roles: [{ role: 'cloud-account-viewer', accounts: ['fine', 'x\ud83d'] }] })), 'body', '/roles/0/accounts/1');
+    expectRefused(
+      await json('POST', '/api/v1/access-keys', JSON.stringify({ name: 'ok', roles: [{ role: 'cloud-account-viewer', accounts: ['fine', 'x\ud83d'] }] })),
+      'body',
+      '/roles/0/accounts/1',
+    );
     expectRefused(await json('POST', '/api/v1/access-keys', JSON.stringify({ name: 'ok', roles: [{ role: 'global-viewer', ['\u0000']: 1 }] })), 'body', '/roles/0');
     const listed = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?limit=100' });
     expect(listed.json().items.map((k: { name: string }) => k.name)).toEqual(['admin']);

@@ -46,7 +46,8 @@ describe.each(DIALECTS)('token introspection (%s)', (dialect) => {
     const [header, payload, signature] = expiring.token.split('.') as [string, string, string];
     const forged = `${header}.${payload}.${signature.slice(0, -4)}AAAA`;
     const user = await addUser(h, [{ role: 'global-admin' }]);
-    const userToken = (await h.app.inject({ method: 'POST', url: '/api/v1/token', payload: { grant_type: 'password', username: user.email, password: PASSWORD } })).json().access_token as string;
+    const userToken = (await h.app.inject({ method: 'POST', url: '/api/v1/token', payload: { grant_type: 'password', username: user.email, password: PASSWORD } })).json()
+      .access_token as string;
     expect(typeof userToken).toBe('string');
     for (const token of [removed.token, forged, 'not-a-token', '', 'a.b.c', 'x'.repeat(5000), userToken]) {
       const res = await introspect(token);

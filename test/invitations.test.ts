@@ -21,7 +21,8 @@ describe.each(DIALECTS)('invitations (%s)', (dialect) => {
     expect(res.statusCode).toBe(201);
     return { id: res.json().id, email, token: res.json().invitationUrl.split('/invite/')[1] };
   }
-  const accept = (token: string, password: string) => h.app.inject({ method: 'POST', url: '/api/v1/invitations/accept', payload: { token, password }, remoteAddress: '10.7.0.1' });
+  const accept = (token: string, password: string) =>
+    h.app.inject({ method: 'POST', url: '/api/v1/invitations/accept', payload: { token, password }, remoteAddress: '10.7.0.1' });
 
   it('accepting sets the password and activates the user once; a second use fails', async () => {
     const inv = await invite();
@@ -87,7 +88,11 @@ describe.each(DIALECTS)('invitations (%s)', (dialect) => {
   it('unknown or malformed tokens are 400 invitation_invalid, never 500; the body is strict', async () => {
     expect((await accept('A'.repeat(43), 'a long enough password')).json().code).toBe('invitation_invalid');
     expect((await accept('../../etc', 'a long enough password')).json().code).toBe('invitation_invalid');
-    const extra = await h.app.inject({ method: 'POST', url: '/api/v1/invitations/accept', payload: { token: 'x', password: 'a long enough password', email: 'x@example.com' } });
+    const extra = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/invitations/accept',
+      payload: { token: 'x', password: 'a long enough password', email: 'x@example.com' },
+    });
     expect(extra.json().code).toBe('validation_failed');
   });
 

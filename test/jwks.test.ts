@@ -38,13 +38,16 @@ describe.each(DIALECTS)('/.well-known/jwks.json after a rotation by another proc
     }
   });
 
-  it('names a key another instance made, answering right after that instance\'s commit', async () => {
+  it("names a key another instance made, answering right after that instance's commit", async () => {
     const other = await createContext(h.config, createLogger(h.config));
     try {
       for (let round = 0; round < 10; round++) {
         const kid = await other.signingKeys.rotate(other.transactions, CLI_ACTOR);
         const after = await jwks();
-        expect(after.json().keys.map((k: { kid: string }) => k.kid), `round ${round}`).toContain(kid);
+        expect(
+          after.json().keys.map((k: { kid: string }) => k.kid),
+          `round ${round}`,
+        ).toContain(kid);
       }
     } finally {
       await other.close();

@@ -8,12 +8,15 @@ import { addAccount } from './helpers/inventory.ts';
 /** One raw HTTP request to the listening server (no client-side limits in the way). */
 function raw(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers, maxHeaderSize: 1024 * 1024 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers, maxHeaderSize: 1024 * 1024 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     if (options.body !== undefined) req.write(options.body);
     req.end();
@@ -58,11 +61,21 @@ describe.each(DIALECTS)('request limits (%s)', (dialect) => {
     const json = await h.request(admin, { method: 'POST', url: '/api/v1/cloud-accounts', payload: big, headers: { 'content-type': 'application/json' } });
     expect(json.statusCode).toBe(413);
     expect(json.json().code).toBe('payload_too_large');
-    const form = await h.request(admin, { method: 'POST', url: '/api/v1/token/introspect', payload: `token=${'a'.repeat(1024 * 1024 + 1)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await h.request(admin, {
+      method: 'POST',
+      url: '/api/v1/token/introspect',
+      payload: `token=${'a'.repeat(1024 * 1024 + 1)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(form.statusCode).toBe(413);
     expect(form.json().code).toBe('payload_too_large');
     // Through a real socket, with a lying content-length too.
-    const real = await raw(port, { method: 'PUT', path: '/api/v1/policy/rules', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) }, body: '{"rules":[' });
+    const real = await raw(port, {
+      method: 'PUT',
+      path: '/api/v1/policy/rules',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) },
+      body: '{"rules":[',
+    });
     expect(real.status).toBe(413);
   });
 
@@ -94,19 +107,64 @@ describe.each(DIALECTS)('request limits (%s)', (dialect) => {
   it('answers malformed input with 4xx problems, never 5xx', async () => {
     const account = await addAccount(h);
     const cases: { options: Parameters<Harness['request']>[1]; status: number; code: string }[] = [
-      { options: { method: 'POST', url: '/api/v1/cloud-accounts', payload: '{"vendor":', headers: { 'content-type': 'application/json' } }, status: 400, code: 'validation_failed' },
-      { options: { method: 'POST', url: '/api/v1/cloud-accounts', payload: 'vendor=aws', headers: { 'content-type': 'text/plain' } }, status: 415, code: 'unsupported_media_type' },
-      { options: { method: 'POST', url: '/api/v1/cloud-accounts', payload: '<a/>', headers: { 'content-type': 'application/xml' } }, status: 415, code: 'unsupported_media_type' },
-      { options: { method: 'PUT', url: '/api/v1/policy/rules', payload: '['.repeat(50_000) + ']'.repeat(50_000), headers: { 'content-type': 'application/json' } }, status: 400, code: 'validation_failed' },
-      { options: { method: 'PUT', url: '/api/v1/policy/rules', payload: `{"rules":[{"name":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`, headers: { 'content-type': 'application/json' } }, status: 400, code: 'validation_failed' },
-      { options: { method: 'PUT', url: '/api/v1/policy/rules', payload: '{"rules":[],"__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } }, status: 400, code: 'validation_failed' },
+      {
+        options: { method: 'POST', url: '/api/v1/cloud-accounts', payload: '{"vendor":', headers: { 'content-type': 'application/json' } },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        options: { method: 'POST', url: '/api/v1/cloud-accounts', payload: 'vendor=aws', headers: { 'content-type': 'text/plain' } },
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        options: { method: 'POST', url: '/api/v1/cloud-accounts', payload: '<a/>', headers: { 'content-type': 'application/xml' } },
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        options: { method: 'PUT', url: '/api/v1/policy/rules', payload: '['.repeat(50_000) + ']'.repeat(50_000), headers: { 'content-type': 'application/json' } },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        options: {
+          method: 'PUT',
+          url: '/api/v1/policy/rules',
+          payload: `{"rules":[{"name":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`,
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        options: { method: 'PUT', url: '/api/v1/policy/rules', payload: '{"rules":[],"__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } },
+        status: 400,
+        code: 'validation_failed',
+      },
       { options: { method: 'GET', url: `/api/v1/assets?${Array.from({ length: 2000 }, (_, i) => `p${i}=1`).join('&')}` }, status: 400, code: 'validation_failed' },
       { options: { method: 'GET', url: '/api/v1/assets?limit=99999999999999999999' }, status: 400, code: 'validation_failed' },
       { options: { method: 'GET', url: '/api/v1/assets?type=virtual-machine&type=database' }, status: 400, code: 'validation_failed' },
       { options: { method: 'GET', url: `/api/v1/assets/${'x'.repeat(300)}` }, status: 404, code: 'not_found' },
       { options: { method: 'GET', url: '/api/v1/assets/%E0%A4%A' }, status: 400, code: 'validation_failed' },
-      { options: { method: 'POST', url: `/api/v1/assets/ast-x/cves`, payload: { cves: Array.from({ length: 501 }, (_, i) => ({ id: `CVE-2020-${1000 + i}`, severity: 'low' })) } }, status: 400, code: 'validation_failed' },
-      { options: { method: 'PUT', url: `/api/v1/cloud-accounts/${account.id}/assets`, payload: { assets: [{ resourceId: 'r', type: 'database', name: 'n', region: 'r', properties: { nested: { deep: true } } }] } }, status: 400, code: 'validation_failed' },
+      {
+        options: {
+          method: 'POST',
+          url: `/api/v1/assets/ast-x/cves`,
+          payload: { cves: Array.from({ length: 501 }, (_, i) => ({ id: `CVE-2020-${1000 + i}`, severity: 'low' })) },
+        },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        options: {
+          method: 'PUT',
+          url: `/api/v1/cloud-accounts/${account.id}/assets`,
+          payload: { assets: [{ resourceId: 'r', type: 'database', name: 'n', region: 'r', properties: { nested: { deep: true } } }] },
+        },
+        status: 400,
+        code: 'validation_failed',
+      },
       { options: { method: 'PATCH', url: `/api/v1/cloud-accounts/${account.id}`, payload: { displayName: 'ok\u0000' } }, status: 400, code: 'validation_failed' },
     ];
     for (const { options, status, code } of cases) {

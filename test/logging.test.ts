@@ -19,7 +19,18 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
   const lines: string[] = [];
   let h: Harness;
   let admin: string;
-  const secrets = new Set<string>([TEST_SECRET, METRICS_TOKEN, WRONG_PASSWORD, NEW_PASSWORD, INVITEE_PASSWORD, PASSWORD, AWS_SECRET, AWS_SECRET_2, AZURE_SECRET, 'gcpSecretMaterial']);
+  const secrets = new Set<string>([
+    TEST_SECRET,
+    METRICS_TOKEN,
+    WRONG_PASSWORD,
+    NEW_PASSWORD,
+    INVITEE_PASSWORD,
+    PASSWORD,
+    AWS_SECRET,
+    AWS_SECRET_2,
+    AZURE_SECRET,
+    'gcpSecretMaterial',
+  ]);
   /** A token and its signature alone (the part that cannot be guessed). */
   const keep = (token: string) => {
     secrets.add(token);
@@ -27,7 +38,8 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
   };
 
   beforeAll(async () => {
-    const sink = new Writable({ write: (chunk, _enc, done) => {
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
         lines.push(String(chunk));
         done();
       },
@@ -92,10 +104,18 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
     await as(undefined, 'PUT', '/api/v1/session/password', { currentPassword: NEW_PASSWORD, newPassword: PASSWORD }, { cookie, 'x-csrf-token': 'wrong-csrf' });
 
     // Credentials with secrets: create (three vendors), rotate one field.
-    const aws = await as(admin, 'POST', '/api/v1/credentials', { vendor: 'aws', displayName: 'aws', secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: AWS_SECRET } });
+    const aws = await as(admin, 'POST', '/api/v1/credentials', {
+      vendor: 'aws',
+      displayName: 'aws',
+      secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: AWS_SECRET },
+    });
     expect(aws.statusCode, aws.body).toBe(201);
     await as(admin, 'PATCH', `/api/v1/credentials/${aws.json().id}`, { secret: { secretAccessKey: AWS_SECRET_2 } });
-    await as(admin, 'POST', '/api/v1/credentials', { vendor: 'azure', displayName: 'az', secret: { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590', applicationSecret: AZURE_SECRET } });
+    await as(admin, 'POST', '/api/v1/credentials', {
+      vendor: 'azure',
+      displayName: 'az',
+      secret: { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590', applicationSecret: AZURE_SECRET },
+    });
     await as(admin, 'POST', '/api/v1/credentials', { vendor: 'gcp', displayName: 'gcp', secret: { serviceAccountKey: GCP_KEY } });
     // A refused credential (bad field) still logs nothing of the body.
     await as(admin, 'POST', '/api/v1/credentials', { vendor: 'aws', displayName: 'bad', secret: { secretAccessKey: AWS_SECRET, applicationSecret: AZURE_SECRET } });
@@ -116,7 +136,9 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (h.app.server.address() as { port: number }).port;
     await new Promise<void>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write(`GET /api/v1/access-keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\nX-Pad: ${'a'.repeat(70_000)}\r\n\r\n`));
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write(`GET /api/v1/access-keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\nX-Pad: ${'a'.repeat(70_000)}\r\n\r\n`),
+      );
       socket.on('error', () => {});
       socket.on('close', () => resolve());
       socket.resume();
@@ -144,7 +166,9 @@ describe.each(DIALECTS)('logs (%s)', (dialect) => {
 describe('loggableUrl', () => {
   it('blanks sensitive query values, invitation links and token-shaped path segments, and keeps ids', () => {
     expect(loggableUrl('/a?token=abc&limit=5')).toBe('/a?token=%5Bredacted%5D&limit=5');
-    expect(loggableUrl('/a?client_secret=s&x-csrf-token=t&password=p&name=ok')).toBe('/a?client_secret=%5Bredacted%5D&x-csrf-token=%5Bredacted%5D&password=%5Bredacted%5D&name=ok');
+    expect(loggableUrl('/a?client_secret=s&x-csrf-token=t&password=p&name=ok')).toBe(
+      '/a?client_secret=%5Bredacted%5D&x-csrf-token=%5Bredacted%5D&password=%5Bredacted%5D&name=ok',
+    );
     expect(loggableUrl('/a/eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln')).toBe('/a/[redacted]');
     expect(loggableUrl('/invite/short')).toBe('/invite/[redacted]');
     expect(loggableUrl('/x/Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy/y')).toBe('/x/[redacted]/y');

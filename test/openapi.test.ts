@@ -3,7 +3,10 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 
 describe('the OpenAPI document', () => {
   let h: Harness;
-  let doc: { openapi: string; paths: Record<string, Record<string, { summary?: string; description?: string; responses?: Record<string, unknown>; requestBody?: unknown; parameters?: unknown[] }>> };
+  let doc: {
+    openapi: string;
+    paths: Record<string, Record<string, { summary?: string; description?: string; responses?: Record<string, unknown>; requestBody?: unknown; parameters?: unknown[] }>>;
+  };
   beforeAll(async () => {
     h = await createHarness('sqlite');
     const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });

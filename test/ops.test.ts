@@ -16,10 +16,9 @@ async function killListeners(): Promise<number> {
   const admin = new pg.Client({ connectionString: TEST_PG_URL });
   await admin.connect();
   try {
-    const { rows } = await admin.query<{ pid: number }>(
-      "select pg_terminate_backend(pid) as pid from pg_stat_activity where application_name = $1",
-      [listenerApplicationName()],
-    );
+    const { rows } = await admin.query<{ pid: number }>('select pg_terminate_backend(pid) as pid from pg_stat_activity where application_name = $1', [
+      listenerApplicationName(),
+    ]);
     return rows.length;
   } finally {
     await admin.end();
@@ -141,13 +140,16 @@ describe.each(DIALECTS)('operations endpoints (%s)', (dialect) => {
     const key = await h.key([{ role: 'global-viewer' }]);
     await h.request(key.token, { method: 'GET', url: '/healthz' });
     // The outage of one cut lasts about the first reconnect delay (50 ms): cut until a check lands in it.
-    await vi.waitFor(async () => {
-      await killListeners();
-      await vi.waitFor(() => expect(h.ctx.feed.live).toBe(false), { timeout: 500, interval: 1 });
-      const res = await h.app.inject({ method: 'GET', url: '/readyz' });
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ status: 'not-ready', checks: { database: 'ok', changeListener: 'failed' } });
-    }, { timeout: 5000, interval: 1 });
+    await vi.waitFor(
+      async () => {
+        await killListeners();
+        await vi.waitFor(() => expect(h.ctx.feed.live).toBe(false), { timeout: 500, interval: 1 });
+        const res = await h.app.inject({ method: 'GET', url: '/readyz' });
+        expect(res.statusCode).toBe(503);
+        expect(res.json()).toMatchObject({ status: 'not-ready', checks: { database: 'ok', changeListener: 'failed' } });
+      },
+      { timeout: 5000, interval: 1 },
+    );
     await vi.waitFor(async () => expect((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200), { timeout: 10_000, interval: 20 });
     const text = await scrape();
     expect(sample(text, 'tessera_change_listener_disconnects_total')).toBeGreaterThanOrEqual(1);

@@ -5,7 +5,13 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 
 /** The directives of a CSP header, by name. */
 function directives(csp: string): Map<string, string[]> {
-  return new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0] !== '').map(([name, ...values]) => [name as string, values]));
+  return new Map(
+    csp
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0] !== '')
+      .map(([name, ...values]) => [name as string, values]),
+  );
 }
 
 // Page headers do not touch the database: SQLite is enough.
@@ -17,8 +23,18 @@ describe('the API homepage (/docs) headers', () => {
   afterAll(() => h.close());
   const get = (url: string) => h.app.inject({ method: 'GET', url });
 
-  it('sends the console\'s protections on the page and every asset (regression: no CSP, could be framed)', async () => {
-    for (const url of ['/docs', '/docs/', '/docs/json', '/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-ui-standalone-preset.js', '/docs/static/swagger-initializer.js', '/docs/static/swagger-ui.css', '/docs/static/index.css', '/docs/static/oauth2-redirect.html']) {
+  it("sends the console's protections on the page and every asset (regression: no CSP, could be framed)", async () => {
+    for (const url of [
+      '/docs',
+      '/docs/',
+      '/docs/json',
+      '/docs/static/swagger-ui-bundle.js',
+      '/docs/static/swagger-ui-standalone-preset.js',
+      '/docs/static/swagger-initializer.js',
+      '/docs/static/swagger-ui.css',
+      '/docs/static/index.css',
+      '/docs/static/oauth2-redirect.html',
+    ]) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['content-security-policy'], url).toBe(DOCS_CSP);
@@ -32,7 +48,7 @@ describe('the API homepage (/docs) headers', () => {
     expect(policy.get('style-src')).not.toContain("'unsafe-inline'");
   });
 
-  it('the page\'s scripts and styles are all allowed by the policy: no inline script, handler or style but the one hashed', async () => {
+  it("the page's scripts and styles are all allowed by the policy: no inline script, handler or style but the one hashed", async () => {
     for (const url of ['/docs', '/docs/']) {
       const html = (await get(url)).body;
       const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
@@ -56,7 +72,9 @@ describe('the API homepage (/docs) headers', () => {
       const source = (await get(`/docs/static/${file}`)).body;
       for (const [, css] of source.matchAll(/createElement\("style",null,"((?:[^"\\]|\\.)*)"\)/g)) {
         found++;
-        const hash = `'sha256-${createHash('sha256').update(JSON.parse(`"${css}"`)).digest('base64')}'`;
+        const hash = `'sha256-${createHash('sha256')
+          .update(JSON.parse(`"${css}"`))
+          .digest('base64')}'`;
         expect(allowed, `an inline style of ${file}`).toContain(hash);
       }
     }

@@ -4,7 +4,16 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 
 const RULES = [
   { id: 'deny-ssh', name: 'No SSH from the internet', action: 'deny', protocol: 'tcp', source: 'internet', destination: 'any', ports: ['22'] },
-  { name: 'HTTPS to web', description: 'public web tier', action: 'allow', protocol: 'tcp', source: 'internet', destination: 'tag:tier=web', ports: ['443', '8000-8080'], enabled: false },
+  {
+    name: 'HTTPS to web',
+    description: 'public web tier',
+    action: 'allow',
+    protocol: 'tcp',
+    source: 'internet',
+    destination: 'tag:tier=web',
+    ports: ['443', '8000-8080'],
+    enabled: false,
+  },
   { name: 'Ping inside', action: 'allow', protocol: 'icmp', source: '10.0.0.0/8', destination: '2001:db8::/32', ports: ['any'] },
 ];
 
@@ -26,7 +35,17 @@ describe.each(DIALECTS)('public cloud policy API (%s)', (dialect) => {
     expect(res.statusCode, res.body).toBe(200);
     const rules = res.json().rules;
     expect(rules.map((r: { name: string }) => r.name)).toEqual(RULES.map((r) => r.name));
-    expect(rules[0]).toEqual({ id: 'deny-ssh', name: 'No SSH from the internet', description: '', action: 'deny', protocol: 'tcp', source: 'internet', destination: 'any', ports: ['22'], enabled: true });
+    expect(rules[0]).toEqual({
+      id: 'deny-ssh',
+      name: 'No SSH from the internet',
+      description: '',
+      action: 'deny',
+      protocol: 'tcp',
+      source: 'internet',
+      destination: 'any',
+      ports: ['22'],
+      enabled: true,
+    });
     expect(rules[1].id).toMatch(/^rule-/);
     expect(rules[1].enabled).toBe(false);
     expect(res.json().updatedAt).toBe(h.clock().toISOString());

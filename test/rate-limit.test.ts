@@ -39,16 +39,19 @@ async function sparePort(): Promise<number> {
 /** A throwaway redis-server of our own, so the test can stop and restart it. */
 async function startRedisServer(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await vi.waitFor(async () => {
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      expect(await probe.ping()).toBe('PONG');
-    } finally {
-      probe.disconnect();
-    }
-  }, { timeout: 10_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        expect(await probe.ping()).toBe('PONG');
+      } finally {
+        probe.disconnect();
+      }
+    },
+    { timeout: 10_000, interval: 50 },
+  );
   return child;
 }
 
@@ -106,7 +109,10 @@ contract('memory', () => {
 });
 
 contract('redis', () => {
-  return { limiter: new RedisRateLimiter(REDIS_URL, () => new Date(), silentLog(), { keyPrefix: `tessera-test:${randomBytes(6).toString('hex')}:` }), now: () => Date.now() };
+  return {
+    limiter: new RedisRateLimiter(REDIS_URL, () => new Date(), silentLog(), { keyPrefix: `tessera-test:${randomBytes(6).toString('hex')}:` }),
+    now: () => Date.now(),
+  };
 });
 
 describe('memory limiter', () => {

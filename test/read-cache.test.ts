@@ -48,7 +48,11 @@ describe.each(DIALECTS)('cloud-account page cache (%s)', (dialect) => {
 
   it('shows an account added, edited and deleted through the API on the next list', async () => {
     await list(admin);
-    const created = await h.request(admin, { method: 'POST', url: '/api/v1/cloud-accounts', payload: { vendor: 'gcp', displayName: 'Fresh', externalId: externalIdFor('gcp') } });
+    const created = await h.request(admin, {
+      method: 'POST',
+      url: '/api/v1/cloud-accounts',
+      payload: { vendor: 'gcp', displayName: 'Fresh', externalId: externalIdFor('gcp') },
+    });
     expect(created.statusCode).toBe(201);
     const id = created.json().id as string;
     expect((await list(admin)).find((a) => a.id === id)?.displayName).toBe('Fresh');
@@ -72,13 +76,16 @@ describe.each(DIALECTS)('cloud-account page cache (%s)', (dialect) => {
     expect(await ids(admin)).not.toContain(account.id);
   });
 
-  it('never answers one account scope, page size or filter with another\'s page', async () => {
+  it("never answers one account scope, page size or filter with another's page", async () => {
     const a = await addAccount(h, 'aws', 'Scope A');
     const b = await addAccount(h, 'azure', 'Scope B');
     await settleChanges(h);
     const everything = (await h.request(admin, { method: 'GET', url: '/api/v1/cloud-accounts?limit=200' })).json().items as Array<{ id: string; vendor: string }>;
     const all = everything.map((acc) => acc.id).sort();
-    const azure = everything.filter((acc) => acc.vendor === 'azure').map((acc) => acc.id).sort();
+    const azure = everything
+      .filter((acc) => acc.vendor === 'azure')
+      .map((acc) => acc.id)
+      .sort();
     expect(all).toEqual(expect.arrayContaining([a.id, b.id]));
     expect(azure).toContain(b.id);
     const viewerA = (await h.key([{ role: 'cloud-account-viewer', accounts: [a.id] }])).token;

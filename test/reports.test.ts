@@ -21,7 +21,10 @@ describe.each(DIALECTS)('reports summary (%s)', (dialect) => {
     await putAssets(h, gcp.id, [vm('g1')]);
     const add = (account: string, resource: string, cves: { id: string; severity: 'critical' | 'high' | 'medium' | 'low' }[]) =>
       h.ctx.assets.addCves(CLI_ACTOR, { all: true }, assetIdFor(account, resource), cves);
-    await add(aws.id, 'a1', [{ id: 'CVE-2021-44228', severity: 'critical' }, { id: 'CVE-2022-0001', severity: 'medium' }]);
+    await add(aws.id, 'a1', [
+      { id: 'CVE-2021-44228', severity: 'critical' },
+      { id: 'CVE-2022-0001', severity: 'medium' },
+    ]);
     await add(aws.id, 'a2', [{ id: 'CVE-2021-44228', severity: 'critical' }]);
     await add(azure.id, 'z1', [{ id: 'CVE-2023-1111', severity: 'high' }]);
     await add(gcp.id, 'g1', [{ id: 'CVE-2020-2222', severity: 'low' }]);

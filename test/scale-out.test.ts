@@ -113,7 +113,9 @@ describe.runIf(DIALECTS.includes('postgres'))('scale-out: two instances on one P
     }
     const p50 = quantile(latencies, 0.5);
     const p99 = quantile(latencies, 0.99);
-    console.log(`removal -> refusal on the other instance: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms over ${latencies.length} trials (${refusedAtOnce} refused on the first request); ${background.requests} background requests`);
+    console.log(
+      `removal -> refusal on the other instance: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms over ${latencies.length} trials (${refusedAtOnce} refused on the first request); ${background.requests} background requests`,
+    );
     expect(latencies).toHaveLength(TRIALS);
     expect(acceptedLate).toEqual([]);
     expect(background.requests).toBeGreaterThan(TRIALS);
@@ -127,11 +129,14 @@ describe.runIf(DIALECTS.includes('postgres'))('scale-out: two instances on one P
     expect((await use(b, key.token, key.id)).status).toBe(200);
     const edited = await call(a.url, 'PATCH', `/api/v1/access-keys/${key.id}`, admin, { roles: [{ role: 'global-viewer' }] });
     expect(edited.status).toBe(200);
-    await vi.waitFor(async () => {
-      const res = await use(b, key.token, key.id);
-      expect(res.status).toBe(403);
-      expect(res.json().code).toBe('insufficient_scope');
-    }, { timeout: PUSH_BOUND_MS, interval: 2 });
+    await vi.waitFor(
+      async () => {
+        const res = await use(b, key.token, key.id);
+        expect(res.status).toBe(403);
+        expect(res.json().code).toBe('insufficient_scope');
+      },
+      { timeout: PUSH_BOUND_MS, interval: 2 },
+    );
   });
 
   it('changes made by the CLI reach every instance', async () => {
@@ -204,10 +209,13 @@ describe.runIf(DIALECTS.includes('postgres'))('scale-out: two instances on one P
     expect(newKid).not.toBe(oldKid);
     // Both instances publish the new key right away.
     for (const instance of [a, b]) {
-      await vi.waitFor(async () => {
-        const jwks = (await call(instance.url, 'GET', '/.well-known/jwks.json')).json<{ keys: Array<{ kid: string }> }>();
-        expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
-      }, { timeout: PUSH_BOUND_MS, interval: 2 });
+      await vi.waitFor(
+        async () => {
+          const jwks = (await call(instance.url, 'GET', '/.well-known/jwks.json')).json<{ keys: Array<{ kid: string }> }>();
+          expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
+        },
+        { timeout: PUSH_BOUND_MS, interval: 2 },
+      );
     }
     // Each instance now signs with the new key, and the other verifies it.
     const onA = await createKey(a, 'issued-after-rotation-a');

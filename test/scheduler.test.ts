@@ -159,7 +159,11 @@ describe.runIf(DIALECTS.includes('postgres'))('scheduler on PostgreSQL (several 
     expect(record.last_status).toBe('ok');
     expect(record.last_finished_at).not.toBeNull();
     // An interval later the job is due again, wherever the tick happens.
-    await one.db.updateTable('job_runs').set({ last_started_at: new Date(Date.now() - 61_000).toISOString() }).where('name', '=', 'retention').execute();
+    await one.db
+      .updateTable('job_runs')
+      .set({ last_started_at: new Date(Date.now() - 61_000).toISOString() })
+      .where('name', '=', 'retention')
+      .execute();
     expect(await b.runNow('retention')).toBe('ran');
     expect(ranOn).toEqual(['a', 'b']);
   });
@@ -179,15 +183,20 @@ describe.runIf(DIALECTS.includes('postgres'))('scheduler on PostgreSQL (several 
     expect(ranOnB).toBe(true);
   });
 
-  it('runs instance jobs (this process\'s own state) on every instance, even at the same time', async () => {
+  it("runs instance jobs (this process's own state) on every instance, even at the same time", async () => {
     const a = new Scheduler(one, log);
     const b = new Scheduler(two, log);
     const release = gate();
     const ranOn: string[] = [];
-    a.every('flush', 60_000, async () => {
-      ranOn.push('a');
-      await release.opened;
-    }, { scope: 'instance' });
+    a.every(
+      'flush',
+      60_000,
+      async () => {
+        ranOn.push('a');
+        await release.opened;
+      },
+      { scope: 'instance' },
+    );
     b.every('flush', 60_000, async () => void ranOn.push('b'), { scope: 'instance' });
     const running = a.runNow('flush');
     expect(await b.runNow('flush')).toBe('ran');
@@ -208,8 +217,12 @@ describe.runIf(DIALECTS.includes('postgres'))('scheduler on PostgreSQL (several 
     a.every('visible', 60_000, async () => release.opened);
     const running = a.runNow('visible');
     await vi.waitFor(async () => {
-      const { rows: [{ schema: current }] } = await two.pool!.query('select current_schema() as schema');
-      const { rows } = await two.pool!.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and granted", [lockKey(`${current}:visible`)]);
+      const {
+        rows: [{ schema: current }],
+      } = await two.pool!.query('select current_schema() as schema');
+      const { rows } = await two.pool!.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and granted", [
+        lockKey(`${current}:visible`),
+      ]);
       expect(rows[0].n).toBe(1);
     });
     release.open();

@@ -16,7 +16,14 @@ describe('starting the server', () => {
   });
 
   it('creates the first Global Admin from TESSERA_ADMIN_EMAIL and TESSERA_ADMIN_PASSWORD, once', async () => {
-    const env = { TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-srv-')), TESSERA_SECRET: TEST_SECRET, PORT: '0', LOG_LEVEL: 'silent', TESSERA_ADMIN_EMAIL: 'Boss@Example.com', TESSERA_ADMIN_PASSWORD: 'a very long password' };
+    const env = {
+      TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-srv-')),
+      TESSERA_SECRET: TEST_SECRET,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      TESSERA_ADMIN_EMAIL: 'Boss@Example.com',
+      TESSERA_ADMIN_PASSWORD: 'a very long password',
+    };
     running = await startServer(loadConfig(env));
     const health = await fetch(`${running.url}/healthz`);
     expect(health.status).toBe(200);

@@ -72,9 +72,19 @@ describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
   });
 
   it('refuses a wrong password and an unknown email alike (401 invalid_credentials), and audits both', async () => {
-    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: admin.email, password: 'not the password!' }, remoteAddress: '10.1.0.1' });
+    const wrong = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { email: admin.email, password: 'not the password!' },
+      remoteAddress: '10.1.0.1',
+    });
     h.clock.advance(1);
-    const unknown = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: 'nobody@example.com', password: PASSWORD }, remoteAddress: '10.1.0.1' });
+    const unknown = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { email: 'nobody@example.com', password: PASSWORD },
+      remoteAddress: '10.1.0.1',
+    });
     for (const res of [wrong, unknown]) {
       expect(res.statusCode).toBe(401);
       expect(res.json().code).toBe('invalid_credentials');
@@ -91,7 +101,12 @@ describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
   });
 
   it('accepts JSON only (a cross-site form cannot sign a browser in)', async () => {
-    const res = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: `email=${encodeURIComponent(admin.email)}&password=${encodeURIComponent(PASSWORD)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: `email=${encodeURIComponent(admin.email)}&password=${encodeURIComponent(PASSWORD)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json().code).toBe('unsupported_media_type');
   });
@@ -120,7 +135,8 @@ describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
   it('the idle timeout holds although activity is written at most once a minute', async () => {
     const s = await signIn(h, admin.email);
     const hash = hashSessionId(s.cookie.split('=')[1]!);
-    const lastSeen = async () => (await h.ctx.storage.db.selectFrom('sessions').select('last_seen_at').where('id_hash', '=', hash).executeTakeFirstOrThrow()).last_seen_at;
+    const lastSeen = async () =>
+      (await h.ctx.storage.db.selectFrom('sessions').select('last_seen_at').where('id_hash', '=', hash).executeTakeFirstOrThrow()).last_seen_at;
     const signedInAt = await lastSeen();
     h.clock.advance(20 * 1000);
     expect((await asSession(h, s, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(200);
@@ -160,7 +176,7 @@ describe.each(DIALECTS)('sign-in and sessions (%s)', (dialect) => {
     }
   });
 
-  it('the user\'s current roles apply at the next request; a deleted user\'s session is dead', async () => {
+  it("the user's current roles apply at the next request; a deleted user's session is dead", async () => {
     const user = await addUser(h, [{ role: 'global-admin' }]);
     const s = await signIn(h, user.email);
     expect((await asSession(h, s, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);
@@ -291,9 +307,14 @@ describe.each(DIALECTS)('sign-in behind a trusted proxy (%s)', (dialect) => {
     expect(new Set(failed.map((e) => e.actor_ip))).toEqual(new Set(['192.0.2.44']));
   });
 
-  it('records the client address as an API key\'s last-use address', async () => {
+  it("records the client address as an API key's last-use address", async () => {
     const key = await h.key([{ role: 'global-viewer' }]);
-    const res = await h.app.inject({ method: 'GET', url: '/api/v1/cloud-accounts', remoteAddress: '10.0.0.5', headers: { authorization: `Bearer ${key.token}`, 'x-forwarded-for': '203.0.113.50' } });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/api/v1/cloud-accounts',
+      remoteAddress: '10.0.0.5',
+      headers: { authorization: `Bearer ${key.token}`, 'x-forwarded-for': '203.0.113.50' },
+    });
     expect(res.statusCode).toBe(200);
     await h.ctx.usage.flush();
     const row = await h.ctx.storage.db.selectFrom('access_keys').select('last_used_ip').where('id', '=', key.id).executeTakeFirstOrThrow();
@@ -325,7 +346,7 @@ describe('session cookie over https', () => {
   });
 });
 
-describe.each(DIALECTS)('changing one\'s password (%s)', (dialect) => {
+describe.each(DIALECTS)("changing one's password (%s)", (dialect) => {
   let h: Harness;
   beforeAll(async () => {
     h = await createHarness(dialect);
@@ -350,14 +371,18 @@ describe.each(DIALECTS)('changing one\'s password (%s)', (dialect) => {
     const old = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD } });
     expect(old.json().code).toBe('invalid_credentials');
     await signIn(h, user.email, 'a brand new password');
-    const [event] = (await auditRows(h, { category: 'users', action: 'edit', actor: user.email }));
+    const [event] = await auditRows(h, { category: 'users', action: 'edit', actor: user.email });
     expect(event!.detail).toEqual({ email: user.email, passwordChanged: true, sessionsEnded: 1, tokensRevoked: true });
     expect(JSON.stringify(event)).not.toContain('a brand new password');
   });
 
   it('an API key has no password to change (403)', async () => {
     const key = await h.key([{ role: 'global-admin' }]);
-    const res = await h.request(key.token, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: 'whatever it is', newPassword: 'a brand new password' } });
+    const res = await h.request(key.token, {
+      method: 'PUT',
+      url: '/api/v1/session/password',
+      payload: { currentPassword: 'whatever it is', newPassword: 'a brand new password' },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('insufficient_scope');
   });

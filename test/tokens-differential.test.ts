@@ -34,7 +34,7 @@ const signedWith = (key: KeyObject) => (header: Part, payload: Part) => {
 const JOSE_DECODER = 'jose decodes base64url with atob, which ignores stray trailing bits, padding and ASCII whitespace';
 const JOSE_TYP = 'jose compares typ case-insensitively and with an implied "application/" prefix';
 
-describe('TokenService.verify against jose\'s jwtVerify', () => {
+describe("TokenService.verify against jose's jwtVerify", () => {
   let h: Harness;
   let olderKid: string;
   let olderKey: KeyObject;
@@ -96,12 +96,24 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       { name: 'the token as issued', token, both: 'accept' },
       { name: 'signed by the older key under its own kid', token: signedWith(olderKey)({ ...header, kid: olderKid }, claims), both: 'accept' },
       { name: 'header members in another order, signed', token: ourKey({ typ, kid: header['kid'], alg: 'EdDSA' }, claims), both: 'accept' },
-      { name: 'JSON whitespace around and between members, signed', token: ourKey(` \t${headerText.replaceAll(',', ' ,\n')}\r\n`, ` ${claimsText.replaceAll('":', '" : ')} `), both: 'accept' },
-      { name: 'duplicate alg in the header, the last one EdDSA (both parsers keep the last)', token: ourKey(`{"alg":"none",${headerText.slice(1)}`, claims), both: 'accept' },
+      {
+        name: 'JSON whitespace around and between members, signed',
+        token: ourKey(` \t${headerText.replaceAll(',', ' ,\n')}\r\n`, ` ${claimsText.replaceAll('":', '" : ')} `),
+        both: 'accept',
+      },
+      {
+        name: 'duplicate alg in the header, the last one EdDSA (both parsers keep the last)',
+        token: ourKey(`{"alg":"none",${headerText.slice(1)}`, claims),
+        both: 'accept',
+      },
       { name: 'duplicate alg in the header, the last one none', token: ourKey(`${headerText.slice(0, -1)},"alg":"none"}`, claims), both: 'refuse' },
       { name: 'duplicate sub in the payload, the last one the real one', token: ourKey(header, `{"sub":"decoy",${claimsText.slice(1)}`), both: 'accept' },
       { name: 'duplicate exp in the payload, the last one reached', token: ourKey(header, `${claimsText.slice(0, -1)},"exp":${now}}`), both: 'refuse' },
-      { name: 'jwk, jku, x5u and x5c beside our kid: keys come only from the local set by kid', token: withHeader({ jwk: attacker.publicKey.export({ format: 'jwk' }), jku: 'http://evil.test/jwks.json', x5u: 'http://evil.test/cert.pem', x5c: ['AAAA'] }), both: 'accept' },
+      {
+        name: 'jwk, jku, x5u and x5c beside our kid: keys come only from the local set by kid',
+        token: withHeader({ jwk: attacker.publicKey.export({ format: 'jwk' }), jku: 'http://evil.test/jwks.json', x5u: 'http://evil.test/cert.pem', x5c: ['AAAA'] }),
+        both: 'accept',
+      },
       { name: 'an unknown claim besides', token: withClaims({ role: 'global-admin' }), both: 'accept' },
       { name: 'aud an array holding ours', token: withClaims({ aud: ['someone-else', TOKEN_AUDIENCE] }), both: 'accept' },
       { name: 'nbf this very second', token: withClaims({ nbf: now }), both: 'accept' },
@@ -112,7 +124,11 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       { name: 'exp this very second', token: withClaims({ exp: now }), both: 'refuse' },
       { name: 'exp the second before', token: withClaims({ exp: now - 1 }), both: 'refuse' },
       { name: 'exp half a second into this second (both compare with the clock in whole seconds)', token: withClaims({ exp: now + 0.5 }), both: 'accept' },
-      { name: 'exp infinity (1e999)', token: ourKey(header, `${claimsText.slice(0, -1)},"exp":1e999}`), stricter: 'jose accepts an exp that JSON.parse reads as Infinity; ours wants a finite exp' },
+      {
+        name: 'exp infinity (1e999)',
+        token: ourKey(header, `${claimsText.slice(0, -1)},"exp":1e999}`),
+        stricter: 'jose accepts an exp that JSON.parse reads as Infinity; ours wants a finite exp',
+      },
       { name: 'exp a string', token: withClaims({ exp: String(now + 3600) }), both: 'refuse' },
       { name: 'exp null', token: withClaims({ exp: null }), both: 'refuse' },
       { name: 'iat in the future (neither reads iat as a bound)', token: withClaims({ iat: now + 3600 }), both: 'accept' },
@@ -136,7 +152,9 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       { name: 'HS256 keyed with our public key bytes', token: await joseSigned('HS256', Buffer.from(publicJwk.x, 'base64url')), both: 'refuse' },
       { name: 'RS256 under our kid', token: await joseSigned('RS256', rsa.privateKey), both: 'refuse' },
       { name: 'ES256 under our kid', token: await joseSigned('ES256', ec.privateKey), both: 'refuse' },
-      ...['eddsa', 'EDDSA', 'EdDsa', 'Ed25519', 'EdDSA '].map((alg): Case => ({ name: `alg ${JSON.stringify(alg)}, signed by our key`, token: withHeader({ alg }), both: 'refuse' })),
+      ...['eddsa', 'EDDSA', 'EdDsa', 'Ed25519', 'EdDSA '].map(
+        (alg): Case => ({ name: `alg ${JSON.stringify(alg)}, signed by our key`, token: withHeader({ alg }), both: 'refuse' }),
+      ),
       { name: 'alg missing', token: ourKey(omit(header, 'alg'), claims), both: 'refuse' },
       { name: 'alg an array', token: withHeader({ alg: ['EdDSA'] }), both: 'refuse' },
       // The key.
@@ -145,7 +163,11 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       { name: 'kid a number', token: withHeader({ kid: 7 }), both: 'refuse' },
       { name: 'kid of our older key, signed by the newer', token: withHeader({ kid: olderKid }), both: 'refuse' },
       { name: 'our kid, signed by another key', token: theirKey(header, claims), both: 'refuse' },
-      { name: 'another key embedded as jwk, no kid', token: theirKey({ ...omit(header, 'kid'), jwk: attacker.publicKey.export({ format: 'jwk' }) }, claims), both: 'refuse' },
+      {
+        name: 'another key embedded as jwk, no kid',
+        token: theirKey({ ...omit(header, 'kid'), jwk: attacker.publicKey.export({ format: 'jwk' }) }, claims),
+        both: 'refuse',
+      },
       { name: 'another key embedded as jwk, with our kid', token: theirKey({ ...header, jwk: attacker.publicKey.export({ format: 'jwk' }) }, claims), both: 'refuse' },
       { name: 'jku to another key set, its own kid', token: theirKey({ ...header, kid: 'evil', jku: 'http://evil.test/jwks.json' }, claims), both: 'refuse' },
       // The type.
@@ -160,19 +182,47 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       { name: 'crit empty', token: withHeader({ crit: [] }), both: 'refuse' },
       { name: 'crit b64 with b64 false', token: withHeader({ crit: ['b64'], b64: false }), both: 'refuse' },
       { name: 'crit b64 with b64 true', token: withHeader({ crit: ['b64'], b64: true }), stricter: 'jose understands b64 (RFC 7797); ours refuses every extension' },
-      { name: 'b64 false without crit', token: withHeader({ b64: false }), stricter: 'jose ignores b64 unless crit names it; ours refuses it, as it would change what is signed' },
+      {
+        name: 'b64 false without crit',
+        token: withHeader({ b64: false }),
+        stricter: 'jose ignores b64 unless crit names it; ours refuses it, as it would change what is signed',
+      },
       // JSON that is not a plain object, or not JSON.
       ...['[]', '"text"', '1', 'null', 'true', '{', ''].flatMap((json): Case[] => [
         { name: `header ${JSON.stringify(json)}`, token: ourKey(json, claims), both: 'refuse' },
         { name: `payload ${JSON.stringify(json)}`, token: ourKey(header, json), both: 'refuse' },
       ]),
-      { name: 'payload not UTF-8 (a lone 0xFF byte in sub)', token: ourKey(header, Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xff]), Buffer.from(`",${claimsText.slice(1)}`)])), both: 'refuse' },
-      { name: 'payload with an overlong UTF-8 sequence', token: ourKey(header, Buffer.concat([Buffer.from(`${claimsText.slice(0, -1)},"x":"`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])), both: 'refuse' },
-      { name: 'header not UTF-8 (a lone 0xFF byte in a member)', token: ourKey(Buffer.concat([Buffer.from(`${headerText.slice(0, -1)},"x":"`), Buffer.from([0xff]), Buffer.from('"}')]), claims), both: 'refuse' },
-      { name: 'a byte-order mark before the header JSON', token: ourKey(`\ufeff${headerText}`, claims), stricter: 'jose\'s UTF-8 decoder drops a leading byte-order mark; ours keeps it, and JSON.parse refuses it' },
-      { name: 'a byte-order mark before the payload JSON', token: ourKey(header, `\ufeff${claimsText}`), stricter: 'jose\'s UTF-8 decoder drops a leading byte-order mark; ours keeps it, and JSON.parse refuses it' },
+      {
+        name: 'payload not UTF-8 (a lone 0xFF byte in sub)',
+        token: ourKey(header, Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xff]), Buffer.from(`",${claimsText.slice(1)}`)])),
+        both: 'refuse',
+      },
+      {
+        name: 'payload with an overlong UTF-8 sequence',
+        token: ourKey(header, Buffer.concat([Buffer.from(`${claimsText.slice(0, -1)},"x":"`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])),
+        both: 'refuse',
+      },
+      {
+        name: 'header not UTF-8 (a lone 0xFF byte in a member)',
+        token: ourKey(Buffer.concat([Buffer.from(`${headerText.slice(0, -1)},"x":"`), Buffer.from([0xff]), Buffer.from('"}')]), claims),
+        both: 'refuse',
+      },
+      {
+        name: 'a byte-order mark before the header JSON',
+        token: ourKey(`\ufeff${headerText}`, claims),
+        stricter: "jose's UTF-8 decoder drops a leading byte-order mark; ours keeps it, and JSON.parse refuses it",
+      },
+      {
+        name: 'a byte-order mark before the payload JSON',
+        token: ourKey(header, `\ufeff${claimsText}`),
+        stricter: "jose's UTF-8 decoder drops a leading byte-order mark; ours keeps it, and JSON.parse refuses it",
+      },
       // Size and shape.
-      { name: `over ${MAX_TOKEN_LENGTH} characters, validly signed`, token: withClaims({ pad: 'x'.repeat(MAX_TOKEN_LENGTH) }), stricter: 'ours refuses a token over MAX_TOKEN_LENGTH before parsing it; jose has no bound' },
+      {
+        name: `over ${MAX_TOKEN_LENGTH} characters, validly signed`,
+        token: withClaims({ pad: 'x'.repeat(MAX_TOKEN_LENGTH) }),
+        stricter: 'ours refuses a token over MAX_TOKEN_LENGTH before parsing it; jose has no bound',
+      },
       { name: 'a megabyte of nothing', token: 'x'.repeat(2 ** 20), both: 'refuse' },
       { name: 'empty', token: '', both: 'refuse' },
       { name: 'two segments', token: `${h64}.${p64}`, both: 'refuse' },
@@ -183,7 +233,11 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       { name: 'empty signature', token: `${h64}.${p64}.`, both: 'refuse' },
       // The signature.
       { name: 'signature cut to 63 bytes', token: `${h64}.${p64}.${Buffer.from(s64, 'base64url').subarray(0, 63).toString('base64url')}`, both: 'refuse' },
-      { name: 'signature grown to 65 bytes', token: `${h64}.${p64}.${Buffer.concat([Buffer.from(s64, 'base64url'), Buffer.from([0])]).toString('base64url')}`, both: 'refuse' },
+      {
+        name: 'signature grown to 65 bytes',
+        token: `${h64}.${p64}.${Buffer.concat([Buffer.from(s64, 'base64url'), Buffer.from([0])]).toString('base64url')}`,
+        both: 'refuse',
+      },
       { name: 'signature all zeros', token: `${h64}.${p64}.${Buffer.alloc(64).toString('base64url')}`, both: 'refuse' },
       { name: 'signature of another token', token: `${h64}.${p64}.${withClaims({ jti: 'another' }).split('.')[2]}`, both: 'refuse' },
       { name: 'payload changed, signature kept', token: `${h64}.${segment({ ...claims, exp: (claims['exp'] as number) + 10_000 })}.${s64}`, both: 'refuse' },
@@ -195,7 +249,9 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       // Every other base64url spelling of each segment: a changed header or payload is no longer what was signed.
       ...otherSpellings(token).map((v, i): Case => {
         const name = `${['header', 'payload', 'signature'][v.segment]} spelled with ${v.how} (spelling ${i + 1})`;
-        return v.segment === 2 && (v.how === 'stray bits' || v.how === 'padding') ? { name, token: v.token, stricter: JOSE_DECODER } : { name, token: v.token, both: 'refuse' };
+        return v.segment === 2 && (v.how === 'stray bits' || v.how === 'padding')
+          ? { name, token: v.token, stricter: JOSE_DECODER }
+          : { name, token: v.token, both: 'refuse' };
       }),
     ];
     return cases;
@@ -229,8 +285,14 @@ describe('TokenService.verify against jose\'s jwtVerify', () => {
       const claims = { sub: 'the-subject', jti, iat, exp: iat + 600 };
       expect(await jose(kind, token)).toEqual({ ok: true, claims });
       const { privateKey, kid } = h.ctx.signingKeys.current();
-      const byJose = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPES[kind] })
-        .setIssuer(TEST_PUBLIC_URL).setAudience(TOKEN_AUDIENCE).setSubject('the-subject').setJti(jti).setIssuedAt(iat).setExpirationTime(iat + 600)
+      const byJose = await new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPES[kind] })
+        .setIssuer(TEST_PUBLIC_URL)
+        .setAudience(TOKEN_AUDIENCE)
+        .setSubject('the-subject')
+        .setJti(jti)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 600)
         .sign(privateKey);
       expect(decodeProtectedHeader(byJose)).toEqual(decodeProtectedHeader(token));
       expect(byJose).toBe(token);

@@ -80,7 +80,9 @@ describe.each(DIALECTS)('API key tokens (%s)', (dialect) => {
       new UnsecuredJWT(claims).encode(),
       `${base64url.encode(JSON.stringify({ alg: 'none', typ: header.typ, kid: header.kid }))}.${payloadB64}.`,
       // HS256 keyed with the public key.
-      await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: header.kid as string, typ: header.typ as string }).sign(new TextEncoder().encode(JSON.stringify(h.ctx.signingKeys.jwks().keys[0]))),
+      await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', kid: header.kid as string, typ: header.typ as string })
+        .sign(new TextEncoder().encode(JSON.stringify(h.ctx.signingKeys.jwks().keys[0]))),
       // Tampered payload: another subject, same signature.
       `${headerB64}.${base64url.encode(JSON.stringify({ ...claims, exp: claims.exp + 10_000 }))}.${signature}`,
       // Tampered signature.
@@ -148,7 +150,10 @@ describe.each(DIALECTS)('API key tokens (%s)', (dialect) => {
     expect(await h.ctx.tokens.verify('accessKey', withHeader({ crit: ['exp'] }))).toEqual({ ok: false, reason: 'header' });
     expect(await h.ctx.tokens.verify('accessKey', withHeader({ b64: false }))).toEqual({ ok: false, reason: 'header' });
     expect(await h.ctx.tokens.verify('accessKey', withHeader({ kid: 7 }))).toEqual({ ok: false, reason: 'no-key' });
-    expect(await h.ctx.tokens.verify('accessKey', `${Buffer.from('[1]').toString('base64url')}.${token.slice(headerB64.length + 1)}`)).toEqual({ ok: false, reason: 'malformed' });
+    expect(await h.ctx.tokens.verify('accessKey', `${Buffer.from('[1]').toString('base64url')}.${token.slice(headerB64.length + 1)}`)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
   });
 
   it('refuses oversized credentials before parsing, with a 4xx', async () => {

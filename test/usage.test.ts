@@ -18,7 +18,8 @@ describe.each(DIALECTS)('per-key usage (%s)', (dialect) => {
   });
   afterAll(() => h.close());
 
-  const stored = (id: string) => h.ctx.storage.db.selectFrom('access_keys').select(['use_count', 'last_used_at', 'last_used_ip']).where('id', '=', id).executeTakeFirstOrThrow();
+  const stored = (id: string) =>
+    h.ctx.storage.db.selectFrom('access_keys').select(['use_count', 'last_used_at', 'last_used_ip']).where('id', '=', id).executeTakeFirstOrThrow();
 
   it('counts requests in memory (no write per request) and flushes useCount, lastUsedAt and lastUsedIp', async () => {
     const key = await h.key([{ role: 'global-viewer' }]);
@@ -77,7 +78,7 @@ describe.each(DIALECTS)('per-key usage (%s)', (dialect) => {
     expect((await stored(key.id)).use_count).toBe(1);
   });
 
-  it('a removed key\'s pending counts are dropped without error', async () => {
+  it("a removed key's pending counts are dropped without error", async () => {
     const key = await h.key([{ role: 'global-viewer' }]);
     expect((await h.request(key.token, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
     await h.request(adminKey, { method: 'DELETE', url: `/api/v1/access-keys/${key.id}` });

@@ -17,7 +17,13 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
   afterAll(() => h.close());
 
   const form = (fields: Record<string, string>, remoteAddress = '127.0.0.1') =>
-    h.app.inject({ method: 'POST', url: '/api/v1/token', payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, remoteAddress });
+    h.app.inject({
+      method: 'POST',
+      url: '/api/v1/token',
+      payload: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      remoteAddress,
+    });
 
   it('answers the OAuth 2.0 password grant, form-encoded or JSON, with a one-hour Bearer token of its own typ', async () => {
     const res = await form({ grant_type: 'password', username: admin.email, password: PASSWORD, scope: '', client_id: 'swagger' });
@@ -33,7 +39,7 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(JSON.stringify(event)).not.toContain(json.json().access_token);
   });
 
-  it('the token works as Authorization: Bearer, needs no CSRF token, and writes are audited under the user\'s email', async () => {
+  it("the token works as Authorization: Bearer, needs no CSRF token, and writes are audited under the user's email", async () => {
     const token = (await form({ grant_type: 'password', username: admin.email, password: PASSWORD })).json().access_token;
     expect((await h.request(token, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);
     const created = await h.request(token, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'by-user-token', roles: [{ role: 'global-viewer' }] } });
@@ -42,7 +48,7 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(event).toMatchObject({ action: 'add', resource: 'by-user-token' });
   });
 
-  it('carries the user\'s roles as they are at each request; a deleted user\'s token is refused', async () => {
+  it("carries the user's roles as they are at each request; a deleted user's token is refused", async () => {
     const user = await addUser(h, [{ role: 'global-admin' }]);
     const token = (await form({ grant_type: 'password', username: user.email, password: PASSWORD })).json().access_token;
     expect((await h.request(token, { method: 'GET', url: '/api/v1/users' })).statusCode).toBe(200);
@@ -56,7 +62,7 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(gone.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
   });
 
-  it('a password change revokes the user\'s tokens at once; a token issued after it works; other users\' tokens are untouched', async () => {
+  it("a password change revokes the user's tokens at once; a token issued after it works; other users' tokens are untouched", async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
     const other = await addUser(h, [{ role: 'global-viewer' }]);
     const tokenOf = async (email: string, password = PASSWORD) => (await form({ grant_type: 'password', username: email, password })).json().access_token as string;
@@ -64,7 +70,10 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     const kept = await tokenOf(other.email);
     const session = await signIn(h, user.email);
     // The clock is frozen: the change, the old token and the new one share one second.
-    expect((await asSession(h, session, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: PASSWORD, newPassword: 'a brand new password' } })).statusCode).toBe(204);
+    expect(
+      (await asSession(h, session, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: PASSWORD, newPassword: 'a brand new password' } }))
+        .statusCode,
+    ).toBe(204);
     const revoked = await h.request(before, { method: 'GET', url: '/api/v1/session' });
     expect(revoked.statusCode).toBe(401);
     expect(revoked.json().code).toBe('invalid_token');
@@ -72,7 +81,15 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect((await h.request(after, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
     expect((await h.request(kept, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
     // Changed with a user token, the password revokes that token too.
-    expect((await h.request(after, { method: 'PUT', url: '/api/v1/session/password', payload: { currentPassword: 'a brand new password', newPassword: 'yet another new password' } })).statusCode).toBe(204);
+    expect(
+      (
+        await h.request(after, {
+          method: 'PUT',
+          url: '/api/v1/session/password',
+          payload: { currentPassword: 'a brand new password', newPassword: 'yet another new password' },
+        })
+      ).statusCode,
+    ).toBe(204);
     expect((await h.request(after, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(401);
     h.clock.advance(1500);
     expect((await h.request(await tokenOf(user.email, 'yet another new password'), { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(200);
@@ -136,7 +153,7 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(invited.statusCode).toBe(201);
     const pending = await form({ grant_type: 'password', username: 'pending@example.com', password: 'any long password' }, '10.20.0.2');
     expect(pending.json().code).toBe('invalid_grant');
-    const [event] = (await auditRows(h, { action: 'sign-in-failed', actor: 'pending@example.com' }));
+    const [event] = await auditRows(h, { action: 'sign-in-failed', actor: 'pending@example.com' });
     expect(event!.detail).toMatchObject({ via: 'token', reason: 'not-active' });
     const grant = await form({ grant_type: 'client_credentials', username: admin.email, password: PASSWORD });
     expect(grant.json().code).toBe('validation_failed');
@@ -146,7 +163,12 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
     for (let i = 0; i < 3; i++) expect((await form({ grant_type: 'password', username: user.email, password: `bad password ${i}` }, '10.21.0.1')).statusCode).toBe(400);
     for (let i = 0; i < 2; i++) {
-      const viaSession = await h.app.inject({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: `bad session ${i}` }, remoteAddress: '10.21.0.1' });
+      const viaSession = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        payload: { email: user.email, password: `bad session ${i}` },
+        remoteAddress: '10.21.0.1',
+      });
       expect(viaSession.statusCode).toBe(401);
     }
     const blocked = await form({ grant_type: 'password', username: user.email, password: PASSWORD }, '10.21.0.1');

@@ -24,7 +24,14 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     const res = await invite({ email: 'Ann@Example.com', displayName: 'Ann', roles: [{ role: 'global-viewer' }] });
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ email: 'Ann@Example.com', displayName: 'Ann', status: 'pending', primary: false, roles: [{ role: 'global-viewer' }], lastSignInAt: null });
+    expect(body).toMatchObject({
+      email: 'Ann@Example.com',
+      displayName: 'Ann',
+      status: 'pending',
+      primary: false,
+      roles: [{ role: 'global-viewer' }],
+      lastSignInAt: null,
+    });
     expect(body.invitationUrl).toMatch(new RegExp(`^${TEST_PUBLIC_URL}/invite/[A-Za-z0-9_-]{43}$`));
     expect(body.invitationExpiresAt).toBe(new Date(h.clock().getTime() + 7 * 24 * 3600 * 1000).toISOString());
     expect(res.headers['cache-control']).toBe('no-store');
@@ -72,7 +79,15 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
   });
 
   it('emails and display names refuse invisible and control characters; emails collide after NFKC and case folding', async () => {
-    for (const email of ['esc\u001b@example.com', 'del\u007f@example.com', 'c1\u0085@example.com', 'c1\u009b@example.com', 'zw\u200b@example.com', 'rtl\u202e@example.com', '\u3164@example.com']) {
+    for (const email of [
+      'esc\u001b@example.com',
+      'del\u007f@example.com',
+      'c1\u0085@example.com',
+      'c1\u009b@example.com',
+      'zw\u200b@example.com',
+      'rtl\u202e@example.com',
+      '\u3164@example.com',
+    ]) {
       const res = await invite({ email, roles: [{ role: 'global-viewer' }] });
       expect(res.statusCode, JSON.stringify(email)).toBe(400);
       expect(res.json().code).toBe('validation_failed');
@@ -97,7 +112,11 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
 
   it('edits display name and roles; an email in the body is refused (400) and the email never changes', async () => {
     const user = await addUser(h, [{ role: 'global-viewer' }]);
-    const res = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { displayName: '  Eve Example ', roles: [{ role: 'cloud-account-viewer', accounts: 'all' }] } });
+    const res = await h.request(adminKey, {
+      method: 'PATCH',
+      url: `/api/v1/users/${user.id}`,
+      payload: { displayName: '  Eve Example ', roles: [{ role: 'cloud-account-viewer', accounts: 'all' }] },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ email: user.email, displayName: 'Eve Example', roles: [{ role: 'cloud-account-viewer', accounts: 'all' }] });
     const withEmail = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { email: 'new@example.com' } });
@@ -122,7 +141,11 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     const demote = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${primaryId}`, payload: { roles: [{ role: 'global-viewer' }] } });
     expect(demote.statusCode).toBe(409);
     expect(demote.json().code).toBe('primary_user_protected');
-    const widen = await h.request(adminKey, { method: 'PATCH', url: `/api/v1/users/${primaryId}`, payload: { displayName: 'Root', roles: [{ role: 'global-viewer' }, { role: 'global-admin' }] } });
+    const widen = await h.request(adminKey, {
+      method: 'PATCH',
+      url: `/api/v1/users/${primaryId}`,
+      payload: { displayName: 'Root', roles: [{ role: 'global-viewer' }, { role: 'global-admin' }] },
+    });
     expect(widen.statusCode).toBe(200);
     expect(widen.json()).toMatchObject({ primary: true, displayName: 'Root', roles: [{ role: 'global-admin' }, { role: 'global-viewer' }] });
   });
@@ -147,7 +170,12 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     expect((await invite({ email: 'v@example.com', roles: [{ role: 'global-viewer' }] }, viewerKey)).statusCode).toBe(403);
     const viewer = await addUser(h, [{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: 'all' }]);
     const s = await signIn(h, viewer.email);
-    for (const [method, url] of [['GET', '/api/v1/users'], ['GET', '/api/v1/access-keys'], ['GET', '/api/v1/audit-events'], ['POST', '/api/v1/users']] as const) {
+    for (const [method, url] of [
+      ['GET', '/api/v1/users'],
+      ['GET', '/api/v1/access-keys'],
+      ['GET', '/api/v1/audit-events'],
+      ['POST', '/api/v1/users'],
+    ] as const) {
       const res = await asSession(h, s, { method, url, ...(method === 'POST' ? { payload: { email: 'w@example.com', roles: [{ role: 'global-viewer' }] } } : {}) });
       expect(res.statusCode, `${method} ${url}`).toBe(403);
       expect(res.json().code).toBe('insufficient_scope');
@@ -158,16 +186,23 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
   it('a Global Admin user manages users through the console session', async () => {
     const admin = await addUser(h, [{ role: 'global-admin' }]);
     const s = await signIn(h, admin.email, undefined, '10.9.9.9');
-    const res = await asSession(h, s, { method: 'POST', url: '/api/v1/users', payload: { email: 'console-made@example.com', roles: [{ role: 'global-viewer' }] }, remoteAddress: '10.9.9.9' });
+    const res = await asSession(h, s, {
+      method: 'POST',
+      url: '/api/v1/users',
+      payload: { email: 'console-made@example.com', roles: [{ role: 'global-viewer' }] },
+      remoteAddress: '10.9.9.9',
+    });
     expect(res.statusCode).toBe(201);
     const [event] = await auditRows(h, { category: 'users', action: 'add', actor: admin.email });
     expect(event).toMatchObject({ actor_ip: '10.9.9.9', resource: 'console-made@example.com' });
   });
 
-  it('createActive (the CLI\'s users create) still adds an active user who can sign in, and refuses short passwords', async () => {
+  it("createActive (the CLI's users create) still adds an active user who can sign in, and refuses short passwords", async () => {
     const { user } = await h.ctx.users.createActive(CLI_ACTOR, { email: 'cli@example.com', roles: [{ role: 'global-viewer' }], password: 'long enough pw' });
     expect(user.status).toBe('active');
     await signIn(h, 'cli@example.com', 'long enough pw');
-    await expect(h.ctx.users.createActive(CLI_ACTOR, { email: 'cli2@example.com', roles: [{ role: 'global-viewer' }], password: 'short' })).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(h.ctx.users.createActive(CLI_ACTOR, { email: 'cli2@example.com', roles: [{ role: 'global-viewer' }], password: 'short' })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
   });
 });

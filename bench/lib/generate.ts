@@ -62,7 +62,22 @@ type Row = Record<string, string | number | null>;
 
 const KEY_COLUMNS = ['id', 'name', 'name_key', 'roles', 'created_at', 'expires_at', 'token_hash', 'last_used_at', 'last_used_ip', 'use_count'] as const;
 const ACCOUNT_COLUMNS = ['id', 'vendor', 'display_name', 'external_id', 'status', 'status_detail', 'credential_id', 'created_at'] as const;
-const ASSET_COLUMNS = ['id', 'account_id', 'vendor', 'resource_id', 'type', 'name', 'region', 'exposure', 'tags', 'properties', 'security_controls', 'network', 'created_at', 'updated_at'] as const;
+const ASSET_COLUMNS = [
+  'id',
+  'account_id',
+  'vendor',
+  'resource_id',
+  'type',
+  'name',
+  'region',
+  'exposure',
+  'tags',
+  'properties',
+  'security_controls',
+  'network',
+  'created_at',
+  'updated_at',
+] as const;
 
 /**
  * Inserts rows in batches: on SQLite one prepared statement in a transaction per batch; on
@@ -88,18 +103,23 @@ async function insertBatch(ctx: Context, table: string, columns: readonly string
 /** Keys as the API stores them: the rows, and (SQLite) their names in the trigram table. */
 async function insertKeys(ctx: Context, rows: Row[]): Promise<void> {
   await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count']));
-  await indexAccessKeyNames(ctx.storage.db, rows.map((row) => ({ id: String(row['id']), name_key: String(row['name_key']) })));
+  await indexAccessKeyNames(
+    ctx.storage.db,
+    rows.map((row) => ({ id: String(row['id']), name_key: String(row['name_key']) })),
+  );
 }
 
 async function count(ctx: Context, table: 'access_keys' | 'cloud_accounts' | 'assets'): Promise<number> {
-  const row = await ctx.storage.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const row = await ctx.storage.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 function accountRow(n: number, now: Date): Row {
   const vendor = VENDORS[n % 3]!;
-  const externalId =
-    vendor === 'aws' ? String(100000000000 + n).padStart(12, '0') : vendor === 'azure' ? randomUUID() : `bench-project-${String(n).padStart(6, '0')}`;
+  const externalId = vendor === 'aws' ? String(100000000000 + n).padStart(12, '0') : vendor === 'azure' ? randomUUID() : `bench-project-${String(n).padStart(6, '0')}`;
   return {
     id: randomUUID(),
     vendor,

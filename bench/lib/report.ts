@@ -84,7 +84,9 @@ export function renderReport(r: BenchResults): string {
   );
   out.push('## Machine', '');
   out.push(`- ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB; ${r.machine.os}; Node ${r.machine.node}`);
-  out.push(`- load average at start ${r.machine.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')} (the machine is shared: other work ran during the run; every round records the load)`);
+  out.push(
+    `- load average at start ${r.machine.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')} (the machine is shared: other work ran during the run; every round records the load)`,
+  );
   out.push(
     r.machine.pinned === undefined
       ? '- cores not pinned (`taskset` missing or one core): servers and autocannon share every core'
@@ -95,7 +97,12 @@ export function renderReport(r: BenchResults): string {
       `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages that sit unused for a minute are dropped and read from disk again when next used. The scale runs read the database into memory before their list and create cases (a server in use holds it); the throughput rounds and start-up run on whatever the kernel kept`,
     );
   }
-  out.push(`- Tessera ${r.machine.tessera}; ${Object.entries(r.machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
+  out.push(
+    `- Tessera ${r.machine.tessera}; ${Object.entries(r.machine.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    '',
+  );
 
   out.push('## Targets', '', '| target | goal | measured | |', '| --- | --- | --- | --- |');
   for (const [what, goal, got, ok] of targets) out.push(`| ${what} | ${goal} | ${got} | ${mark(ok)} |`);
@@ -126,7 +133,12 @@ export function renderReport(r: BenchResults): string {
     'Tessera serves this page from its page cache (the answer kept as sent, per account scope and query, until a cloud account changes here or in another process); (a), (b), (c), (d) and the reference all do. The peers read their SQL on every request.',
     '',
   );
-  out.push('Server memory after the last round (RSS / peak, MB; those processes served one round): ' + compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') + '.', '');
+  out.push(
+    'Server memory after the last round (RSS / peak, MB; those processes served one round): ' +
+      compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') +
+      '.',
+    '',
+  );
 
   out.push('### The cold path (d) against its reference', '');
   out.push(
@@ -140,8 +152,13 @@ export function renderReport(r: BenchResults): string {
   out.push(`| key lookup alone | ${n1(base.lookupUs)} |`);
   out.push(`| Tessera's TokenService.verify (all pinned checks, node:crypto) | ${n1(base.tesseraVerifyUs)} |`);
   out.push(`| jose jwtVerify with the same pinned options (WebCrypto), for comparison | ${n1(base.joseVerifyUs)} |`);
-  out.push(`| a cold authentication as the (d) server runs it (SQLite change check + an authenticator with caches of one: signature and claims, key read, hash compare, usage count) | ${n1(base.coldAuthUs)} |`);
-  if ('warmAuthUs' in base) out.push(`| a warm authentication as the access-control hook runs it (SQLite change check + authenticator: header, caches, expiry, usage count) | ${n1(base.warmAuthUs as number)} |`);
+  out.push(
+    `| a cold authentication as the (d) server runs it (SQLite change check + an authenticator with caches of one: signature and claims, key read, hash compare, usage count) | ${n1(base.coldAuthUs)} |`,
+  );
+  if ('warmAuthUs' in base)
+    out.push(
+      `| a warm authentication as the access-control hook runs it (SQLite change check + authenticator: header, caches, expiry, usage count) | ${n1(base.warmAuthUs as number)} |`,
+    );
   out.push('');
 
   if (!('skipped' in consoleRun)) {
@@ -162,15 +179,23 @@ export function renderReport(r: BenchResults): string {
     out.push(
       `- (b) throughput, alternating, new server processes every round: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics), changes heard from other processes / verified-token cache misses / key-state cache misses / page cache misses: ${Object.values(s.warmPath.small).map(n0).join(' / ')} at 1,000 keys, ${Object.values(s.warmPath.big).map(n0).join(' / ')} at ${fmt(s.keys)} (zero: every request answered warm).`,
     );
-    out.push(`- Create (POST /api/v1/access-keys, one at a time, ${s.create.samples} keys): p50 ${n2(s.create.p50)} ms, p95 ${n2(s.create.p95)} ms, max ${n2(s.create.max)} ms.`);
+    out.push(
+      `- Create (POST /api/v1/access-keys, one at a time, ${s.create.samples} keys): p50 ${n2(s.create.p50)} ms, p95 ${n2(s.create.p95)} ms, max ${n2(s.create.max)} ms.`,
+    );
     out.push(`- Creation rate (POST, 10 connections, ${r.settings.rateSeconds} s): ${n0(s.rate.rps)} keys/s, p99 ${n2(s.rate.p99)} ms, non-2xx ${s.rate.non2xx}.`);
     out.push(`- Start-up, \`tessera serve\` from spawn to the first 200 of /healthz, 3 starts: ${s.startup.map((t) => `${n2(t / 1000)} s`).join(', ')}.`);
     out.push(
       `- Memory of the ${fmt(s.keys)}-key server (a new process after the throughput rounds) after its list and create runs and ${fmt(s.poolRun.requests)} requests with ${fmt(r.settings.scalePool)} different keys (${n0(s.poolRun.rps)} req/s, filling the bounded caches): RSS ${n0(s.memory.rssMb)} MB, peak ${n0(s.memory.peakMb)} MB.`,
     );
     out.push('');
-    const warmed = 'mb' in s.warmed ? `with the database read into memory first (${n0(s.warmed.mb)} MB: ${s.dialect === 'sqlite' ? 'the file' : "pg_prewarm 'read' of every table and index"}), as a server in use holds it` : `without reading the database into memory first (${s.warmed.skipped})`;
-    out.push(`Access-keys list latency, \`limit=50\`, one request at a time, ${s.list[0]?.samples ?? 0} pages per case following \`nextCursor\`, ${warmed}; the create figures follow right after (ms):`, '');
+    const warmed =
+      'mb' in s.warmed
+        ? `with the database read into memory first (${n0(s.warmed.mb)} MB: ${s.dialect === 'sqlite' ? 'the file' : "pg_prewarm 'read' of every table and index"}), as a server in use holds it`
+        : `without reading the database into memory first (${s.warmed.skipped})`;
+    out.push(
+      `Access-keys list latency, \`limit=50\`, one request at a time, ${s.list[0]?.samples ?? 0} pages per case following \`nextCursor\`, ${warmed}; the create figures follow right after (ms):`,
+      '',
+    );
     out.push('| sort | order | filter | p50 | p95 | max | pages walked |', '| --- | --- | --- | --- | --- | --- | --- |');
     for (const x of s.list) out.push(`| ${x.sort} | ${x.order} | ${x.filter} | ${n2(x.p50)} | ${n2(x.p95)} | ${n2(x.max)} | ${x.pages} |`);
     out.push('');
@@ -184,10 +209,13 @@ export function renderReport(r: BenchResults): string {
     `- **The route is cheap too, now.** The first page of cloud accounts is served from the page cache (kept as sent, per account scope and query, dropped by any change to an account in this process or another): (a) costs ${n0(1e6 / a)} µs of server time per request. Before the page cache the route cost about 300 µs (50 accounts read through Kysely and serialized) and the peers' ratios were 3.0 (better-auth) and 1.3 (Fastify + @fastify/jwt); the peers still read SQL on every request.`,
     `- **The cold path** verifies with node:crypto (${n1(base.tesseraVerifyUs)} µs per token with every pinned check, against ${n1(base.joseVerifyUs)} µs for jose's WebCrypto path), reads the key by primary key with a query compiled once, compares the token hash in constant time and counts the use; usage is written in batches (one UPDATE per 100 keys on SQLite, letting requests through between them; per 500 on PostgreSQL), so each key used still costs a row update every ten seconds, which the reference does not do.`,
     '- **The list at a million keys.** Keyset pages walk an index that ends in (sort value, id, expiry): a deep page costs what the first one does, and a status filter is checked inside the index. A status range that few keys fall in is read through the expiry index instead and sorted, chosen by a capped count remembered for a minute; on SQLite in creation order, with no other filter, up to 50,000 keys (from an index of expiry, creation time and id; PostgreSQL read such a range in 35–50 ms a page, and keeps the walk), since keys expire a set period after creation and a status\'s keys sit in runs with long gaps in that order (a walk crossed ~480,000 keys for the first page of "expiring", ascending); a name substring through a trigram index (SQLite FTS5 `trigram`, PostgreSQL `pg_trgm`), chosen the same way on SQLite and by the planner on PostgreSQL. Sorted by role, a role filter starts and stops the walk where keys holding the role can be (grants are stored in role order). A page\'s rows are read by rowid on SQLite, and by the walk itself on PostgreSQL when no filter is checked in the index. Still slow, outside these cases: a first page whose matches sit late in the sort order (the name sort with a name filter, or Cloud Account Viewers in descending role order: 80–150 ms), a 1–2 character name filter matching few keys (~0.2 s; no trigram), and some combinations of filters.',
-    '- **Creation** is a unit of work per key: validate the grants, sign the token (node:crypto Ed25519), insert the key and its audit event, announce the change. On SQLite the units that arrive in the same event-loop turn share one transaction (group commit, a savepoint each, whose undo log stays in memory: SQLite otherwise spills it to a temporary file past 64 KiB, a file write for every page a unit touches first), and keys and audit events have time-ordered ids, so rows made together share index pages: a commit no longer rewrites ~27 pages per key. A worker thread with its own connection copies the write-ahead log back into the database file (PASSIVE checkpoints), so no commit does that copy and its fsyncs inline. The names go into the FTS5 trigram table once per group, after the savepoints of its units (FTS5 writes out its pending index at every savepoint: written by a trigger, each key wrote its own segment). On PostgreSQL the audit insert of a unit carries its NOTIFYs in one statement. The generator\'s bulk insert is the rate for loading data, not for the API.',
+    "- **Creation** is a unit of work per key: validate the grants, sign the token (node:crypto Ed25519), insert the key and its audit event, announce the change. On SQLite the units that arrive in the same event-loop turn share one transaction (group commit, a savepoint each, whose undo log stays in memory: SQLite otherwise spills it to a temporary file past 64 KiB, a file write for every page a unit touches first), and keys and audit events have time-ordered ids, so rows made together share index pages: a commit no longer rewrites ~27 pages per key. A worker thread with its own connection copies the write-ahead log back into the database file (PASSIVE checkpoints), so no commit does that copy and its fsyncs inline. The names go into the FTS5 trigram table once per group, after the savepoints of its units (FTS5 writes out its pending index at every savepoint: written by a trigger, each key wrote its own segment). On PostgreSQL the audit insert of a unit carries its NOTIFYs in one statement. The generator's bulk insert is the rate for loading data, not for the API.",
     '',
   );
   out.push('## How to run', '');
-  out.push('`npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`; `npm run bench:generate -- --keys 1000000` fills the configured database (`TESSERA_DATA_DIR` or `DATABASE_URL`) for manual runs. The benchmark never runs as part of `npm test`.', '');
+  out.push(
+    '`npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`; `npm run bench:generate -- --keys 1000000` fills the configured database (`TESSERA_DATA_DIR` or `DATABASE_URL`) for manual runs. The benchmark never runs as part of `npm test`.',
+    '',
+  );
   return `${out.join('\n')}\n`;
 }

@@ -22,6 +22,9 @@ export function cloudAccountPage(databaseFile: string): (limitParam?: unknown) =
       createdAt: row['created_at'],
     }));
     const last = rows[limit - 1];
-    return { items, nextCursor: rows.length > limit && last !== undefined ? Buffer.from(JSON.stringify([last['display_name'], last['id']])).toString('base64url') : null };
+    return {
+      items,
+      nextCursor: rows.length > limit && last !== undefined ? Buffer.from(JSON.stringify([last['display_name'], last['id']])).toString('base64url') : null,
+    };
   };
 }

@@ -35,14 +35,23 @@ if (mode === 'ref') {
   const byId = ctx.storage.sqlite.prepare('select * from access_keys where id = ?');
   const keys = new Map<string, KeyObject | undefined>();
   const grants: Grant[] = [{ role: 'global-viewer' }];
-  const viewer = { kind: 'access-key', id: 'reference', actor: 'key:reference', via: 'api-key', grants, permissions: permissionsOf(grants), scope: accountScopeOf(grants) } as const;
+  const viewer = {
+    kind: 'access-key',
+    id: 'reference',
+    actor: 'key:reference',
+    via: 'api-key',
+    grants,
+    permissions: permissionsOf(grants),
+    scope: accountScopeOf(grants),
+  } as const;
   const segment = (text: string) => JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Record<string, unknown>;
   ctx.authenticator.useBearer('accessKey', async (token) => {
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const kid = String(segment(header)['kid']);
     if (!keys.has(kid)) keys.set(kid, await ctx.signingKeys.verificationKey(kid));
     const key = keys.get(kid);
-    if (key === undefined || !cryptoVerify(null, Buffer.from(`${header}.${payload}`, 'latin1'), key, Buffer.from(signature, 'base64url'))) return { ok: false, reason: 'signature' };
+    if (key === undefined || !cryptoVerify(null, Buffer.from(`${header}.${payload}`, 'latin1'), key, Buffer.from(signature, 'base64url')))
+      return { ok: false, reason: 'signature' };
     if (byId.get(String(segment(payload)['sub'])) === undefined) return { ok: false, reason: 'unknown-key' };
     return { ok: true, principal: viewer };
   });

@@ -56,7 +56,11 @@ export async function findAccessKeyRowByNameKey(db: Db, nameKey: string): Promis
 }
 
 export async function updateAccessKeyRoles(db: Db, id: string, roles: Grant[]): Promise<void> {
-  await db.updateTable('access_keys').set({ roles: JSON.stringify(roles) }).where('id', '=', id).execute();
+  await db
+    .updateTable('access_keys')
+    .set({ roles: JSON.stringify(roles) })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function deleteAccessKey(db: Db, id: string): Promise<boolean> {
@@ -159,7 +163,9 @@ const rolesPrefix = (role: Role): string => `[{"role":"${role}"`;
  * every Global Viewer first: 400,000 keys at a million.
  */
 function roleSortBounds(role: Role): { from: string | undefined; before: string | undefined } {
-  const possible = ROLES.slice(0, ROLES.indexOf(role) + 1).map(rolesPrefix).sort();
+  const possible = ROLES.slice(0, ROLES.indexOf(role) + 1)
+    .map(rolesPrefix)
+    .sort();
   const first = possible[0]!;
   const last = possible.at(-1)!;
   const after = ROLES.map(rolesPrefix)
@@ -288,7 +294,13 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
   const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
     scanReadsRows
       ? scan.selectAll().execute()
-      : db.selectFrom('access_keys').selectAll().where(rowKey, 'in', scan.select(rowKey.as('row_key'))).orderBy(sortExpr, q.order).orderBy('id', q.order).execute();
+      : db
+          .selectFrom('access_keys')
+          .selectAll()
+          .where(rowKey, 'in', scan.select(rowKey.as('row_key')))
+          .orderBy(sortExpr, q.order)
+          .orderBy('id', q.order)
+          .execute();
   if (q.after === undefined) return rowsOf(sorted(query).limit(q.limit));
   // "After (value, id)" as two range scans of the sort index: the rest of the cursor's value
   // (value = v, id beyond the cursor), then the values beyond it. One scan bounded on the value

@@ -10,15 +10,7 @@ import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, describeFieldError, invalidFields, notFound, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
-import {
-  DEFAULT_EXPIRATION,
-  expiresAtFor,
-  legacyNameKey,
-  nameKey,
-  normalizeName,
-  type AccessKey,
-  type Expiration,
-} from './access-key.ts';
+import { DEFAULT_EXPIRATION, expiresAtFor, legacyNameKey, nameKey, normalizeName, type AccessKey, type Expiration } from './access-key.ts';
 import {
   deleteAccessKey,
   findAccessKeyRow,
@@ -165,25 +157,33 @@ export class AccessKeyService {
 
   /** Replaces a key's roles; the next request made with the key has the new rights. */
   async editRoles(actor: Actor, id: string, roles: Grant[]): Promise<AccessKey> {
-    return this.transactions.run(actor, async (work) => {
-      const row = await this.#existing(work, id);
-      const before = JSON.parse(row.roles) as Grant[];
-      const after = await validateGrants(work.trx, roles);
-      await updateAccessKeyRoles(work.trx, id, after);
-      work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
-      work.announce({ kind: 'access-key', id });
-      return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
-    }, { reducesAccess: true });
+    return this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await this.#existing(work, id);
+        const before = JSON.parse(row.roles) as Grant[];
+        const after = await validateGrants(work.trx, roles);
+        await updateAccessKeyRoles(work.trx, id, after);
+        work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
+        work.announce({ kind: 'access-key', id });
+        return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
+      },
+      { reducesAccess: true },
+    );
   }
 
   /** Removes a key; its token is refused from the next request on. */
   async remove(actor: Actor, id: string): Promise<void> {
-    await this.transactions.run(actor, async (work) => {
-      const row = await this.#existing(work, id);
-      await deleteAccessKey(work.trx, id);
-      work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
-      work.announce({ kind: 'access-key', id });
-    }, { reducesAccess: true });
+    await this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await this.#existing(work, id);
+        await deleteAccessKey(work.trx, id);
+        work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
+        work.announce({ kind: 'access-key', id });
+      },
+      { reducesAccess: true },
+    );
   }
 
   async #existing(work: Work, id: string) {

@@ -90,7 +90,13 @@ export async function listAssetRows(db: Db, q: AssetQuery): Promise<(AssetRow & 
   let query = db
     .selectFrom('assets')
     .selectAll('assets')
-    .select((eb) => eb.selectFrom('asset_cves').select((e) => e.fn.countAll<number>().as('n')).whereRef('asset_cves.asset_id', '=', 'assets.id').as('cve_count'))
+    .select((eb) =>
+      eb
+        .selectFrom('asset_cves')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .whereRef('asset_cves.asset_id', '=', 'assets.id')
+        .as('cve_count'),
+    )
     .where(inScope('assets.account_id', q.scope));
   if (q.accountId !== undefined) query = query.where('assets.account_id', '=', q.accountId);
   if (q.vendor !== undefined) query = query.where('assets.vendor', '=', q.vendor);
@@ -102,7 +108,9 @@ export async function listAssetRows(db: Db, q: AssetQuery): Promise<(AssetRow & 
   }
   if (q.cve !== undefined) {
     const cve = q.cve;
-    query = query.where((eb) => eb.exists(eb.selectFrom('asset_cves').select('asset_cves.asset_id').whereRef('asset_cves.asset_id', '=', 'assets.id').where('asset_cves.cve_id', '=', cve)));
+    query = query.where((eb) =>
+      eb.exists(eb.selectFrom('asset_cves').select('asset_cves.asset_id').whereRef('asset_cves.asset_id', '=', 'assets.id').where('asset_cves.cve_id', '=', cve)),
+    );
   }
   if (q.after !== undefined) {
     const { name, id } = q.after;
@@ -119,7 +127,10 @@ export async function assetIdsOfAccount(db: Db, accountId: string): Promise<{ id
 
 async function deleteCvesOf(db: Db, assetIds: readonly string[]): Promise<void> {
   for (let i = 0; i < assetIds.length; i += DELETE_CHUNK) {
-    await db.deleteFrom('asset_cves').where('asset_id', 'in', assetIds.slice(i, i + DELETE_CHUNK)).execute();
+    await db
+      .deleteFrom('asset_cves')
+      .where('asset_id', 'in', assetIds.slice(i, i + DELETE_CHUNK))
+      .execute();
   }
 }
 
@@ -131,14 +142,20 @@ export async function replaceAssetsOfAccount(db: Db, accountId: string, rows: As
   await deleteCvesOf(db, removedIds);
   await db.deleteFrom('assets').where('account_id', '=', accountId).execute();
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db.insertInto('assets').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    await db
+      .insertInto('assets')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
 }
 
 /** Deletes an account's assets and their CVEs; returns how many assets went. */
 export async function deleteAssetsOfAccount(db: Db, accountId: string): Promise<number> {
   const existing = await assetIdsOfAccount(db, accountId);
-  await deleteCvesOf(db, existing.map((a) => a.id));
+  await deleteCvesOf(
+    db,
+    existing.map((a) => a.id),
+  );
   await db.deleteFrom('assets').where('account_id', '=', accountId).execute();
   return existing.length;
 }

@@ -10,7 +10,9 @@ import { AssetSchema, AssetSummarySchema, AssetTypeSchema, ExposureSchema, Netwo
 const ListQuery = Type.Object(
   {
     ...PageQuery,
-    accountId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only this account\'s assets (an account outside the scope yields an empty list).' })),
+    accountId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "Only this account's assets (an account outside the scope yields an empty list)." }),
+    ),
     vendor: Type.Optional(VendorSchema),
     type: Type.Optional(AssetTypeSchema),
     exposure: Type.Optional(ExposureSchema),
@@ -24,7 +26,11 @@ const CveInputSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 32, description: 'CVE-YYYY-NNNN (year 1999 or later, at least four digits).' }),
     severity: SeveritySchema,
-    cvss: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 10 }), Type.Null()], { description: 'CVSS v3 base score with at most one decimal; must fall in the severity\'s band (critical 9.0–10, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9).' })),
+    cvss: Type.Optional(
+      Type.Union([Type.Number({ minimum: 0, maximum: 10 }), Type.Null()], {
+        description: "CVSS v3 base score with at most one decimal; must fall in the severity's band (critical 9.0–10, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9).",
+      }),
+    ),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
   },
   { additionalProperties: false },
@@ -51,62 +57,84 @@ export const assetRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
   const actorOf = (request: FastifyRequest) => ({ name: principalOf(request).actor, ip: request.ip });
   const scopeOf = (request: FastifyRequest) => principalOf(request).scope;
 
-  app.get('/', {
-    config: { access: 'assets:read' },
-    schema: {
-      tags: TAGS,
-      summary: 'List assets',
-      description: 'Assets of the accounts the caller may see, by name, cursor-paginated. Filters: `accountId`, `vendor`, `type`, `exposure`, `name` (contains) and `cve`; all are applied in the database, together.',
-      querystring: ListQuery,
-      response: { 200: page(AssetSummarySchema), ...problems(400, 401, 403) },
+  app.get(
+    '/',
+    {
+      config: { access: 'assets:read' },
+      schema: {
+        tags: TAGS,
+        summary: 'List assets',
+        description:
+          'Assets of the accounts the caller may see, by name, cursor-paginated. Filters: `accountId`, `vendor`, `type`, `exposure`, `name` (contains) and `cve`; all are applied in the database, together.',
+        querystring: ListQuery,
+        response: { 200: page(AssetSummarySchema), ...problems(400, 401, 403) },
+      },
     },
-  }, async (request) => service.list(scopeOf(request), request.query));
+    async (request) => service.list(scopeOf(request), request.query),
+  );
 
-  app.get('/:id', {
-    config: { access: 'assets:read' },
-    schema: {
-      tags: TAGS,
-      summary: 'Get an asset',
-      description: 'One asset with its properties, tags, security controls, exposure and CVEs. An asset of an account outside the caller\'s scope answers 404.',
-      params: IdParams,
-      response: { 200: AssetSchema, ...problems(401, 403, 404) },
+  app.get(
+    '/:id',
+    {
+      config: { access: 'assets:read' },
+      schema: {
+        tags: TAGS,
+        summary: 'Get an asset',
+        description: "One asset with its properties, tags, security controls, exposure and CVEs. An asset of an account outside the caller's scope answers 404.",
+        params: IdParams,
+        response: { 200: AssetSchema, ...problems(401, 403, 404) },
+      },
     },
-  }, async (request) => service.get(scopeOf(request), request.params.id));
+    async (request) => service.get(scopeOf(request), request.params.id),
+  );
 
-  app.get('/:id/network', {
-    config: { access: 'assets:read' },
-    schema: {
-      tags: TAGS,
-      summary: 'Get an asset\'s network configuration',
-      description: 'The network, subnet, private and public addresses, and the security groups (or NSGs, firewall rules) that apply to the asset.',
-      params: IdParams,
-      response: { 200: NetworkSchema, ...problems(401, 403, 404) },
+  app.get(
+    '/:id/network',
+    {
+      config: { access: 'assets:read' },
+      schema: {
+        tags: TAGS,
+        summary: "Get an asset's network configuration",
+        description: 'The network, subnet, private and public addresses, and the security groups (or NSGs, firewall rules) that apply to the asset.',
+        params: IdParams,
+        response: { 200: NetworkSchema, ...problems(401, 403, 404) },
+      },
     },
-  }, async (request) => service.network(scopeOf(request), request.params.id));
+    async (request) => service.network(scopeOf(request), request.params.id),
+  );
 
-  app.post('/:id/cves', {
-    config: { access: 'cves:write' },
-    schema: {
-      tags: TAGS,
-      summary: 'Add CVEs to an asset',
-      description: 'Records CVE vulnerabilities found on the asset. The id format is checked, and a CVSS score must fall in its severity\'s band. A CVE already on the asset is updated (its `addedAt` stays). Answers the asset.',
-      params: IdParams,
-      body: AddCvesBody,
-      response: { 200: AssetSchema, ...problems(400, 401, 403, 404) },
+  app.post(
+    '/:id/cves',
+    {
+      config: { access: 'cves:write' },
+      schema: {
+        tags: TAGS,
+        summary: 'Add CVEs to an asset',
+        description:
+          "Records CVE vulnerabilities found on the asset. The id format is checked, and a CVSS score must fall in its severity's band. A CVE already on the asset is updated (its `addedAt` stays). Answers the asset.",
+        params: IdParams,
+        body: AddCvesBody,
+        response: { 200: AssetSchema, ...problems(400, 401, 403, 404) },
+      },
     },
-  }, async (request) => service.addCves(actorOf(request), scopeOf(request), request.params.id, request.body.cves));
+    async (request) => service.addCves(actorOf(request), scopeOf(request), request.params.id, request.body.cves),
+  );
 
-  app.delete('/:id/cves/:cveId', {
-    config: { access: 'cves:write' },
-    schema: {
-      tags: TAGS,
-      summary: 'Remove a CVE from an asset',
-      description: 'For a CVE that was fixed or recorded by mistake.',
-      params: CveParams,
-      response: { 204: Type.Null({ description: 'Removed.' }), ...problems(401, 403, 404) },
+  app.delete(
+    '/:id/cves/:cveId',
+    {
+      config: { access: 'cves:write' },
+      schema: {
+        tags: TAGS,
+        summary: 'Remove a CVE from an asset',
+        description: 'For a CVE that was fixed or recorded by mistake.',
+        params: CveParams,
+        response: { 204: Type.Null({ description: 'Removed.' }), ...problems(401, 403, 404) },
+      },
     },
-  }, async (request, reply) => {
-    await service.removeCve(actorOf(request), scopeOf(request), request.params.id, request.params.cveId);
-    return reply.code(204).send(null);
-  });
+    async (request, reply) => {
+      await service.removeCve(actorOf(request), scopeOf(request), request.params.id, request.params.cveId);
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -7,7 +7,7 @@ const literals = <const T extends readonly string[]>(values: T, description: str
 
 export const AssetTypeSchema = literals(ASSET_TYPES, 'The kind of resource.');
 export const ExposureSchema = literals(EXPOSURES, '"internet-exposed": reachable from the internet.');
-export const SeveritySchema = literals(SEVERITIES, 'The CVE\'s severity (CVSS v3 band).');
+export const SeveritySchema = literals(SEVERITIES, "The CVE's severity (CVSS v3 band).");
 
 const Tags = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 256 }), { maxProperties: 50, description: 'Cloud tags / labels.' });
 const Properties = Type.Record(
@@ -85,7 +85,11 @@ export const NetworkSchema = Type.Object(
 
 export const AssetInputSchema = Type.Object(
   {
-    resourceId: Type.String({ minLength: 1, maxLength: 512, description: 'The vendor\'s id of the resource (instance id, ARN, resource id…); unique within the account.' }),
+    resourceId: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      description: "The vendor's id of the resource (instance id, ARN, resource id…); unique within the account.",
+    }),
     type: AssetTypeSchema,
     name: Type.String({ maxLength: 256 }),
     region: Type.String({ minLength: 1, maxLength: 64 }),
@@ -163,7 +167,15 @@ export const AssetSchema = Type.Object(
         ...EXAMPLE_SUMMARY,
         properties: { instanceType: 't3.medium', image: 'ami-0abcdef1234567890' },
         securityControls: [{ name: 'disk-encryption', status: 'enabled', detail: null }],
-        cves: [{ id: 'CVE-2021-44228', severity: 'critical', cvss: 10, description: 'Apache Log4j2 JNDI remote code execution (Log4Shell).', addedAt: '2026-11-27T12:00:00.000Z' }],
+        cves: [
+          {
+            id: 'CVE-2021-44228',
+            severity: 'critical',
+            cvss: 10,
+            description: 'Apache Log4j2 JNDI remote code execution (Log4Shell).',
+            addedAt: '2026-11-27T12:00:00.000Z',
+          },
+        ],
       },
     ],
   },

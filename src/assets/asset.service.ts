@@ -7,7 +7,19 @@ import type { AssetCveRow, AssetRow, Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
 import { notFound, validationFailed } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
-import { assetIdFor, deriveExposure, normalizeCve, normalizeNetwork, type Asset, type AssetInput, type AssetSummary, type AssetType, type Exposure, type NetworkConfig, type Severity } from './asset.ts';
+import {
+  assetIdFor,
+  deriveExposure,
+  normalizeCve,
+  normalizeNetwork,
+  type Asset,
+  type AssetInput,
+  type AssetSummary,
+  type AssetType,
+  type Exposure,
+  type NetworkConfig,
+  type Severity,
+} from './asset.ts';
 import {
   assetIdsOfAccount,
   cvesOfAsset,

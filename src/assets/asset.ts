@@ -149,7 +149,10 @@ export function normalizeNetwork(network: Partial<NetworkConfig> | undefined, po
     publicIps: network?.publicIps ?? [],
     securityGroups: (network?.securityGroups ?? []).map((g) => ({ id: g.id, name: g.name, rules: g.rules.map((r) => ({ ...r })) })),
   };
-  for (const [name, ips] of [['privateIps', result.privateIps], ['publicIps', result.publicIps]] as const) {
+  for (const [name, ips] of [
+    ['privateIps', result.privateIps],
+    ['publicIps', result.publicIps],
+  ] as const) {
     ips.forEach((ip, i) => {
       if (!isIPv4(ip) && !isIPv6(ip)) throw validationFailed(`${pointer}/network/${name}/${i}`, 'is not an IP address');
     });
@@ -159,7 +162,8 @@ export function normalizeNetwork(network: Partial<NetworkConfig> | undefined, po
       const at = `${pointer}/network/securityGroups/${g}/rules/${r}`;
       if (!isCidr(rule.cidr)) throw validationFailed(`${at}/cidr`, 'is not a CIDR block');
       if (!isPortSpec(rule.ports)) throw validationFailed(`${at}/ports`, 'must be "any", a port 1–65535 or a range such as 8000-8080');
-      if ((rule.protocol === 'icmp' || rule.protocol === 'any') && rule.ports !== 'any') throw validationFailed(`${at}/ports`, `must be "any" for protocol ${rule.protocol}`);
+      if ((rule.protocol === 'icmp' || rule.protocol === 'any') && rule.ports !== 'any')
+        throw validationFailed(`${at}/ports`, `must be "any" for protocol ${rule.protocol}`);
     });
   });
   return result;
@@ -180,7 +184,8 @@ export function severityOfScore(score: number): Severity | 'none' {
 export function normalizeCve(input: { id: string; severity: Severity; cvss?: number | null | undefined; description?: string | null | undefined }, pointer: string) {
   const id = input.id.trim().toUpperCase();
   const match = CVE_ID.exec(id);
-  if (match === null || Number(match[1]) < 1999) throw validationFailed(`${pointer}/id`, 'must be a CVE id such as CVE-2021-44228 (year 1999 or later, then at least 4 digits)');
+  if (match === null || Number(match[1]) < 1999)
+    throw validationFailed(`${pointer}/id`, 'must be a CVE id such as CVE-2021-44228 (year 1999 or later, then at least 4 digits)');
   if (match[2]!.length > 4 && match[2]!.startsWith('0')) throw validationFailed(`${pointer}/id`, 'must not pad a sequence number of 5 digits or more with zeros');
   let cvssTenths: number | null = null;
   if (input.cvss !== undefined && input.cvss !== null) {

@@ -7,7 +7,7 @@ import { AUDIT_ACTIONS, AUDIT_CATEGORIES, type AuditAction, type AuditCategory }
 export const AuditEventSchema = Type.Object({
   id: Type.String(),
   at: Timestamp('When the change was made.'),
-  actor: Type.String({ description: 'The user\'s email, `key:<name>` for an API key, `cli` or `system`.' }),
+  actor: Type.String({ description: "The user's email, `key:<name>` for an API key, `cli` or `system`." }),
   actorIp: Type.Union([Type.String(), Type.Null()], { description: 'The client address, when the change came over HTTP.' }),
   category: Type.String({ description: `One of: ${AUDIT_CATEGORIES.join(', ')}.` }),
   resource: Type.String({ description: 'What was changed, by name.' }),
@@ -30,19 +30,24 @@ const ListQuery = Type.Object(
 
 /** `/api/v1/audit-events`: the record of every change, for Global Admins. */
 export const auditRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
-  app.get('/', {
-    config: { access: 'audit:read' },
-    schema: {
-      tags: ['Audit log'],
-      summary: 'List audit events',
-      description: 'Newest first, cursor-paginated; filter by time (`from` inclusive, `to` exclusive), actor, category and action. Events older than the retention period (365 days unless configured) are deleted.',
-      querystring: ListQuery,
-      response: { 200: page(AuditEventSchema), ...problems(400, 401, 403) },
+  app.get(
+    '/',
+    {
+      config: { access: 'audit:read' },
+      schema: {
+        tags: ['Audit log'],
+        summary: 'List audit events',
+        description:
+          'Newest first, cursor-paginated; filter by time (`from` inclusive, `to` exclusive), actor, category and action. Events older than the retention period (365 days unless configured) are deleted.',
+        querystring: ListQuery,
+        response: { 200: page(AuditEventSchema), ...problems(400, 401, 403) },
+      },
     },
-  }, async (request) =>
-    ctx.audit.list({
-      ...request.query,
-      category: request.query.category as AuditCategory | undefined,
-      action: request.query.action as AuditAction | undefined,
-    }));
+    async (request) =>
+      ctx.audit.list({
+        ...request.query,
+        category: request.query.category as AuditCategory | undefined,
+        action: request.query.action as AuditAction | undefined,
+      }),
+  );
 };

@@ -13,10 +13,7 @@ export const GrantSchema = Type.Union(
     Type.Object(
       {
         role: Type.Literal('cloud-account-viewer'),
-        accounts: Type.Union([
-          Type.Literal('all'),
-          Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 }),
-        ]),
+        accounts: Type.Union([Type.Literal('all'), Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 })]),
       },
       { additionalProperties: false },
     ),

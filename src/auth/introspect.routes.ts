@@ -18,9 +18,9 @@ const IntrospectAnswer = Type.Union(
     Type.Object(
       {
         active: Type.Literal(true),
-        sub: Type.String({ description: 'The key\'s id.' }),
-        name: Type.String({ description: 'The key\'s name.' }),
-        roles: Type.Array(GrantSchema, { description: 'The key\'s roles as they are now.' }),
+        sub: Type.String({ description: "The key's id." }),
+        name: Type.String({ description: "The key's name." }),
+        roles: Type.Array(GrantSchema, { description: "The key's roles as they are now." }),
         exp: Type.Integer({ description: 'Expiry, in seconds since the epoch.' }),
         iat: Type.Integer({ description: 'Issue time, in seconds since the epoch.' }),
       },
@@ -38,34 +38,38 @@ const IntrospectAnswer = Type.Union(
 
 /** `POST /api/v1/token/introspect` (RFC 7662): is this an active API access key, and what may it do? */
 export const introspectRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
-  app.post('/introspect', {
-    config: { access: 'access-keys:manage' },
-    schema: {
-      tags: ['API access keys'],
-      summary: 'Introspect a token',
-      description:
-        'OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` and `iat`; for anything else only `{ "active": false }`. Asking does not count as a use of the key.',
-      body: IntrospectBody,
-      response: { 200: IntrospectAnswer, ...problems(400, 401, 403, 413, 415) },
+  app.post(
+    '/introspect',
+    {
+      config: { access: 'access-keys:manage' },
+      schema: {
+        tags: ['API access keys'],
+        summary: 'Introspect a token',
+        description:
+          'OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` and `iat`; for anything else only `{ "active": false }`. Asking does not count as a use of the key.',
+        body: IntrospectBody,
+        response: { 200: IntrospectAnswer, ...problems(400, 401, 403, 413, 415) },
+      },
     },
-  }, async (request, reply) => {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    const result = await ctx.accessKeyAuth.check(request.body.token);
-    if (!result.ok) return { active: false as const };
-    try {
-      const key = await ctx.accessKeys.get(result.keyId);
-      return {
-        active: true as const,
-        sub: key.id,
-        name: key.name,
-        roles: key.roles,
-        exp: Math.floor(Date.parse(key.expiresAt) / 1000),
-        iat: Math.floor(Date.parse(key.createdAt) / 1000),
-      };
-    } catch (error) {
-      // Removed between the check and the read: no longer active.
-      if (error instanceof AppError && error.code === 'not_found') return { active: false as const };
-      throw error;
-    }
-  });
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      const result = await ctx.accessKeyAuth.check(request.body.token);
+      if (!result.ok) return { active: false as const };
+      try {
+        const key = await ctx.accessKeys.get(result.keyId);
+        return {
+          active: true as const,
+          sub: key.id,
+          name: key.name,
+          roles: key.roles,
+          exp: Math.floor(Date.parse(key.expiresAt) / 1000),
+          iat: Math.floor(Date.parse(key.createdAt) / 1000),
+        };
+      } catch (error) {
+        // Removed between the check and the read: no longer active.
+        if (error instanceof AppError && error.code === 'not_found') return { active: false as const };
+        throw error;
+      }
+    },
+  );
 };

@@ -64,7 +64,10 @@ export class SigningKeyStore {
     const publicJwk = publicKey.export({ format: 'jwk' });
     const kid = await calculateJwkThumbprint(publicJwk as Parameters<typeof calculateJwkThumbprint>[0]);
     // The newest key signs: keep creation times strictly increasing, even with a skewed or frozen clock.
-    const latest = await db.selectFrom('signing_keys').select((eb) => eb.fn.max('created_at').as('at')).executeTakeFirst();
+    const latest = await db
+      .selectFrom('signing_keys')
+      .select((eb) => eb.fn.max('created_at').as('at'))
+      .executeTakeFirst();
     const latestMs = latest?.at == null ? 0 : Date.parse(String(latest.at));
     const createdAt = new Date(Math.max(this.clock().getTime(), latestMs + 1)).toISOString();
     await db
@@ -126,7 +129,10 @@ export class SigningKeyStore {
     }
     this.#keys = keys;
     this.#current = [...keys.values()].at(-1);
-    this.#etag = `"${createHash('sha256').update([...keys.keys()].join(',')).digest('base64url').slice(0, 22)}"`;
+    this.#etag = `"${createHash('sha256')
+      .update([...keys.keys()].join(','))
+      .digest('base64url')
+      .slice(0, 22)}"`;
   }
 
   current(): { kid: string; privateKey: KeyObject } {

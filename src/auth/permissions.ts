@@ -11,10 +11,7 @@ export const ROLE_TITLES: Record<Role, string> = {
   'cloud-account-viewer': 'Cloud Account Viewer',
 };
 
-export type Grant =
-  | { role: 'global-admin' }
-  | { role: 'global-viewer' }
-  | { role: 'cloud-account-viewer'; accounts: 'all' | string[] };
+export type Grant = { role: 'global-admin' } | { role: 'global-viewer' } | { role: 'cloud-account-viewer'; accounts: 'all' | string[] };
 
 /** What a route may require. Reads of account-bound data are further limited by the account scope. */
 export const PERMISSIONS = [
@@ -71,10 +68,8 @@ export function mergeGrants(grants: readonly Grant[]): Grant[] {
       }
     }
   }
-  return ROLES.filter((role) => roles.has(role)).map((role): Grant =>
-    role === 'cloud-account-viewer'
-      ? { role, accounts: accounts === 'all' ? 'all' : [...(accounts ?? [])].sort() }
-      : { role },
+  return ROLES.filter((role) => roles.has(role)).map(
+    (role): Grant => (role === 'cloud-account-viewer' ? { role, accounts: accounts === 'all' ? 'all' : [...(accounts ?? [])].sort() } : { role }),
   );
 }
 
@@ -102,9 +97,7 @@ export function namedAccountIds(grants: readonly Grant[]): string[] {
 
 /** Drops an account from grants (the account was deleted); a grant left with no account stays, seeing nothing. */
 export function withoutAccount(grants: readonly Grant[], accountId: string): Grant[] {
-  return grants.map((g) =>
-    g.role === 'cloud-account-viewer' && g.accounts !== 'all' ? { role: g.role, accounts: g.accounts.filter((id) => id !== accountId) } : g,
-  );
+  return grants.map((g) => (g.role === 'cloud-account-viewer' && g.accounts !== 'all' ? { role: g.role, accounts: g.accounts.filter((id) => id !== accountId) } : g));
 }
 
 export function isGlobalAdmin(grants: readonly Grant[]): boolean {

@@ -32,7 +32,13 @@ export class UserTokens {
       const expiresAt = new Date(issuedAt.getTime() + USER_TOKEN_TTL_SECONDS * 1000);
       const { token } = await this.tokens.issue('user', user.id, issuedAt, expiresAt);
       await work.trx.updateTable('users').set({ last_sign_in_at: work.now.toISOString() }).where('id', '=', user.id).execute();
-      work.audit({ category: 'session', resource: user.email, resourceId: user.id, action: 'sign-in', detail: { email: user.email, via: 'token', expiresAt: expiresAt.toISOString() } });
+      work.audit({
+        category: 'session',
+        resource: user.email,
+        resourceId: user.id,
+        action: 'sign-in',
+        detail: { email: user.email, via: 'token', expiresAt: expiresAt.toISOString() },
+      });
       return { token, expiresIn: USER_TOKEN_TTL_SECONDS };
     });
   }

@@ -10,7 +10,10 @@ export function parseRoleArgument(value: string): Grant {
   const match = /^cloud-account-viewer:(.+)$/.exec(text);
   if (match?.[1] !== undefined) {
     if (match[1] === 'all') return { role: 'cloud-account-viewer', accounts: 'all' };
-    const ids = match[1].split(',').map((id) => id.trim()).filter((id) => id !== '');
+    const ids = match[1]
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
     if (ids.length > 0) return { role: 'cloud-account-viewer', accounts: ids };
   }
   throw new Error(`"${value}" is not a role: use global-admin, global-viewer, cloud-account-viewer:all or cloud-account-viewer:ID[,ID…]`);

@@ -11,7 +11,9 @@ import { DISPLAY_NAME_MAX_LENGTH, STATUS_DETAIL_MAX_LENGTH } from '../shared/lim
 
 const DisplayName = Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 4, description: '1–100 characters once trimmed.' });
 const ExternalId = Type.String({ minLength: 1, maxLength: 64, description: 'AWS: the 12-digit account id. Azure: the subscription id (GUID). GCP: the project id.' });
-const StatusDetail = Type.Union([Type.String({ maxLength: STATUS_DETAIL_MAX_LENGTH }), Type.Null()], { description: 'What is wrong (for the two non-connected statuses).' });
+const StatusDetail = Type.Union([Type.String({ maxLength: STATUS_DETAIL_MAX_LENGTH }), Type.Null()], {
+  description: 'What is wrong (for the two non-connected statuses).',
+});
 const CredentialId = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], { description: 'A credential of the same vendor; null for none.' });
 
 const CreateBody = Type.Object(
@@ -88,87 +90,114 @@ export const cloudAccountRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
   const actorOf = (request: FastifyRequest) => ({ name: principalOf(request).actor, ip: request.ip });
   const scopeOf = (request: FastifyRequest) => principalOf(request).scope;
 
-  app.get('/', {
-    config: { access: 'cloud-accounts:read' },
-    schema: {
-      tags: TAGS,
-      summary: 'List cloud accounts',
-      description: 'The accounts the caller may see (a Cloud Account Viewer: only its granted accounts), by display name, cursor-paginated. Filter by `vendor` and `status`.',
-      querystring: ListQuery,
-      response: { 200: page(CloudAccountSchema), ...problems(400, 401, 403) },
+  app.get(
+    '/',
+    {
+      config: { access: 'cloud-accounts:read' },
+      schema: {
+        tags: TAGS,
+        summary: 'List cloud accounts',
+        description:
+          'The accounts the caller may see (a Cloud Account Viewer: only its granted accounts), by display name, cursor-paginated. Filter by `vendor` and `status`.',
+        querystring: ListQuery,
+        response: { 200: page(CloudAccountSchema), ...problems(400, 401, 403) },
+      },
     },
-  }, async (request, reply) => {
-    const scope = scopeOf(request);
-    const { limit, cursor, vendor, status } = request.query;
-    // Every caller with the same account scope sees the same page: one cached answer, as sent.
-    const key = JSON.stringify([scope.all ? '*' : scope.ids, limit, cursor, vendor, status]);
-    const body = await ctx.cloudAccountPages.get(key, async () => String(reply.serialize(await service.list(scope, request.query))));
-    // Already serialized by this route's response schema: a JSON string is sent as it is.
-    return reply.type('application/json; charset=utf-8').send(body as never);
-  });
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const { limit, cursor, vendor, status } = request.query;
+      // Every caller with the same account scope sees the same page: one cached answer, as sent.
+      const key = JSON.stringify([scope.all ? '*' : scope.ids, limit, cursor, vendor, status]);
+      const body = await ctx.cloudAccountPages.get(key, async () => String(reply.serialize(await service.list(scope, request.query))));
+      // Already serialized by this route's response schema: a JSON string is sent as it is.
+      return reply.type('application/json; charset=utf-8').send(body as never);
+    },
+  );
 
-  app.post('/', {
-    config: { access: 'cloud-accounts:write' },
-    schema: {
-      tags: TAGS,
-      summary: 'Add a cloud account',
-      description: 'Adds an AWS account, Azure subscription or GCP project. The external id is validated for the vendor and unique per vendor (409). A `credentialId` must name a credential of the same vendor.',
-      body: CreateBody,
-      response: { 201: CloudAccountSchema, ...problems(400, 401, 403, 409) },
+  app.post(
+    '/',
+    {
+      config: { access: 'cloud-accounts:write' },
+      schema: {
+        tags: TAGS,
+        summary: 'Add a cloud account',
+        description:
+          'Adds an AWS account, Azure subscription or GCP project. The external id is validated for the vendor and unique per vendor (409). A `credentialId` must name a credential of the same vendor.',
+        body: CreateBody,
+        response: { 201: CloudAccountSchema, ...problems(400, 401, 403, 409) },
+      },
     },
-  }, async (request, reply) => {
-    reply.code(201);
-    return service.create(actorOf(request), request.body);
-  });
+    async (request, reply) => {
+      reply.code(201);
+      return service.create(actorOf(request), request.body);
+    },
+  );
 
-  app.get('/:id', {
-    config: { access: 'cloud-accounts:read' },
-    schema: {
-      tags: TAGS,
-      summary: 'Get a cloud account',
-      description: 'One account. An account outside the caller\'s scope answers 404, as if it did not exist.',
-      params: IdParams,
-      response: { 200: CloudAccountSchema, ...problems(401, 403, 404) },
+  app.get(
+    '/:id',
+    {
+      config: { access: 'cloud-accounts:read' },
+      schema: {
+        tags: TAGS,
+        summary: 'Get a cloud account',
+        description: "One account. An account outside the caller's scope answers 404, as if it did not exist.",
+        params: IdParams,
+        response: { 200: CloudAccountSchema, ...problems(401, 403, 404) },
+      },
     },
-  }, async (request) => service.get(scopeOf(request), request.params.id));
+    async (request) => service.get(scopeOf(request), request.params.id),
+  );
 
-  app.patch('/:id', {
-    config: { access: 'cloud-accounts:write' },
-    schema: {
-      tags: TAGS,
-      summary: 'Edit a cloud account',
-      description: 'Changes the display name, external id, credential or status. The vendor cannot change.',
-      params: IdParams,
-      body: EditBody,
-      response: { 200: CloudAccountSchema, ...problems(400, 401, 403, 404, 409) },
+  app.patch(
+    '/:id',
+    {
+      config: { access: 'cloud-accounts:write' },
+      schema: {
+        tags: TAGS,
+        summary: 'Edit a cloud account',
+        description: 'Changes the display name, external id, credential or status. The vendor cannot change.',
+        params: IdParams,
+        body: EditBody,
+        response: { 200: CloudAccountSchema, ...problems(400, 401, 403, 404, 409) },
+      },
     },
-  }, async (request) => service.edit(actorOf(request), scopeOf(request), request.params.id, request.body));
+    async (request) => service.edit(actorOf(request), scopeOf(request), request.params.id, request.body),
+  );
 
-  app.delete('/:id', {
-    config: { access: 'cloud-accounts:write' },
-    schema: {
-      tags: TAGS,
-      summary: 'Delete a cloud account',
-      description: 'Deletes the account with its assets and their CVEs, and removes it from the grants of every access key and user in the same transaction: the next request of a key that could see it no longer can.',
-      params: IdParams,
-      response: { 204: Type.Null({ description: 'Deleted.' }), ...problems(401, 403, 404) },
+  app.delete(
+    '/:id',
+    {
+      config: { access: 'cloud-accounts:write' },
+      schema: {
+        tags: TAGS,
+        summary: 'Delete a cloud account',
+        description:
+          'Deletes the account with its assets and their CVEs, and removes it from the grants of every access key and user in the same transaction: the next request of a key that could see it no longer can.',
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problems(401, 403, 404) },
+      },
     },
-  }, async (request, reply) => {
-    await service.remove(actorOf(request), scopeOf(request), request.params.id);
-    return reply.code(204).send(null);
-  });
+    async (request, reply) => {
+      await service.remove(actorOf(request), scopeOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.put('/:id/assets', {
-    config: { access: 'assets:write' },
-    bodyLimit: ASSET_REPLACE_BODY_LIMIT,
-    schema: {
-      tags: TAGS,
-      summary: 'Replace the assets of a cloud account',
-      description:
-        'For connectors: the body is the account\'s complete inventory, and replaces the previous one atomically (readers see the old set or the new one). An asset is identified by its `resourceId`; one sent again keeps its id, creation time and CVEs; one not sent is removed with its CVEs. When `exposure` is omitted it is derived from the network: a public IP and an inbound rule allowing 0.0.0.0/0 or ::/0 make it "internet-exposed". Bodies up to 16 MiB.',
-      params: IdParams,
-      body: ReplaceBody,
-      response: { 200: ReplaceResultSchema, ...problems(400, 401, 403, 404, 413) },
+  app.put(
+    '/:id/assets',
+    {
+      config: { access: 'assets:write' },
+      bodyLimit: ASSET_REPLACE_BODY_LIMIT,
+      schema: {
+        tags: TAGS,
+        summary: 'Replace the assets of a cloud account',
+        description:
+          'For connectors: the body is the account\'s complete inventory, and replaces the previous one atomically (readers see the old set or the new one). An asset is identified by its `resourceId`; one sent again keeps its id, creation time and CVEs; one not sent is removed with its CVEs. When `exposure` is omitted it is derived from the network: a public IP and an inbound rule allowing 0.0.0.0/0 or ::/0 make it "internet-exposed". Bodies up to 16 MiB.',
+        params: IdParams,
+        body: ReplaceBody,
+        response: { 200: ReplaceResultSchema, ...problems(400, 401, 403, 404, 413) },
+      },
     },
-  }, async (request) => ctx.assets.replace(actorOf(request), scopeOf(request), request.params.id, request.body.assets as AssetInput[]));
+    async (request) => ctx.assets.replace(actorOf(request), scopeOf(request), request.params.id, request.body.assets as AssetInput[]),
+  );
 };

@@ -4,7 +4,10 @@ import { ACCOUNT_STATUSES, VENDORS } from './cloud-account.ts';
 
 /** A union of string literals that keeps each literal in its static type (a plain `.map` would lose them). */
 export function literals<const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K] & string> }> {
-  return Type.Union(values.map((v) => Type.Literal(v)), options) as never;
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as never;
 }
 
 export const VendorSchema = literals(VENDORS, { description: 'The public cloud: aws, azure or gcp.' });

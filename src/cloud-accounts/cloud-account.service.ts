@@ -92,29 +92,33 @@ export class CloudAccountService {
     const credentialId = input.credentialId ?? null;
     try {
       // Acknowledged as a reduction is: every instance's cached list shows the account from the answer on.
-      return await this.transactions.run(actor, async (work) => {
-        if (credentialId !== null) await this.#checkCredential(work.trx, input.vendor, credentialId);
-        const row: CloudAccountRow = {
-          id,
-          vendor: input.vendor,
-          display_name: displayName,
-          external_id: externalId,
-          status: input.status ?? (credentialId === null ? 'error' : 'connected'),
-          status_detail: input.status === undefined && credentialId === null ? 'No credential is attached.' : normalizeStatusDetail(input.statusDetail),
-          credential_id: credentialId,
-          created_at: work.now.toISOString(),
-        };
-        await insertCloudAccount(work.trx, row);
-        work.audit({
-          category: 'cloud-accounts',
-          resource: displayName,
-          resourceId: id,
-          action: 'add',
-          detail: { vendor: row.vendor, displayName, externalId, credentialId, status: row.status },
-        });
-        work.announce({ kind: 'cloud-account', id });
-        return rowToCloudAccount(row);
-      }, { reducesAccess: true });
+      return await this.transactions.run(
+        actor,
+        async (work) => {
+          if (credentialId !== null) await this.#checkCredential(work.trx, input.vendor, credentialId);
+          const row: CloudAccountRow = {
+            id,
+            vendor: input.vendor,
+            display_name: displayName,
+            external_id: externalId,
+            status: input.status ?? (credentialId === null ? 'error' : 'connected'),
+            status_detail: input.status === undefined && credentialId === null ? 'No credential is attached.' : normalizeStatusDetail(input.statusDetail),
+            credential_id: credentialId,
+            created_at: work.now.toISOString(),
+          };
+          await insertCloudAccount(work.trx, row);
+          work.audit({
+            category: 'cloud-accounts',
+            resource: displayName,
+            resourceId: id,
+            action: 'add',
+            detail: { vendor: row.vendor, displayName, externalId, credentialId, status: row.status },
+          });
+          work.announce({ kind: 'cloud-account', id });
+          return rowToCloudAccount(row);
+        },
+        { reducesAccess: true },
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('conflict', `A ${input.vendor} cloud account with the id ${externalId} already exists.`);
       throw error;
@@ -123,46 +127,50 @@ export class CloudAccountService {
 
   async edit(actor: Actor, scope: AccountScope, id: string, edit: CloudAccountEdit): Promise<CloudAccount> {
     try {
-      return await this.transactions.run(actor, async (work) => {
-        const row = await findCloudAccountRow(work.trx, id, scope);
-        if (row === undefined) throw notFound('The cloud account');
-        const vendor = row.vendor as Vendor;
-        const next: CloudAccountRow = { ...row };
-        if (edit.displayName !== undefined) next.display_name = normalizeDisplayName(edit.displayName);
-        if (edit.externalId !== undefined) next.external_id = normalizeExternalId(vendor, edit.externalId);
-        if (edit.credentialId !== undefined) {
-          if (edit.credentialId !== null) await this.#checkCredential(work.trx, vendor, edit.credentialId);
-          next.credential_id = edit.credentialId;
-        }
-        if (edit.status !== undefined) {
-          next.status = edit.status;
-          next.status_detail = normalizeStatusDetail(edit.statusDetail);
-        } else if (edit.statusDetail !== undefined) {
-          next.status_detail = normalizeStatusDetail(edit.statusDetail);
-        }
-        const changed: Record<string, { before: unknown; after: unknown }> = {};
-        for (const [field, column] of [
-          ['displayName', 'display_name'],
-          ['externalId', 'external_id'],
-          ['credentialId', 'credential_id'],
-          ['status', 'status'],
-          ['statusDetail', 'status_detail'],
-        ] as const) {
-          if (row[column] !== next[column]) changed[field] = { before: row[column], after: next[column] };
-        }
-        if (Object.keys(changed).length > 0) {
-          await updateCloudAccountRow(work.trx, id, {
-            display_name: next.display_name,
-            external_id: next.external_id,
-            credential_id: next.credential_id,
-            status: next.status,
-            status_detail: next.status_detail,
-          });
-          work.audit({ category: 'cloud-accounts', resource: next.display_name, resourceId: id, action: 'edit', detail: changed });
-          work.announce({ kind: 'cloud-account', id });
-        }
-        return rowToCloudAccount(next);
-      }, { reducesAccess: true });
+      return await this.transactions.run(
+        actor,
+        async (work) => {
+          const row = await findCloudAccountRow(work.trx, id, scope);
+          if (row === undefined) throw notFound('The cloud account');
+          const vendor = row.vendor as Vendor;
+          const next: CloudAccountRow = { ...row };
+          if (edit.displayName !== undefined) next.display_name = normalizeDisplayName(edit.displayName);
+          if (edit.externalId !== undefined) next.external_id = normalizeExternalId(vendor, edit.externalId);
+          if (edit.credentialId !== undefined) {
+            if (edit.credentialId !== null) await this.#checkCredential(work.trx, vendor, edit.credentialId);
+            next.credential_id = edit.credentialId;
+          }
+          if (edit.status !== undefined) {
+            next.status = edit.status;
+            next.status_detail = normalizeStatusDetail(edit.statusDetail);
+          } else if (edit.statusDetail !== undefined) {
+            next.status_detail = normalizeStatusDetail(edit.statusDetail);
+          }
+          const changed: Record<string, { before: unknown; after: unknown }> = {};
+          for (const [field, column] of [
+            ['displayName', 'display_name'],
+            ['externalId', 'external_id'],
+            ['credentialId', 'credential_id'],
+            ['status', 'status'],
+            ['statusDetail', 'status_detail'],
+          ] as const) {
+            if (row[column] !== next[column]) changed[field] = { before: row[column], after: next[column] };
+          }
+          if (Object.keys(changed).length > 0) {
+            await updateCloudAccountRow(work.trx, id, {
+              display_name: next.display_name,
+              external_id: next.external_id,
+              credential_id: next.credential_id,
+              status: next.status,
+              status_detail: next.status_detail,
+            });
+            work.audit({ category: 'cloud-accounts', resource: next.display_name, resourceId: id, action: 'edit', detail: changed });
+            work.announce({ kind: 'cloud-account', id });
+          }
+          return rowToCloudAccount(next);
+        },
+        { reducesAccess: true },
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('conflict', 'Another cloud account of this vendor has that id.');
       throw error;
@@ -174,37 +182,41 @@ export class CloudAccountService {
    * grants, all in one transaction: the next request of any key or user sees it gone.
    */
   async remove(actor: Actor, scope: AccountScope, id: string): Promise<void> {
-    await this.transactions.run(actor, async (work) => {
-      const row = await findCloudAccountRow(work.trx, id, scope);
-      if (row === undefined) throw notFound('The cloud account');
-      const assets = await deleteAssetsOfAccount(work.trx, id);
-      await deleteCloudAccountRow(work.trx, id);
-      const touched = { keys: 0, users: 0 };
-      for (const table of ['access_keys', 'users'] as const) {
-        for (const holder of await grantHoldersNaming(work.trx, table, id)) {
-          const before = parseStoredGrants(holder.roles);
-          const after = withoutAccount(before, id);
-          const text = JSON.stringify(after);
-          if (text === JSON.stringify(before)) continue;
-          await setRoles(work.trx, table, holder.id, text);
-          if (table === 'access_keys') {
-            touched.keys++;
-            work.announce({ kind: 'access-key', id: holder.id });
-          } else {
-            touched.users++;
-            work.announce({ kind: 'user', id: holder.id });
+    await this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await findCloudAccountRow(work.trx, id, scope);
+        if (row === undefined) throw notFound('The cloud account');
+        const assets = await deleteAssetsOfAccount(work.trx, id);
+        await deleteCloudAccountRow(work.trx, id);
+        const touched = { keys: 0, users: 0 };
+        for (const table of ['access_keys', 'users'] as const) {
+          for (const holder of await grantHoldersNaming(work.trx, table, id)) {
+            const before = parseStoredGrants(holder.roles);
+            const after = withoutAccount(before, id);
+            const text = JSON.stringify(after);
+            if (text === JSON.stringify(before)) continue;
+            await setRoles(work.trx, table, holder.id, text);
+            if (table === 'access_keys') {
+              touched.keys++;
+              work.announce({ kind: 'access-key', id: holder.id });
+            } else {
+              touched.users++;
+              work.announce({ kind: 'user', id: holder.id });
+            }
           }
         }
-      }
-      work.audit({
-        category: 'cloud-accounts',
-        resource: row.display_name,
-        resourceId: id,
-        action: 'delete',
-        detail: { vendor: row.vendor, externalId: row.external_id, assetsRemoved: assets, grantsUpdated: touched },
-      });
-      work.announce({ kind: 'cloud-account', id });
-    }, { reducesAccess: true });
+        work.audit({
+          category: 'cloud-accounts',
+          resource: row.display_name,
+          resourceId: id,
+          action: 'delete',
+          detail: { vendor: row.vendor, externalId: row.external_id, assetsRemoved: assets, grantsUpdated: touched },
+        });
+        work.announce({ kind: 'cloud-account', id });
+      },
+      { reducesAccess: true },
+    );
   }
 
   /** Whether an account exists (any scope): for the seeder. */

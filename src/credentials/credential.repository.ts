@@ -25,7 +25,11 @@ export async function findCredentialRow(db: Db, id: string): Promise<CredentialR
   return db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function updateCredentialRow(db: Db, id: string, patch: Partial<Pick<CredentialRow, 'display_name' | 'secret_sealed' | 'secret_fields' | 'updated_at'>>): Promise<void> {
+export async function updateCredentialRow(
+  db: Db,
+  id: string,
+  patch: Partial<Pick<CredentialRow, 'display_name' | 'secret_sealed' | 'secret_fields' | 'updated_at'>>,
+): Promise<void> {
   await db.updateTable('credentials').set(patch).where('id', '=', id).execute();
 }
 

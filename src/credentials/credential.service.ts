@@ -37,7 +37,9 @@ export class CredentialService {
     private readonly box: SecretBox,
   ) {}
 
-  async list(options: { limit?: number | undefined; cursor?: string | undefined; vendor?: Vendor | undefined } = {}): Promise<{ items: Credential[]; nextCursor: string | null }> {
+  async list(
+    options: { limit?: number | undefined; cursor?: string | undefined; vendor?: Vendor | undefined } = {},
+  ): Promise<{ items: Credential[]; nextCursor: string | null }> {
     const limit = Math.min(options.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     let after: { name: string; id: string } | undefined;
     if (options.cursor !== undefined) {
@@ -73,7 +75,13 @@ export class CredentialService {
       };
       await insertCredential(work.trx, row);
       // The names of the fields only: a secret value never reaches the audit log.
-      work.audit({ category: 'credentials', resource: displayName, resourceId: id, action: 'add', detail: { vendor: input.vendor, displayName, secretFields: Object.keys(secret) } });
+      work.audit({
+        category: 'credentials',
+        resource: displayName,
+        resourceId: id,
+        action: 'add',
+        detail: { vendor: input.vendor, displayName, secretFields: Object.keys(secret) },
+      });
       return rowToCredential(row);
     });
   }
@@ -96,7 +104,12 @@ export class CredentialService {
         next.secret_fields = JSON.stringify(Object.keys(secret));
         detail['secretFieldsReplaced'] = Object.keys(edit.secret);
       }
-      await updateCredentialRow(work.trx, id, { display_name: next.display_name, secret_sealed: next.secret_sealed, secret_fields: next.secret_fields, updated_at: next.updated_at });
+      await updateCredentialRow(work.trx, id, {
+        display_name: next.display_name,
+        secret_sealed: next.secret_sealed,
+        secret_fields: next.secret_fields,
+        updated_at: next.updated_at,
+      });
       work.audit({ category: 'credentials', resource: next.display_name, resourceId: id, action: 'edit', detail });
       return rowToCredential(next);
     });
@@ -109,9 +122,13 @@ export class CredentialService {
       if (row === undefined) throw notFound('The credential');
       const users = await accountsUsingCredential(work.trx, id);
       if (users.length > 0) {
-        throw new AppError('conflict', `The credential is used by ${users.length} cloud account(s): ${users.map((a) => a.display_name).join(', ')}. Detach it from them first.`, {
-          accounts: users.map((a) => a.id),
-        });
+        throw new AppError(
+          'conflict',
+          `The credential is used by ${users.length} cloud account(s): ${users.map((a) => a.display_name).join(', ')}. Detach it from them first.`,
+          {
+            accounts: users.map((a) => a.id),
+          },
+        );
       }
       await deleteCredentialRow(work.trx, id);
       work.audit({ category: 'credentials', resource: row.display_name, resourceId: id, action: 'delete', detail: { vendor: row.vendor } });

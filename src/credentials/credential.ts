@@ -59,7 +59,8 @@ export function validateSecret(vendor: Vendor, secret: Record<string, string>): 
   for (const field of allowed) clean[field] = field === 'serviceAccountKey' ? secret[field]! : secret[field]!.trim();
   switch (vendor) {
     case 'aws':
-      if (!/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(clean['accessKeyId']!)) throw validationFailed('/secret/accessKeyId', 'must be an AWS access key id (AKIA or ASIA and 16 more letters or digits)');
+      if (!/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(clean['accessKeyId']!))
+        throw validationFailed('/secret/accessKeyId', 'must be an AWS access key id (AKIA or ASIA and 16 more letters or digits)');
       if (!/^[A-Za-z0-9/+=]{40}$/.test(clean['secretAccessKey']!)) throw validationFailed('/secret/secretAccessKey', 'must be an AWS secret access key (40 characters)');
       break;
     case 'azure':

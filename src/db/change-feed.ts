@@ -276,7 +276,5 @@ export class PostgresChangeFeed implements ChangeFeed {
 }
 
 export function createChangeFeed(storage: Storage, databaseUrl: string | undefined, transactions: Transactions, log: Logger, instances?: InstanceRegistry): ChangeFeed {
-  return storage.dialect === 'sqlite'
-    ? new SqliteChangeFeed(storage, transactions)
-    : new PostgresChangeFeed(databaseUrl as string, transactions, log, { instances });
+  return storage.dialect === 'sqlite' ? new SqliteChangeFeed(storage, transactions) : new PostgresChangeFeed(databaseUrl as string, transactions, log, { instances });
 }

@@ -113,9 +113,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   // migration table exist" check matches the table in ANY schema of the database (another
   // deployment's, or a concurrent test's) and migrating a fresh schema fails.
   const migrationTableSchema =
-    db.getExecutor().adapter instanceof PostgresAdapter
-      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
-      : undefined;
+    db.getExecutor().adapter instanceof PostgresAdapter ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {

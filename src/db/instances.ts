@@ -96,10 +96,7 @@ export class ChangeAcknowledgements {
       if (attempt > 0) await pause(Math.min(5, attempt), deadline);
       try {
         // A poll still running at the deadline is not waited for.
-        const rows = await Promise.race([
-          instancesBehind(this.db, seq, this.self),
-          pause(deadline - performance.now(), deadline).then(() => undefined),
-        ]);
+        const rows = await Promise.race([instancesBehind(this.db, seq, this.self), pause(deadline - performance.now(), deadline).then(() => undefined)]);
         if (rows !== undefined) {
           behind = rows.filter((row) => row.live).map(({ id, host, pid }) => ({ id, host, pid }));
           for (const row of behind) awaited.set(row.id, row);
@@ -228,7 +225,10 @@ export class InstanceRegistry {
     if (!this.confirmed && !this.#lapsed && this.#confirmedAt > Number.NEGATIVE_INFINITY) {
       this.#lapsed = true;
       this.stats.lapses++;
-      this.log.warn({ instance: this.id }, `could not confirm this instance's caches for ${CONFIRMATION_WINDOW_MS} ms (heartbeat failing or late): answering from SQL until caught up`);
+      this.log.warn(
+        { instance: this.id },
+        `could not confirm this instance's caches for ${CONFIRMATION_WINDOW_MS} ms (heartbeat failing or late): answering from SQL until caught up`,
+      );
     }
     const sentAt = performance.now();
     const applied = this.#applied;
@@ -281,7 +281,11 @@ export class InstanceRegistry {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#confirmedAt = Number.NEGATIVE_INFINITY;
-    await this.db.deleteFrom('instances').where('id', '=', this.id).execute().catch(() => {});
+    await this.db
+      .deleteFrom('instances')
+      .where('id', '=', this.id)
+      .execute()
+      .catch(() => {});
     await this.db.destroy().catch(() => {});
   }
 }

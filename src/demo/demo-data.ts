@@ -5,12 +5,21 @@ import type { PolicyRuleInput } from '../policy/policy-rule.ts';
 /** The demo's fixed data: stable ids, so that seeding twice changes nothing and docs can name them. */
 
 export const DEMO_CREDENTIALS: { id: string; vendor: Vendor; displayName: string; secret: Record<string, string> }[] = [
-  { id: 'demo-cred-aws', vendor: 'aws', displayName: 'AWS read-only connector', secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } },
+  {
+    id: 'demo-cred-aws',
+    vendor: 'aws',
+    displayName: 'AWS read-only connector',
+    secret: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+  },
   {
     id: 'demo-cred-azure',
     vendor: 'azure',
     displayName: 'Azure reader (service principal)',
-    secret: { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590', applicationSecret: 'demo~NotARealSecret.0123456789' },
+    secret: {
+      tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      applicationId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590',
+      applicationSecret: 'demo~NotARealSecret.0123456789',
+    },
   },
   {
     id: 'demo-cred-gcp',
@@ -42,12 +51,66 @@ export interface DemoAccount {
 }
 
 export const DEMO_ACCOUNTS: DemoAccount[] = [
-  { id: 'demo-aws-production', vendor: 'aws', displayName: 'AWS Production', externalId: '123456789012', credentialId: 'demo-cred-aws', status: 'connected', statusDetail: null, assets: 95 },
-  { id: 'demo-aws-staging', vendor: 'aws', displayName: 'AWS Staging', externalId: '210987654321', credentialId: 'demo-cred-aws', status: 'connected-with-warnings', statusDetail: 'CloudTrail is not enabled in eu-west-1.', assets: 55 },
-  { id: 'demo-azure-corp', vendor: 'azure', displayName: 'Azure Corporate', externalId: '3f2b6c1e-8d4a-4f7b-9e21-5a6c7d8e9f01', credentialId: 'demo-cred-azure', status: 'connected', statusDetail: null, assets: 70 },
-  { id: 'demo-azure-dev', vendor: 'azure', displayName: 'Azure Dev/Test', externalId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', credentialId: null, status: 'error', statusDetail: 'The credential was removed; showing the last inventory.', assets: 40 },
-  { id: 'demo-gcp-analytics', vendor: 'gcp', displayName: 'GCP Analytics', externalId: 'acme-analytics-prod', credentialId: 'demo-cred-gcp', status: 'connected', statusDetail: null, assets: 65 },
-  { id: 'demo-gcp-ml', vendor: 'gcp', displayName: 'GCP ML Platform', externalId: 'acme-ml-platform', credentialId: 'demo-cred-gcp', status: 'connected', statusDetail: null, assets: 45 },
+  {
+    id: 'demo-aws-production',
+    vendor: 'aws',
+    displayName: 'AWS Production',
+    externalId: '123456789012',
+    credentialId: 'demo-cred-aws',
+    status: 'connected',
+    statusDetail: null,
+    assets: 95,
+  },
+  {
+    id: 'demo-aws-staging',
+    vendor: 'aws',
+    displayName: 'AWS Staging',
+    externalId: '210987654321',
+    credentialId: 'demo-cred-aws',
+    status: 'connected-with-warnings',
+    statusDetail: 'CloudTrail is not enabled in eu-west-1.',
+    assets: 55,
+  },
+  {
+    id: 'demo-azure-corp',
+    vendor: 'azure',
+    displayName: 'Azure Corporate',
+    externalId: '3f2b6c1e-8d4a-4f7b-9e21-5a6c7d8e9f01',
+    credentialId: 'demo-cred-azure',
+    status: 'connected',
+    statusDetail: null,
+    assets: 70,
+  },
+  {
+    id: 'demo-azure-dev',
+    vendor: 'azure',
+    displayName: 'Azure Dev/Test',
+    externalId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+    credentialId: null,
+    status: 'error',
+    statusDetail: 'The credential was removed; showing the last inventory.',
+    assets: 40,
+  },
+  {
+    id: 'demo-gcp-analytics',
+    vendor: 'gcp',
+    displayName: 'GCP Analytics',
+    externalId: 'acme-analytics-prod',
+    credentialId: 'demo-cred-gcp',
+    status: 'connected',
+    statusDetail: null,
+    assets: 65,
+  },
+  {
+    id: 'demo-gcp-ml',
+    vendor: 'gcp',
+    displayName: 'GCP ML Platform',
+    externalId: 'acme-ml-platform',
+    credentialId: 'demo-cred-gcp',
+    status: 'connected',
+    statusDetail: null,
+    assets: 45,
+  },
 ];
 
 /** Real CVEs with their NVD (CVSS v3) scores. */
@@ -75,14 +138,87 @@ export const DEMO_CVES: { id: string; severity: Severity; cvss: number; descript
 ];
 
 export const DEMO_POLICY: PolicyRuleInput[] = [
-  { id: 'deny-ssh-internet', name: 'No SSH from the internet', description: 'Administrators connect through the bastion hosts.', action: 'deny', protocol: 'tcp', source: 'internet', destination: 'any', ports: ['22'] },
-  { id: 'deny-rdp-internet', name: 'No RDP from the internet', description: '', action: 'deny', protocol: 'tcp', source: 'internet', destination: 'any', ports: ['3389'] },
-  { id: 'allow-https-web', name: 'HTTPS to the web tier', description: 'Public entry points only.', action: 'allow', protocol: 'tcp', source: 'internet', destination: 'tag:tier=web', ports: ['443'] },
-  { id: 'allow-web-to-api', name: 'Web tier to API tier', description: '', action: 'allow', protocol: 'tcp', source: 'tag:tier=web', destination: 'tag:tier=api', ports: ['8080', '8443'] },
-  { id: 'allow-api-to-db', name: 'API tier to databases', description: '', action: 'allow', protocol: 'tcp', source: 'tag:tier=api', destination: 'tag:tier=data', ports: ['5432', '3306', '1433'] },
-  { id: 'allow-bastion-ssh', name: 'SSH from the bastion', description: '', action: 'allow', protocol: 'tcp', source: '10.10.0.0/24', destination: '10.0.0.0/8', ports: ['22'] },
-  { id: 'deny-db-internet', name: 'Databases never face the internet', description: '', action: 'deny', protocol: 'any', source: 'internet', destination: 'tag:tier=data', ports: ['any'] },
-  { id: 'allow-icmp-internal', name: 'ICMP inside the private ranges', description: 'Diagnostics.', action: 'allow', protocol: 'icmp', source: '10.0.0.0/8', destination: '10.0.0.0/8', ports: ['any'], enabled: false },
+  {
+    id: 'deny-ssh-internet',
+    name: 'No SSH from the internet',
+    description: 'Administrators connect through the bastion hosts.',
+    action: 'deny',
+    protocol: 'tcp',
+    source: 'internet',
+    destination: 'any',
+    ports: ['22'],
+  },
+  {
+    id: 'deny-rdp-internet',
+    name: 'No RDP from the internet',
+    description: '',
+    action: 'deny',
+    protocol: 'tcp',
+    source: 'internet',
+    destination: 'any',
+    ports: ['3389'],
+  },
+  {
+    id: 'allow-https-web',
+    name: 'HTTPS to the web tier',
+    description: 'Public entry points only.',
+    action: 'allow',
+    protocol: 'tcp',
+    source: 'internet',
+    destination: 'tag:tier=web',
+    ports: ['443'],
+  },
+  {
+    id: 'allow-web-to-api',
+    name: 'Web tier to API tier',
+    description: '',
+    action: 'allow',
+    protocol: 'tcp',
+    source: 'tag:tier=web',
+    destination: 'tag:tier=api',
+    ports: ['8080', '8443'],
+  },
+  {
+    id: 'allow-api-to-db',
+    name: 'API tier to databases',
+    description: '',
+    action: 'allow',
+    protocol: 'tcp',
+    source: 'tag:tier=api',
+    destination: 'tag:tier=data',
+    ports: ['5432', '3306', '1433'],
+  },
+  {
+    id: 'allow-bastion-ssh',
+    name: 'SSH from the bastion',
+    description: '',
+    action: 'allow',
+    protocol: 'tcp',
+    source: '10.10.0.0/24',
+    destination: '10.0.0.0/8',
+    ports: ['22'],
+  },
+  {
+    id: 'deny-db-internet',
+    name: 'Databases never face the internet',
+    description: '',
+    action: 'deny',
+    protocol: 'any',
+    source: 'internet',
+    destination: 'tag:tier=data',
+    ports: ['any'],
+  },
+  {
+    id: 'allow-icmp-internal',
+    name: 'ICMP inside the private ranges',
+    description: 'Diagnostics.',
+    action: 'allow',
+    protocol: 'icmp',
+    source: '10.0.0.0/8',
+    destination: '10.0.0.0/8',
+    ports: ['any'],
+    enabled: false,
+  },
 ];
 
 const REGIONS: Record<Vendor, string[]> = {
@@ -169,7 +305,8 @@ export function demoAssets(account: DemoAccount): AssetInput[] {
     const type = weighted(rand);
     const service = pick(rand, SERVICES);
     const env = account.id.includes('staging') || account.id.includes('dev') ? 'staging' : 'production';
-    const suffix = type === 'storage-bucket' ? `${service}-${pick(rand, ['assets', 'logs', 'backups', 'exports', 'uploads'])}` : `${service}-${String(i + 1).padStart(2, '0')}`;
+    const suffix =
+      type === 'storage-bucket' ? `${service}-${pick(rand, ['assets', 'logs', 'backups', 'exports', 'uploads'])}` : `${service}-${String(i + 1).padStart(2, '0')}`;
     const name = `${account.vendor === 'gcp' ? account.externalId.split('-')[1] : env.slice(0, 4)}-${suffix}`;
     if (used.has(name)) continue;
     used.add(name);
@@ -187,7 +324,11 @@ export function demoAssets(account: DemoAccount): AssetInput[] {
     ];
     const controls = (CONTROLS[type] ?? []).map((control) => {
       const r = rand();
-      return { name: control, status: r < 0.75 ? ('enabled' as const) : r < 0.9 ? ('disabled' as const) : ('misconfigured' as const), detail: r >= 0.9 ? 'Differs from the baseline.' : null };
+      return {
+        name: control,
+        status: r < 0.75 ? ('enabled' as const) : r < 0.9 ? ('disabled' as const) : ('misconfigured' as const),
+        detail: r >= 0.9 ? 'Differs from the baseline.' : null,
+      };
     });
     assets.push({
       resourceId: resourceId(account.vendor, account, type, name, rand),
@@ -198,7 +339,18 @@ export function demoAssets(account: DemoAccount): AssetInput[] {
       tags: { env, team: pick(rand, TEAMS), tier, service },
       properties:
         type === 'virtual-machine'
-          ? { instanceType: pick(rand, account.vendor === 'aws' ? ['t3.medium', 'm5.large', 'c6i.xlarge'] : account.vendor === 'azure' ? ['Standard_D2s_v5', 'Standard_B2ms'] : ['e2-standard-2', 'n2-standard-4']), os: pick(rand, ['Ubuntu 22.04', 'Amazon Linux 2023', 'Windows Server 2022', 'Debian 12']), running: rand() < 0.9 }
+          ? {
+              instanceType: pick(
+                rand,
+                account.vendor === 'aws'
+                  ? ['t3.medium', 'm5.large', 'c6i.xlarge']
+                  : account.vendor === 'azure'
+                    ? ['Standard_D2s_v5', 'Standard_B2ms']
+                    : ['e2-standard-2', 'n2-standard-4'],
+              ),
+              os: pick(rand, ['Ubuntu 22.04', 'Amazon Linux 2023', 'Windows Server 2022', 'Debian 12']),
+              running: rand() < 0.9,
+            }
           : type === 'database'
             ? { engine: pick(rand, ['postgres 15.4', 'mysql 8.0', 'sqlserver 2022']), storageGb: 20 + Math.floor(rand() * 500), multiAz: rand() < 0.5 }
             : type === 'serverless-function'
@@ -209,11 +361,18 @@ export function demoAssets(account: DemoAccount): AssetInput[] {
       securityControls: controls,
       network: hasNetwork
         ? {
-            networkId: account.vendor === 'aws' ? 'vpc-0a1b2c3d4e5f60718' : account.vendor === 'azure' ? `vnet-${env}` : `projects/${account.externalId}/global/networks/default`,
+            networkId:
+              account.vendor === 'aws' ? 'vpc-0a1b2c3d4e5f60718' : account.vendor === 'azure' ? `vnet-${env}` : `projects/${account.externalId}/global/networks/default`,
             subnetId: `${tier}-subnet-${region}`,
             privateIps: type === 'virtual-network' || type === 'security-group' ? [] : [privateIp],
             publicIps: exposed ? [publicIp] : [],
-            securityGroups: [{ id: `${account.vendor === 'aws' ? 'sg' : account.vendor === 'azure' ? 'nsg' : 'fw'}-${tier}-${env}`, name: `${tier}-${env}`, rules: [...inbound, { direction: 'outbound', action: 'allow', protocol: 'any', ports: 'any', cidr: '0.0.0.0/0' }] }],
+            securityGroups: [
+              {
+                id: `${account.vendor === 'aws' ? 'sg' : account.vendor === 'azure' ? 'nsg' : 'fw'}-${tier}-${env}`,
+                name: `${tier}-${env}`,
+                rules: [...inbound, { direction: 'outbound', action: 'allow', protocol: 'any', ports: 'any', cidr: '0.0.0.0/0' }],
+              },
+            ],
           }
         : undefined,
     });

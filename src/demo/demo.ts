@@ -37,7 +37,14 @@ export async function seedDemo(ctx: Context): Promise<DemoResult> {
     } else {
       await ctx.cloudAccounts.create(
         DEMO_ACTOR,
-        { vendor: account.vendor, displayName: account.displayName, externalId: account.externalId, credentialId: account.credentialId, status: account.status, statusDetail: account.statusDetail },
+        {
+          vendor: account.vendor,
+          displayName: account.displayName,
+          externalId: account.externalId,
+          credentialId: account.credentialId,
+          status: account.status,
+          statusDetail: account.statusDetail,
+        },
         account.id,
       );
       result.cloudAccounts.created++;
@@ -45,7 +52,11 @@ export async function seedDemo(ctx: Context): Promise<DemoResult> {
     const assets = demoAssets(account);
     await ctx.assets.replace(DEMO_ACTOR, { all: true }, account.id, assets);
     result.assets += assets.length;
-    const cves = demoCvesFor(account.id, assets.map((a) => a.resourceId), assets.map((a) => a.type));
+    const cves = demoCvesFor(
+      account.id,
+      assets.map((a) => a.resourceId),
+      assets.map((a) => a.type),
+    );
     for (const [resourceId, list] of cves) {
       await ctx.assets.addCves(DEMO_ACTOR, { all: true }, assetIdFor(account.id, resourceId), list);
       result.cveFindings += list.length;

@@ -38,15 +38,19 @@ function sameSecret(a: string, b: string): boolean {
 function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, result: AuthResult | undefined): AppError | undefined {
   if (result === undefined || !result.ok) {
     request.authFailure = result?.reason ?? 'no-credentials';
-    return new AppError('invalid_token', result === undefined ? 'Send an API access key as "Authorization: Bearer <key>".' : 'The credentials are invalid, expired or revoked.', {
-      headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-    });
+    return new AppError(
+      'invalid_token',
+      result === undefined ? 'Send an API access key as "Authorization: Bearer <key>".' : 'The credentials are invalid, expired or revoked.',
+      {
+        headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+      },
+    );
   }
   const { principal } = result;
   if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
     const sent = request.headers['x-csrf-token'];
     if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
-      return new AppError('csrf_failed', 'Send the session\'s CSRF token in the x-csrf-token header.');
+      return new AppError('csrf_failed', "Send the session's CSRF token in the x-csrf-token header.");
     }
   }
   if (access !== 'authenticated' && !principal.permissions.has(access)) {

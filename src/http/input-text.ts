@@ -115,9 +115,14 @@ export function parseUrlEncoded(text: string): Record<string, string | string[]>
 export const inputText = fp(
   async (app: FastifyInstance) => {
     app.addHook('preValidation', (request, _reply, done) => {
-      for (const [part, value] of [['path', request.params], ['query', request.query], ['body', request.body]] as const) {
+      for (const [part, value] of [
+        ['path', request.params],
+        ['query', request.query],
+        ['body', request.body],
+      ] as const) {
         const pointer = badTextPointer(value);
-        if (pointer !== undefined) return done(validationFailed(pointer, 'is not valid text (it holds a NUL character, an unpaired surrogate or bytes that are not UTF-8)', part));
+        if (pointer !== undefined)
+          return done(validationFailed(pointer, 'is not valid text (it holds a NUL character, an unpaired surrogate or bytes that are not UTF-8)', part));
       }
       done();
     });

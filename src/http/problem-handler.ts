@@ -8,7 +8,10 @@ import { AppError, ERRORS, invalidFields, problem, PROBLEM_CONTENT_TYPE, type Er
 import { fieldErrors } from './validation.ts';
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
-  return reply.code(ERRORS[code].status).type(PROBLEM_CONTENT_TYPE).send(problem(code, detail, extra));
+  return reply
+    .code(ERRORS[code].status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problem(code, detail, extra));
 }
 
 /** A validation_failed answer naming these fields (for errors raised outside any route). */

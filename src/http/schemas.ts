@@ -8,11 +8,17 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    code: Type.Union((Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code)), { description: 'Stable: match on it (docs/ERRORS.md).' }),
+    code: Type.Union(
+      (Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code)),
+      { description: 'Stable: match on it (docs/ERRORS.md).' },
+    ),
     errors: Type.Optional(
       Type.Array(
         Type.Object({
-          in: Type.Union(REQUEST_PARTS.map((part) => Type.Literal(part)), { description: 'The part of the request the field is in.' }),
+          in: Type.Union(
+            REQUEST_PARTS.map((part) => Type.Literal(part)),
+            { description: 'The part of the request the field is in.' },
+          ),
           pointer: Type.String({ description: 'An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part.' }),
           message: Type.String(),
         }),

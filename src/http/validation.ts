@@ -43,7 +43,11 @@ export function fieldErrors(context: string, errors: readonly FastifySchemaValid
     const params = error.params as Record<string, unknown>;
     switch (error.keyword) {
       case 'additionalProperties':
-        return { in: part, pointer: error.instancePath + jsonPointer(String(params['additionalProperty'])), message: 'is not an accepted field here (unknown, or cannot be changed)' };
+        return {
+          in: part,
+          pointer: error.instancePath + jsonPointer(String(params['additionalProperty'])),
+          message: 'is not an accepted field here (unknown, or cannot be changed)',
+        };
       case 'required':
         return { in: part, pointer: error.instancePath + jsonPointer(String(params['missingProperty'])), message: 'is required' };
       default:

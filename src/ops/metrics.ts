@@ -108,7 +108,7 @@ export class Metrics {
     });
     new Counter({
       name: 'tessera_changes_applied_total',
-      help: 'Changes heard from other processes and applied to this instance\'s caches.',
+      help: "Changes heard from other processes and applied to this instance's caches.",
       registers,
       collect() {
         this.reset();

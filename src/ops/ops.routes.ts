@@ -25,7 +25,7 @@ const ReadyBody = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not-ready')]),
   checks: Type.Object({
     database: Check('A query answers within 2 s.'),
-    changeListener: Check('PostgreSQL only: the LISTEN connection that hears other instances\' changes.'),
+    changeListener: Check("PostgreSQL only: the LISTEN connection that hears other instances' changes."),
     rateLimiter: Type.Union([Type.Literal('redis'), Type.Literal('memory'), Type.Literal('memory-fallback')], {
       description: 'Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready.',
     }),
@@ -62,52 +62,60 @@ const routes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx })
   app.decorate('metrics', metrics);
   app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
 
-  app.get('/readyz', {
-    config: { access: 'public' },
-    schema: {
-      tags: TAGS,
-      summary: 'Readiness',
-      description:
-        'For load balancers: 200 when this instance can serve (the database answers and, on PostgreSQL, the change listener is connected), else 503. Public, and says nothing beyond these checks.',
-      security: [],
-      response: { 200: ReadyBody, 503: ReadyBody },
+  app.get(
+    '/readyz',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: TAGS,
+        summary: 'Readiness',
+        description:
+          'For load balancers: 200 when this instance can serve (the database answers and, on PostgreSQL, the change listener is connected), else 503. Public, and says nothing beyond these checks.',
+        security: [],
+        response: { 200: ReadyBody, 503: ReadyBody },
+      },
     },
-  }, async (_request, reply) => {
-    const database = (await databaseReachable(ctx)) ? 'ok' : 'failed';
-    const changeListener = ctx.storage.dialect !== 'postgres' ? 'not-applicable' : ctx.feed.live ? 'ok' : 'failed';
-    const limiter = ctx.rateLimiter as { backend?: 'redis' | 'memory-fallback' };
-    const rateLimiter = limiter.backend ?? 'memory';
-    const ready = database === 'ok' && changeListener !== 'failed';
-    reply.header('cache-control', 'no-store');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { database, changeListener, rateLimiter } });
-  });
+    async (_request, reply) => {
+      const database = (await databaseReachable(ctx)) ? 'ok' : 'failed';
+      const changeListener = ctx.storage.dialect !== 'postgres' ? 'not-applicable' : ctx.feed.live ? 'ok' : 'failed';
+      const limiter = ctx.rateLimiter as { backend?: 'redis' | 'memory-fallback' };
+      const rateLimiter = limiter.backend ?? 'memory';
+      const ready = database === 'ok' && changeListener !== 'failed';
+      reply.header('cache-control', 'no-store');
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { database, changeListener, rateLimiter } });
+    },
+  );
 
-  app.get('/metrics', {
-    // Not for everyone: the handler requires TESSERA_METRICS_TOKEN (a scraper's credential,
-    // not an API key), and without it configured the endpoint does not exist.
-    config: { access: 'public' },
-    schema: {
-      tags: TAGS,
-      summary: 'Prometheus metrics',
-      description:
-        'Metrics in the Prometheus text format: requests by route and status, authentication outcomes, access-key cache hit ratio, change propagation lag, database pool usage. Requires `Authorization: Bearer <TESSERA_METRICS_TOKEN>`; answers 404 when that variable is not set.',
-      security: [],
-      response: { 200: Type.String({ description: 'text/plain; version=0.0.4' }), ...problems(401, 404) },
+  app.get(
+    '/metrics',
+    {
+      // Not for everyone: the handler requires TESSERA_METRICS_TOKEN (a scraper's credential,
+      // not an API key), and without it configured the endpoint does not exist.
+      config: { access: 'public' },
+      schema: {
+        tags: TAGS,
+        summary: 'Prometheus metrics',
+        description:
+          'Metrics in the Prometheus text format: requests by route and status, authentication outcomes, access-key cache hit ratio, change propagation lag, database pool usage. Requires `Authorization: Bearer <TESSERA_METRICS_TOKEN>`; answers 404 when that variable is not set.',
+        security: [],
+        response: { 200: Type.String({ description: 'text/plain; version=0.0.4' }), ...problems(401, 404) },
+      },
     },
-  }, async (request, reply) => {
-    const expected = ctx.config.metricsToken;
-    if (expected === undefined) throw notFound('The metrics endpoint (set TESSERA_METRICS_TOKEN to turn it on)');
-    const sent = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (sent === undefined || !sameToken(sent, expected)) {
-      request.authFailure = sent === undefined ? 'no-credentials' : 'metrics-token-mismatch';
-      throw new AppError('invalid_token', 'Send the metrics token as "Authorization: Bearer <TESSERA_METRICS_TOKEN>".', {
-        headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-      });
-    }
-    const { contentType, body } = await metrics.render();
-    reply.header('cache-control', 'no-store');
-    return reply.type(contentType).send(body);
-  });
+    async (request, reply) => {
+      const expected = ctx.config.metricsToken;
+      if (expected === undefined) throw notFound('The metrics endpoint (set TESSERA_METRICS_TOKEN to turn it on)');
+      const sent = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (sent === undefined || !sameToken(sent, expected)) {
+        request.authFailure = sent === undefined ? 'no-credentials' : 'metrics-token-mismatch';
+        throw new AppError('invalid_token', 'Send the metrics token as "Authorization: Bearer <TESSERA_METRICS_TOKEN>".', {
+          headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+        });
+      }
+      const { contentType, body } = await metrics.render();
+      reply.header('cache-control', 'no-store');
+      return reply.type(contentType).send(body);
+    },
+  );
 };
 
 /**

@@ -21,7 +21,11 @@ export interface PolicyRule {
   enabled: boolean;
 }
 
-export type PolicyRuleInput = Omit<PolicyRule, 'id' | 'description' | 'enabled'> & { id?: string | undefined; description?: string | undefined; enabled?: boolean | undefined };
+export type PolicyRuleInput = Omit<PolicyRule, 'id' | 'description' | 'enabled'> & {
+  id?: string | undefined;
+  description?: string | undefined;
+  enabled?: boolean | undefined;
+};
 
 export const MAX_RULES = 500;
 const RULE_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -44,7 +48,8 @@ export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] 
   return inputs.map((input, i) => {
     const at = `/rules/${i}`;
     const name = input.name.normalize('NFC').trim();
-    if (name === '' || codePointLength(name) > 100 || CONTROL_CHARACTERS.test(name)) throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
+    if (name === '' || codePointLength(name) > 100 || CONTROL_CHARACTERS.test(name))
+      throw validationFailed(`${at}/name`, 'must be 1–100 characters, without control characters');
     const key = name.toLocaleLowerCase('und');
     const sameName = names.get(key);
     if (sameName !== undefined) throw validationFailed(`${at}/name`, `repeats the name of /rules/${sameName}`);
@@ -55,7 +60,8 @@ export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] 
     if (sameId !== undefined) throw validationFailed(`${at}/id`, `repeats the id of /rules/${sameId}`);
     ids.set(id, i);
     for (const side of ['source', 'destination'] as const) {
-      if (!isEndpoint(input[side])) throw validationFailed(`${at}/${side}`, 'must be "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod');
+      if (!isEndpoint(input[side]))
+        throw validationFailed(`${at}/${side}`, 'must be "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod');
     }
     if (!PROTOCOLS.includes(input.protocol)) throw validationFailed(`${at}/protocol`, `must be one of ${PROTOCOLS.join(', ')}`);
     const ports = [...new Set(input.ports.map((p) => p.trim()))];
@@ -68,6 +74,16 @@ export function validateRules(inputs: readonly PolicyRuleInput[]): PolicyRule[] 
     }
     const description = (input.description ?? '').trim();
     if (codePointLength(description) > 1000) throw validationFailed(`${at}/description`, 'must be at most 1000 characters');
-    return { id, name, description, action: input.action, protocol: input.protocol, source: input.source, destination: input.destination, ports, enabled: input.enabled ?? true };
+    return {
+      id,
+      name,
+      description,
+      action: input.action,
+      protocol: input.protocol,
+      source: input.source,
+      destination: input.destination,
+      ports,
+      enabled: input.enabled ?? true,
+    };
   });
 }

@@ -31,13 +31,18 @@ const SummarySchema = Type.Object(
 
 /** `/api/v1/reports`: counts over the caller's scope only. */
 export const reportRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
-  app.get('/summary', {
-    config: { access: 'reports:read' },
-    schema: {
-      tags: ['Reports'],
-      summary: 'Summary of the inventory',
-      description: 'Cloud accounts by vendor and status, assets by vendor and exposure, CVE findings by severity, all counted over what the caller may see: a Cloud Account Viewer\'s counts cover only its granted accounts.',
-      response: { 200: SummarySchema, ...problems(401, 403) },
+  app.get(
+    '/summary',
+    {
+      config: { access: 'reports:read' },
+      schema: {
+        tags: ['Reports'],
+        summary: 'Summary of the inventory',
+        description:
+          "Cloud accounts by vendor and status, assets by vendor and exposure, CVE findings by severity, all counted over what the caller may see: a Cloud Account Viewer's counts cover only its granted accounts.",
+        response: { 200: SummarySchema, ...problems(401, 403) },
+      },
     },
-  }, async (request) => ctx.reports.summary(principalOf(request).scope));
+    async (request) => ctx.reports.summary(principalOf(request).scope),
+  );
 };

@@ -106,11 +106,15 @@ export class SessionService {
   async end(principal: Principal, ip: string): Promise<void> {
     if (principal.session === undefined) throw new TypeError('end() needs a session principal');
     const idHash = principal.session.id;
-    await this.transactions.run({ name: principal.actor, ip }, async (work) => {
-      if (!(await deleteSession(work.trx, idHash))) return;
-      work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor } });
-      work.announce({ kind: 'session', id: idHash });
-    }, { reducesAccess: true });
+    await this.transactions.run(
+      { name: principal.actor, ip },
+      async (work) => {
+        if (!(await deleteSession(work.trx, idHash))) return;
+        work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor } });
+        work.announce({ kind: 'session', id: idHash });
+      },
+      { reducesAccess: true },
+    );
   }
 
   /**
@@ -119,15 +123,25 @@ export class SessionService {
    */
   async endEverywhere(principal: Principal, ip: string): Promise<number> {
     if (principal.kind !== 'user') throw new TypeError('endEverywhere() needs a user principal');
-    return this.transactions.run({ name: principal.actor, ip }, async (work) => {
-      const row = await findUserRow(work.trx, principal.id);
-      if (row === undefined) return 0;
-      const sessionsEnded = await deleteOtherSessionsOf(work.trx, principal.id, undefined);
-      await updateUserRow(work.trx, principal.id, { tokens_valid_after: tokensRevokedAt(work.now, row.tokens_valid_after) });
-      work.audit({ category: 'session', resource: principal.actor, resourceId: principal.id, action: 'sign-out', detail: { email: principal.actor, everywhere: true, sessionsEnded, tokensRevoked: true } });
-      work.announce({ kind: 'user', id: principal.id });
-      return sessionsEnded;
-    }, { reducesAccess: true });
+    return this.transactions.run(
+      { name: principal.actor, ip },
+      async (work) => {
+        const row = await findUserRow(work.trx, principal.id);
+        if (row === undefined) return 0;
+        const sessionsEnded = await deleteOtherSessionsOf(work.trx, principal.id, undefined);
+        await updateUserRow(work.trx, principal.id, { tokens_valid_after: tokensRevokedAt(work.now, row.tokens_valid_after) });
+        work.audit({
+          category: 'session',
+          resource: principal.actor,
+          resourceId: principal.id,
+          action: 'sign-out',
+          detail: { email: principal.actor, everywhere: true, sessionsEnded, tokensRevoked: true },
+        });
+        work.announce({ kind: 'user', id: principal.id });
+        return sessionsEnded;
+      },
+      { reducesAccess: true },
+    );
   }
 
   /** Deletes sessions past their absolute or idle end; the periodic cleanup. */

@@ -19,7 +19,10 @@ export function rowToUser(row: UserRow): User {
 }
 
 export async function countUsers(db: Db): Promise<number> {
-  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -48,15 +51,13 @@ export async function updateUserRow(
  * (a token stolen before a change or a reset must not outlive it). `row` is the user as read
  * in this transaction; `status` activates an invited user in the same statement.
  */
-export async function setUserPassword(
-  db: Db,
-  row: Pick<UserRow, 'id' | 'tokens_valid_after'>,
-  passwordHash: string,
-  now: Date,
-  status?: 'active',
-): Promise<void> {
+export async function setUserPassword(db: Db, row: Pick<UserRow, 'id' | 'tokens_valid_after'>, passwordHash: string, now: Date, status?: 'active'): Promise<void> {
   const tokensValidAfter = tokensRevokedAt(now, row.tokens_valid_after);
-  await db.updateTable('users').set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, ...(status === undefined ? {} : { status }) }).where('id', '=', row.id).execute();
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, ...(status === undefined ? {} : { status }) })
+    .where('id', '=', row.id)
+    .execute();
 }
 
 export async function deleteUserRow(db: Db, id: string): Promise<void> {
@@ -107,6 +108,10 @@ export async function findInvitation(db: Db, tokenHash: string): Promise<Invitat
 /** When each of these users' invitation expires (pending users only have one). */
 export async function invitationExpiries(db: Db, userIds: readonly string[]): Promise<Map<string, string>> {
   if (userIds.length === 0) return new Map();
-  const rows = await db.selectFrom('invitations').select(['user_id', 'expires_at']).where('user_id', 'in', [...userIds]).execute();
+  const rows = await db
+    .selectFrom('invitations')
+    .select(['user_id', 'expires_at'])
+    .where('user_id', 'in', [...userIds])
+    .execute();
   return new Map(rows.map((r) => [r.user_id, r.expires_at]));
 }

@@ -49,85 +49,111 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (ap
   const service = ctx.users;
   const actorOf = (request: FastifyRequest) => ({ name: principalOf(request).actor, ip: request.ip });
 
-  app.get('/', {
-    config: { access },
-    schema: {
-      tags: TAGS,
-      summary: 'List users',
-      description: 'In email order, cursor-paginated.',
-      querystring: ListQuery,
-      response: { 200: page(ManagedUserSchema), ...problems(400, 401, 403) },
+  app.get(
+    '/',
+    {
+      config: { access },
+      schema: {
+        tags: TAGS,
+        summary: 'List users',
+        description: 'In email order, cursor-paginated.',
+        querystring: ListQuery,
+        response: { 200: page(ManagedUserSchema), ...problems(400, 401, 403) },
+      },
     },
-  }, async (request) => service.list(request.query));
+    async (request) => service.list(request.query),
+  );
 
-  app.post('/', {
-    config: { access },
-    schema: {
-      tags: TAGS,
-      summary: 'Invite a user',
-      description:
-        'Adds a pending user and returns an invitation link (valid 7 days) to pass on; the user sets a password by opening it. No mail is sent. The link is shown in this answer only.',
-      body: CreateBody,
-      response: { 201: InvitedUserSchema, ...problems(400, 401, 403, 409) },
+  app.post(
+    '/',
+    {
+      config: { access },
+      schema: {
+        tags: TAGS,
+        summary: 'Invite a user',
+        description:
+          'Adds a pending user and returns an invitation link (valid 7 days) to pass on; the user sets a password by opening it. No mail is sent. The link is shown in this answer only.',
+        body: CreateBody,
+        response: { 201: InvitedUserSchema, ...problems(400, 401, 403, 409) },
+      },
     },
-  }, async (request, reply) => {
-    const invited = await service.invite(actorOf(request), {
-      email: request.body.email,
-      displayName: request.body.displayName,
-      roles: request.body.roles as Grant[],
-    });
-    reply.code(201).header('cache-control', 'no-store');
-    return invited;
-  });
-
-  app.get('/:id', {
-    config: { access },
-    schema: { tags: TAGS, summary: 'Get a user', description: 'One user.', params: IdParams, response: { 200: ManagedUserSchema, ...problems(401, 403, 404) } },
-  }, async (request) => service.get(request.params.id));
-
-  app.post('/:id/invitation', {
-    config: { access },
-    schema: {
-      tags: TAGS,
-      summary: 'Make a new invitation link',
-      description: 'For a pending user: a new link (valid 7 days); the previous link stops working at once. 409 for an active user.',
-      params: IdParams,
-      response: { 201: InvitedUserSchema, ...problems(401, 403, 404, 409) },
+    async (request, reply) => {
+      const invited = await service.invite(actorOf(request), {
+        email: request.body.email,
+        displayName: request.body.displayName,
+        roles: request.body.roles as Grant[],
+      });
+      reply.code(201).header('cache-control', 'no-store');
+      return invited;
     },
-  }, async (request, reply) => {
-    const invited = await service.reinvite(actorOf(request), request.params.id);
-    reply.code(201).header('cache-control', 'no-store');
-    return invited;
-  });
+  );
 
-  app.patch('/:id', {
-    config: { access },
-    schema: {
-      tags: TAGS,
-      summary: 'Edit a user',
-      description: 'Changes the display name or the roles; the user\'s next request has the new rights. The email cannot change. The primary user keeps Global Admin (409).',
-      params: IdParams,
-      body: EditBody,
-      response: { 200: ManagedUserSchema, ...problems(400, 401, 403, 404, 409) },
+  app.get(
+    '/:id',
+    {
+      config: { access },
+      schema: { tags: TAGS, summary: 'Get a user', description: 'One user.', params: IdParams, response: { 200: ManagedUserSchema, ...problems(401, 403, 404) } },
     },
-  }, async (request) =>
-    service.edit(actorOf(request), request.params.id, {
-      displayName: request.body.displayName,
-      roles: request.body.roles as Grant[] | undefined,
-    }));
+    async (request) => service.get(request.params.id),
+  );
 
-  app.delete('/:id', {
-    config: { access },
-    schema: {
-      tags: TAGS,
-      summary: 'Delete a user',
-      description: 'Ends the user\'s sessions and tokens at once; a pending user\'s invitation link stops working. The primary user cannot be deleted (409), nor can you delete yourself (409).',
-      params: IdParams,
-      response: { 204: Type.Null({ description: 'Deleted.' }), ...problems(401, 403, 404, 409) },
+  app.post(
+    '/:id/invitation',
+    {
+      config: { access },
+      schema: {
+        tags: TAGS,
+        summary: 'Make a new invitation link',
+        description: 'For a pending user: a new link (valid 7 days); the previous link stops working at once. 409 for an active user.',
+        params: IdParams,
+        response: { 201: InvitedUserSchema, ...problems(401, 403, 404, 409) },
+      },
     },
-  }, async (request, reply) => {
-    const principal = principalOf(request);
-    await service.remove(actorOf(request), request.params.id, principal.kind === 'user' ? principal.id : undefined);
-    return reply.code(204).send(null);
-  });
+    async (request, reply) => {
+      const invited = await service.reinvite(actorOf(request), request.params.id);
+      reply.code(201).header('cache-control', 'no-store');
+      return invited;
+    },
+  );
+
+  app.patch(
+    '/:id',
+    {
+      config: { access },
+      schema: {
+        tags: TAGS,
+        summary: 'Edit a user',
+        description:
+          "Changes the display name or the roles; the user's next request has the new rights. The email cannot change. The primary user keeps Global Admin (409).",
+        params: IdParams,
+        body: EditBody,
+        response: { 200: ManagedUserSchema, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) =>
+      service.edit(actorOf(request), request.params.id, {
+        displayName: request.body.displayName,
+        roles: request.body.roles as Grant[] | undefined,
+      }),
+  );
+
+  app.delete(
+    '/:id',
+    {
+      config: { access },
+      schema: {
+        tags: TAGS,
+        summary: 'Delete a user',
+        description:
+          "Ends the user's sessions and tokens at once; a pending user's invitation link stops working. The primary user cannot be deleted (409), nor can you delete yourself (409).",
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      await service.remove(actorOf(request), request.params.id, principal.kind === 'user' ? principal.id : undefined);
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -7,7 +7,7 @@ export const UserSchema = Type.Object({
   id: Type.String(),
   email: Type.String({ description: 'Unique (case-insensitively); cannot be changed.' }),
   displayName: Type.String(),
-  roles: Type.Array(GrantSchema, { description: 'The user\'s roles; the rights are their union.' }),
+  roles: Type.Array(GrantSchema, { description: "The user's roles; the rights are their union." }),
   status: Type.Union([Type.Literal('active'), Type.Literal('pending')], { description: '"pending" until the invitation is accepted.' }),
   primary: Type.Boolean({ description: 'The first Global Admin: cannot be deleted or lose Global Admin.' }),
   createdAt: Timestamp('When the user was added.'),

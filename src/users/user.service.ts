@@ -153,7 +153,10 @@ export class UserService {
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextCursor = rows.length > limit && last !== undefined ? encodeCursor([last.email_key, last.id]) : null;
-    const expiries = await invitationExpiries(this.db, page.filter((r) => r.status === 'pending').map((r) => r.id));
+    const expiries = await invitationExpiries(
+      this.db,
+      page.filter((r) => r.status === 'pending').map((r) => r.id),
+    );
     return { items: page.map((row) => ({ ...rowToUser(row), invitationExpiresAt: expiries.get(row.id) ?? null })), nextCursor };
   }
 
@@ -206,37 +209,45 @@ export class UserService {
 
   /** Makes a new invitation link for a pending user; the previous link stops working at once. */
   async reinvite(actor: Actor, id: string): Promise<ManagedUser & Invitation> {
-    return this.transactions.run(actor, async (work) => {
-      const row = await this.#existing(work, id);
-      if (row.status !== 'pending') throw new AppError('conflict', `${row.email} has already accepted the invitation and is active.`);
-      await deleteInvitationsOf(work.trx, id);
-      const invitation = await this.#newInvitation(work, row, 'replace');
-      work.announce({ kind: 'user', id });
-      return { ...rowToUser(row), ...invitation };
-    }, { reducesAccess: true });
+    return this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await this.#existing(work, id);
+        if (row.status !== 'pending') throw new AppError('conflict', `${row.email} has already accepted the invitation and is active.`);
+        await deleteInvitationsOf(work.trx, id);
+        const invitation = await this.#newInvitation(work, row, 'replace');
+        work.announce({ kind: 'user', id });
+        return { ...rowToUser(row), ...invitation };
+      },
+      { reducesAccess: true },
+    );
   }
 
   /** Changes a user's display name or roles; the user's next request has the new rights. */
   async edit(actor: Actor, id: string, input: { displayName?: string | undefined; roles?: Grant[] | undefined }): Promise<ManagedUser> {
-    return this.transactions.run(actor, async (work) => {
-      const row = await this.#existing(work, id);
-      const before = { displayName: row.display_name, roles: JSON.parse(row.roles) as Grant[] };
-      const displayName = input.displayName === undefined ? row.display_name : normalizeDisplayName(input.displayName);
-      const roles = input.roles === undefined ? before.roles : await validateGrants(work.trx, input.roles);
-      if (Number(row.is_primary) === 1 && !isGlobalAdmin(roles)) {
-        throw new AppError('primary_user_protected', `${row.email} is the primary user and keeps the Global Admin role.`);
-      }
-      const changes: Record<string, unknown> = {};
-      if (displayName !== before.displayName) changes['displayName'] = { before: before.displayName, after: displayName };
-      if (JSON.stringify(roles) !== JSON.stringify(before.roles)) changes['roles'] = { before: before.roles, after: roles };
-      const updated = { ...row, display_name: displayName, roles: JSON.stringify(roles) };
-      if (Object.keys(changes).length > 0) {
-        await updateUserRow(work.trx, id, { display_name: displayName, roles: updated.roles });
-        work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, ...changes } });
-        work.announce({ kind: 'user', id });
-      }
-      return this.#managed(work.trx, updated);
-    }, { reducesAccess: input.roles !== undefined });
+    return this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await this.#existing(work, id);
+        const before = { displayName: row.display_name, roles: JSON.parse(row.roles) as Grant[] };
+        const displayName = input.displayName === undefined ? row.display_name : normalizeDisplayName(input.displayName);
+        const roles = input.roles === undefined ? before.roles : await validateGrants(work.trx, input.roles);
+        if (Number(row.is_primary) === 1 && !isGlobalAdmin(roles)) {
+          throw new AppError('primary_user_protected', `${row.email} is the primary user and keeps the Global Admin role.`);
+        }
+        const changes: Record<string, unknown> = {};
+        if (displayName !== before.displayName) changes['displayName'] = { before: before.displayName, after: displayName };
+        if (JSON.stringify(roles) !== JSON.stringify(before.roles)) changes['roles'] = { before: before.roles, after: roles };
+        const updated = { ...row, display_name: displayName, roles: JSON.stringify(roles) };
+        if (Object.keys(changes).length > 0) {
+          await updateUserRow(work.trx, id, { display_name: displayName, roles: updated.roles });
+          work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, ...changes } });
+          work.announce({ kind: 'user', id });
+        }
+        return this.#managed(work.trx, updated);
+      },
+      { reducesAccess: input.roles !== undefined },
+    );
   }
 
   /**
@@ -244,23 +255,27 @@ export class UserService {
    * deleted, and nobody can delete themselves (`selfId`).
    */
   async remove(actor: Actor, id: string, selfId?: string): Promise<void> {
-    await this.transactions.run(actor, async (work) => {
-      const row = await this.#existing(work, id);
-      if (Number(row.is_primary) === 1) throw new AppError('primary_user_protected', `${row.email} is the primary user and cannot be deleted.`);
-      if (id === selfId) throw new AppError('conflict', 'You cannot delete your own user; ask another Global Admin.');
-      const pending = row.status === 'pending';
-      await deleteInvitationsOf(work.trx, id);
-      await deleteSessionsOf(work.trx, id);
-      await deleteUserRow(work.trx, id);
-      work.audit({
-        category: 'users',
-        resource: row.email,
-        resourceId: id,
-        action: 'delete',
-        detail: pending ? { email: row.email, invitationRevoked: true } : { email: row.email },
-      });
-      work.announce({ kind: 'user', id });
-    }, { reducesAccess: true });
+    await this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await this.#existing(work, id);
+        if (Number(row.is_primary) === 1) throw new AppError('primary_user_protected', `${row.email} is the primary user and cannot be deleted.`);
+        if (id === selfId) throw new AppError('conflict', 'You cannot delete your own user; ask another Global Admin.');
+        const pending = row.status === 'pending';
+        await deleteInvitationsOf(work.trx, id);
+        await deleteSessionsOf(work.trx, id);
+        await deleteUserRow(work.trx, id);
+        work.audit({
+          category: 'users',
+          resource: row.email,
+          resourceId: id,
+          action: 'delete',
+          detail: pending ? { email: row.email, invitationRevoked: true } : { email: row.email },
+        });
+        work.announce({ kind: 'user', id });
+      },
+      { reducesAccess: true },
+    );
   }
 
   /**
@@ -270,13 +285,23 @@ export class UserService {
   async changePassword(actor: Actor, id: string, newPassword: string, keepSessionHash: string | undefined): Promise<void> {
     checkNewPassword(newPassword, '/newPassword');
     const passwordHash = await hashPassword(newPassword);
-    await this.transactions.run(actor, async (work) => {
-      const row = await this.#existing(work, id);
-      await setUserPassword(work.trx, row, passwordHash, work.now);
-      const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
-      work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, passwordChanged: true, sessionsEnded, tokensRevoked: true } });
-      work.announce({ kind: 'user', id });
-    }, { reducesAccess: true });
+    await this.transactions.run(
+      actor,
+      async (work) => {
+        const row = await this.#existing(work, id);
+        await setUserPassword(work.trx, row, passwordHash, work.now);
+        const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
+        work.audit({
+          category: 'users',
+          resource: row.email,
+          resourceId: id,
+          action: 'edit',
+          detail: { email: row.email, passwordChanged: true, sessionsEnded, tokensRevoked: true },
+        });
+        work.announce({ kind: 'user', id });
+      },
+      { reducesAccess: true },
+    );
   }
 
   /** Who an invitation is for, so the page that accepts it can say so. */

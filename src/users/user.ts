@@ -22,7 +22,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 /** NFC, trimmed, without invisible or control characters, and shaped like an address; throws a validation error naming the field. */
 export function normalizeEmail(raw: string): string {
   const email = normalizeVisibleText(raw, '/email', EMAIL_MAX_LENGTH);
-  if (!EMAIL.test(email) || !email.split('@')[1]?.includes('.') && !email.endsWith('@localhost') && !email.endsWith('.local')) {
+  if (!EMAIL.test(email) || (!email.split('@')[1]?.includes('.') && !email.endsWith('@localhost') && !email.endsWith('.local'))) {
     throw validationFailed('/email', 'must be an email address');
   }
   return email;
@@ -61,11 +61,7 @@ export function tokensRevokedAt(now: Date, previous: string | null): string {
  * The principal of a signed-in user, built from the user's roles as they are now (the
  * caller reads the user fresh for each request, so an edit applies to the next one).
  */
-export function principalForUser(
-  user: Pick<User, 'id' | 'email' | 'roles'>,
-  via: 'user-token' | 'session',
-  session?: { id: string; csrfToken: string },
-): Principal {
+export function principalForUser(user: Pick<User, 'id' | 'email' | 'roles'>, via: 'user-token' | 'session', session?: { id: string; csrfToken: string }): Principal {
   const grants = user.roles;
   return Object.freeze({
     kind: 'user' as const,

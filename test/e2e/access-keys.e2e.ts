@@ -55,11 +55,17 @@ test('add an access key as the help page describes, then edit and remove it', as
   await expect(dialog.getByText(`The key will expire on ${expected}.`)).toBeVisible();
 
   // 4. Assign a role: Global Viewer, then Add another role: Cloud Account Viewer on All accounts.
-  await dialog.getByRole('button', { name: /Assigned Role/ }).first().click();
+  await dialog
+    .getByRole('button', { name: /Assigned Role/ })
+    .first()
+    .click();
   await page.getByRole('option', { name: /Global Viewer/ }).click();
   await dialog.getByRole('button', { name: 'Add another role' }).click();
   await expect(dialog.getByRole('heading', { name: 'Role 2' })).toBeVisible();
-  await dialog.getByRole('button', { name: /Assigned Role/ }).nth(1).click();
+  await dialog
+    .getByRole('button', { name: /Assigned Role/ })
+    .nth(1)
+    .click();
   await page.getByRole('option', { name: /Cloud Account Viewer/ }).click();
   // Cloud Account Viewer needs at least one account, or All accounts.
   await dialog.getByRole('button', { name: 'Add', exact: true }).click();
@@ -165,7 +171,10 @@ test('add an access key as the help page describes, then edit and remove it', as
 test('filters, sorting and the keyboard', async ({ page }) => {
   await openAccessKeys(page);
   const prefix = unique('filter');
-  for (const [suffix, role] of [['alpha', 'Global Admin'], ['beta', 'Global Viewer']] as const) {
+  for (const [suffix, role] of [
+    ['alpha', 'Global Admin'],
+    ['beta', 'Global Viewer'],
+  ] as const) {
     await page.getByRole('button', { name: 'Add access key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add Access Key' });
     await dialog.getByLabel('Access Key Name').fill(`${prefix}-${suffix}`);

@@ -46,35 +46,40 @@ test(`the API Access Keys page with ${KEYS.toLocaleString('en')} keys renders in
     await page.evaluate(() => performance.mark('bench:click'));
     await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'API Access Keys' }).click();
     await page.waitForFunction(() => performance.getEntriesByName('access-keys:rendered').length > 0);
-    navigations.push(await page.evaluate(() => {
-      const marks = performance.getEntriesByName('access-keys:rendered');
-      return marks[marks.length - 1]!.startTime - performance.getEntriesByName('bench:click').at(-1)!.startTime;
-    }));
+    navigations.push(
+      await page.evaluate(() => {
+        const marks = performance.getEntriesByName('access-keys:rendered');
+        return marks[marks.length - 1]!.startTime - performance.getEntriesByName('bench:click').at(-1)!.startTime;
+      }),
+    );
     await page.evaluate(() => performance.clearMarks('access-keys:rendered'));
   }
 
   // Re-sorting and paging the 10,000 keys, timed inside the page: click → the new first row painted.
   const interactions: number[] = [];
   for (const target of ['Name', 'Name', 'Expiration Date', 'Next', 'Next']) {
-    interactions.push(await page.evaluate(async (label) => {
-      const grid = document.querySelector('[role="grid"][aria-label="API access keys"]')!;
-      const first = () => grid.querySelector('[role="rowheader"]')?.textContent;
-      const before = first();
-      const button = label === 'Next'
-        ? [...document.querySelectorAll('button')].find((b) => b.textContent === 'Next')!
-        : [...grid.querySelectorAll('[role="columnheader"]')].find((h) => h.textContent?.trim() === label)! as HTMLElement;
-      const started = performance.now();
-      const painted = new Promise<number>((resolve) => {
-        const observer = new MutationObserver(() => {
-          if (first() === before) return;
-          observer.disconnect();
-          requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - started)));
+    interactions.push(
+      await page.evaluate(async (label) => {
+        const grid = document.querySelector('[role="grid"][aria-label="API access keys"]')!;
+        const first = () => grid.querySelector('[role="rowheader"]')?.textContent;
+        const before = first();
+        const button =
+          label === 'Next'
+            ? [...document.querySelectorAll('button')].find((b) => b.textContent === 'Next')!
+            : ([...grid.querySelectorAll('[role="columnheader"]')].find((h) => h.textContent?.trim() === label)! as HTMLElement);
+        const started = performance.now();
+        const painted = new Promise<number>((resolve) => {
+          const observer = new MutationObserver(() => {
+            if (first() === before) return;
+            observer.disconnect();
+            requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - started)));
+          });
+          observer.observe(grid, { subtree: true, childList: true, characterData: true });
         });
-        observer.observe(grid, { subtree: true, childList: true, characterData: true });
-      });
-      button.click();
-      return painted;
-    }, target));
+        button.click();
+        return painted;
+      }, target),
+    );
   }
 
   // Never the whole table: every list request asked for one page.

@@ -28,7 +28,10 @@ test('dashboard counts, cloud accounts and credentials', async ({ page }) => {
   await expect(accounts.getByRole('row').filter({ hasText: 'Corporate IT (Azure)' })).toContainText('None');
   await expect(page.getByRole('grid', { name: 'Credentials' })).toContainText('accessKeyId, secretAccessKey');
 
-  await page.getByRole('search', { name: 'Filter cloud accounts' }).getByRole('button', { name: /Vendor$/ }).click();
+  await page
+    .getByRole('search', { name: 'Filter cloud accounts' })
+    .getByRole('button', { name: /Vendor$/ })
+    .click();
   await page.getByRole('option', { name: 'Google Cloud' }).click();
   await expect(accounts.getByRole('row')).toHaveCount(2);
   await expect(accounts).toContainText('Data platform (GCP)');
@@ -37,7 +40,10 @@ test('dashboard counts, cloud accounts and credentials', async ({ page }) => {
 test('assets: filters and one asset with its CVEs and network', async ({ page }) => {
   await page.goto('/assets');
   const assets = page.getByRole('grid', { name: 'Assets' });
-  await page.getByRole('search', { name: 'Filter assets' }).getByRole('button', { name: /Exposure$/ }).click();
+  await page
+    .getByRole('search', { name: 'Filter assets' })
+    .getByRole('button', { name: /Exposure$/ })
+    .click();
   await page.getByRole('option', { name: 'Internet exposed' }).click();
   await expect(assets.getByRole('row')).toHaveCount(6); // header + 4 web front ends + 1 public bucket
   await assets.getByRole('row').filter({ hasText: 'web-frontend-1' }).click();

@@ -166,7 +166,10 @@ test('the audit table records changes and opens their detail', async ({ page }) 
   await expect(signInRow).toContainText('127.0.0.1');
 
   // Filter by category, then open the key's event.
-  await page.getByRole('search', { name: 'Filter audit events' }).getByRole('button', { name: /Category$/ }).click();
+  await page
+    .getByRole('search', { name: 'Filter audit events' })
+    .getByRole('button', { name: /Category$/ })
+    .click();
   await page.getByRole('option', { name: 'Access keys' }).click();
   const row = table.getByRole('row').filter({ hasText: name });
   await expect(row).toContainText('Add');

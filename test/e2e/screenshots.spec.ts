@@ -41,7 +41,10 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await page.getByRole('option', { name: accounts[3]!.displayName }).click();
   await page.keyboard.press('Escape');
   await dialog.getByRole('button', { name: 'Add another role' }).click();
-  await dialog.getByRole('button', { name: /Assigned Role/ }).nth(1).click();
+  await dialog
+    .getByRole('button', { name: /Assigned Role/ })
+    .nth(1)
+    .click();
   await page.getByRole('option', { name: /Global Viewer/ }).click();
   await shot(page, 'add-access-key');
   await dialog.getByRole('button', { name: 'Add', exact: true }).click();

@@ -52,7 +52,7 @@ let counter = 0;
 /** A real app on a real, empty database (a temp SQLite file, or a fresh PostgreSQL schema). */
 export async function createHarness(
   dialect: TestDialect,
-  options: { env?: Record<string, string>; clock?: TestClock; /** Every log line (trace level, request lines included) goes here. */ log?: Writable } = {},
+  options: { env?: Record<string, string>; clock?: TestClock /** Every log line (trace level, request lines included) goes here. */; log?: Writable } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const pgSchema = dialect === 'postgres' ? await createPgSchema() : undefined;

@@ -163,10 +163,7 @@ export async function startCluster(count: number, extraEnv: Record<string, strin
       try {
         // The application_name is the instance's listener's own (its query may show LISTEN or the heartbeat).
         const names = targets.map((t) => listenerApplicationName(t.child.pid));
-        const { rows } = await admin.query(
-          "select pg_terminate_backend(pid) from pg_stat_activity where application_name = any($1)",
-          [names],
-        );
+        const { rows } = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = any($1)', [names]);
         return rows.length;
       } finally {
         await admin.end();

@@ -12,7 +12,10 @@ export function externalIdFor(vendor: Vendor): string {
     case 'aws':
       return String(100000000000 + n * 7919 + Math.floor(Math.random() * 1000));
     case 'azure':
-      return `${n.toString(16).padStart(8, '0')}-1bf0-4dda-aec3-${Math.floor(Math.random() * 1e12).toString(16).padStart(12, '0').slice(0, 12)}`;
+      return `${n.toString(16).padStart(8, '0')}-1bf0-4dda-aec3-${Math.floor(Math.random() * 1e12)
+        .toString(16)
+        .padStart(12, '0')
+        .slice(0, 12)}`;
     case 'gcp':
       return `project-${n}-${Math.floor(Math.random() * 1e6)}`;
   }

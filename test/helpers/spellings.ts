@@ -32,7 +32,9 @@ export function otherSpellings(token: string): Spelling[] {
     add('standard alphabet', segment.replaceAll('-', '+').replaceAll('_', '/'));
   });
   // Each variant still decodes to the very bytes of the original (that is what makes it a forgery risk).
-  for (const { token: v } of variants.filter(({ token: v }) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(v) && v.split('.').every((s) => s.length % 4 !== 1))) {
+  for (const { token: v } of variants.filter(
+    ({ token: v }) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(v) && v.split('.').every((s) => s.length % 4 !== 1),
+  )) {
     expect(v.split('.').map((s) => Buffer.from(s, 'base64url').toString('hex'))).toEqual(segments.map((s) => Buffer.from(s, 'base64url').toString('hex')));
   }
   const seen = new Set([token]);

@@ -15,7 +15,11 @@ import { SignIn } from './pages/SignIn';
 import { UsersPage } from './pages/UsersPage';
 
 function Loading() {
-  return <div className="loading-page" role="status">Loading…</div>;
+  return (
+    <div className="loading-page" role="status">
+      Loading…
+    </div>
+  );
 }
 
 function SignedIn({ children }: { children: ReactNode }) {
@@ -70,16 +74,78 @@ export function App() {
       <Routes>
         <Route path="/sign-in" element={<SignInRoute />} />
         <Route path="/invite/:token" element={<AcceptInvitation />} />
-        <Route element={<SignedIn><Layout /></SignedIn>}>
+        <Route
+          element={
+            <SignedIn>
+              <Layout />
+            </SignedIn>
+          }
+        >
           <Route index element={<Home />} />
-          <Route path="dashboard" element={<Allowed permission="reports:read"><DashboardPage /></Allowed>} />
-          <Route path="cloud-accounts" element={<Allowed permission="cloud-accounts:read"><CloudAccountsPage /></Allowed>} />
-          <Route path="assets" element={<Allowed permission="assets:read"><AssetsPage /></Allowed>} />
-          <Route path="assets/:id" element={<Allowed permission="assets:read"><AssetsPage /></Allowed>} />
-          <Route path="policy" element={<Allowed permission="policy:read"><PolicyPage /></Allowed>} />
-          <Route path="configuration/api-access-keys" element={<Allowed permission="access-keys:manage"><AccessKeysPage /></Allowed>} />
-          <Route path="configuration/users" element={<Allowed permission="users:manage"><UsersPage /></Allowed>} />
-          <Route path="configuration/audit" element={<Allowed permission="audit:read"><AuditPage /></Allowed>} />
+          <Route
+            path="dashboard"
+            element={
+              <Allowed permission="reports:read">
+                <DashboardPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="cloud-accounts"
+            element={
+              <Allowed permission="cloud-accounts:read">
+                <CloudAccountsPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="assets"
+            element={
+              <Allowed permission="assets:read">
+                <AssetsPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="assets/:id"
+            element={
+              <Allowed permission="assets:read">
+                <AssetsPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="policy"
+            element={
+              <Allowed permission="policy:read">
+                <PolicyPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="configuration/api-access-keys"
+            element={
+              <Allowed permission="access-keys:manage">
+                <AccessKeysPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="configuration/users"
+            element={
+              <Allowed permission="users:manage">
+                <UsersPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="configuration/audit"
+            element={
+              <Allowed permission="audit:read">
+                <AuditPage />
+              </Allowed>
+            }
+          />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -27,7 +27,12 @@ interface ListIndex {
 const EXPIRY = sql`(expires_at || '')`;
 const LIST_INDEXES: ListIndex[] = [
   { name: 'access_keys_created_list', columns: sql`created_at, id, ${EXPIRY}`, carried: ['name_key', 'expires_at'], appended: ['name_key', 'roles'] },
-  { name: 'access_keys_last_used_list', columns: sql`(coalesce(last_used_at, '')), id, ${EXPIRY}`, carried: ['name_key', 'expires_at', 'last_used_at'], appended: ['name_key', 'roles'] },
+  {
+    name: 'access_keys_last_used_list',
+    columns: sql`(coalesce(last_used_at, '')), id, ${EXPIRY}`,
+    carried: ['name_key', 'expires_at', 'last_used_at'],
+    appended: ['name_key', 'roles'],
+  },
   { name: 'access_keys_roles_list', columns: sql`roles, id, ${EXPIRY}`, carried: ['name_key', 'expires_at'], appended: ['name_key'] },
   { name: 'access_keys_expires', columns: sql`expires_at, id`, carried: ['name_key'], appended: ['name_key', 'roles'] },
 ];

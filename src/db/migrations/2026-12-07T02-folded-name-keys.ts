@@ -36,7 +36,11 @@ async function refold(db: Kysely<any>, table: string, column: string, keyColumn:
     if (folded === row.key) continue;
     const taken = await db.selectFrom(table).select('id').where(keyColumn, '=', folded).where('id', '!=', row.id).executeTakeFirst();
     if (taken !== undefined) continue;
-    await db.updateTable(table).set({ [keyColumn]: folded }).where('id', '=', row.id).execute();
+    await db
+      .updateTable(table)
+      .set({ [keyColumn]: folded })
+      .where('id', '=', row.id)
+      .execute();
   }
 }
 

@@ -10,10 +10,7 @@ import type { Session, User } from '../api/types';
 import type { Permission } from '../lib/roles';
 import { can } from '../lib/roles';
 
-type State =
-  | { status: 'loading' }
-  | { status: 'signed-out'; expired: boolean }
-  | { status: 'signed-in'; session: Session };
+type State = { status: 'loading' } | { status: 'signed-out'; expired: boolean } | { status: 'signed-in'; session: Session };
 
 interface SessionApi {
   state: State;
@@ -34,11 +31,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setCsrfToken(session.csrfToken);
     setState({ status: 'signed-in', session });
   }, []);
-  const signedOut = useCallback((expired: boolean) => {
-    setCsrfToken(undefined);
-    queries.clear();
-    setState({ status: 'signed-out', expired });
-  }, [queries]);
+  const signedOut = useCallback(
+    (expired: boolean) => {
+      setCsrfToken(undefined);
+      queries.clear();
+      setState({ status: 'signed-out', expired });
+    },
+    [queries],
+  );
 
   useEffect(() => {
     let live = true;

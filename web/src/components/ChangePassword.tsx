@@ -6,7 +6,6 @@ import { ApiError, messageFor } from '../api/errors';
 import { codePointLength, MIN_PASSWORD_LENGTH } from '../../../src/shared/limits.ts';
 import { Banner, Button, TextField, Window } from './ui';
 
-
 /** The signed-in user changes their password; their other sessions end, this one stays. */
 export function ChangePassword({ onClose }: { onClose: () => void }) {
   const [current, setCurrent] = useState('');
@@ -35,21 +34,44 @@ export function ChangePassword({ onClose }: { onClose: () => void }) {
     <Window title="Change Password" isOpen size="sm" onOpenChange={(open) => !open && onClose()}>
       {change.isSuccess ? (
         <>
-          <div className="dialog-body"><Banner tone="success">Your password was changed. Your other sessions were signed out.</Banner></div>
-          <footer className="dialog-footer"><Button variant="primary" onPress={onClose}>Close</Button></footer>
+          <div className="dialog-body">
+            <Banner tone="success">Your password was changed. Your other sessions were signed out.</Banner>
+          </div>
+          <footer className="dialog-footer">
+            <Button variant="primary" onPress={onClose}>
+              Close
+            </Button>
+          </footer>
         </>
       ) : (
         <Form onSubmit={submit} className="dialog-form" validationBehavior="aria">
           <div className="dialog-body">
             {errors.form && <Banner>{errors.form}</Banner>}
-            <TextField label="Current password" type="password" autoComplete="current-password" value={current} onChange={setCurrent} autoFocus
-              error={errors.current ?? (checked && current === '' ? 'Enter your current password.' : undefined)} />
-            <TextField label="New password" type="password" autoComplete="new-password" value={next} onChange={setNext} error={tooShort ?? errors.next} description={`At least ${MIN_PASSWORD_LENGTH} characters.`} />
+            <TextField
+              label="Current password"
+              type="password"
+              autoComplete="current-password"
+              value={current}
+              onChange={setCurrent}
+              autoFocus
+              error={errors.current ?? (checked && current === '' ? 'Enter your current password.' : undefined)}
+            />
+            <TextField
+              label="New password"
+              type="password"
+              autoComplete="new-password"
+              value={next}
+              onChange={setNext}
+              error={tooShort ?? errors.next}
+              description={`At least ${MIN_PASSWORD_LENGTH} characters.`}
+            />
             <TextField label="Repeat new password" type="password" autoComplete="new-password" value={repeat} onChange={setRepeat} error={mismatch} />
           </div>
           <footer className="dialog-footer">
             <Button onPress={onClose}>Cancel</Button>
-            <Button type="submit" variant="primary" isDisabled={change.isPending}>Change password</Button>
+            <Button type="submit" variant="primary" isDisabled={change.isPending}>
+              Change password
+            </Button>
           </footer>
         </Form>
       )}

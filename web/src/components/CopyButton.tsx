@@ -34,11 +34,18 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
         <AriaButton
           className={`icon-btn copy-btn${state === 'copied' ? ' copied' : ''}`}
           aria-label={label}
-          onPress={() => copyText(value).then(() => setState('copied'), () => setState('failed'))}
+          onPress={() =>
+            copyText(value).then(
+              () => setState('copied'),
+              () => setState('failed'),
+            )
+          }
         >
           <Icon name={state === 'copied' ? 'check' : 'copy'} />
         </AriaButton>
-        <Tooltip className="tooltip" placement="top">Copy value to clipboard</Tooltip>
+        <Tooltip className="tooltip" placement="top">
+          Copy value to clipboard
+        </Tooltip>
       </TooltipTrigger>
       <span className={`copy-feedback ${state}`} role="status" aria-live="polite">
         {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select and copy by hand' : ''}

@@ -56,19 +56,29 @@ export function Layout() {
 
   return (
     <div className="shell">
-      <a href="#main" className="skip-link">Skip to content</a>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
       <header className="topbar">
         <AriaButton className="icon-btn menu-toggle" aria-label="Main menu" aria-expanded={menuOpen} aria-controls="main-menu" onPress={() => setMenuOpen((v) => !v)}>
           <Icon name="menu" />
         </AriaButton>
-        <span className="brand"><img src="/favicon.svg" alt="" width="24" height="24" /> Tessera</span>
+        <span className="brand">
+          <img src="/favicon.svg" alt="" width="24" height="24" /> Tessera
+        </span>
         <span className="spacer" />
         <MenuTrigger>
-          <AriaButton className="btn btn-quiet whoami" aria-label={`Account: ${user?.email ?? ''}`}>{user?.displayName || user?.email}</AriaButton>
+          <AriaButton className="btn btn-quiet whoami" aria-label={`Account: ${user?.email ?? ''}`}>
+            {user?.displayName || user?.email}
+          </AriaButton>
           <Popover className="popover" placement="bottom end">
             <Menu className="menu" onAction={(k) => k === 'password' && setChanging(true)}>
-              <MenuItem id="email" className="menu-item" isDisabled textValue={user?.email}><span className="muted">{user?.email}</span></MenuItem>
-              <MenuItem id="password" className="menu-item">Change password</MenuItem>
+              <MenuItem id="email" className="menu-item" isDisabled textValue={user?.email}>
+                <span className="muted">{user?.email}</span>
+              </MenuItem>
+              <MenuItem id="password" className="menu-item">
+                Change password
+              </MenuItem>
             </Menu>
           </Popover>
         </MenuTrigger>
@@ -83,11 +93,17 @@ export function Layout() {
           return (
             // biome-ignore lint/suspicious/noArrayIndexKey: MENU is a constant, so a group's index never changes.
             <div key={i} className="menu-group">
-              {group.section !== undefined && <div className="menu-section" id={`menu-${i}`}>{group.section}</div>}
+              {group.section !== undefined && (
+                <div className="menu-section" id={`menu-${i}`}>
+                  {group.section}
+                </div>
+              )}
               <ul aria-labelledby={group.section !== undefined ? `menu-${i}` : undefined}>
                 {visible.map((entry) => (
                   <li key={entry.to}>
-                    <NavLink to={entry.to} className={({ isActive }) => `menu-link${isActive ? ' active' : ''}`}>{entry.label}</NavLink>
+                    <NavLink to={entry.to} className={({ isActive }) => `menu-link${isActive ? ' active' : ''}`}>
+                      {entry.label}
+                    </NavLink>
                   </li>
                 ))}
               </ul>
@@ -96,7 +112,11 @@ export function Layout() {
         })}
         <div className="menu-group">
           <ul>
-            <li><a className="menu-link" href="/docs" target="_blank" rel="noopener">API homepage <span aria-hidden="true">↗</span></a></li>
+            <li>
+              <a className="menu-link" href="/docs" target="_blank" rel="noopener">
+                API homepage <span aria-hidden="true">↗</span>
+              </a>
+            </li>
           </ul>
         </div>
       </nav>

@@ -26,7 +26,13 @@ export function useCursorPages(view: string, initialSize = 50) {
 
 const SIZES = [25, 50, 100, 200].map((n) => ({ id: String(n), label: String(n) }));
 
-export function Pager({ pages, shown, nextCursor, noun, prefetch }: {
+export function Pager({
+  pages,
+  shown,
+  nextCursor,
+  noun,
+  prefetch,
+}: {
   pages: ReturnType<typeof useCursorPages>;
   shown: number;
   nextCursor: string | null | undefined;
@@ -39,11 +45,17 @@ export function Pager({ pages, shown, nextCursor, noun, prefetch }: {
   const go = (cursor: string | undefined, move: () => void) => (prefetch ? void prefetch(cursor).finally(move) : move());
   return (
     <div className="pager" role="group" aria-label="Pagination">
-      <span className="pager-range" aria-live="polite">{shown === 0 ? `No ${noun}` : `${noun[0]!.toUpperCase()}${noun.slice(1)} ${first}–${last}`}</span>
+      <span className="pager-range" aria-live="polite">
+        {shown === 0 ? `No ${noun}` : `${noun[0]!.toUpperCase()}${noun.slice(1)} ${first}–${last}`}
+      </span>
       <Select label="Rows per page" options={SIZES} value={String(pages.size)} onChange={(v) => pages.setSize(Number(v))} className="pager-size inline" />
-      <Button onPress={pages.previous} isDisabled={pages.page === 1}>Previous</Button>
+      <Button onPress={pages.previous} isDisabled={pages.page === 1}>
+        Previous
+      </Button>
       <span className="pager-page">Page {pages.page}</span>
-      <Button onPress={() => nextCursor && go(nextCursor, () => pages.next(nextCursor))} isDisabled={!nextCursor}>Next</Button>
+      <Button onPress={() => nextCursor && go(nextCursor, () => pages.next(nextCursor))} isDisabled={!nextCursor}>
+        Next
+      </Button>
     </div>
   );
 }

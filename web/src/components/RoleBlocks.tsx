@@ -51,10 +51,7 @@ const ROLE_OPTIONS = ROLES.map((id) => ({ id, label: ROLE_TITLES[id], descriptio
 export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; onChange: (drafts: RoleDraft[]) => void; errors: RoleErrors[] | undefined }) {
   const needsAccounts = drafts.some((d) => d.role === 'cloud-account-viewer');
   const accounts = useCloudAccounts(needsAccounts);
-  const accountOptions = [
-    { id: ALL_ACCOUNTS, label: 'All accounts' },
-    ...(accounts.data ?? []).map((a) => ({ id: a.id, label: a.displayName })),
-  ];
+  const accountOptions = [{ id: ALL_ACCOUNTS, label: 'All accounts' }, ...(accounts.data ?? []).map((a) => ({ id: a.id, label: a.displayName }))];
   const update = (uid: number, change: Partial<RoleDraft>) => onChange(drafts.map((d) => (d.uid === uid ? { ...d, ...change } : d)));
 
   return (
@@ -67,7 +64,11 @@ export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; 
             <div className="role-block-head">
               <h3 id={`role-title-${draft.uid}`}>{title}</h3>
               {drafts.length > 1 && (
-                <AriaButton className="icon-btn" aria-label={index === 0 ? 'Remove role' : `Remove role ${index + 1}`} onPress={() => onChange(drafts.filter((d) => d.uid !== draft.uid))}>
+                <AriaButton
+                  className="icon-btn"
+                  aria-label={index === 0 ? 'Remove role' : `Remove role ${index + 1}`}
+                  onPress={() => onChange(drafts.filter((d) => d.uid !== draft.uid))}
+                >
                   <Icon name="close" />
                 </AriaButton>
               )}
@@ -79,9 +80,7 @@ export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; 
               value={draft.role}
               onChange={(role) => update(draft.uid, { role: role as Role, accounts: role === 'cloud-account-viewer' ? draft.accounts : [] })}
               error={error?.role}
-              labelExtra={
-                draft.role !== null ? <InfoTip label={`What ${ROLE_TITLES[draft.role]} grants`}>{ROLE_DESCRIPTIONS[draft.role]}</InfoTip> : undefined
-              }
+              labelExtra={draft.role !== null ? <InfoTip label={`What ${ROLE_TITLES[draft.role]} grants`}>{ROLE_DESCRIPTIONS[draft.role]}</InfoTip> : undefined}
             />
             {draft.role === 'cloud-account-viewer' && (
               <MultiSelect

@@ -43,19 +43,60 @@ export function Button({ variant = 'secondary', className, ...props }: AriaButto
 
 export function Icon({ name, className }: { name: 'copy' | 'check' | 'more' | 'info' | 'plus' | 'close' | 'key' | 'search' | 'menu' | 'out'; className?: string }) {
   const paths: Record<typeof name, ReactNode> = {
-    copy: <><rect x="8" y="8" width="12" height="12" rx="2" /><path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2" /></>,
+    copy: (
+      <>
+        <rect x="8" y="8" width="12" height="12" rx="2" />
+        <path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2" />
+      </>
+    ),
     check: <path d="M5 12.5l4.5 4.5L19 7.5" />,
-    more: <><circle cx="5" cy="12" r="1.4" /><circle cx="12" cy="12" r="1.4" /><circle cx="19" cy="12" r="1.4" /></>,
-    info: <><circle cx="12" cy="12" r="9" /><path d="M12 11v6M12 7.5v.01" /></>,
+    more: (
+      <>
+        <circle cx="5" cy="12" r="1.4" />
+        <circle cx="12" cy="12" r="1.4" />
+        <circle cx="19" cy="12" r="1.4" />
+      </>
+    ),
+    info: (
+      <>
+        <circle cx="12" cy="12" r="9" />
+        <path d="M12 11v6M12 7.5v.01" />
+      </>
+    ),
     plus: <path d="M12 5v14M5 12h14" />,
     close: <path d="M6 6l12 12M18 6L6 18" />,
-    key: <><circle cx="8" cy="15" r="4" /><path d="M11 12l8-8M16 7l2 2M14 9l2 2" /></>,
-    search: <><circle cx="11" cy="11" r="6" /><path d="M20 20l-4.5-4.5" /></>,
+    key: (
+      <>
+        <circle cx="8" cy="15" r="4" />
+        <path d="M11 12l8-8M16 7l2 2M14 9l2 2" />
+      </>
+    ),
+    search: (
+      <>
+        <circle cx="11" cy="11" r="6" />
+        <path d="M20 20l-4.5-4.5" />
+      </>
+    ),
     menu: <path d="M4 7h16M4 12h16M4 17h16" />,
-    out: <><path d="M15 4h3a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-3" /><path d="M10 16l-4-4 4-4M6 12h10" /></>,
+    out: (
+      <>
+        <path d="M15 4h3a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-3" />
+        <path d="M10 16l-4-4 4-4M6 12h10" />
+      </>
+    ),
   };
   return (
-    <svg className={`icon${className ? ` ${className}` : ''}`} viewBox="0 0 24 24" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
+    <svg
+      className={`icon${className ? ` ${className}` : ''}`}
+      viewBox="0 0 24 24"
+      aria-hidden="true"
+      focusable="false"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.8"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+    >
       {paths[name]}
     </svg>
   );
@@ -68,12 +109,24 @@ interface FieldBits {
   error?: string | undefined;
 }
 
-export function TextField({ label, description, error, type, placeholder, inputRef, ...props }: AriaTextFieldProps & FieldBits & { placeholder?: string; inputRef?: React.Ref<HTMLInputElement> }) {
+export function TextField({
+  label,
+  description,
+  error,
+  type,
+  placeholder,
+  inputRef,
+  ...props
+}: AriaTextFieldProps & FieldBits & { placeholder?: string; inputRef?: React.Ref<HTMLInputElement> }) {
   return (
     <AriaTextField {...props} type={type} isInvalid={error !== undefined || props.isInvalid} className="field">
       <Label>{label}</Label>
       <Input placeholder={placeholder} ref={inputRef} />
-      {description !== undefined && <Text slot="description" className="field-hint">{description}</Text>}
+      {description !== undefined && (
+        <Text slot="description" className="field-hint">
+          {description}
+        </Text>
+      )}
       <FieldError className="field-error">{error}</FieldError>
     </AriaTextField>
   );
@@ -86,7 +139,11 @@ export function NumberField({ label, description, error, ...props }: NumberField
       <Group className="number-group">
         <Input />
       </Group>
-      {description !== undefined && <Text slot="description" className="field-hint">{description}</Text>}
+      {description !== undefined && (
+        <Text slot="description" className="field-hint">
+          {description}
+        </Text>
+      )}
       <FieldError className="field-error">{error}</FieldError>
     </AriaNumberField>
   );
@@ -99,7 +156,18 @@ export interface Option {
 }
 
 /** A single-choice select. */
-export function Select({ label, options, value, onChange, description, error, className, labelExtra, isDisabled, placeholder }: FieldBits & {
+export function Select({
+  label,
+  options,
+  value,
+  onChange,
+  description,
+  error,
+  className,
+  labelExtra,
+  isDisabled,
+  placeholder,
+}: FieldBits & {
   placeholder?: string;
   options: readonly Option[];
   value: string | null;
@@ -118,19 +186,34 @@ export function Select({ label, options, value, onChange, description, error, cl
       className={`field select${className ? ` ${className}` : ''}`}
     >
       {/* The Select hands its trigger's props to every Button inside it: clear that for the extra (an info tip). */}
-      <div className="label-row"><Label>{label}</Label>{labelExtra !== undefined && <ButtonContext.Provider value={null}>{labelExtra}</ButtonContext.Provider>}</div>
+      <div className="label-row">
+        <Label>{label}</Label>
+        {labelExtra !== undefined && <ButtonContext.Provider value={null}>{labelExtra}</ButtonContext.Provider>}
+      </div>
       <AriaButton className="select-trigger">
         <SelectValue className="select-value" />
-        <span aria-hidden="true" className="chevron">▾</span>
+        <span aria-hidden="true" className="chevron">
+          ▾
+        </span>
       </AriaButton>
-      {description !== undefined && <Text slot="description" className="field-hint">{description}</Text>}
+      {description !== undefined && (
+        <Text slot="description" className="field-hint">
+          {description}
+        </Text>
+      )}
       <FieldError className="field-error">{error}</FieldError>
       <Popover className="popover">
         <ListBox className="listbox" items={options}>
           {(option) => (
             <ListBoxItem id={option.id} textValue={option.label} className="option">
-              <Text slot="label" className="option-label">{option.label}</Text>
-              {option.description !== undefined && <Text slot="description" className="option-description">{option.description}</Text>}
+              <Text slot="label" className="option-label">
+                {option.label}
+              </Text>
+              {option.description !== undefined && (
+                <Text slot="description" className="option-description">
+                  {option.description}
+                </Text>
+              )}
             </ListBoxItem>
           )}
         </ListBox>
@@ -140,7 +223,15 @@ export function Select({ label, options, value, onChange, description, error, cl
 }
 
 /** A multiple-choice select: the chosen options show as chips in the trigger. */
-export function MultiSelect({ label, options, value, onChange, description, error, placeholder }: FieldBits & {
+export function MultiSelect({
+  label,
+  options,
+  value,
+  onChange,
+  description,
+  error,
+  placeholder,
+}: FieldBits & {
   options: readonly Option[];
   value: string[];
   onChange: (value: string[]) => void;
@@ -160,13 +251,28 @@ export function MultiSelect({ label, options, value, onChange, description, erro
       <AriaButton className="select-trigger">
         <SelectValue className="select-value">
           {({ isPlaceholder }) =>
-            isPlaceholder ? <span className="placeholder">{placeholder}</span> : (
-              <span className="chips">{value.map((id) => <span key={id} className="chip">{byId.get(id) ?? id}</span>)}</span>
-            )}
+            isPlaceholder ? (
+              <span className="placeholder">{placeholder}</span>
+            ) : (
+              <span className="chips">
+                {value.map((id) => (
+                  <span key={id} className="chip">
+                    {byId.get(id) ?? id}
+                  </span>
+                ))}
+              </span>
+            )
+          }
         </SelectValue>
-        <span aria-hidden="true" className="chevron">▾</span>
+        <span aria-hidden="true" className="chevron">
+          ▾
+        </span>
       </AriaButton>
-      {description !== undefined && <Text slot="description" className="field-hint">{description}</Text>}
+      {description !== undefined && (
+        <Text slot="description" className="field-hint">
+          {description}
+        </Text>
+      )}
       <FieldError className="field-error">{error}</FieldError>
       <Popover className="popover">
         <ListBox className="listbox" items={options}>
@@ -174,7 +280,9 @@ export function MultiSelect({ label, options, value, onChange, description, erro
             <ListBoxItem id={option.id} textValue={option.label} className="option option-check">
               {({ isSelected }) => (
                 <>
-                  <span className={`tick${isSelected ? ' on' : ''}`} aria-hidden="true">{isSelected ? <Icon name="check" /> : null}</span>
+                  <span className={`tick${isSelected ? ' on' : ''}`} aria-hidden="true">
+                    {isSelected ? <Icon name="check" /> : null}
+                  </span>
                   <span className="option-label">{option.label}</span>
                 </>
               )}
@@ -191,7 +299,9 @@ export function Checkbox({ children, ...props }: CheckboxProps & { children: Rea
     <AriaCheckbox {...props} className="checkbox">
       {({ isSelected }) => (
         <>
-          <span className={`box${isSelected ? ' on' : ''}`} aria-hidden="true">{isSelected ? <Icon name="check" /> : null}</span>
+          <span className={`box${isSelected ? ' on' : ''}`} aria-hidden="true">
+            {isSelected ? <Icon name="check" /> : null}
+          </span>
           <span>{children}</span>
         </>
       )}
@@ -202,8 +312,12 @@ export function Checkbox({ children, ...props }: CheckboxProps & { children: Rea
 export function InfoTip({ label, children }: { label: string; children: ReactNode }) {
   return (
     <TooltipTrigger delay={200}>
-      <AriaButton className="info-tip" aria-label={label}><Icon name="info" /></AriaButton>
-      <Tooltip className="tooltip" placement="top">{children}</Tooltip>
+      <AriaButton className="info-tip" aria-label={label}>
+        <Icon name="info" />
+      </AriaButton>
+      <Tooltip className="tooltip" placement="top">
+        {children}
+      </Tooltip>
     </TooltipTrigger>
   );
 }
@@ -212,7 +326,17 @@ export function InfoTip({ label, children }: { label: string; children: ReactNod
  * A modal window. `dismissable` false keeps it open against Escape and clicks outside
  * (the access key details window until its box is ticked).
  */
-export function Window({ title, isOpen, onOpenChange, dismissable = true, size = 'md', children, closeLabel = 'Close window', closeDisabled = false, alert = false }: {
+export function Window({
+  title,
+  isOpen,
+  onOpenChange,
+  dismissable = true,
+  size = 'md',
+  children,
+  closeLabel = 'Close window',
+  closeDisabled = false,
+  alert = false,
+}: {
   title: string;
   isOpen: boolean;
   onOpenChange: (open: boolean) => void;
@@ -228,7 +352,9 @@ export function Window({ title, isOpen, onOpenChange, dismissable = true, size =
       <Modal className={`modal modal-${size}`}>
         <Dialog className="dialog" role={alert ? 'alertdialog' : 'dialog'}>
           <header className="dialog-header">
-            <Heading slot="title" className="dialog-title">{title}</Heading>
+            <Heading slot="title" className="dialog-title">
+              {title}
+            </Heading>
             <AriaButton className="icon-btn" aria-label={closeLabel} isDisabled={closeDisabled} onPress={() => onOpenChange(false)}>
               <Icon name="close" />
             </AriaButton>
@@ -241,7 +367,11 @@ export function Window({ title, isOpen, onOpenChange, dismissable = true, size =
 }
 
 export function Banner({ tone = 'error', children }: { tone?: 'error' | 'info' | 'success'; children: ReactNode }) {
-  return <div className={`banner banner-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>{children}</div>;
+  return (
+    <div className={`banner banner-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
 }
 
 /** One entry of a row's actions menu. */
@@ -256,10 +386,16 @@ export interface RowAction {
 export function RowActions({ label, actions, onAction }: { label: string; actions: RowAction[]; onAction: (id: string) => void }) {
   return (
     <MenuTrigger>
-      <AriaButton className="icon-btn row-actions" aria-label={label}><Icon name="more" /></AriaButton>
+      <AriaButton className="icon-btn row-actions" aria-label={label}>
+        <Icon name="more" />
+      </AriaButton>
       <Popover className="popover" placement="bottom end">
         <Menu className="menu" disabledKeys={actions.filter((a) => a.disabled === true).map((a) => a.id)} onAction={(key) => onAction(String(key))}>
-          {actions.map((a) => <MenuItem key={a.id} id={a.id} className={a.danger === true ? 'menu-item danger' : 'menu-item'}>{a.label}</MenuItem>)}
+          {actions.map((a) => (
+            <MenuItem key={a.id} id={a.id} className={a.danger === true ? 'menu-item danger' : 'menu-item'}>
+              {a.label}
+            </MenuItem>
+          ))}
         </Menu>
       </Popover>
     </MenuTrigger>

@@ -14,7 +14,13 @@ export function formatDate(iso: string | Date | null | undefined): string {
 export function relative(iso: string | null | undefined, now: Date = new Date()): string {
   if (!iso) return '';
   const diff = new Date(iso).getTime() - now.getTime();
-  const units: [Intl.RelativeTimeFormatUnit, number][] = [['year', 31_536_000_000], ['month', 2_592_000_000], ['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]];
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['year', 31_536_000_000],
+    ['month', 2_592_000_000],
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ];
   const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
   for (const [unit, ms] of units) if (Math.abs(diff) >= ms) return rtf.format(Math.round(diff / ms), unit);
   return 'just now';

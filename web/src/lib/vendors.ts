@@ -3,7 +3,11 @@ import type { Asset, CloudAccount } from '../api/types';
 export const VENDOR_TITLES: Record<CloudAccount['vendor'], string> = { aws: 'AWS', azure: 'Azure', gcp: 'Google Cloud' };
 export const VENDORS = Object.keys(VENDOR_TITLES) as CloudAccount['vendor'][];
 export const ACCOUNT_ID_LABELS: Record<CloudAccount['vendor'], string> = { aws: 'AWS account ID', azure: 'Subscription ID', gcp: 'Project ID' };
-export const STATUS_TITLES: Record<CloudAccount['status'], string> = { connected: 'Connected', 'connected-with-warnings': 'Connected with warnings', error: 'Not connected due to errors' };
+export const STATUS_TITLES: Record<CloudAccount['status'], string> = {
+  connected: 'Connected',
+  'connected-with-warnings': 'Connected with warnings',
+  error: 'Not connected due to errors',
+};
 export const EXPOSURE_TITLES: Record<Asset['exposure'], string> = { 'internet-exposed': 'Internet exposed', 'no-internet': 'Not exposed' };
 export const ASSET_TYPE_TITLES: Record<Asset['type'], string> = {
   'virtual-machine': 'Virtual machine',

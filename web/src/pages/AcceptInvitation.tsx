@@ -7,7 +7,6 @@ import { ApiError, messageFor } from '../api/errors';
 import { codePointLength, MIN_PASSWORD_LENGTH } from '../../../src/shared/limits.ts';
 import { Banner, Button, TextField } from '../components/ui';
 
-
 /** /invite/<token>: the invited person chooses a password, then signs in. */
 export function AcceptInvitation() {
   const { token = '' } = useParams();
@@ -42,31 +41,61 @@ export function AcceptInvitation() {
     <main className="auth-page">
       <title>Accept invitation · Tessera</title>
       <div className="auth-card">
-        <div className="auth-brand"><img src="/favicon.svg" alt="" width="36" height="36" /><span>Tessera</span></div>
+        <div className="auth-brand">
+          <img src="/favicon.svg" alt="" width="36" height="36" />
+          <span>Tessera</span>
+        </div>
         <h1>Set your password</h1>
         {invitation.isError && !done ? (
           <>
             <Banner>{messageFor(invitation.error)}</Banner>
-            <Link to="/sign-in" className="btn wide">Go to sign in</Link>
+            <Link to="/sign-in" className="btn wide">
+              Go to sign in
+            </Link>
           </>
         ) : done ? (
           <>
             <Banner tone="success">Your account is ready.</Banner>
-            <Link to="/sign-in" className="btn btn-primary wide">Go to sign in</Link>
+            <Link to="/sign-in" className="btn btn-primary wide">
+              Go to sign in
+            </Link>
           </>
         ) : (
           <>
             <p>
-              {invitation.data
-                ? <>Welcome, {invitation.data.displayName || invitation.data.email}. You sign in as <strong>{invitation.data.email}</strong>. </>
-                : 'You have been invited to Tessera. '}
+              {invitation.data ? (
+                <>
+                  Welcome, {invitation.data.displayName || invitation.data.email}. You sign in as <strong>{invitation.data.email}</strong>.{' '}
+                </>
+              ) : (
+                'You have been invited to Tessera. '
+              )}
               Choose a password of at least {MIN_PASSWORD_LENGTH} characters to activate your account.
             </p>
             {error !== undefined && <Banner>{error}</Banner>}
             <Form onSubmit={submit} className="stack" validationBehavior="aria">
-              <TextField label="New password" type="password" autoComplete="new-password" value={password} onChange={setPassword} isRequired autoFocus error={touched ? tooShort : undefined} />
-              <TextField label="Repeat password" type="password" autoComplete="new-password" value={repeat} onChange={setRepeat} isRequired error={touched ? mismatch : undefined} />
-              <Button type="submit" variant="primary" isDisabled={busy} className="wide">{busy ? 'Saving…' : 'Set password'}</Button>
+              <TextField
+                label="New password"
+                type="password"
+                autoComplete="new-password"
+                value={password}
+                onChange={setPassword}
+                isRequired
+                autoFocus
+                error={touched ? tooShort : undefined}
+              />
+              <TextField
+                label="Repeat password"
+                type="password"
+                autoComplete="new-password"
+                value={repeat}
+                onChange={setRepeat}
+                isRequired
+                error={touched ? mismatch : undefined}
+              />
+              <Button type="submit" variant="primary" isDisabled={busy} className="wide">
+                {busy ? 'Saving…' : 'Set password'}
+              </Button>
             </Form>
           </>
         )}

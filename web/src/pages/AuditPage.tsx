@@ -59,7 +59,10 @@ export function AuditPage() {
 
   return (
     <>
-      <PageHeader title="Audit" description="Every change made in Tessera — by people, API access keys and the command line — with its time, actor and address. Select a row to see what changed." />
+      <PageHeader
+        title="Audit"
+        description="Every change made in Tessera — by people, API access keys and the command line — with its time, actor and address. Select a row to see what changed."
+      />
       <div className="filters" role="search" aria-label="Filter audit events">
         <TextField label="From" type="date" value={from} onChange={setFrom} className="filter" />
         <TextField label="To" type="date" value={to} onChange={setTo} error={rangeError} />
@@ -67,7 +70,18 @@ export function AuditPage() {
         <Select label="Category" options={CATEGORIES} value={category} onChange={setCategory} className="filter" />
         <Select label="Action" options={ACTIONS} value={action} onChange={setAction} className="filter" />
         {(from || to || actorInput || category !== 'any' || action !== 'any') && (
-          <Button variant="quiet" onPress={() => { setFrom(''); setTo(''); setActorInput(''); setCategory('any'); setAction('any'); }}>Clear filters</Button>
+          <Button
+            variant="quiet"
+            onPress={() => {
+              setFrom('');
+              setTo('');
+              setActorInput('');
+              setCategory('any');
+              setAction('any');
+            }}
+          >
+            Clear filters
+          </Button>
         )}
       </div>
       {list.isError && <Banner>{messageFor(list.error)}</Banner>}
@@ -100,18 +114,35 @@ export function AuditPage() {
         <Window title="Audit Event" isOpen size="lg" onOpenChange={(o) => !o && setOpen(null)}>
           <div className="dialog-body">
             <dl className="kv">
-              <dt>Time Stamp</dt><dd>{formatDateTime(open.at)} <span className="muted">({open.at})</span></dd>
-              <dt>User</dt><dd>{open.actor}</dd>
-              <dt>User IP</dt><dd>{open.actorIp ?? '—'}</dd>
-              <dt>Category</dt><dd>{words(open.category)}</dd>
-              <dt>Resource</dt><dd>{open.resource}{open.resourceId ? <span className="muted"> ({open.resourceId})</span> : null}</dd>
-              <dt>Action</dt><dd>{words(open.action)}</dd>
+              <dt>Time Stamp</dt>
+              <dd>
+                {formatDateTime(open.at)} <span className="muted">({open.at})</span>
+              </dd>
+              <dt>User</dt>
+              <dd>{open.actor}</dd>
+              <dt>User IP</dt>
+              <dd>{open.actorIp ?? '—'}</dd>
+              <dt>Category</dt>
+              <dd>{words(open.category)}</dd>
+              <dt>Resource</dt>
+              <dd>
+                {open.resource}
+                {open.resourceId ? <span className="muted"> ({open.resourceId})</span> : null}
+              </dd>
+              <dt>Action</dt>
+              <dd>{words(open.action)}</dd>
             </dl>
             <h3>Detail</h3>
             {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard. */}
-            <pre className="json" role="region" aria-label="Detail JSON" tabIndex={0}>{JSON.stringify(open.detail, null, 2)}</pre>
+            <pre className="json" role="region" aria-label="Detail JSON" tabIndex={0}>
+              {JSON.stringify(open.detail, null, 2)}
+            </pre>
           </div>
-          <footer className="dialog-footer"><Button variant="primary" onPress={() => setOpen(null)}>Close</Button></footer>
+          <footer className="dialog-footer">
+            <Button variant="primary" onPress={() => setOpen(null)}>
+              Close
+            </Button>
+          </footer>
         </Window>
       )}
     </>

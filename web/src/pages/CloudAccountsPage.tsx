@@ -15,8 +15,15 @@ import { ACCOUNT_ID_LABELS, STATUS_TITLES, VENDOR_TITLES, VENDORS } from '../lib
 type Vendor = CloudAccount['vendor'];
 const VENDOR_OPTIONS = VENDORS.map((v) => ({ id: v, label: VENDOR_TITLES[v] }));
 const SECRET_FIELDS: Record<Vendor, { id: keyof CreateCredentialBody['secret']; label: string; multiline?: boolean }[]> = {
-  aws: [{ id: 'accessKeyId', label: 'Access key ID' }, { id: 'secretAccessKey', label: 'Secret access key' }],
-  azure: [{ id: 'tenantId', label: 'Tenant ID' }, { id: 'applicationId', label: 'Application ID' }, { id: 'applicationSecret', label: 'Application secret' }],
+  aws: [
+    { id: 'accessKeyId', label: 'Access key ID' },
+    { id: 'secretAccessKey', label: 'Secret access key' },
+  ],
+  azure: [
+    { id: 'tenantId', label: 'Tenant ID' },
+    { id: 'applicationId', label: 'Application ID' },
+    { id: 'applicationSecret', label: 'Application secret' },
+  ],
   gcp: [{ id: 'serviceAccountKey', label: 'Service account JSON key', multiline: true }],
 };
 const STATUS_BADGE: Record<CloudAccount['status'], string> = { connected: 'badge-active', 'connected-with-warnings': 'badge-expiring', error: 'badge-expired' };
@@ -39,7 +46,17 @@ function useCredentials(enabled: boolean) {
   });
 }
 
-function AccountForm({ editing, credentials, onClose, onDone }: { editing?: CloudAccount; credentials: Credential[]; onClose: () => void; onDone: (message: string) => void }) {
+function AccountForm({
+  editing,
+  credentials,
+  onClose,
+  onDone,
+}: {
+  editing?: CloudAccount;
+  credentials: Credential[];
+  onClose: () => void;
+  onDone: (message: string) => void;
+}) {
   const [vendor, setVendor] = useState<Vendor>(editing?.vendor ?? 'aws');
   const [displayName, setDisplayName] = useState(editing?.displayName ?? '');
   const [externalId, setExternalId] = useState(editing?.externalId ?? '');
@@ -61,7 +78,10 @@ function AccountForm({ editing, credentials, onClose, onDone }: { editing?: Clou
   });
   function submit(event: FormEvent) {
     event.preventDefault();
-    const found = { displayName: displayName.trim() ? undefined : 'Enter a display name.', externalId: externalId.trim() ? undefined : `Enter the ${ACCOUNT_ID_LABELS[vendor]}.` };
+    const found = {
+      displayName: displayName.trim() ? undefined : 'Enter a display name.',
+      externalId: externalId.trim() ? undefined : `Enter the ${ACCOUNT_ID_LABELS[vendor]}.`,
+    };
     setErrors(found);
     if (!found.displayName && !found.externalId) save.mutate();
   }
@@ -71,14 +91,31 @@ function AccountForm({ editing, credentials, onClose, onDone }: { editing?: Clou
       <Form onSubmit={submit} className="dialog-form" validationBehavior="aria">
         <div className="dialog-body">
           {errors.form && <Banner>{errors.form}</Banner>}
-          <Select label="Vendor" options={VENDOR_OPTIONS} value={vendor} onChange={(v) => { setVendor(v as Vendor); setCredentialId('none'); }} isDisabled={editing !== undefined} />
+          <Select
+            label="Vendor"
+            options={VENDOR_OPTIONS}
+            value={vendor}
+            onChange={(v) => {
+              setVendor(v as Vendor);
+              setCredentialId('none');
+            }}
+            isDisabled={editing !== undefined}
+          />
           <TextField label="Display name" value={displayName} onChange={setDisplayName} error={errors.displayName} autoFocus />
           <TextField label={ACCOUNT_ID_LABELS[vendor]} value={externalId} onChange={setExternalId} error={errors.externalId} />
-          <Select label="Credential" options={credentialOptions} value={credentialId} onChange={setCredentialId} description="The credential Tessera connects with; credentials are managed below the accounts." />
+          <Select
+            label="Credential"
+            options={credentialOptions}
+            value={credentialId}
+            onChange={setCredentialId}
+            description="The credential Tessera connects with; credentials are managed below the accounts."
+          />
         </div>
         <footer className="dialog-footer">
           <Button onPress={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" isDisabled={save.isPending}>{editing ? 'Save' : 'Add'}</Button>
+          <Button type="submit" variant="primary" isDisabled={save.isPending}>
+            {editing ? 'Save' : 'Add'}
+          </Button>
         </footer>
       </Form>
     </Window>
@@ -97,26 +134,56 @@ function CredentialForm({ onClose, onDone }: { onClose: () => void; onDone: (mes
   });
   return (
     <Window title="Add Credential" isOpen onOpenChange={(o) => !o && onClose()}>
-      <Form validationBehavior="aria" onSubmit={(e) => { e.preventDefault(); if (displayName.trim()) save.mutate(); else setError('Enter a display name.'); }} className="dialog-form">
+      <Form
+        validationBehavior="aria"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (displayName.trim()) save.mutate();
+          else setError('Enter a display name.');
+        }}
+        className="dialog-form"
+      >
         <div className="dialog-body">
           {error && <Banner>{error}</Banner>}
           <p className="lead">Secrets are encrypted at rest and never shown again, not even to Global Admins.</p>
-          <Select label="Vendor" options={VENDOR_OPTIONS} value={vendor} onChange={(v) => { setVendor(v as Vendor); setSecret({}); }} />
+          <Select
+            label="Vendor"
+            options={VENDOR_OPTIONS}
+            value={vendor}
+            onChange={(v) => {
+              setVendor(v as Vendor);
+              setSecret({});
+            }}
+          />
           <TextField label="Display name" value={displayName} onChange={setDisplayName} />
           {SECRET_FIELDS[vendor].map((f) => (
-            <TextField key={f.id} label={f.label} type={f.multiline ? 'text' : 'password'} autoComplete="off" value={secret[f.id] ?? ''} onChange={(v) => setSecret({ ...secret, [f.id]: v })} />
+            <TextField
+              key={f.id}
+              label={f.label}
+              type={f.multiline ? 'text' : 'password'}
+              autoComplete="off"
+              value={secret[f.id] ?? ''}
+              onChange={(v) => setSecret({ ...secret, [f.id]: v })}
+            />
           ))}
         </div>
         <footer className="dialog-footer">
           <Button onPress={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" isDisabled={save.isPending}>Add</Button>
+          <Button type="submit" variant="primary" isDisabled={save.isPending}>
+            Add
+          </Button>
         </footer>
       </Form>
     </Window>
   );
 }
 
-type Dialog = { kind: 'account'; editing?: CloudAccount } | { kind: 'credential' } | { kind: 'remove-account'; account: CloudAccount } | { kind: 'remove-credential'; credential: Credential } | null;
+type Dialog =
+  | { kind: 'account'; editing?: CloudAccount }
+  | { kind: 'credential' }
+  | { kind: 'remove-account'; account: CloudAccount }
+  | { kind: 'remove-credential'; credential: Credential }
+  | null;
 
 export function CloudAccountsPage() {
   const { may } = useSession();
@@ -128,8 +195,17 @@ export function CloudAccountsPage() {
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
   const pages = useCursorPages(JSON.stringify([vendor, status]));
-  const query: CloudAccountQuery = { limit: pages.size, cursor: pages.cursor, ...(vendor !== 'any' ? { vendor: vendor as Vendor } : {}), ...(status !== 'any' ? { status: status as CloudAccount['status'] } : {}) };
-  const list = useQuery({ queryKey: ['cloud-accounts', query], queryFn: () => call(api.GET('/api/v1/cloud-accounts', { params: { query } })), placeholderData: keepPreviousData });
+  const query: CloudAccountQuery = {
+    limit: pages.size,
+    cursor: pages.cursor,
+    ...(vendor !== 'any' ? { vendor: vendor as Vendor } : {}),
+    ...(status !== 'any' ? { status: status as CloudAccount['status'] } : {}),
+  };
+  const list = useQuery({
+    queryKey: ['cloud-accounts', query],
+    queryFn: () => call(api.GET('/api/v1/cloud-accounts', { params: { query } })),
+    placeholderData: keepPreviousData,
+  });
   const credentials = useCredentials(canCredentials);
   const credentialNames = useMemo(() => new Map((credentials.data ?? []).map((c) => [c.id, c.displayName])), [credentials.data]);
   const done = (message: string) => {
@@ -150,12 +226,27 @@ export function CloudAccountsPage() {
 
   return (
     <>
-      <PageHeader title="Cloud Accounts" description="The public cloud accounts Tessera monitors, with the state of their connection."
-        actions={canWrite ? <Button variant="primary" onPress={() => setDialog({ kind: 'account' })}><Icon name="plus" /> Add cloud account</Button> : undefined} />
+      <PageHeader
+        title="Cloud Accounts"
+        description="The public cloud accounts Tessera monitors, with the state of their connection."
+        actions={
+          canWrite ? (
+            <Button variant="primary" onPress={() => setDialog({ kind: 'account' })}>
+              <Icon name="plus" /> Add cloud account
+            </Button>
+          ) : undefined
+        }
+      />
       {notice && <Banner tone="success">{notice}</Banner>}
       <div className="filters" role="search" aria-label="Filter cloud accounts">
         <Select label="Vendor" options={[{ id: 'any', label: 'Any vendor' }, ...VENDOR_OPTIONS]} value={vendor} onChange={setVendor} className="filter" />
-        <Select label="Status" options={[{ id: 'any', label: 'Any status' }, ...Object.entries(STATUS_TITLES).map(([id, label]) => ({ id, label }))]} value={status} onChange={setStatus} className="filter" />
+        <Select
+          label="Status"
+          options={[{ id: 'any', label: 'Any status' }, ...Object.entries(STATUS_TITLES).map(([id, label]) => ({ id, label }))]}
+          value={status}
+          onChange={setStatus}
+          className="filter"
+        />
       </div>
       {list.isError && <Banner>{messageFor(list.error)}</Banner>}
       <div className="table-wrap">
@@ -167,25 +258,50 @@ export function CloudAccountsPage() {
             <Column>Status</Column>
             <Column>Credential</Column>
             <Column>Added</Column>
-            <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
+            <Column className="col-actions">
+              <span className="visually-hidden">Actions</span>
+            </Column>
           </TableHeader>
-          <TableBody items={items} dependencies={[credentialNames, credentials.isPending, canWrite, canCredentials]} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading cloud accounts…' : 'No cloud accounts to show.'}</div>}>
+          <TableBody
+            items={items}
+            dependencies={[credentialNames, credentials.isPending, canWrite, canCredentials]}
+            renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading cloud accounts…' : 'No cloud accounts to show.'}</div>}
+          >
             {(a) => (
               <Row id={a.id} className="row">
-                <Cell className="cell-name" data-label="Name">{a.displayName}</Cell>
+                <Cell className="cell-name" data-label="Name">
+                  {a.displayName}
+                </Cell>
                 <Cell data-label="Vendor">{VENDOR_TITLES[a.vendor]}</Cell>
-                <Cell data-label="Account ID"><code>{a.externalId}</code></Cell>
+                <Cell data-label="Account ID">
+                  <code>{a.externalId}</code>
+                </Cell>
                 <Cell className="nowrap" data-label="Status">
                   <span className={`badge ${STATUS_BADGE[a.status]}`}>{STATUS_TITLES[a.status]}</span>
                   {a.statusDetail && <InfoTip label={`Status detail of ${a.displayName}`}>{a.statusDetail}</InfoTip>}
                 </Cell>
-                <Cell data-label="Credential">{a.credentialId ? (canCredentials ? credentialNames.get(a.credentialId) ?? (credentials.isPending ? '…' : 'Unknown credential') : 'Assigned') : <span className="muted">None</span>}</Cell>
-                <Cell className="nowrap" data-label="Added">{formatDateTime(a.createdAt)}</Cell>
+                <Cell data-label="Credential">
+                  {a.credentialId ? (
+                    canCredentials ? (
+                      (credentialNames.get(a.credentialId) ?? (credentials.isPending ? '…' : 'Unknown credential'))
+                    ) : (
+                      'Assigned'
+                    )
+                  ) : (
+                    <span className="muted">None</span>
+                  )}
+                </Cell>
+                <Cell className="nowrap" data-label="Added">
+                  {formatDateTime(a.createdAt)}
+                </Cell>
                 <Cell className="cell-actions">
                   {canWrite && (
                     <RowActions
                       label={`Actions for ${a.displayName}`}
-                      actions={[{ id: 'edit', label: 'Edit cloud account' }, { id: 'remove', label: 'Remove cloud account', danger: true }]}
+                      actions={[
+                        { id: 'edit', label: 'Edit cloud account' },
+                        { id: 'remove', label: 'Remove cloud account', danger: true },
+                      ]}
                       onAction={(k) => setDialog(k === 'edit' ? { kind: 'account', editing: a } : { kind: 'remove-account', account: a })}
                     />
                   )}
@@ -200,8 +316,15 @@ export function CloudAccountsPage() {
       {canCredentials && (
         <section className="section" aria-labelledby="credentials-title">
           <div className="page-header">
-            <div><h2 id="credentials-title">Credentials</h2><p className="page-description">Stored separately from the accounts; one credential can serve several accounts of its vendor.</p></div>
-            {may('credentials:write') && <Button onPress={() => setDialog({ kind: 'credential' })}><Icon name="plus" /> Add credential</Button>}
+            <div>
+              <h2 id="credentials-title">Credentials</h2>
+              <p className="page-description">Stored separately from the accounts; one credential can serve several accounts of its vendor.</p>
+            </div>
+            {may('credentials:write') && (
+              <Button onPress={() => setDialog({ kind: 'credential' })}>
+                <Icon name="plus" /> Add credential
+              </Button>
+            )}
           </div>
           <div className="table-wrap">
             <Table aria-label="Credentials" className="table stack-on-narrow">
@@ -210,18 +333,36 @@ export function CloudAccountsPage() {
                 <Column>Vendor</Column>
                 <Column>Secret fields set</Column>
                 <Column>Updated</Column>
-                <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
+                <Column className="col-actions">
+                  <span className="visually-hidden">Actions</span>
+                </Column>
               </TableHeader>
-              <TableBody items={credentials.data ?? []} renderEmptyState={() => <div className="table-empty">{credentials.isPending ? 'Loading credentials…' : 'No credentials yet.'}</div>}>
+              <TableBody
+                items={credentials.data ?? []}
+                renderEmptyState={() => <div className="table-empty">{credentials.isPending ? 'Loading credentials…' : 'No credentials yet.'}</div>}
+              >
                 {(c) => (
                   <Row id={c.id} className="row">
-                    <Cell className="cell-name" data-label="Name">{c.displayName}</Cell>
+                    <Cell className="cell-name" data-label="Name">
+                      {c.displayName}
+                    </Cell>
                     <Cell data-label="Vendor">{VENDOR_TITLES[c.vendor]}</Cell>
-                    <Cell data-label="Secret fields set">{Object.entries(c.secret).filter(([, set]) => set).map(([k]) => k).join(', ') || <span className="muted">None</span>}</Cell>
+                    <Cell data-label="Secret fields set">
+                      {Object.entries(c.secret)
+                        .filter(([, set]) => set)
+                        .map(([k]) => k)
+                        .join(', ') || <span className="muted">None</span>}
+                    </Cell>
                     <Cell data-label="Updated">{formatDateTime(c.updatedAt)}</Cell>
                     <Cell className="cell-actions">
                       {may('credentials:write') && (
-                        <AriaButton className="icon-btn row-actions" aria-label={`Remove credential ${c.displayName}`} onPress={() => setDialog({ kind: 'remove-credential', credential: c })}><Icon name="close" /></AriaButton>
+                        <AriaButton
+                          className="icon-btn row-actions"
+                          aria-label={`Remove credential ${c.displayName}`}
+                          onPress={() => setDialog({ kind: 'remove-credential', credential: c })}
+                        >
+                          <Icon name="close" />
+                        </AriaButton>
                       )}
                     </Cell>
                   </Row>
@@ -237,19 +378,33 @@ export function CloudAccountsPage() {
       {dialog?.kind === 'remove-account' && (
         <Window title="Remove cloud account" isOpen alert size="sm" onOpenChange={(o) => !o && setDialog(null)}>
           <div className="dialog-body">
-            <p>Remove <strong>{dialog.account.displayName}</strong> and its assets? Keys and users that were granted this account lose it at once.</p>
+            <p>
+              Remove <strong>{dialog.account.displayName}</strong> and its assets? Keys and users that were granted this account lose it at once.
+            </p>
             {removeAccount.isError && <Banner>{messageFor(removeAccount.error)}</Banner>}
           </div>
-          <footer className="dialog-footer"><Button onPress={() => setDialog(null)}>Cancel</Button><Button variant="danger" onPress={() => removeAccount.mutate(dialog.account)}>Remove</Button></footer>
+          <footer className="dialog-footer">
+            <Button onPress={() => setDialog(null)}>Cancel</Button>
+            <Button variant="danger" onPress={() => removeAccount.mutate(dialog.account)}>
+              Remove
+            </Button>
+          </footer>
         </Window>
       )}
       {dialog?.kind === 'remove-credential' && (
         <Window title="Remove credential" isOpen alert size="sm" onOpenChange={(o) => !o && setDialog(null)}>
           <div className="dialog-body">
-            <p>Remove the credential <strong>{dialog.credential.displayName}</strong>?</p>
+            <p>
+              Remove the credential <strong>{dialog.credential.displayName}</strong>?
+            </p>
             {removeCredential.isError && <Banner>{messageFor(removeCredential.error)}</Banner>}
           </div>
-          <footer className="dialog-footer"><Button onPress={() => setDialog(null)}>Cancel</Button><Button variant="danger" onPress={() => removeCredential.mutate(dialog.credential)}>Remove</Button></footer>
+          <footer className="dialog-footer">
+            <Button onPress={() => setDialog(null)}>Cancel</Button>
+            <Button variant="danger" onPress={() => removeCredential.mutate(dialog.credential)}>
+              Remove
+            </Button>
+          </footer>
         </Window>
       )}
     </>

@@ -16,8 +16,12 @@ function Breakdown({ title, rows }: { title: string; rows: [string, number][] })
         {rows.map(([label, n]) => (
           <div key={label} className="bar-row">
             <dt>{label}</dt>
-            <dd className="bar" aria-hidden="true"><span style={{ width: `${(n / max) * 100}%` }} /></dd>
-            <dd><strong>{n.toLocaleString('en-GB')}</strong></dd>
+            <dd className="bar" aria-hidden="true">
+              <span style={{ width: `${(n / max) * 100}%` }} />
+            </dd>
+            <dd>
+              <strong>{n.toLocaleString('en-GB')}</strong>
+            </dd>
           </div>
         ))}
       </dl>
@@ -38,15 +42,36 @@ export function DashboardPage() {
       {s && (
         <>
           <dl className="cards">
-            <div className="card"><dt className="metric-label">Cloud accounts</dt><dd className="metric">{s.cloudAccounts.total.toLocaleString('en-GB')}</dd></div>
-            <div className="card"><dt className="metric-label">Assets</dt><dd className="metric">{s.assets.total.toLocaleString('en-GB')}</dd></div>
-            <div className="card"><dt className="metric-label">Internet-exposed assets</dt><dd className="metric">{s.assets.byExposure['internet-exposed'].toLocaleString('en-GB')}</dd></div>
-            <div className="card"><dt className="metric-label">CVE findings</dt><dd className="metric">{s.cves.total.toLocaleString('en-GB')}</dd></div>
-            <div className="card"><dt className="metric-label">Assets with CVEs</dt><dd className="metric">{s.cves.affectedAssets.toLocaleString('en-GB')}</dd></div>
+            <div className="card">
+              <dt className="metric-label">Cloud accounts</dt>
+              <dd className="metric">{s.cloudAccounts.total.toLocaleString('en-GB')}</dd>
+            </div>
+            <div className="card">
+              <dt className="metric-label">Assets</dt>
+              <dd className="metric">{s.assets.total.toLocaleString('en-GB')}</dd>
+            </div>
+            <div className="card">
+              <dt className="metric-label">Internet-exposed assets</dt>
+              <dd className="metric">{s.assets.byExposure['internet-exposed'].toLocaleString('en-GB')}</dd>
+            </div>
+            <div className="card">
+              <dt className="metric-label">CVE findings</dt>
+              <dd className="metric">{s.cves.total.toLocaleString('en-GB')}</dd>
+            </div>
+            <div className="card">
+              <dt className="metric-label">Assets with CVEs</dt>
+              <dd className="metric">{s.cves.affectedAssets.toLocaleString('en-GB')}</dd>
+            </div>
           </dl>
           <div className="two-col">
-            <Breakdown title="Cloud accounts by vendor" rows={Object.entries(s.cloudAccounts.byVendor).map(([k, n]) => [VENDOR_TITLES[k as keyof typeof VENDOR_TITLES], n])} />
-            <Breakdown title="Cloud accounts by status" rows={Object.entries(s.cloudAccounts.byStatus).map(([k, n]) => [STATUS_TITLES[k as keyof typeof STATUS_TITLES], n])} />
+            <Breakdown
+              title="Cloud accounts by vendor"
+              rows={Object.entries(s.cloudAccounts.byVendor).map(([k, n]) => [VENDOR_TITLES[k as keyof typeof VENDOR_TITLES], n])}
+            />
+            <Breakdown
+              title="Cloud accounts by status"
+              rows={Object.entries(s.cloudAccounts.byStatus).map(([k, n]) => [STATUS_TITLES[k as keyof typeof STATUS_TITLES], n])}
+            />
             <Breakdown title="Assets by vendor" rows={Object.entries(s.assets.byVendor).map(([k, n]) => [VENDOR_TITLES[k as keyof typeof VENDOR_TITLES], n])} />
             <Breakdown title="Assets by exposure" rows={Object.entries(s.assets.byExposure).map(([k, n]) => [EXPOSURE_TITLES[k as keyof typeof EXPOSURE_TITLES], n])} />
             <Breakdown title="CVE findings by severity" rows={Object.entries(s.cves.bySeverity).map(([k, n]) => [SEVERITIES[k as keyof typeof SEVERITIES], n])} />

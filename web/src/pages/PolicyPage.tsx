@@ -10,7 +10,17 @@ import { PageHeader } from '../components/Layout';
 import { Banner, Button, Checkbox, Icon, RowActions, Select, TextField, Window } from '../components/ui';
 import { formatDateTime } from '../lib/format';
 
-const toInput = (r: PolicyRule): PolicyRuleInput => ({ id: r.id, name: r.name, description: r.description, action: r.action, protocol: r.protocol, source: r.source, destination: r.destination, ports: r.ports, enabled: r.enabled });
+const toInput = (r: PolicyRule): PolicyRuleInput => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  action: r.action,
+  protocol: r.protocol,
+  source: r.source,
+  destination: r.destination,
+  ports: r.ports,
+  enabled: r.enabled,
+});
 
 function RuleForm({ rule, onClose, onSave, error }: { rule?: PolicyRule; onClose: () => void; onSave: (rule: PolicyRuleInput) => void; error?: string }) {
   const [name, setName] = useState(rule?.name ?? '');
@@ -27,7 +37,20 @@ function RuleForm({ rule, onClose, onSave, error }: { rule?: PolicyRule; onClose
     event.preventDefault();
     setChecked(true);
     if (!name.trim() || !source.trim() || !destination.trim() || !ports.trim()) return;
-    onSave({ ...(rule ? { id: rule.id } : {}), name: name.trim(), description: description.trim(), action, protocol, source: source.trim(), destination: destination.trim(), ports: ports.split(',').map((p) => p.trim()).filter(Boolean), enabled });
+    onSave({
+      ...(rule ? { id: rule.id } : {}),
+      name: name.trim(),
+      description: description.trim(),
+      action,
+      protocol,
+      source: source.trim(),
+      destination: destination.trim(),
+      ports: ports
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+      enabled,
+    });
   }
   return (
     <Window title={rule ? 'Edit Rule' : 'Add Rule'} isOpen onOpenChange={(o) => !o && onClose()}>
@@ -37,15 +60,47 @@ function RuleForm({ rule, onClose, onSave, error }: { rule?: PolicyRule; onClose
           <TextField label="Name" value={name} onChange={setName} error={required(name, 'a name')} autoFocus />
           <TextField label="Description" value={description} onChange={setDescription} />
           <div className="two-col">
-            <Select label="Action" options={[{ id: 'allow', label: 'Allow' }, { id: 'deny', label: 'Deny' }]} value={action} onChange={(v) => setAction(v as PolicyRuleInput['action'])} />
-            <Select label="Protocol" options={['tcp', 'udp', 'icmp', 'any'].map((p) => ({ id: p, label: p.toUpperCase() }))} value={protocol} onChange={(v) => setProtocol(v as PolicyRuleInput['protocol'])} />
+            <Select
+              label="Action"
+              options={[
+                { id: 'allow', label: 'Allow' },
+                { id: 'deny', label: 'Deny' },
+              ]}
+              value={action}
+              onChange={(v) => setAction(v as PolicyRuleInput['action'])}
+            />
+            <Select
+              label="Protocol"
+              options={['tcp', 'udp', 'icmp', 'any'].map((p) => ({ id: p, label: p.toUpperCase() }))}
+              value={protocol}
+              onChange={(v) => setProtocol(v as PolicyRuleInput['protocol'])}
+            />
           </div>
-          <TextField label="Source" value={source} onChange={setSource} error={required(source, 'a source')} description='"any", "internet", a CIDR such as 10.0.0.0/8, or tag:env=prod' />
+          <TextField
+            label="Source"
+            value={source}
+            onChange={setSource}
+            error={required(source, 'a source')}
+            description='"any", "internet", a CIDR such as 10.0.0.0/8, or tag:env=prod'
+          />
           <TextField label="Destination" value={destination} onChange={setDestination} error={required(destination, 'a destination')} description="As for the source." />
-          <TextField label="Ports" value={ports} onChange={setPorts} error={required(ports, 'ports, or any')} description='"any", or ports and ranges separated by commas: 443, 8000-8080' />
-          <Checkbox isSelected={enabled} onChange={setEnabled}>Enabled</Checkbox>
+          <TextField
+            label="Ports"
+            value={ports}
+            onChange={setPorts}
+            error={required(ports, 'ports, or any')}
+            description='"any", or ports and ranges separated by commas: 443, 8000-8080'
+          />
+          <Checkbox isSelected={enabled} onChange={setEnabled}>
+            Enabled
+          </Checkbox>
         </div>
-        <footer className="dialog-footer"><Button onPress={onClose}>Cancel</Button><Button type="submit" variant="primary">{rule ? 'Save' : 'Add'}</Button></footer>
+        <footer className="dialog-footer">
+          <Button onPress={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary">
+            {rule ? 'Save' : 'Add'}
+          </Button>
+        </footer>
       </Form>
     </Window>
   );
@@ -69,7 +124,11 @@ export function PolicyPage() {
       setNotice('The policy was saved.');
     },
   });
-  const replaceError = replace.isError ? (replace.error instanceof ApiError && replace.error.code === 'validation_failed' ? `${messageFor(replace.error)} ${replace.error.problem.detail}` : messageFor(replace.error)) : undefined;
+  const replaceError = replace.isError
+    ? replace.error instanceof ApiError && replace.error.code === 'validation_failed'
+      ? `${messageFor(replace.error)} ${replace.error.problem.detail}`
+      : messageFor(replace.error)
+    : undefined;
   const move = (index: number, by: number) => {
     const next = rules.map(toInput);
     const [rule] = next.splice(index, 1);
@@ -79,26 +138,67 @@ export function PolicyPage() {
 
   return (
     <>
-      <PageHeader title="Policy" description={<>The public cloud policy: rules are checked in order and the first that matches decides.{policy.data?.updatedAt ? ` Last changed ${formatDateTime(policy.data.updatedAt)}.` : ''}</>}
-        actions={canWrite ? <Button variant="primary" onPress={() => { replace.reset(); setDialog({ kind: 'rule' }); }}><Icon name="plus" /> Add rule</Button> : undefined} />
+      <PageHeader
+        title="Policy"
+        description={
+          <>
+            The public cloud policy: rules are checked in order and the first that matches decides.
+            {policy.data?.updatedAt ? ` Last changed ${formatDateTime(policy.data.updatedAt)}.` : ''}
+          </>
+        }
+        actions={
+          canWrite ? (
+            <Button
+              variant="primary"
+              onPress={() => {
+                replace.reset();
+                setDialog({ kind: 'rule' });
+              }}
+            >
+              <Icon name="plus" /> Add rule
+            </Button>
+          ) : undefined
+        }
+      />
       {notice && <Banner tone="success">{notice}</Banner>}
       {policy.isError && <Banner>{messageFor(policy.error)}</Banner>}
       {replaceError && !dialog && <Banner>{replaceError}</Banner>}
       <div className="table-wrap">
         <Table aria-label="Policy rules" className="table stack-on-narrow">
           <TableHeader>
-            <Column>#</Column><Column isRowHeader>Name</Column><Column>Action</Column><Column>Protocol</Column><Column>Source</Column><Column>Destination</Column><Column>Ports</Column><Column>State</Column>
-            <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
+            <Column>#</Column>
+            <Column isRowHeader>Name</Column>
+            <Column>Action</Column>
+            <Column>Protocol</Column>
+            <Column>Source</Column>
+            <Column>Destination</Column>
+            <Column>Ports</Column>
+            <Column>State</Column>
+            <Column className="col-actions">
+              <span className="visually-hidden">Actions</span>
+            </Column>
           </TableHeader>
-          <TableBody items={rules.map((r, i) => ({ ...r, index: i }))} renderEmptyState={() => <div className="table-empty">{policy.isPending ? 'Loading the policy…' : 'The policy has no rules.'}</div>}>
+          <TableBody
+            items={rules.map((r, i) => ({ ...r, index: i }))}
+            renderEmptyState={() => <div className="table-empty">{policy.isPending ? 'Loading the policy…' : 'The policy has no rules.'}</div>}
+          >
             {(r) => (
               <Row id={r.id} className="row">
                 <Cell data-label="#">{r.index + 1}</Cell>
-                <Cell className="cell-name" data-label="Name">{r.name}{r.description && <div className="muted small">{r.description}</div>}</Cell>
-                <Cell data-label="Action"><span className={`badge ${r.action === 'allow' ? 'badge-active' : 'badge-expired'}`}>{r.action === 'allow' ? 'Allow' : 'Deny'}</span></Cell>
+                <Cell className="cell-name" data-label="Name">
+                  {r.name}
+                  {r.description && <div className="muted small">{r.description}</div>}
+                </Cell>
+                <Cell data-label="Action">
+                  <span className={`badge ${r.action === 'allow' ? 'badge-active' : 'badge-expired'}`}>{r.action === 'allow' ? 'Allow' : 'Deny'}</span>
+                </Cell>
                 <Cell data-label="Protocol">{r.protocol.toUpperCase()}</Cell>
-                <Cell data-label="Source"><code>{r.source}</code></Cell>
-                <Cell data-label="Destination"><code>{r.destination}</code></Cell>
+                <Cell data-label="Source">
+                  <code>{r.source}</code>
+                </Cell>
+                <Cell data-label="Destination">
+                  <code>{r.destination}</code>
+                </Cell>
                 <Cell data-label="Ports">{r.ports.join(', ')}</Cell>
                 <Cell data-label="State">{r.enabled ? 'Enabled' : <span className="muted">Disabled</span>}</Cell>
                 <Cell className="cell-actions">
@@ -126,17 +226,37 @@ export function PolicyPage() {
         </Table>
       </div>
       {dialog?.kind === 'rule' && (
-        <RuleForm rule={dialog.rule} error={replaceError} onClose={() => setDialog(null)} onSave={(rule) => {
-          const next = rules.map(toInput);
-          if (rule.id) next.splice(next.findIndex((x) => x.id === rule.id), 1, rule);
-          else next.push(rule);
-          replace.mutate(next);
-        }} />
+        <RuleForm
+          rule={dialog.rule}
+          error={replaceError}
+          onClose={() => setDialog(null)}
+          onSave={(rule) => {
+            const next = rules.map(toInput);
+            if (rule.id)
+              next.splice(
+                next.findIndex((x) => x.id === rule.id),
+                1,
+                rule,
+              );
+            else next.push(rule);
+            replace.mutate(next);
+          }}
+        />
       )}
       {dialog?.kind === 'remove' && (
         <Window title="Remove rule" isOpen alert size="sm" onOpenChange={(o) => !o && setDialog(null)}>
-          <div className="dialog-body"><p>Remove the rule <strong>{dialog.rule.name}</strong> from the policy?</p>{replaceError && <Banner>{replaceError}</Banner>}</div>
-          <footer className="dialog-footer"><Button onPress={() => setDialog(null)}>Cancel</Button><Button variant="danger" onPress={() => replace.mutate(rules.filter((x) => x.id !== dialog.rule.id).map(toInput))}>Remove</Button></footer>
+          <div className="dialog-body">
+            <p>
+              Remove the rule <strong>{dialog.rule.name}</strong> from the policy?
+            </p>
+            {replaceError && <Banner>{replaceError}</Banner>}
+          </div>
+          <footer className="dialog-footer">
+            <Button onPress={() => setDialog(null)}>Cancel</Button>
+            <Button variant="danger" onPress={() => replace.mutate(rules.filter((x) => x.id !== dialog.rule.id).map(toInput))}>
+              Remove
+            </Button>
+          </footer>
         </Window>
       )}
     </>

@@ -28,21 +28,26 @@ export function SignIn() {
     <main className="auth-page">
       <title>Sign in · Tessera</title>
       <div className="auth-card">
-        <div className="auth-brand"><img src="/favicon.svg" alt="" width="36" height="36" /><span>Tessera</span></div>
+        <div className="auth-brand">
+          <img src="/favicon.svg" alt="" width="36" height="36" />
+          <span>Tessera</span>
+        </div>
         <h1>Sign in</h1>
         {expired && <Banner tone="info">Your session has ended. Sign in again to continue.</Banner>}
         {error !== undefined && <Banner>{error}</Banner>}
         <Form onSubmit={submit} className="stack" validationBehavior="aria">
           <TextField label="Email" type="email" name="email" autoComplete="username" value={email} onChange={setEmail} isRequired autoFocus />
           <TextField label="Password" type="password" name="password" autoComplete="current-password" value={password} onChange={setPassword} isRequired />
-          <Button type="submit" variant="primary" isDisabled={busy} className="wide">{busy ? 'Signing in…' : 'Sign in'}</Button>
+          <Button type="submit" variant="primary" isDisabled={busy} className="wide">
+            {busy ? 'Signing in…' : 'Sign in'}
+          </Button>
         </Form>
         <details className="first-run">
           <summary>First time here?</summary>
           <p>
-            On its first start, Tessera creates a Global Admin user. If <code>TESSERA_ADMIN_EMAIL</code> and <code>TESSERA_ADMIN_PASSWORD</code> were
-            not set, it generated a password and printed it, with the email, once in the terminal where the server started. Use those here.
-            Other people join through an invitation link from a Global Admin.
+            On its first start, Tessera creates a Global Admin user. If <code>TESSERA_ADMIN_EMAIL</code> and <code>TESSERA_ADMIN_PASSWORD</code> were not set, it
+            generated a password and printed it, with the email, once in the terminal where the server started. Use those here. Other people join through an invitation
+            link from a Global Admin.
           </p>
         </details>
       </div>

@@ -16,7 +16,11 @@ import { useSession } from '../auth/session';
 import { formatDateTime, relative } from '../lib/format';
 import { grantLabel } from '../lib/roles';
 
-const STATUS_FILTERS = [{ id: 'any', label: 'Any status' }, { id: 'active', label: 'Active' }, { id: 'pending', label: 'Pending invitation' }];
+const STATUS_FILTERS = [
+  { id: 'any', label: 'Any status' },
+  { id: 'active', label: 'Active' },
+  { id: 'pending', label: 'Pending invitation' },
+];
 
 type Dialog =
   | { kind: 'invite' }
@@ -25,7 +29,17 @@ type Dialog =
   | { kind: 'link'; user: ManagedUser; url: string; expiresAt: string; fresh: boolean }
   | null;
 
-function UserForm({ editing, onClose, onInvited, onSaved }: { editing?: ManagedUser; onClose: () => void; onInvited: (user: InvitedUser) => void; onSaved: (user: ManagedUser) => void }) {
+function UserForm({
+  editing,
+  onClose,
+  onInvited,
+  onSaved,
+}: {
+  editing?: ManagedUser;
+  onClose: () => void;
+  onInvited: (user: InvitedUser) => void;
+  onSaved: (user: ManagedUser) => void;
+}) {
   const [email, setEmail] = useState(editing?.email ?? '');
   const [displayName, setDisplayName] = useState(editing?.displayName ?? '');
   const [drafts, setDrafts] = useState<RoleDraft[]>(() => (editing ? draftsFromGrants(editing.roles) : [newRoleDraft()]));
@@ -74,14 +88,32 @@ function UserForm({ editing, onClose, onInvited, onSaved }: { editing?: ManagedU
         <div className="dialog-body">
           {serverError.form !== undefined && <Banner>{serverError.form}</Banner>}
           {editing?.primary && <Banner tone="info">This is the primary user: it cannot be deleted and keeps the Global Admin role.</Banner>}
-          <TextField label="Email" type="email" value={email} onChange={setEmail} isReadOnly={editing !== undefined} autoFocus={!editing}
-            description={editing ? 'The email cannot be changed.' : 'The person signs in with this email.'} error={emailError ?? serverError.email} />
-          <TextField label="Display name" value={displayName} onChange={setDisplayName} error={nameError ?? serverError.displayName} description="Optional. Shown in the console and the audit log." />
+          <TextField
+            label="Email"
+            type="email"
+            value={email}
+            onChange={setEmail}
+            isReadOnly={editing !== undefined}
+            autoFocus={!editing}
+            description={editing ? 'The email cannot be changed.' : 'The person signs in with this email.'}
+            error={emailError ?? serverError.email}
+          />
+          <TextField
+            label="Display name"
+            value={displayName}
+            onChange={setDisplayName}
+            error={nameError ?? serverError.displayName}
+            description="Optional. Shown in the console and the audit log."
+          />
           <RoleBlocks drafts={drafts} onChange={setDrafts} errors={roleErrors} />
         </div>
         <footer className="dialog-footer">
-          <Button onPress={onClose} isDisabled={save.isPending}>Cancel</Button>
-          <Button type="submit" variant="primary" isDisabled={save.isPending}>{editing ? 'Save' : 'Invite'}</Button>
+          <Button onPress={onClose} isDisabled={save.isPending}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="primary" isDisabled={save.isPending}>
+            {editing ? 'Save' : 'Invite'}
+          </Button>
         </footer>
       </Form>
     </Window>
@@ -103,7 +135,12 @@ export function UsersPage() {
   }, [q]);
   const pages = useCursorPages(JSON.stringify([debounced, status]));
 
-  const query: UserQuery = { limit: pages.size, cursor: pages.cursor, ...(debounced ? { q: debounced } : {}), ...(status !== 'any' ? { status: status as UserQuery['status'] } : {}) };
+  const query: UserQuery = {
+    limit: pages.size,
+    cursor: pages.cursor,
+    ...(debounced ? { q: debounced } : {}),
+    ...(status !== 'any' ? { status: status as UserQuery['status'] } : {}),
+  };
   const list = useQuery({ queryKey: ['users', query], queryFn: () => call(api.GET('/api/v1/users', { params: { query } })), placeholderData: keepPreviousData });
   const refresh = () => void queries.invalidateQueries({ queryKey: ['users'] });
 
@@ -127,13 +164,23 @@ export function UsersPage() {
   const items = list.data?.items ?? [];
   return (
     <>
-      <PageHeader title="Users" description="People who sign in to the console. Invite them with a link; their roles decide what they see and do."
-        actions={<Button variant="primary" onPress={() => setDialog({ kind: 'invite' })}><Icon name="plus" /> Invite user</Button>} />
+      <PageHeader
+        title="Users"
+        description="People who sign in to the console. Invite them with a link; their roles decide what they see and do."
+        actions={
+          <Button variant="primary" onPress={() => setDialog({ kind: 'invite' })}>
+            <Icon name="plus" /> Invite user
+          </Button>
+        }
+      />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
       <div className="filters" role="search" aria-label="Filter users">
         <SearchField value={q} onChange={setQ} className="field search">
           <Label>Search</Label>
-          <div className="search-box"><Icon name="search" /><Input placeholder="Email or name" /></div>
+          <div className="search-box">
+            <Icon name="search" />
+            <Input placeholder="Email or name" />
+          </div>
         </SearchField>
         <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
       </div>
@@ -147,32 +194,57 @@ export function UsersPage() {
             <Column>Status</Column>
             <Column>Last sign-in</Column>
             <Column>Created</Column>
-            <Column className="col-actions"><span className="visually-hidden">Actions</span></Column>
+            <Column className="col-actions">
+              <span className="visually-hidden">Actions</span>
+            </Column>
           </TableHeader>
-          <TableBody items={items} dependencies={[accountNames, me]} renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading users…' : 'No users match.'}</div>}>
+          <TableBody
+            items={items}
+            dependencies={[accountNames, me]}
+            renderEmptyState={() => <div className="table-empty">{list.isPending ? 'Loading users…' : 'No users match.'}</div>}
+          >
             {(user) => (
               <Row id={user.id} className="row">
                 <Cell className="cell-name" data-label="Name">
-                  {user.displayName || <span className="muted">—</span>} {user.primary && <span className="badge badge-info">Primary</span>} {user.id === me?.id && <span className="badge badge-neutral">You</span>}
+                  {user.displayName || <span className="muted">—</span>} {user.primary && <span className="badge badge-info">Primary</span>}{' '}
+                  {user.id === me?.id && <span className="badge badge-neutral">You</span>}
                 </Cell>
                 <Cell data-label="Email">{user.email}</Cell>
-                <Cell data-label="Roles"><ul className="role-list nowrap">{user.roles.map((g) => <li key={g.role}>{grantLabel(g, accountNames)}</li>)}</ul></Cell>
+                <Cell data-label="Roles">
+                  <ul className="role-list nowrap">
+                    {user.roles.map((g) => (
+                      <li key={g.role}>{grantLabel(g, accountNames)}</li>
+                    ))}
+                  </ul>
+                </Cell>
                 <Cell data-label="Status">
-                  {user.status === 'active' ? <span className="badge badge-active">Active</span> : (
-                    <span className="badge badge-expiring" title={user.invitationExpiresAt ? `Invitation expires ${formatDateTime(user.invitationExpiresAt)}` : undefined}>
+                  {user.status === 'active' ? (
+                    <span className="badge badge-active">Active</span>
+                  ) : (
+                    <span
+                      className="badge badge-expiring"
+                      title={user.invitationExpiresAt ? `Invitation expires ${formatDateTime(user.invitationExpiresAt)}` : undefined}
+                    >
                       {user.invitationExpiresAt && new Date(user.invitationExpiresAt) < new Date() ? 'Invitation expired' : 'Pending'}
                     </span>
                   )}
                 </Cell>
-                <Cell data-label="Last sign-in">{user.lastSignInAt ? <span title={formatDateTime(user.lastSignInAt)}>{relative(user.lastSignInAt)}</span> : <span className="muted">Never</span>}</Cell>
-                <Cell className="nowrap" data-label="Created">{formatDateTime(user.createdAt)}</Cell>
+                <Cell data-label="Last sign-in">
+                  {user.lastSignInAt ? <span title={formatDateTime(user.lastSignInAt)}>{relative(user.lastSignInAt)}</span> : <span className="muted">Never</span>}
+                </Cell>
+                <Cell className="nowrap" data-label="Created">
+                  {formatDateTime(user.createdAt)}
+                </Cell>
                 <Cell className="cell-actions">
                   <RowActions
                     label={`Actions for ${user.email}`}
                     actions={[
                       { id: 'edit', label: 'Edit user' },
                       ...(user.status === 'pending'
-                        ? [{ id: 'reinvite', label: 'New invitation link' }, { id: 'delete', label: 'Revoke invitation', danger: true }]
+                        ? [
+                            { id: 'reinvite', label: 'New invitation link' },
+                            { id: 'delete', label: 'Revoke invitation', danger: true },
+                          ]
                         : !user.primary && user.id !== me?.id
                           ? [{ id: 'delete', label: 'Delete user', danger: true }]
                           : []),
@@ -210,30 +282,58 @@ export function UsersPage() {
       {dialog?.kind === 'link' && (
         <Window title="Invitation Link" isOpen onOpenChange={(open) => !open && setDialog(null)}>
           <div className="dialog-body">
-            <p>{dialog.fresh ? <>An invitation for <strong>{dialog.user.email}</strong> was created.</> : <>A new invitation link for <strong>{dialog.user.email}</strong> was made; the previous link no longer works.</>}
-              {' '}Send this link to them: it works once, until {formatDateTime(dialog.expiresAt)}. It is shown only now.</p>
+            <p>
+              {dialog.fresh ? (
+                <>
+                  An invitation for <strong>{dialog.user.email}</strong> was created.
+                </>
+              ) : (
+                <>
+                  A new invitation link for <strong>{dialog.user.email}</strong> was made; the previous link no longer works.
+                </>
+              )}{' '}
+              Send this link to them: it works once, until {formatDateTime(dialog.expiresAt)}. It is shown only now.
+            </p>
             <dl className="secret-rows">
               <div className="secret-row">
                 <dt>Invitation link</dt>
-                <dd><code className="secret-value token" data-testid="invitation-url">{dialog.url}</code></dd>
+                <dd>
+                  <code className="secret-value token" data-testid="invitation-url">
+                    {dialog.url}
+                  </code>
+                </dd>
                 <CopyButton value={dialog.url} label="Copy invitation link" />
               </div>
             </dl>
           </div>
-          <footer className="dialog-footer"><Button variant="primary" onPress={() => setDialog(null)}>Close</Button></footer>
+          <footer className="dialog-footer">
+            <Button variant="primary" onPress={() => setDialog(null)}>
+              Close
+            </Button>
+          </footer>
         </Window>
       )}
       {dialog?.kind === 'delete' && (
         <Window title={dialog.user.status === 'pending' ? 'Revoke invitation' : 'Delete user'} isOpen alert size="sm" onOpenChange={(open) => !open && setDialog(null)}>
           <div className="dialog-body">
-            <p>{dialog.user.status === 'pending'
-              ? <>Revoke the invitation of <strong>{dialog.user.email}</strong>? The link stops working and the user is removed.</>
-              : <>Delete the user <strong>{dialog.user.email}</strong>? They are signed out at once and cannot sign in again.</>}</p>
+            <p>
+              {dialog.user.status === 'pending' ? (
+                <>
+                  Revoke the invitation of <strong>{dialog.user.email}</strong>? The link stops working and the user is removed.
+                </>
+              ) : (
+                <>
+                  Delete the user <strong>{dialog.user.email}</strong>? They are signed out at once and cannot sign in again.
+                </>
+              )}
+            </p>
             {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
           </div>
           <footer className="dialog-footer">
             <Button onPress={() => setDialog(null)}>Cancel</Button>
-            <Button variant="danger" onPress={() => remove.mutate(dialog.user)} isDisabled={remove.isPending}>{dialog.user.status === 'pending' ? 'Revoke' : 'Delete'}</Button>
+            <Button variant="danger" onPress={() => remove.mutate(dialog.user)} isDisabled={remove.isPending}>
+              {dialog.user.status === 'pending' ? 'Revoke' : 'Delete'}
+            </Button>
           </footer>
         </Window>
       )}

@@ -4,19 +4,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import {
-  Button as AriaButton,
-  Cell,
-  Column,
-  Row,
-  SearchField,
-  Input,
-  Label,
-  Table,
-  TableBody,
-  TableHeader,
-  type SortDescriptor,
-} from 'react-aria-components';
+import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
 import { messageFor } from '../../api/errors';
 import { useAccountNames } from '../../api/queries';
@@ -33,7 +21,14 @@ const EXPIRING_DAYS = 30;
 
 type SortColumn = 'name' | 'role' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'status';
 /** The status follows the expiration date, so it sorts by it. */
-const SERVER_SORT: Record<SortColumn, NonNullable<AccessKeyQuery['sort']>> = { name: 'name', role: 'role', createdAt: 'createdAt', expiresAt: 'expiresAt', lastUsedAt: 'lastUsedAt', status: 'expiresAt' };
+const SERVER_SORT: Record<SortColumn, NonNullable<AccessKeyQuery['sort']>> = {
+  name: 'name',
+  role: 'role',
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt',
+  lastUsedAt: 'lastUsedAt',
+  status: 'expiresAt',
+};
 
 const ROLE_FILTERS = [{ id: 'any', label: 'Any role' }, ...ROLES.map((r) => ({ id: r, label: ROLE_TITLES[r] }))];
 const STATUS_FILTERS = [
@@ -55,7 +50,12 @@ function useDebounced<T>(value: T, ms: number): T {
 export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Date }) {
   if (accessKey.status === 'expired') return <span className="badge badge-expired">Expired</span>;
   const left = new Date(accessKey.expiresAt).getTime() - now.getTime();
-  if (left <= EXPIRING_DAYS * 86_400_000) return <span className="badge badge-expiring" title={`Expires ${relative(accessKey.expiresAt, now)}`}>Expires {relative(accessKey.expiresAt, now)}</span>;
+  if (left <= EXPIRING_DAYS * 86_400_000)
+    return (
+      <span className="badge badge-expiring" title={`Expires ${relative(accessKey.expiresAt, now)}`}>
+        Expires {relative(accessKey.expiresAt, now)}
+      </span>
+    );
   return <span className="badge badge-active">Active</span>;
 }
 
@@ -118,7 +118,11 @@ export function AccessKeysPage() {
       <PageHeader
         title="API Access Keys"
         description="Keys let other applications call the Tessera API. What a key may do follows its roles; a key's JSON web token is shown only once, when it is added."
-        actions={<Button variant="primary" onPress={() => setDialog({ kind: 'add' })}><Icon name="plus" /> Add access key</Button>}
+        actions={
+          <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
+            <Icon name="plus" /> Add access key
+          </Button>
+        }
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
 
@@ -128,69 +132,138 @@ export function AccessKeysPage() {
           <div className="search-box">
             <Icon name="search" />
             <Input placeholder="Filter by name" />
-            {nameFilter !== '' && <AriaButton className="icon-btn small" aria-label="Clear name filter"><Icon name="close" /></AriaButton>}
+            {nameFilter !== '' && (
+              <AriaButton className="icon-btn small" aria-label="Clear name filter">
+                <Icon name="close" />
+              </AriaButton>
+            )}
           </div>
         </SearchField>
         <Select label="Role" options={ROLE_FILTERS} value={role} onChange={setRole} className="filter" />
         <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
       </div>
 
-      {list.isError && <Banner>{messageFor(list.error)} <Button variant="quiet" onPress={() => void list.refetch()}>Try again</Button></Banner>}
+      {list.isError && (
+        <Banner>
+          {messageFor(list.error)}{' '}
+          <Button variant="quiet" onPress={() => void list.refetch()}>
+            Try again
+          </Button>
+        </Banner>
+      )}
 
-        <div className="table-wrap" aria-busy={list.isFetching}>
-          <Table aria-label="API access keys" sortDescriptor={sort} onSortChange={(next) => void prefetch(queryFor(next, undefined)).finally(() => setSort(next))} className="table keys-table stack-on-narrow">
-            <TableHeader>
-              <Column id="name" isRowHeader allowsSorting className="col-name">Name</Column>
-              <Column id="role" allowsSorting className="col-role">Role</Column>
-              <Column id="createdAt" allowsSorting className="col-date">Created</Column>
-              <Column id="expiresAt" allowsSorting className="col-date">Expiration Date</Column>
-              <Column id="lastUsedAt" allowsSorting className="col-date">Last used</Column>
-              <Column id="status" allowsSorting className="col-status">Status</Column>
-              <Column id="actions" className="col-actions"><span className="visually-hidden">Actions</span></Column>
-            </TableHeader>
-            <TableBody
-              items={items}
-              dependencies={[accountNames, now]}
-              renderEmptyState={() => {
-                if (list.isPending) return <div className="table-empty" role="status">Loading access keys…</div>;
-                if (filtered) {
-                  return <div className="table-empty">No access keys match these filters. <Button variant="quiet" onPress={() => { setNameFilter(''); setRole('any'); setStatus('any'); }}>Clear filters</Button></div>;
-                }
+      <div className="table-wrap" aria-busy={list.isFetching}>
+        <Table
+          aria-label="API access keys"
+          sortDescriptor={sort}
+          onSortChange={(next) => void prefetch(queryFor(next, undefined)).finally(() => setSort(next))}
+          className="table keys-table stack-on-narrow"
+        >
+          <TableHeader>
+            <Column id="name" isRowHeader allowsSorting className="col-name">
+              Name
+            </Column>
+            <Column id="role" allowsSorting className="col-role">
+              Role
+            </Column>
+            <Column id="createdAt" allowsSorting className="col-date">
+              Created
+            </Column>
+            <Column id="expiresAt" allowsSorting className="col-date">
+              Expiration Date
+            </Column>
+            <Column id="lastUsedAt" allowsSorting className="col-date">
+              Last used
+            </Column>
+            <Column id="status" allowsSorting className="col-status">
+              Status
+            </Column>
+            <Column id="actions" className="col-actions">
+              <span className="visually-hidden">Actions</span>
+            </Column>
+          </TableHeader>
+          <TableBody
+            items={items}
+            dependencies={[accountNames, now]}
+            renderEmptyState={() => {
+              if (list.isPending)
                 return (
-                  <div className="empty-state">
-                    <Icon name="key" className="empty-icon" />
-                    <h2>No API access keys yet</h2>
-                    <p>Add a key to let another application — a CI job, a SIEM, a script — call the Tessera API with the roles you choose.</p>
-                    <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>Add the first access key</Button>
+                  <div className="table-empty" role="status">
+                    Loading access keys…
                   </div>
                 );
-              }}
-            >
-              {(key) => (
-                <Row id={key.id} className="row">
-                  <Cell className="cell-name" data-label="Name">{key.name}</Cell>
-                  <Cell data-label="Role">
-                    <ul className="role-list">
-                      {key.roles.map((g) => <li key={g.role}><Icon name="key" className="role-icon" />{grantLabel(g, accountNames)}</li>)}
-                    </ul>
-                  </Cell>
-                  <Cell className="nowrap" data-label="Created">{formatDateTime(key.createdAt)}</Cell>
-                  <Cell className="nowrap" data-label="Expiration Date">{formatDateTime(key.expiresAt)}</Cell>
-                  <Cell className="nowrap" data-label="Last used">{key.lastUsedAt ? <span title={formatDateTime(key.lastUsedAt)}>{relative(key.lastUsedAt, now)}</span> : <span className="muted">Never</span>}</Cell>
-                  <Cell data-label="Status"><StatusBadge accessKey={key} now={now} /></Cell>
-                  <Cell className="cell-actions">
-                    <RowActions
-                      label={`Actions for ${key.name}`}
-                      actions={[{ id: 'edit', label: 'Edit access key' }, { id: 'remove', label: 'Remove access key', danger: true }]}
-                      onAction={(action) => setDialog(action === 'edit' ? { kind: 'edit', key } : { kind: 'remove', key })}
-                    />
-                  </Cell>
-                </Row>
-              )}
-            </TableBody>
-          </Table>
-          <Pager pages={pages} shown={items.length} nextCursor={list.data?.nextCursor} noun="keys" prefetch={(cursor) => prefetch(queryFor(sort, cursor))} />
-        </div>
+              if (filtered) {
+                return (
+                  <div className="table-empty">
+                    No access keys match these filters.{' '}
+                    <Button
+                      variant="quiet"
+                      onPress={() => {
+                        setNameFilter('');
+                        setRole('any');
+                        setStatus('any');
+                      }}
+                    >
+                      Clear filters
+                    </Button>
+                  </div>
+                );
+              }
+              return (
+                <div className="empty-state">
+                  <Icon name="key" className="empty-icon" />
+                  <h2>No API access keys yet</h2>
+                  <p>Add a key to let another application — a CI job, a SIEM, a script — call the Tessera API with the roles you choose.</p>
+                  <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
+                    Add the first access key
+                  </Button>
+                </div>
+              );
+            }}
+          >
+            {(key) => (
+              <Row id={key.id} className="row">
+                <Cell className="cell-name" data-label="Name">
+                  {key.name}
+                </Cell>
+                <Cell data-label="Role">
+                  <ul className="role-list">
+                    {key.roles.map((g) => (
+                      <li key={g.role}>
+                        <Icon name="key" className="role-icon" />
+                        {grantLabel(g, accountNames)}
+                      </li>
+                    ))}
+                  </ul>
+                </Cell>
+                <Cell className="nowrap" data-label="Created">
+                  {formatDateTime(key.createdAt)}
+                </Cell>
+                <Cell className="nowrap" data-label="Expiration Date">
+                  {formatDateTime(key.expiresAt)}
+                </Cell>
+                <Cell className="nowrap" data-label="Last used">
+                  {key.lastUsedAt ? <span title={formatDateTime(key.lastUsedAt)}>{relative(key.lastUsedAt, now)}</span> : <span className="muted">Never</span>}
+                </Cell>
+                <Cell data-label="Status">
+                  <StatusBadge accessKey={key} now={now} />
+                </Cell>
+                <Cell className="cell-actions">
+                  <RowActions
+                    label={`Actions for ${key.name}`}
+                    actions={[
+                      { id: 'edit', label: 'Edit access key' },
+                      { id: 'remove', label: 'Remove access key', danger: true },
+                    ]}
+                    onAction={(action) => setDialog(action === 'edit' ? { kind: 'edit', key } : { kind: 'remove', key })}
+                  />
+                </Cell>
+              </Row>
+            )}
+          </TableBody>
+        </Table>
+        <Pager pages={pages} shown={items.length} nextCursor={list.data?.nextCursor} noun="keys" prefetch={(cursor) => prefetch(queryFor(sort, cursor))} />
+      </div>
 
       {(dialog?.kind === 'add' || dialog?.kind === 'edit') && (
         <KeyDialog
@@ -212,12 +285,18 @@ export function AccessKeysPage() {
       {dialog?.kind === 'remove' && (
         <Window title="Remove access key" isOpen alert onOpenChange={(open) => !open && !remove.isPending && setDialog(null)} size="sm">
           <div className="dialog-body">
-            <p>Remove the access key <strong>{dialog.key.name}</strong>? Applications using its token will be refused from their next request. This cannot be undone.</p>
+            <p>
+              Remove the access key <strong>{dialog.key.name}</strong>? Applications using its token will be refused from their next request. This cannot be undone.
+            </p>
             {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
           </div>
           <footer className="dialog-footer">
-            <Button onPress={() => setDialog(null)} isDisabled={remove.isPending}>Cancel</Button>
-            <Button variant="danger" onPress={() => remove.mutate(dialog.key)} isDisabled={remove.isPending} autoFocus>{remove.isPending ? 'Removing…' : 'Remove'}</Button>
+            <Button onPress={() => setDialog(null)} isDisabled={remove.isPending}>
+              Cancel
+            </Button>
+            <Button variant="danger" onPress={() => remove.mutate(dialog.key)} isDisabled={remove.isPending} autoFocus>
+              {remove.isPending ? 'Removing…' : 'Remove'}
+            </Button>
           </footer>
         </Window>
       )}

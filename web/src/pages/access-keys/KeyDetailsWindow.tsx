@@ -22,27 +22,39 @@ export function KeyDetailsWindow({ accessKey, onClose }: { accessKey: NewAccessK
     <Window title="Access Key" isOpen onOpenChange={(open) => !open && saved && onClose()} dismissable={saved} closeDisabled={!saved} size="lg">
       <div className="dialog-body">
         <p className="lead">
-          The access key <strong>{accessKey.name}</strong> has been added. Copy its name and its JSON web token to a safe location now:
-          the token will not be shown again, and Tessera cannot retrieve it later. Without the token, the key is useless.
-          Applications send only the token, as <code>Authorization: Bearer &lt;token&gt;</code>.
+          The access key <strong>{accessKey.name}</strong> has been added. Copy its name and its JSON web token to a safe location now: the token will not be shown again,
+          and Tessera cannot retrieve it later. Without the token, the key is useless. Applications send only the token, as{' '}
+          <code>Authorization: Bearer &lt;token&gt;</code>.
         </p>
         <dl className="secret-rows">
           <div className="secret-row">
             <dt>Access Key Name</dt>
-            <dd><span className="secret-value" data-testid="new-key-name">{accessKey.name}</span></dd>
+            <dd>
+              <span className="secret-value" data-testid="new-key-name">
+                {accessKey.name}
+              </span>
+            </dd>
             <CopyButton value={accessKey.name} label="Copy access key name" />
           </div>
           <div className="secret-row">
             <dt>JSON Web Token</dt>
-            <dd><code className="secret-value token" data-testid="new-key-token">{accessKey.token}</code></dd>
+            <dd>
+              <code className="secret-value token" data-testid="new-key-token">
+                {accessKey.token}
+              </code>
+            </dd>
             <CopyButton value={accessKey.token} label="Copy JSON web token" />
           </div>
         </dl>
-        <Checkbox isSelected={saved} onChange={setSaved}>I have saved the access key name and JSON web token</Checkbox>
+        <Checkbox isSelected={saved} onChange={setSaved}>
+          I have saved the access key name and JSON web token
+        </Checkbox>
       </div>
       <footer className="dialog-footer">
         {!saved && <span className="footer-hint">Tick the box above to close this window.</span>}
-        <Button variant="primary" isDisabled={!saved} onPress={onClose}>Close</Button>
+        <Button variant="primary" isDisabled={!saved} onPress={onClose}>
+          Close
+        </Button>
       </footer>
     </Window>
   );

@@ -21,7 +21,12 @@ interface Errors {
   form?: string;
 }
 
-export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
+export function KeyDialog({
+  editing,
+  onClose,
+  onAdded,
+  onSaved,
+}: {
   /** The key to edit; undefined to add one. */
   editing?: AccessKey;
   onClose: () => void;
@@ -40,7 +45,8 @@ export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
     if (!editing) {
       const trimmed = name.trim();
       if (trimmed === '') errors.name = 'Enter a name for the access key.';
-      else if (visibleLength(trimmed) > ACCESS_KEY_NAME_MAX_LENGTH) errors.name = `Use at most ${ACCESS_KEY_NAME_MAX_LENGTH} characters (this one has ${visibleLength(trimmed)}).`;
+      else if (visibleLength(trimmed) > ACCESS_KEY_NAME_MAX_LENGTH)
+        errors.name = `Use at most ${ACCESS_KEY_NAME_MAX_LENGTH} characters (this one has ${visibleLength(trimmed)}).`;
       else if (CONTROL.test(trimmed)) errors.name = 'The name cannot contain control characters.';
       if (choice === 'custom' && (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)) errors.days = `Enter a whole number of days from 1 to ${MAX_DAYS}.`;
     }
@@ -92,7 +98,9 @@ export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
           {editing ? (
             <>
               <TextField label="Access Key Name" value={editing.name} isReadOnly description="The name cannot be changed." />
-              <p className="read-only-fact"><span className="fact-label">Expiration Date</span> {formatDateTime(editing.expiresAt)}</p>
+              <p className="read-only-fact">
+                <span className="fact-label">Expiration Date</span> {formatDateTime(editing.expiresAt)}
+              </p>
             </>
           ) : (
             <>
@@ -110,17 +118,31 @@ export function KeyDialog({ editing, onClose, onAdded, onSaved }: {
               <div className="expiration-row">
                 <Select label="Expiration" options={EXPIRATION_OPTIONS} value={choice} onChange={(v) => setChoice(v as ExpirationChoice)} className="grow" />
                 {choice === 'custom' && (
-                  <NumberField label="Days" value={days} onChange={setDays} step={1} formatOptions={{ maximumFractionDigits: 0, useGrouping: false }} error={errors.days} className="days" />
+                  <NumberField
+                    label="Days"
+                    value={days}
+                    onChange={setDays}
+                    step={1}
+                    formatOptions={{ maximumFractionDigits: 0, useGrouping: false }}
+                    error={errors.days}
+                    className="days"
+                  />
                 )}
               </div>
-              <p className="field-hint" aria-live="polite">{expires ? `The key will expire on ${formatDate(expires)}.` : 'Enter the number of days until the key expires.'}</p>
+              <p className="field-hint" aria-live="polite">
+                {expires ? `The key will expire on ${formatDate(expires)}.` : 'Enter the number of days until the key expires.'}
+              </p>
             </>
           )}
           <RoleBlocks drafts={drafts} onChange={setDrafts} errors={errors.roles} />
         </div>
         <footer className="dialog-footer">
-          <Button onPress={onClose} isDisabled={save.isPending}>Cancel</Button>
-          <Button type="submit" variant="primary" isDisabled={save.isPending}>{editing ? (save.isPending ? 'Saving…' : 'Save') : save.isPending ? 'Adding…' : 'Add'}</Button>
+          <Button onPress={onClose} isDisabled={save.isPending}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="primary" isDisabled={save.isPending}>
+            {editing ? (save.isPending ? 'Saving…' : 'Save') : save.isPending ? 'Adding…' : 'Add'}
+          </Button>
         </footer>
       </Form>
     </Window>
