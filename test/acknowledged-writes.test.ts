@@ -7,7 +7,7 @@ import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { call, CLUSTER_METRICS_TOKEN, startCluster, type Answer, type Cluster, type Instance } from './helpers/instances.ts';
+import { call, CLUSTER_METRICS_TOKEN, createAdminKeyOn, readKeyOn, startCluster, type Answer, type Cluster, type Instance } from './helpers/instances.ts';
 
 /**
  * A request written on an open connection but for its last byte (of the body, if any), which
@@ -127,13 +127,8 @@ describe.runIf(DIALECTS.includes('postgres'))('acknowledged writes: two instance
   }, 120_000);
   afterAll(() => cluster?.close());
 
-  const createKey = async (on: Instance, name: string) => {
-    const res = await call(on.url, 'POST', '/api/v1/access-keys', admin, { name, roles: [{ role: 'global-admin' }] });
-    expect(res.status, res.body).toBe(201);
-    return res.json<{ id: string; token: string }>();
-  };
-  /** An admin-only read: 200 for a Global Admin key, 403 once its roles are reduced, 401 once removed. */
-  const use = (on: Instance, token: string, id: string) => call(on.url, 'GET', `/api/v1/access-keys/${id}`, token);
+  const createKey = (on: Instance, name: string) => createAdminKeyOn(on, admin, name);
+  const use = readKeyOn;
   const ACCOUNTS_PAGE = '/api/v1/cloud-accounts?limit=200';
   const listAccounts = (on: Instance) => call(on.url, 'GET', ACCOUNTS_PAGE, viewer);
   const scrape = async (on: Instance) => (await call(on.url, 'GET', '/metrics', CLUSTER_METRICS_TOKEN)).body;

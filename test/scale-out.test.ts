@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from './helpers/databases.ts';
-import { call, CLUSTER_METRICS_TOKEN, kidOf, quantile, startCluster, type Cluster, type Instance } from './helpers/instances.ts';
+import { call, CLUSTER_METRICS_TOKEN, createAdminKeyOn, kidOf, quantile, readKeyOn, startCluster, type Cluster, type Instance } from './helpers/instances.ts';
 
 /** The target of issue 7: a key removed on one instance is refused by every other within this, p99, under load. */
 /**
@@ -30,12 +30,8 @@ describe.runIf(DIALECTS.includes('postgres'))('scale-out: two instances on one P
   }, 120_000);
   afterAll(() => cluster?.close());
 
-  const createKey = async (on: Instance, name: string) => {
-    const res = await call(on.url, 'POST', '/api/v1/access-keys', admin, { name, roles: [{ role: 'global-admin' }] });
-    expect(res.status, res.body).toBe(201);
-    return res.json<{ id: string; token: string }>();
-  };
-  const use = (on: Instance, token: string, id: string) => call(on.url, 'GET', `/api/v1/access-keys/${id}`, token);
+  const createKey = (on: Instance, name: string) => createAdminKeyOn(on, admin, name);
+  const use = readKeyOn;
   const scrape = async (on: Instance) => (await call(on.url, 'GET', '/metrics', CLUSTER_METRICS_TOKEN)).body;
 
   /** Keeps `workers` loops busy with authenticated requests on every instance until stopped. */

@@ -91,6 +91,16 @@ export function call(base: string, method: string, path: string, token?: string,
   });
 }
 
+/** Creates a Global Admin key on an instance through the API (with an admin's token); its id and token. */
+export async function createAdminKeyOn(on: Instance, adminToken: string, name: string): Promise<{ id: string; token: string }> {
+  const res = await call(on.url, 'POST', '/api/v1/access-keys', adminToken, { name, roles: [{ role: 'global-admin' }] });
+  if (res.status !== 201) throw new Error(`creating key ${name} on ${on.name} answered ${res.status}: ${res.body}`);
+  return res.json<{ id: string; token: string }>();
+}
+
+/** An admin-only read of a key: 200 for a Global Admin token, 403 once its roles are reduced, 401 once removed. */
+export const readKeyOn = (on: Instance, token: string, id: string) => call(on.url, 'GET', `/api/v1/access-keys/${id}`, token);
+
 export function startInstance(name: string, env: Record<string, string>, port: number): Promise<Instance> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: ROOT,
