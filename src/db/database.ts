@@ -69,22 +69,30 @@ pg.types.setTypeParser(20, (value) => Number(value));
 /** How long a request waits for a PostgreSQL connection (a new one, or a free one from the pool). */
 const POOL_CONNECT_TIMEOUT_MS = 5000;
 
+/**
+ * A PostgreSQL pool that a lost connection can never crash: pg emits 'error' on the pool for an
+ * idle client, and on the client itself while it is checked out (a Kysely transaction, the
+ * scheduler's lock connection, a heartbeat), where the pool listens no more. The query that was
+ * running, or the next one, fails instead, and the pool drops the broken client when it comes back.
+ * Every pool of the process is made here.
+ */
+export function openPool(options: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(options);
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else SQLite in the data folder. */
 export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { poolSize?: number } = {}): Storage {
   if (config.databaseUrl !== undefined) {
-    const pool = new pg.Pool({
+    const pool = openPool({
       connectionString: config.databaseUrl,
       max: options.poolSize ?? 10,
       // An unreachable server (a blip that drops packets) fails a request in bounded time, as 503.
       connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
       keepAlive: true,
     });
-    // A lost connection must never crash the process: pg emits 'error' on the pool for an idle
-    // client, and on the client itself while it is checked out (a Kysely transaction, the
-    // scheduler's lock connection), where the pool listens no more. The query that was running,
-    // or the next one, fails instead, and the pool drops the broken client when it comes back.
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', sqlite: undefined, pool, close: () => db.destroy() };
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { openPool } from './database.ts';
 import type { Logger } from 'pino';
 import type { Database } from './schema.ts';
 import { EVERYTHING_CHANGED, type Transactions } from './transactions.ts';
@@ -157,7 +157,7 @@ export class InstanceRegistry {
     private readonly transactions: Transactions,
     private readonly log: Logger,
   ) {
-    const pool = new pg.Pool({
+    const pool = openPool({
       connectionString: databaseUrl,
       max: 2,
       connectionTimeoutMillis: CONFIRMATION_WINDOW_MS,
@@ -166,8 +166,6 @@ export class InstanceRegistry {
       query_timeout: CONFIRMATION_WINDOW_MS,
       application_name: `tessera-instance:${process.pid}:${hostname()}`.slice(0, 63),
     });
-    // A lost connection is reported by the next query (a heartbeat that fails); never a crash.
-    pool.on('error', () => {});
     this.db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
 
