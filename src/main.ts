@@ -245,7 +245,7 @@ export function buildCli(): Command {
   return program;
 }
 
-/** One line for errors a user can act on; a generic line (and exit 1) otherwise. */
+/** One line per error, never a stack: exit 2 for a configuration error, 1 for any other. */
 function report(error: unknown): never {
   if (error instanceof ConfigError) {
     console.error(`configuration error: ${error.message}`);

@@ -33,8 +33,8 @@ interface Pending {
  */
 export class KeyUsage {
   /**
-   * The scheduler job that flushes this instance's counts. Each instance has its own (and so
-   * its own advisory lock): every instance must flush what it counted, and the SQL merges.
+   * The scheduler job that flushes this instance's counts: an instance-scope job, run on every
+   * instance without the cluster lock, since each must flush what it counted and the SQL adds.
    */
   readonly jobName = `usage-flush:${randomUUID()}`;
   #pending = new Map<string, Pending>();
