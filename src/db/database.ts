@@ -104,12 +104,12 @@ export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opt
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  // 64 MiB of page cache instead of SQLite's 2 MiB: at a million keys the indexes a list page or a
+  // 64 MiB of page cache instead of SQLite's 2 MiB: on a large table the indexes a list page or a
   // create walks stay in memory (bounded: counted in the server's RSS budget).
   sqlite.pragma('cache_size = -65536');
   // Each unit of a group commit runs in a savepoint, whose undo log (the sub-journal) otherwise
-  // spills to a temporary file past 64 KiB: a file write of every page a unit touches first
-  // (~100 µs per key created at a million keys). A savepoint's pages are bounded by its unit.
+  // spills to a temporary file past 64 KiB: a file write of every page a unit touches first.
+  // A savepoint's pages are bounded by its unit.
   sqlite.pragma('temp_store = MEMORY');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', sqlite, pool: undefined, close: () => db.destroy() };

@@ -14,8 +14,8 @@ import { addKeyUsage, type UsageDelta } from './key-usage.repository.ts';
 export const USAGE_FLUSH_INTERVAL_MS = 10_000;
 /**
  * Keys written per transaction. SQLite writes on the event loop's own thread: a batch holds up
- * every request for its duration (~2 ms per 100 keys at a million keys), and the flush lets
- * requests through between batches.
+ * every request for its duration, so batches stay small and the flush lets requests through
+ * between them.
  */
 const FLUSH_BATCH: Record<Dialect, number> = { sqlite: 100, postgres: 500 };
 
