@@ -39,6 +39,19 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(JSON.stringify(event)).not.toContain(json.json().access_token);
   });
 
+  it("records the sign-in on the user, as the console's sign-in does; a refused password records nothing", async () => {
+    const user = await addUser(h, [{ role: 'global-viewer' }]);
+    const lastSignIn = async () => (await h.request(adminKey, { method: 'GET', url: `/api/v1/users/${user.id}` })).json().lastSignInAt;
+    expect(await lastSignIn()).toBeNull();
+    expect((await form({ grant_type: 'password', username: user.email, password: 'not the password' })).statusCode).toBe(400);
+    expect(await lastSignIn()).toBeNull();
+    expect((await form({ grant_type: 'password', username: user.email, password: PASSWORD })).statusCode).toBe(200);
+    expect(await lastSignIn()).toBe(h.clock().toISOString());
+    h.clock.advance(90_000);
+    await signIn(h, user.email);
+    expect(await lastSignIn()).toBe(h.clock().toISOString());
+  });
+
   it("the token works as Authorization: Bearer, needs no CSRF token, and writes are audited under the user's email", async () => {
     const token = (await form({ grant_type: 'password', username: admin.email, password: PASSWORD })).json().access_token;
     expect((await h.request(token, { method: 'GET', url: '/api/v1/access-keys' })).statusCode).toBe(200);

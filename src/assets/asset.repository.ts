@@ -1,6 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import type { AccountScope } from '../auth/permissions.ts';
-import { inScope } from '../cloud-accounts/cloud-account.repository.ts';
+import { inAccountScope } from '../db/account-scope.ts';
 import type { Vendor } from '../cloud-accounts/cloud-account.ts';
 import type { Db } from '../db/database.ts';
 import type { AssetCveRow, AssetRow } from '../db/schema.ts';
@@ -55,7 +55,7 @@ export function rowToNetwork(row: AssetRow): NetworkConfig {
 
 /** One asset, only when its account is inside `scope`. */
 export async function findAssetRow(db: Db, id: string, scope: AccountScope): Promise<AssetRow | undefined> {
-  return db.selectFrom('assets').selectAll().where('id', '=', id).where(inScope('account_id', scope)).executeTakeFirst();
+  return db.selectFrom('assets').selectAll().where('id', '=', id).where(inAccountScope('account_id', scope)).executeTakeFirst();
 }
 
 export async function cvesOfAsset(db: Db, assetId: string): Promise<AssetCveRow[]> {
@@ -97,7 +97,7 @@ export async function listAssetRows(db: Db, q: AssetQuery): Promise<(AssetRow & 
         .whereRef('asset_cves.asset_id', '=', 'assets.id')
         .as('cve_count'),
     )
-    .where(inScope('assets.account_id', q.scope));
+    .where(inAccountScope('assets.account_id', q.scope));
   if (q.accountId !== undefined) query = query.where('assets.account_id', '=', q.accountId);
   if (q.vendor !== undefined) query = query.where('assets.vendor', '=', q.vendor);
   if (q.type !== undefined) query = query.where('assets.type', '=', q.type);

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AccountScope } from '../auth/permissions.ts';
 import type { Actor } from '../auth/principal.ts';
-import { findCloudAccountRow } from '../cloud-accounts/cloud-account.repository.ts';
+import { findCloudAccount } from '../cloud-accounts/cloud-account.public.ts';
 import type { Vendor } from '../cloud-accounts/cloud-account.ts';
 import type { AssetCveRow, AssetRow, Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
@@ -116,7 +116,7 @@ export class AssetService {
       seen.set(input.resourceId, i);
     });
     return this.transactions.run(actor, async (work) => {
-      const account = await findCloudAccountRow(work.trx, accountId, scope);
+      const account = await findCloudAccount(work.trx, accountId, scope);
       if (account === undefined) throw notFound('The cloud account');
       const existing = new Map((await assetIdsOfAccount(work.trx, accountId)).map((a) => [a.id, a.created_at]));
       const now = work.now.toISOString();
@@ -150,7 +150,7 @@ export class AssetService {
         updated: rows.filter((r) => existing.has(r.id)).length,
         removed: removed.length,
       };
-      work.audit({ category: 'assets', resource: account.display_name, resourceId: accountId, action: 'replace', detail: { ...result } });
+      work.audit({ category: 'assets', resource: account.displayName, resourceId: accountId, action: 'replace', detail: { ...result } });
       return result;
     });
   }

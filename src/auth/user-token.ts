@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, UserRow } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
+import { findUserById, recordSignIn, rowToUser } from '../users/user.public.ts';
 import { principalForUser } from '../users/user.ts';
-import { findUserRow, rowToUser } from '../users/user.repository.ts';
 import type { AuthResult, BearerVerifier } from './authenticate.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -31,7 +31,7 @@ export class UserTokens {
       const issuedAt = new Date(Math.max(Math.floor(work.now.getTime() / 1000) * 1000, validAfter));
       const expiresAt = new Date(issuedAt.getTime() + USER_TOKEN_TTL_SECONDS * 1000);
       const { token } = await this.tokens.issue('user', user.id, issuedAt, expiresAt);
-      await work.trx.updateTable('users').set({ last_sign_in_at: work.now.toISOString() }).where('id', '=', user.id).execute();
+      await recordSignIn(work, user);
       work.audit({
         category: 'session',
         resource: user.email,
@@ -47,7 +47,7 @@ export class UserTokens {
   readonly verify: BearerVerifier = async (token): Promise<AuthResult> => {
     const check = await this.tokens.verify('user', token);
     if (!check.ok) return check;
-    const row = await findUserRow(this.db, check.claims.sub);
+    const row = await findUserById(this.db, check.claims.sub);
     if (row === undefined) return { ok: false, reason: 'user-removed' };
     if (row.status !== 'active') return { ok: false, reason: 'user-not-active' };
     // Revoked by a password change or a sign-out everywhere (read with the row: no query of its own).

@@ -1,5 +1,6 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { AccountScope } from '../auth/permissions.ts';
+import { inAccountScope } from '../db/account-scope.ts';
 import type { Db } from '../db/database.ts';
 import type { CloudAccountRow } from '../db/schema.ts';
 import type { AccountStatus, CloudAccount, Vendor } from './cloud-account.ts';
@@ -13,16 +14,6 @@ export async function existingAccountIds(db: Db, ids: readonly string[]): Promis
     .where('id', 'in', [...ids])
     .execute();
   return new Set(rows.map((r) => r.id));
-}
-
-/**
- * The SQL condition "`column` names an account inside `scope`": true for all accounts,
- * false for an empty list, else an `in (…)` over the granted ids (bound parameters).
- */
-export function inScope(column: string, scope: AccountScope): Expression<SqlBool> {
-  if (scope.all) return sql<SqlBool>`1 = 1`;
-  if (scope.ids.length === 0) return sql<SqlBool>`1 = 0`;
-  return sql<SqlBool>`${sql.ref(column)} in (${sql.join(scope.ids.map((id) => sql.val(id)))})`;
 }
 
 export function rowToCloudAccount(row: CloudAccountRow): CloudAccount {
@@ -44,7 +35,7 @@ export async function insertCloudAccount(db: Db, row: CloudAccountRow): Promise<
 
 /** One account, only when inside `scope`. */
 export async function findCloudAccountRow(db: Db, id: string, scope: AccountScope): Promise<CloudAccountRow | undefined> {
-  return db.selectFrom('cloud_accounts').selectAll().where('id', '=', id).where(inScope('id', scope)).executeTakeFirst();
+  return db.selectFrom('cloud_accounts').selectAll().where('id', '=', id).where(inAccountScope('id', scope)).executeTakeFirst();
 }
 
 export async function updateCloudAccountRow(
@@ -70,7 +61,7 @@ export interface CloudAccountQuery {
 
 /** One page of accounts inside the scope, by display name then id. */
 export async function listCloudAccountRows(db: Db, q: CloudAccountQuery): Promise<CloudAccountRow[]> {
-  let query = db.selectFrom('cloud_accounts').selectAll().where(inScope('id', q.scope));
+  let query = db.selectFrom('cloud_accounts').selectAll().where(inAccountScope('id', q.scope));
   if (q.vendor !== undefined) query = query.where('vendor', '=', q.vendor);
   if (q.status !== undefined) query = query.where('status', '=', q.status);
   if (q.after !== undefined) {

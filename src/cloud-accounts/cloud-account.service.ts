@@ -3,14 +3,14 @@ import type { Kysely } from 'kysely';
 import { parseStoredGrants } from '../auth/grants.ts';
 import { ALL_ACCOUNTS, withoutAccount, type AccountScope } from '../auth/permissions.ts';
 import type { Actor } from '../auth/principal.ts';
-import { isUniqueViolation } from '../db/database.ts';
+import { isUniqueViolation, type Db } from '../db/database.ts';
 import type { CloudAccountRow, Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
 import { AppError, notFound, validationFailed } from '../http/errors.ts';
 import { codePointLength, STATUS_DETAIL_MAX_LENGTH } from '../shared/limits.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
-import { deleteAssetsOfAccount } from '../assets/asset.repository.ts';
-import { findCredentialRow } from '../credentials/credential.repository.ts';
+import { removeAssetsOfAccount } from '../assets/asset.public.ts';
+import { findCredential } from '../credentials/credential.public.ts';
 import { normalizeDisplayName, normalizeExternalId, type AccountStatus, type CloudAccount, type Vendor } from './cloud-account.ts';
 import {
   deleteCloudAccountRow,
@@ -187,7 +187,7 @@ export class CloudAccountService {
       async (work) => {
         const row = await findCloudAccountRow(work.trx, id, scope);
         if (row === undefined) throw notFound('The cloud account');
-        const assets = await deleteAssetsOfAccount(work.trx, id);
+        const assets = await removeAssetsOfAccount(work.trx, id);
         await deleteCloudAccountRow(work.trx, id);
         const touched = { keys: 0, users: 0 };
         for (const table of ['access_keys', 'users'] as const) {
@@ -224,8 +224,8 @@ export class CloudAccountService {
     return (await findCloudAccountRow(this.db, id, ALL_ACCOUNTS)) !== undefined;
   }
 
-  async #checkCredential(db: Parameters<typeof findCredentialRow>[0], vendor: Vendor, credentialId: string): Promise<void> {
-    const credential = await findCredentialRow(db, credentialId);
+  async #checkCredential(db: Db, vendor: Vendor, credentialId: string): Promise<void> {
+    const credential = await findCredential(db, credentialId);
     if (credential === undefined) throw validationFailed('/credentialId', 'names no credential');
     if (credential.vendor !== vendor) throw validationFailed('/credentialId', `is a ${credential.vendor} credential; this is a ${vendor} account`);
   }

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/principal.ts';
 import type { SecretBox } from '../auth/secret-box.ts';
 import { normalizeDisplayName, type Vendor } from '../cloud-accounts/cloud-account.ts';
-import { accountsUsingCredential } from '../cloud-accounts/cloud-account.repository.ts';
+import { accountsOfCredential } from '../cloud-accounts/cloud-account.public.ts';
 import type { CredentialRow, Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
 import { AppError, notFound } from '../http/errors.ts';
@@ -120,13 +120,13 @@ export class CredentialService {
     await this.transactions.run(actor, async (work) => {
       const row = await findCredentialRow(work.trx, id);
       if (row === undefined) throw notFound('The credential');
-      const users = await accountsUsingCredential(work.trx, id);
-      if (users.length > 0) {
+      const accounts = await accountsOfCredential(work.trx, id);
+      if (accounts.length > 0) {
         throw new AppError(
           'conflict',
-          `The credential is used by ${users.length} cloud account(s): ${users.map((a) => a.display_name).join(', ')}. Detach it from them first.`,
+          `The credential is used by ${accounts.length} cloud account(s): ${accounts.map((a) => a.displayName).join(', ')}. Detach it from them first.`,
           {
-            accounts: users.map((a) => a.id),
+            accounts: accounts.map((a) => a.id),
           },
         );
       }

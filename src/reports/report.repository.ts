@@ -1,5 +1,5 @@
 import type { AccountScope } from '../auth/permissions.ts';
-import { inScope } from '../cloud-accounts/cloud-account.repository.ts';
+import { inAccountScope } from '../db/account-scope.ts';
 import type { Db } from '../db/database.ts';
 
 type Count = { key: string; n: number };
@@ -9,7 +9,7 @@ export async function countAccountsBy(db: Db, scope: AccountScope, column: 'vend
   return db
     .selectFrom('cloud_accounts')
     .select([`${column} as key`, (eb) => eb.fn.countAll<number>().as('n')])
-    .where(inScope('id', scope))
+    .where(inAccountScope('id', scope))
     .groupBy(column)
     .execute();
 }
@@ -19,7 +19,7 @@ export async function countAssetsBy(db: Db, scope: AccountScope, column: 'vendor
   return db
     .selectFrom('assets')
     .select([`${column} as key`, (eb) => eb.fn.countAll<number>().as('n')])
-    .where(inScope('account_id', scope))
+    .where(inAccountScope('account_id', scope))
     .groupBy(column)
     .execute();
 }
@@ -30,7 +30,7 @@ export async function countCvesBySeverity(db: Db, scope: AccountScope): Promise<
     .selectFrom('asset_cves')
     .innerJoin('assets', 'assets.id', 'asset_cves.asset_id')
     .select(['asset_cves.severity as key', (eb) => eb.fn.countAll<number>().as('n')])
-    .where(inScope('assets.account_id', scope))
+    .where(inAccountScope('assets.account_id', scope))
     .groupBy('asset_cves.severity')
     .execute();
 }
@@ -41,7 +41,7 @@ export async function countAffectedAssets(db: Db, scope: AccountScope): Promise<
     .selectFrom('asset_cves')
     .innerJoin('assets', 'assets.id', 'asset_cves.asset_id')
     .select((eb) => eb.fn.count<number>('asset_cves.asset_id').distinct().as('n'))
-    .where(inScope('assets.account_id', scope))
+    .where(inAccountScope('assets.account_id', scope))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

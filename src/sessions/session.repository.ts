@@ -71,10 +71,6 @@ export async function deleteSession(db: Db, idHash: string): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-export async function deleteSessionsOf(db: Db, userId: string): Promise<void> {
-  await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
-}
-
 /** Deletes sessions past their absolute end or idle since before `idleSince`; returns how many. */
 export async function deleteExpiredSessions(db: Db, now: string, idleSince: string): Promise<number> {
   const result = await db

@@ -4,8 +4,8 @@ import type { AuthResult } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Database, UserRow } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
-import { principalForUser, tokensRevokedAt, type User } from '../users/user.ts';
-import { findUserRow, rowToUser, updateUserRow } from '../users/user.repository.ts';
+import { recordSignIn, revokeUserTokens, rowToUser } from '../users/user.public.ts';
+import { principalForUser, type User } from '../users/user.ts';
 import { deleteExpiredSessions, deleteOtherSessionsOf, deleteSession, findSessionWithUser, insertSession, touchSession } from './session.repository.ts';
 import { hashSessionId, isSessionSecretShaped, newSessionSecret, sessionCookieName, touchIntervalMs } from './session.ts';
 
@@ -76,9 +76,9 @@ export class SessionService {
         ip,
         user_agent: userAgent === undefined ? null : userAgent.slice(0, USER_AGENT_MAX),
       });
-      await work.trx.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', user.id).execute();
+      const signedIn = await recordSignIn(work, user);
       work.audit({ category: 'session', resource: user.email, resourceId: user.id, action: 'sign-in', detail: { email: user.email, via: 'session' } });
-      return { cookieValue, csrfToken, user: rowToUser({ ...user, last_sign_in_at: now }), expiresAt };
+      return { cookieValue, csrfToken, user: signedIn, expiresAt };
     });
   }
 
@@ -126,10 +126,8 @@ export class SessionService {
     return this.transactions.run(
       { name: principal.actor, ip },
       async (work) => {
-        const row = await findUserRow(work.trx, principal.id);
-        if (row === undefined) return 0;
+        if (!(await revokeUserTokens(work, principal.id))) return 0;
         const sessionsEnded = await deleteOtherSessionsOf(work.trx, principal.id, undefined);
-        await updateUserRow(work.trx, principal.id, { tokens_valid_after: tokensRevokedAt(work.now, row.tokens_valid_after) });
         work.audit({
           category: 'session',
           resource: principal.actor,
@@ -137,7 +135,6 @@ export class SessionService {
           action: 'sign-out',
           detail: { email: principal.actor, everywhere: true, sessionsEnded, tokensRevoked: true },
         });
-        work.announce({ kind: 'user', id: principal.id });
         return sessionsEnded;
       },
       { reducesAccess: true },

@@ -7,8 +7,8 @@ import type { Database, UserRow } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
 import { AppError } from '../http/errors.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { findUserByEmailKey } from '../users/user.public.ts';
 import { emailKey } from '../users/user.ts';
-import { findUserRowByEmailKey } from '../users/user.repository.ts';
 
 /**
  * Sign-in throttling (OWASP Authentication Cheat Sheet: no attacker may deny a user their own
@@ -122,7 +122,7 @@ export class SignInService {
           this.log.warn({ account: key, ip, delayMs: delay }, 'sign-in slowed: many failed attempts on this account');
           await sleep(delay);
         }
-        const user = key.length > 0 && key.length <= 320 ? await findUserRowByEmailKey(this.db, key) : undefined;
+        const user = key.length > 0 && key.length <= 320 ? await findUserByEmailKey(this.db, key) : undefined;
         const usable = user !== undefined && user.status === 'active' ? user.password_hash : undefined;
         const valid = await verifyPassword(password, usable);
         if (valid && user !== undefined) {

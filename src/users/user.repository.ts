@@ -101,6 +101,12 @@ export async function deleteInvitationsOf(db: Db, userId: string): Promise<void>
   await db.deleteFrom('invitations').where('user_id', '=', userId).execute();
 }
 
+/** Deletes the invitation with this token hash; true when this call deleted it (of concurrent claims, one does). */
+export async function claimInvitation(db: Db, tokenHash: string): Promise<boolean> {
+  const result = await db.deleteFrom('invitations').where('token_hash', '=', tokenHash).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
 export async function findInvitation(db: Db, tokenHash: string): Promise<InvitationRow | undefined> {
   return db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }

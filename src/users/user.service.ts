@@ -9,10 +9,11 @@ import { isUniqueViolation } from '../db/database.ts';
 import type { Database, UserRow } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, notFound, validationFailed } from '../http/errors.ts';
-import { deleteOtherSessionsOf, deleteSessionsOf } from '../sessions/session.repository.ts';
+import { endSessionsOf } from '../sessions/session.public.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { emailKey, INVITATION_TTL_MS, normalizeDisplayName, normalizeEmail, type User } from './user.ts';
 import {
+  claimInvitation,
   countUsers,
   deleteInvitationsOf,
   deleteUserRow,
@@ -263,7 +264,7 @@ export class UserService {
         if (id === selfId) throw new AppError('conflict', 'You cannot delete your own user; ask another Global Admin.');
         const pending = row.status === 'pending';
         await deleteInvitationsOf(work.trx, id);
-        await deleteSessionsOf(work.trx, id);
+        await endSessionsOf(work.trx, id);
         await deleteUserRow(work.trx, id);
         work.audit({
           category: 'users',
@@ -290,7 +291,7 @@ export class UserService {
       async (work) => {
         const row = await this.#existing(work, id);
         await setUserPassword(work.trx, row, passwordHash, work.now);
-        const sessionsEnded = await deleteOtherSessionsOf(work.trx, id, keepSessionHash);
+        const sessionsEnded = await endSessionsOf(work.trx, id, keepSessionHash);
         work.audit({
           category: 'users',
           resource: row.email,
@@ -326,9 +327,9 @@ export class UserService {
     if (user === undefined) throw invalidInvitation();
     return this.transactions.run({ name: user.email, ip }, async (work) => {
       // Deleting the invitation is what claims it: of two concurrent accepts, one deletes it.
-      const claimed = await work.trx.deleteFrom('invitations').where('token_hash', '=', tokenHash).executeTakeFirst();
+      const claimed = await claimInvitation(work.trx, tokenHash);
       const row = await findUserRow(work.trx, found.user_id);
-      if (Number(claimed.numDeletedRows) !== 1 || row === undefined || row.status !== 'pending') throw invalidInvitation();
+      if (!claimed || row === undefined || row.status !== 'pending') throw invalidInvitation();
       if (Date.parse(found.expires_at) <= work.now.getTime()) throw invalidInvitation();
       await setUserPassword(work.trx, row, passwordHash, work.now, 'active');
       work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action: 'accept', detail: { email: row.email } });
