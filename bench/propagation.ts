@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { ACKNOWLEDGEMENT_BOUND_MS } from '../src/db/instances.ts';
+import { ACKNOWLEDGEMENT_BOUND_MS } from '../src/changes/instances.ts';
 import { TEST_PG_URL } from '../test/helpers/databases.ts';
 import { call, CLUSTER_METRICS_TOKEN, quantile, startCluster, type Instance } from '../test/helpers/instances.ts';
 
