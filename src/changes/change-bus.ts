@@ -145,7 +145,7 @@ export class ChangeBus {
   }
 
   /** After the commit of an access-reducing unit numbered `seq`: waits until every other live instance has applied it (PostgreSQL). */
-  async acknowledged(seq: number | undefined): Promise<void> {
-    if (seq !== undefined) await this.acknowledgements?.wait(seq);
+  async acknowledged(seq: number): Promise<void> {
+    await this.acknowledgements?.wait(seq);
   }
 }

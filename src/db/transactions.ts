@@ -105,7 +105,7 @@ export class Transactions {
       return { value, changes: unit.changes, seq };
     });
     for (const change of changes) this.changes.publish(change);
-    await this.changes.acknowledged(seq);
+    if (seq !== undefined) await this.changes.acknowledged(seq);
     return value;
   }
 
