@@ -22,7 +22,7 @@ export interface ChangeFeed {
   /** Called at the start of every request (the access-control hook): on SQLite this is where other processes' commits are seen. */
   sync(): void;
   /**
-   * Hands every change other processes committed before this call to this process's listeners;
+   * Publishes every change other processes committed before this call to this process's subscribers;
    * resolves true once done, false when it cannot tell (PostgreSQL's listener is down: read
    * the database instead). A round trip on PostgreSQL: for rare requests that must not lag
    * (the JWKS), not the hot path.
