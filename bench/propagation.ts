@@ -2,7 +2,7 @@
  * Removal-to-refusal latency across instances: N real Tessera instances (child processes of
  * `node bin/tessera.js serve`) on one PostgreSQL, kept busy by authenticated load; a key is
  * removed on one instance and the others are asked with it until they refuse it. A removal is
- * answered only once every live instance has applied it (src/db/instances.ts), so the DELETE's
+ * answered only once every live instance has applied it (src/changes/instances.ts), so the DELETE's
  * own time includes that wait, and no instance should accept the key after the 204.
  *
  *   npx tsx bench/propagation.ts            (needs the local PostgreSQL, as the tests do)
@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { ACKNOWLEDGEMENT_BOUND_MS } from '../src/db/instances.ts';
+import { ACKNOWLEDGEMENT_BOUND_MS } from '../src/changes/instances.ts';
 import { TEST_PG_URL } from '../test/helpers/databases.ts';
 import { call, CLUSTER_METRICS_TOKEN, quantile, startCluster, type Instance } from '../test/helpers/instances.ts';
 

@@ -239,19 +239,19 @@ async function baseline(dataset: Dataset) {
       // What a warm request pays for authentication, as the access-control hook runs it: the
       // SQLite change check, then the authenticator (header, caches, expiry, usage count).
       warmAuthUs: async () => {
-        ctx.feed.sync();
+        ctx.changes.sync();
         const result = await ctx.authenticator.authenticate(request);
         if (result?.ok !== true) throw new Error('the warm key was refused');
       },
       // What (d) pays for authentication, as the cold server runs it: the change check, then an
       // authenticator with caches of one (signature, claims, key read, hash compare, usage count).
       coldAuthUs: async (i) => {
-        ctx.feed.sync();
+        ctx.changes.sync();
         const result = await cold.verify(pool[i]!, request);
         if (!result.ok) throw new Error(`a pool key was refused: ${result.reason}`);
       },
     };
-    const cold = new AccessKeyAuthenticator(ctx.storage.db, ctx.tokens, ctx.feed, ctx.transactions, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+    const cold = new AccessKeyAuthenticator(ctx.storage.db, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
     cold.onUse(ctx.usage.record);
     const request = { headers: { authorization: `Bearer ${dataset.keys.viewer}` }, ip: '127.0.0.1' } as unknown as FastifyRequest;
     const best: Record<string, number> = {};

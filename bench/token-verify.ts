@@ -79,7 +79,7 @@ try {
   });
   const key = (await ctx.signingKeys.verificationKey(parts[0]!.kid))!;
   const coldWith = (tokens: TokenService) => {
-    const cold = new AccessKeyAuthenticator(ctx.storage.db, tokens, ctx.feed, ctx.transactions, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+    const cold = new AccessKeyAuthenticator(ctx.storage.db, tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
     cold.onUse(ctx.usage.record);
     return cold;
   };
@@ -106,11 +106,11 @@ try {
       });
     },
     'cold authentication, TokenService.verify': async (i) => {
-      ctx.feed.sync();
+      ctx.changes.sync();
       accept(await coldOurs.verify(pool[i]!, request));
     },
     'cold authentication, jose jwtVerify': async (i) => {
-      ctx.feed.sync();
+      ctx.changes.sync();
       accept(await coldJose.verify(pool[i]!, request));
     },
   };

@@ -92,7 +92,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(fastifyFormbody, { parser: parseUrlEncoded });
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
-  await app.register(accessControl, { authenticator: ctx.authenticator, feed: ctx.feed, transactions: ctx.transactions });
+  await app.register(accessControl, { authenticator: ctx.authenticator, changes: ctx.changes });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -181,7 +181,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       // A key another process made (`tessera signing-keys rotate`, another instance) signs at
       // once, so it is in this answer: every change committed before this request is heard,
       // and the reload it started has finished, before answering.
-      if (!(await ctx.feed.caughtUp())) await ctx.signingKeys.reload();
+      if (!(await ctx.changes.caughtUp())) await ctx.signingKeys.reload();
       await ctx.signingKeys.settled();
       // Never served stale by a cache: revalidated on every use, cheaply (304 by entity tag).
       const etag = ctx.signingKeys.jwksEtag();

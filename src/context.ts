@@ -7,8 +7,7 @@ import { SecretBox } from './auth/secret-box.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability, isDatabaseUnavailable } from './db/availability.ts';
-import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
-import { ChangeAcknowledgements, InstanceRegistry } from './db/instances.ts';
+import { ChangeBus } from './changes/change-bus.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
 import { WalCheckpointer } from './db/wal-checkpointer.ts';
 import { ReadCache } from './db/read-cache.ts';
@@ -38,11 +37,8 @@ export interface Context {
   readonly databaseAvailability: DatabaseAvailability;
   readonly box: SecretBox;
   readonly transactions: Transactions;
-  readonly feed: ChangeFeed;
-  /** PostgreSQL: how this process's access-reducing writes wait for every live instance (undefined on SQLite). */
-  readonly acknowledgements: ChangeAcknowledgements | undefined;
-  /** PostgreSQL server instances: this instance's heartbeat and applied changes (undefined on SQLite and in the CLI). */
-  readonly instances: InstanceRegistry | undefined;
+  /** What changed, told to every cache of every process (src/changes/). */
+  readonly changes: ChangeBus;
   readonly signingKeys: SigningKeyStore;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
@@ -87,32 +83,27 @@ export interface ContextOptions {
 export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<Context> {
   const clock = options.clock ?? (() => new Date());
   const storage = options.storage ?? openStorage(config);
-  let instances: InstanceRegistry | undefined;
+  /** Stopped again if the context cannot be made (its listener and instance row must not outlive it). */
+  let openedChanges: ChangeBus | undefined;
   try {
     await migrateToLatest(storage.db);
     const box = new SecretBox(config.secret);
-    const transactions = new Transactions(storage, clock);
     const listen = options.listen !== false;
-    // PostgreSQL: a listening process is an instance that writers wait for; every process waits for them.
-    const postgresUrl = storage.dialect === 'postgres' ? config.databaseUrl : undefined;
-    instances = postgresUrl !== undefined && listen ? new InstanceRegistry(postgresUrl, transactions, log) : undefined;
-    const acknowledgements = postgresUrl !== undefined ? new ChangeAcknowledgements(instances?.db ?? storage.db, log, instances?.id) : undefined;
-    if (acknowledgements !== undefined) transactions.acknowledgeWith(acknowledgements.wait);
-    const feed = createChangeFeed(storage, config.databaseUrl, transactions, log, instances);
-    if (listen) await feed.start();
-    // After LISTEN: every change numbered after the head it registers with is heard.
-    await instances?.start();
+    const changes = new ChangeBus(storage, config.databaseUrl, log, { listen });
+    openedChanges = changes;
+    const transactions = new Transactions(storage, clock, changes);
+    if (listen) await changes.start();
     const signingKeys = new SigningKeyStore(storage.db, box, clock);
     await signingKeys.init();
     const tokens = new TokenService(signingKeys, config.publicUrl, clock);
     const authenticator = new Authenticator();
-    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, feed, transactions, clock);
+    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock);
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock, config.publicUrl);
     const cloudAccounts = new CloudAccountService(storage.db, transactions);
     // At most 200 accounts a page (~80 KB): 128 pages stay under ~10 MB.
-    const cloudAccountPages = new ReadCache<string>(feed, transactions, ['cloud-account'], 128);
+    const cloudAccountPages = new ReadCache<string>(changes, ['cloud-account'], 128);
     const credentials = new CredentialService(storage.db, transactions, box);
     const assets = new AssetService(storage.db, transactions);
     const policy = new PolicyService(storage.db, transactions);
@@ -138,8 +129,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
     // Instance scope: every instance flushes what it counted (no lock, no job_runs row).
     scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush(), { scope: 'instance' });
-    transactions.onChange((change) => {
-      if (change.kind !== 'signing-key' && change.kind !== 'any') return;
+    changes.subscribe(['signing-key'], () => {
       // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
       void signingKeys
         .reload()
@@ -153,9 +143,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       databaseAvailability,
       box,
       transactions,
-      feed,
-      acknowledgements,
-      instances,
+      changes,
       signingKeys,
       tokens,
       authenticator,
@@ -184,8 +172,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         await checkpointer?.stop();
         // What this instance counted must not be lost with it.
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
-        await instances?.stop();
-        await feed.stop();
+        await changes.stop();
         databaseAvailability.close();
         cloudAccountPages.close();
         await rateLimiter.close();
@@ -193,7 +180,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       },
     };
   } catch (error) {
-    await instances?.stop();
+    await openedChanges?.stop();
     if (options.storage === undefined) await storage.close();
     throw error;
   }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ACKNOWLEDGEMENT_BOUND_MS, CONFIRMATION_WINDOW_MS } from '../src/db/instances.ts';
+import { ACKNOWLEDGEMENT_BOUND_MS, CONFIRMATION_WINDOW_MS } from '../src/changes/instances.ts';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
@@ -64,11 +64,11 @@ describe.runIf(DIALECTS.includes('postgres'))('instances that died (postgres)', 
       const started = performance.now();
       await first.ctx.accessKeys.remove({ name: 'test', ip: null }, key.id);
       expect(performance.now() - started).toBeLessThan(CONFIRMATION_WINDOW_MS);
-      expect(first.ctx.acknowledgements?.stats).toMatchObject({ confirmed: 1, instanceLost: 0, timedOut: 0 });
+      expect(first.ctx.changes.acknowledgements?.stats).toMatchObject({ confirmed: 1, instanceLost: 0, timedOut: 0 });
       // An instance sweeps when it registers: the row silent for two minutes goes, the other stays for now.
       second = await createHarness('postgres', { env: { DATABASE_URL: first.env['DATABASE_URL'] as string } });
       const ids = (await db.selectFrom('instances').select('id').execute()).map((row) => row.id).sort();
-      expect(ids).toEqual([first.ctx.instances?.id, second.ctx.instances?.id, 'silent-10s'].sort());
+      expect(ids).toEqual([first.ctx.changes.instances?.id, second.ctx.changes.instances?.id, 'silent-10s'].sort());
     } finally {
       await second?.close();
       await first.close();

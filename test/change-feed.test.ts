@@ -3,8 +3,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { createContext, type Context } from '../src/context.ts';
-import { listenerApplicationName } from '../src/db/change-feed.ts';
-import { CHANGE_CHANNEL, type Change } from '../src/db/transactions.ts';
+import { listenerApplicationName } from '../src/changes/change-feed.ts';
+import { CHANGE_CHANNEL, type Change } from '../src/changes/change.ts';
 import { DIALECTS, TEST_PG_URL } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -55,20 +55,20 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
   it.runIf(dialect === 'postgres')('while the listener is down, key state comes from SQL: a removal is never missed', async () => {
     const key = await h.key([{ role: 'global-admin' }]);
     expect((await use(key.token)).statusCode).toBe(200);
-    await h.ctx.feed.stop(); // deaf from now on: no notification will arrive
-    expect(h.ctx.feed.live).toBe(false);
+    await h.ctx.changes.feed.stop(); // deaf from now on: no notification will arrive
+    expect(h.ctx.changes.live).toBe(false);
     await other.accessKeys.remove(CLI_ACTOR, key.id);
     // Refused at once, without any notification: the cache is not trusted while not live.
     expect((await use(key.token)).statusCode).toBe(401);
-    await h.ctx.feed.start();
-    expect(h.ctx.feed.live).toBe(true);
+    await h.ctx.changes.feed.start();
+    expect(h.ctx.changes.live).toBe(true);
     expect((await use(key.token)).statusCode).toBe(401);
   });
 
   it.runIf(dialect === 'postgres')('reconnects by itself after its connection is killed, and drops every cache when it does', async () => {
     const seen: Change[] = [];
-    const off = h.ctx.transactions.onChange((change) => void seen.push(change));
-    const disconnects = h.ctx.feed.stats.disconnects;
+    const off = h.ctx.changes.subscribe('all', (change) => void seen.push(change));
+    const disconnects = h.ctx.changes.stats.disconnects;
     try {
       const admin = new pg.Client({ connectionString: TEST_PG_URL });
       await admin.connect();
@@ -79,11 +79,11 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
         await admin.end();
       }
       // (The outage lasts ~50 ms, the first reconnect delay: count it rather than try to catch it.)
-      await vi.waitFor(() => expect(h.ctx.feed.stats.disconnects).toBe(disconnects + 1), { timeout: 2000, interval: 1 });
-      await vi.waitFor(() => expect(h.ctx.feed.live).toBe(true), { timeout: 10_000, interval: 10 });
+      await vi.waitFor(() => expect(h.ctx.changes.stats.disconnects).toBe(disconnects + 1), { timeout: 2000, interval: 1 });
+      await vi.waitFor(() => expect(h.ctx.changes.live).toBe(true), { timeout: 10_000, interval: 10 });
       // Once on loss and once on reconnect: everything changed while nobody listened.
       expect(seen.filter((c) => c.kind === 'any').length).toBeGreaterThanOrEqual(2);
-      expect(h.ctx.feed.stats.disconnects).toBeGreaterThanOrEqual(1);
+      expect(h.ctx.changes.stats.disconnects).toBeGreaterThanOrEqual(1);
     } finally {
       off();
     }
@@ -93,7 +93,7 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
     "writes a unit's audit entries with its NOTIFYs: heard elsewhere once committed, with the entries there; nothing of a unit that fails",
     async () => {
       const seen: Change[] = [];
-      const off = h.ctx.transactions.onChange((change) => void seen.push(change));
+      const off = h.ctx.changes.subscribe('all', (change) => void seen.push(change));
       const id = `together-${Date.now()}`;
       const audited = async (resource: string) =>
         Number(
@@ -131,7 +131,7 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
 
   it.runIf(dialect === 'postgres')('takes a known change as it is, and an unknown kind or an unreadable payload as "everything changed"', async () => {
     const seen: Change[] = [];
-    const off = h.ctx.transactions.onChange((change) => void seen.push(change));
+    const off = h.ctx.changes.subscribe('all', (change) => void seen.push(change));
     const client = new pg.Client({ connectionString: h.config.databaseUrl });
     await client.connect();
     const id = `k-${Date.now()}`;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
-import type { Change } from '../src/db/transactions.ts';
+import type { Change } from '../src/changes/change.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 // On SQLite, units of work that arrive together share one transaction, each in a savepoint.
@@ -67,7 +67,7 @@ describe('group commit (sqlite)', () => {
 
   it('rolls back a failing unit to its savepoint: its writes and its audit event are gone, the next units see and keep their own', async () => {
     const heard: Change[] = [];
-    const off = h.ctx.transactions.onChange((change) => heard.push(change));
+    const off = h.ctx.changes.subscribe('all', (change) => heard.push(change));
     const auditBefore = await count('audit_events');
     const unit = (name: string, fail: boolean) =>
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {
@@ -140,7 +140,7 @@ describe('group commit (sqlite)', () => {
 
   it('keeps nothing of a group whose transaction fails, and announces nothing of it', async () => {
     const heard: Change[] = [];
-    const off = h.ctx.transactions.onChange((change) => heard.push(change));
+    const off = h.ctx.changes.subscribe('all', (change) => heard.push(change));
     const auditBefore = await count('audit_events');
     const keep = (id: string) =>
       h.ctx.transactions.run(CLI_ACTOR, async (work) => {

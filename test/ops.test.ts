@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { createContext } from '../src/context.ts';
-import { listenerApplicationName } from '../src/db/change-feed.ts';
+import { listenerApplicationName } from '../src/changes/change-feed.ts';
 import { loggerOptions } from '../src/http/logging.ts';
 import { DIALECTS, TEST_PG_URL } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -143,7 +143,7 @@ describe.each(DIALECTS)('operations endpoints (%s)', (dialect) => {
     await vi.waitFor(
       async () => {
         await killListeners();
-        await vi.waitFor(() => expect(h.ctx.feed.live).toBe(false), { timeout: 500, interval: 1 });
+        await vi.waitFor(() => expect(h.ctx.changes.live).toBe(false), { timeout: 500, interval: 1 });
         const res = await h.app.inject({ method: 'GET', url: '/readyz' });
         expect(res.statusCode).toBe(503);
         expect(res.json()).toMatchObject({ status: 'not-ready', checks: { database: 'ok', changeListener: 'failed' } });
@@ -174,7 +174,7 @@ describe.runIf(DIALECTS.includes('postgres'))('readiness when the database is go
   it('/readyz answers 503 with database "failed" (liveness stays 200)', async () => {
     const h = await createHarness('postgres');
     try {
-      await h.ctx.feed.stop();
+      await h.ctx.changes.feed.stop();
       await h.ctx.storage.db.destroy();
       const res = await h.app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);

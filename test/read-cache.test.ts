@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_ACCOUNTS } from '../src/auth/permissions.ts';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { createContext, type Context } from '../src/context.ts';
-import type { ChangeFeed } from '../src/db/change-feed.ts';
+import type { ChangeBus } from '../src/changes/change-bus.ts';
 import { ReadCache } from '../src/db/read-cache.ts';
 import { createLogger } from '../src/http/logging.ts';
 import { DIALECTS } from './helpers/databases.ts';
@@ -111,13 +111,14 @@ describe('ReadCache', () => {
   });
   afterAll(() => h.close());
 
-  const feed = (live: boolean): ChangeFeed => ({ live, sync: () => {} }) as unknown as ChangeFeed;
+  /** The harness's bus, as a cache sees it, but live or not as the test says. */
+  const bus = (live: boolean): Pick<ChangeBus, 'live' | 'subscribe'> => ({ live, subscribe: (kinds, listener) => h.ctx.changes.subscribe(kinds, listener) });
 
   it('does not keep a read that raced a change', async () => {
-    const cache = new ReadCache<string>(feed(true), h.ctx.transactions, ['cloud-account'], 4);
+    const cache = new ReadCache<string>(bus(true), ['cloud-account'], 4);
     let release = () => {};
     const slow = cache.get('k', () => new Promise<string>((resolve) => (release = () => resolve('before the change'))));
-    h.ctx.transactions.emit({ kind: 'cloud-account', id: 'x' });
+    h.ctx.changes.publish({ kind: 'cloud-account', id: 'x' });
     release();
     expect(await slow).toBe('before the change');
     expect(await cache.get('k', async () => 'after the change')).toBe('after the change');
@@ -126,22 +127,22 @@ describe('ReadCache', () => {
   });
 
   it('drops its entries on a change of its kinds or of everything, and keeps them on others', async () => {
-    const cache = new ReadCache<string>(feed(true), h.ctx.transactions, ['cloud-account'], 4);
+    const cache = new ReadCache<string>(bus(true), ['cloud-account'], 4);
     let reads = 0;
     const read = () => cache.get('k', async () => `read ${++reads}`);
     expect(await read()).toBe('read 1');
-    h.ctx.transactions.emit({ kind: 'access-key', id: 'x' });
+    h.ctx.changes.publish({ kind: 'access-key', id: 'x' });
     expect(await read()).toBe('read 1');
-    h.ctx.transactions.emit({ kind: 'cloud-account', id: 'x' });
+    h.ctx.changes.publish({ kind: 'cloud-account', id: 'x' });
     expect(await read()).toBe('read 2');
-    h.ctx.transactions.emit({ kind: 'any', id: '*' });
+    h.ctx.changes.publish({ kind: 'any', id: '*' });
     expect(await read()).toBe('read 3');
     cache.close();
-    h.ctx.transactions.emit({ kind: 'cloud-account', id: 'x' });
+    h.ctx.changes.publish({ kind: 'cloud-account', id: 'x' });
   });
 
   it('reads afresh every time while the change feed is not live', async () => {
-    const cache = new ReadCache<string>(feed(false), h.ctx.transactions, ['cloud-account'], 4);
+    const cache = new ReadCache<string>(bus(false), ['cloud-account'], 4);
     let reads = 0;
     for (let i = 1; i <= 3; i++) expect(await cache.get('k', async () => `read ${++reads}`)).toBe(`read ${i}`);
     cache.close();

@@ -179,7 +179,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
   await insertBatch(ctx, 'cloud_accounts', ACCOUNT_COLUMNS, accountRows);
   const accounts = await ctx.storage.db.selectFrom('cloud_accounts').select(['id', 'vendor']).orderBy('created_at').orderBy('id').execute();
   if (accounts.length === 0) throw new TypeError('the benchmark needs at least one cloud account');
-  ctx.transactions.emit({ kind: 'cloud-account', id: '*' });
+  ctx.changes.publish({ kind: 'cloud-account', id: '*' });
 
   const assetsBefore = await count(ctx, 'assets');
   const assetBar = new Progress('assets', Math.max(0, target.assets - assetsBefore));
@@ -284,7 +284,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
     await sql`vacuum (analyze) access_keys`.execute(ctx.storage.db);
     await sql`analyze`.execute(ctx.storage.db);
   }
-  ctx.transactions.emit({ kind: 'access-key', id: '*' });
+  ctx.changes.publish({ kind: 'access-key', id: '*' });
 
   return {
     keys: { admin, viewer, accountViewer, accountId, pool },

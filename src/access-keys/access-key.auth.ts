@@ -6,9 +6,8 @@ import type { AuthResult } from '../auth/authenticate.ts';
 import { accountScopeOf, permissionsOf } from '../auth/permissions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
-import type { ChangeFeed } from '../db/change-feed.ts';
+import type { ChangeBus } from '../changes/change-bus.ts';
 import type { AccessKeyRow, Database } from '../db/schema.ts';
-import type { Transactions } from '../db/transactions.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
 
 /** What authentication needs to know of a key, kept in memory between changes. */
@@ -63,20 +62,18 @@ export class AccessKeyAuthenticator {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly tokens: TokenService,
-    private readonly feed: ChangeFeed,
-    transactions: Transactions,
+    private readonly changes: ChangeBus,
     private readonly clock: () => Date,
     options: AccessKeyAuthOptions = {},
   ) {
     this.#verified = new BoundedCache(options.tokenCacheSize ?? 20_000);
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
     this.#stateQuery = db.selectFrom('access_keys').select(['id', 'name', 'roles', 'expires_at', 'token_hash']).where('id', '=', '').compile();
-    transactions.onChange((change) => {
-      if (change.kind === 'access-key' || change.kind === 'any' || change.kind === 'cloud-account') {
-        this.#generation++;
-        if (change.kind === 'access-key' && change.id !== '*') this.#states.delete(change.id);
-        else this.#states.clear();
-      }
+    // A key's state holds its principal, whose account scope names cloud accounts.
+    changes.subscribe(['access-key', 'cloud-account'], (change) => {
+      this.#generation++;
+      if (change.kind === 'access-key' && change.id !== '*') this.#states.delete(change.id);
+      else this.#states.clear();
     });
   }
 
@@ -106,8 +103,8 @@ export class AccessKeyAuthenticator {
 
   /** The answer from the caches alone, without a promise; `undefined` when either cache misses. */
   #warm(token: string): KeyCheck | undefined {
-    // Until the change feed is live, changes by other processes could be missed: ask SQL.
-    if (!this.feed.live) return undefined;
+    // Until the change bus is live, changes by other processes could be missed: ask SQL.
+    if (!this.changes.live) return undefined;
     const keyId = this.#verifiedKeyId(token);
     if (keyId === undefined) return undefined;
     const state = this.#states.get(keyId);
@@ -162,8 +159,8 @@ export class AccessKeyAuthenticator {
   }
 
   async #state(keyId: string): Promise<KeyState | null> {
-    // Until the change feed is live, changes by other processes could be missed: ask SQL.
-    if (this.feed.live) {
+    // Until the change bus is live, changes by other processes could be missed: ask SQL.
+    if (this.changes.live) {
       const cached = this.#states.get(keyId);
       if (cached !== undefined) {
         this.cacheStats.stateHits++;
@@ -181,7 +178,7 @@ export class AccessKeyAuthenticator {
         principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(row.roles) }),
       };
     }
-    if (generation === this.#generation && this.feed.live) this.#states.set(keyId, state);
+    if (generation === this.#generation && this.changes.live) this.#states.set(keyId, state);
     return state;
   }
 }

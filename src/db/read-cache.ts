@@ -1,13 +1,11 @@
+import type { ChangeKind } from '../changes/change.ts';
+import type { ChangeBus } from '../changes/change-bus.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
-import type { ChangeFeed } from './change-feed.ts';
-import type { Change, Transactions } from './transactions.ts';
 
 /**
- * Answers of a read, kept until a change of one of `kinds` commits: in this process (announced
- * by `Transactions.run` before the writer answers) or in another one (heard through the change
- * feed: on SQLite by the `feed.sync()` the access-control hook runs at the start of every
- * request, on PostgreSQL by LISTEN). While the feed is not live every lookup reads afresh. A
- * read that raced a change is returned but not kept.
+ * Answers of a read, kept until a change of one of `kinds` commits, in this process or
+ * another (see the change bus). While the bus is not live every lookup reads afresh. A read
+ * that raced a change is returned but not kept.
  */
 export class ReadCache<V> {
   readonly #entries: BoundedCache<string, V>;
@@ -17,22 +15,19 @@ export class ReadCache<V> {
   readonly stats = { hits: 0, misses: 0 };
 
   constructor(
-    private readonly feed: ChangeFeed,
-    transactions: Transactions,
-    kinds: ReadonlyArray<Change['kind']>,
+    private readonly changes: Pick<ChangeBus, 'live' | 'subscribe'>,
+    kinds: readonly ChangeKind[],
     capacity: number,
   ) {
     this.#entries = new BoundedCache(capacity);
-    this.#unsubscribe = transactions.onChange((change) => {
-      if (change.kind === 'any' || kinds.includes(change.kind)) {
-        this.#generation++;
-        this.#entries.clear();
-      }
+    this.#unsubscribe = changes.subscribe(kinds, () => {
+      this.#generation++;
+      this.#entries.clear();
     });
   }
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.feed.live) {
+    if (this.changes.live) {
       const cached = this.#entries.get(key);
       if (cached !== undefined) {
         this.stats.hits++;
@@ -42,7 +37,7 @@ export class ReadCache<V> {
     this.stats.misses++;
     const generation = this.#generation;
     const value = await load();
-    if (generation === this.#generation && this.feed.live) this.#entries.set(key, value);
+    if (generation === this.#generation && this.changes.live) this.#entries.set(key, value);
     return value;
   }
 

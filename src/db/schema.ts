@@ -184,7 +184,7 @@ export interface JobRunTable {
 }
 
 /**
- * PostgreSQL only (src/db/instances.ts): one row (`id` 1) counting the access-reducing writes;
+ * PostgreSQL only (src/changes/instances.ts): one row (`id` 1) counting the access-reducing writes;
  * each bumps it in its transaction and names the number in its NOTIFY.
  */
 export interface ChangeSequenceTable {

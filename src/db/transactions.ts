@@ -1,27 +1,17 @@
-import { EventEmitter } from 'node:events';
-import { sql, type AliasedRawBuilder, type QueryCreator, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { AuditEntry } from '../audit/audit-event.ts';
 import { auditEventsInsert, recordAuditEntry, type RecordedAuditEntry } from '../audit/audit.repository.ts';
 import type { Actor } from '../auth/principal.ts';
+import type { Change } from '../changes/change.ts';
+import type { ChangeBus } from '../changes/change-bus.ts';
 import type { Storage } from './database.ts';
 import type { Database } from './schema.ts';
 
-/** Something whose cached state must be dropped: one record, or (`kind: 'any'`) everything. */
-export interface Change {
-  kind: 'access-key' | 'user' | 'cloud-account' | 'session' | 'signing-key' | 'any';
-  id: string;
-}
-
-export const EVERYTHING_CHANGED: Change = Object.freeze({ kind: 'any', id: '*' });
-
-/** The PostgreSQL channel that carries changes between processes. */
-export const CHANGE_CHANNEL = 'tessera_changes';
-
 /**
  * What a unit of work can do besides SQL: record its audit entries and announce what it
- * changed. Both are written when the unit's function returns, in its transaction, in one
- * statement (on PostgreSQL with the NOTIFYs: one round trip for all of them); an entry is
- * written as it was when recorded.
+ * changed (on the change bus, src/changes/). Both are written when the unit's function
+ * returns, in its transaction, in one statement (on PostgreSQL with the NOTIFYs: one round
+ * trip for all of them); an entry is written as it was when recorded.
  */
 export interface Work {
   readonly trx: Transaction<Database>;
@@ -43,13 +33,10 @@ export interface RunOptions {
    * or changes what every instance must show at once (a cloud account added or removed). Its
    * caller is answered only when the unit is durable (SQLite: its group commits with
    * `synchronous = FULL`, the WAL synced) and, on PostgreSQL, applied by every live instance
-   * or the acknowledgement bound has passed (see src/db/instances.ts).
+   * or the acknowledgement bound has passed (see src/changes/instances.ts).
    */
   reducesAccess?: boolean;
 }
-
-/** Waits until every live instance has applied the access-reducing change numbered `seq`. */
-export type AcknowledgementWait = (seq: number) => Promise<void>;
 
 /** A unit's Work and what it recorded there. */
 interface UnitRecord {
@@ -75,9 +62,9 @@ const GROUP_MAX_MS = 2;
 
 /**
  * Runs each state change as a unit of work that also writes its audit events (no change
- * without its record, no record without its change) and announces what it changed: by
- * NOTIFY inside the transaction on PostgreSQL (delivered to other processes on commit), and
- * to this process's listeners right after commit, before the caller answers.
+ * without its record, no record without its change) and hands what it changed to the change
+ * bus: inside the transaction (on PostgreSQL, NOTIFYs delivered to other processes on commit)
+ * and to this process's subscribers right after commit, before the caller answers.
  *
  * PostgreSQL runs each unit in a transaction of its own. SQLite has a single writer, and its
  * commit costs more than most units (every B-tree page a unit touched is written to the WAL
@@ -90,27 +77,16 @@ const GROUP_MAX_MS = 2;
  * NORMAL (durable through a process crash, not an OS crash), which costs no fsync.
  */
 export class Transactions {
-  readonly #emitter = new EventEmitter();
   readonly #queue: QueuedUnit[] = [];
   #draining = false;
-  #acknowledged: AcknowledgementWait | undefined;
   /** Groups committed and the units they held, since start (SQLite). Counting only. */
   readonly groupStats = { groups: 0, units: 0, durableGroups: 0 };
 
   constructor(
     private readonly storage: Storage,
     private readonly clock: () => Date,
-  ) {
-    this.#emitter.setMaxListeners(50);
-  }
-
-  /**
-   * How an access-reducing unit on PostgreSQL waits for the other instances, after its commit
-   * and before its caller is answered. Unset (a process that only reads), nothing waits.
-   */
-  acknowledgeWith(wait: AcknowledgementWait): void {
-    this.#acknowledged = wait;
-  }
+    private readonly changes: ChangeBus,
+  ) {}
 
   async run<T>(actor: Actor, fn: (work: Work) => Promise<T>, options: RunOptions = {}): Promise<T> {
     const reducesAccess = options.reducesAccess === true;
@@ -128,8 +104,8 @@ export class Transactions {
       for (const write of unit.beforeCommit) await write(trx);
       return { value, changes: unit.changes, seq };
     });
-    for (const change of changes) this.emit(change);
-    if (seq !== undefined) await this.#acknowledged?.(seq);
+    for (const change of changes) this.changes.publish(change);
+    if (seq !== undefined) await this.changes.acknowledged(seq);
     return value;
   }
 
@@ -148,36 +124,12 @@ export class Transactions {
   }
 
   /**
-   * Writes what a unit recorded: its audit entries, and on PostgreSQL its NOTIFYs, in one
-   * statement. An access-reducing unit that changed something also takes the next number of
-   * `change_sequence` there (PostgreSQL), named in its last NOTIFY, and returns it: once an
-   * instance has heard that NOTIFY it has heard the unit's others (a transaction's NOTIFYs
-   * arrive in order) and every earlier number's (the row lock orders the numbers by commit).
+   * Writes what a unit recorded: its audit entries and, in the same statement, what tells other
+   * processes of its changes. Returns the change number an access-reducing unit waits for.
    */
-  async #write(trx: Transaction<Database>, now: Date, actor: Actor, { entries, changes }: UnitRecord, reducesAccess: boolean): Promise<number | undefined> {
+  #write(trx: Transaction<Database>, now: Date, actor: Actor, { entries, changes }: UnitRecord, reducesAccess: boolean): Promise<number | undefined> {
     const audit = entries.length > 0 ? auditEventsInsert(trx, now, actor, entries) : undefined;
-    if (this.storage.dialect === 'sqlite' || changes.length === 0) {
-      await audit?.execute();
-      return undefined;
-    }
-    // `at` (epoch ms) lets listeners measure propagation lag (NOTIFY to applied).
-    const at = Date.now();
-    const payload = (change: Change) => JSON.stringify({ ...change, at });
-    const notice = (change: Change, i: number): RawBuilder<unknown> =>
-      reducesAccess && i === changes.length - 1
-        ? sql`pg_notify(${CHANGE_CHANNEL}, ${payload(change).slice(0, -1)} || ',"seq":' || (select seq from head)::text || '}')`
-        : sql`pg_notify(${CHANGE_CHANNEL}, ${payload(change)})`;
-    const selections: Array<AliasedRawBuilder<unknown, string>> = changes.map((change, i) => notice(change, i).as(`n${i}`));
-    // Data-modifying WITHs run whether or not the select reads them.
-    // biome-ignore lint/suspicious/noExplicitAny: each WITH adds a table to the type, which a `let` cannot follow.
-    let query = trx as unknown as QueryCreator<any>;
-    if (reducesAccess) {
-      query = query.with('head', (db) => db.updateTable('change_sequence').set({ seq: sql`seq + 1` }).where('id', '=', 1).returning('seq'));
-      selections.push(sql`(select seq from head)`.as('seq'));
-    }
-    if (audit !== undefined) query = query.with('audit', () => audit.returning('id'));
-    const row = (await query.selectNoFrom(selections).executeTakeFirst()) as { seq?: number } | undefined;
-    return reducesAccess ? Number(row?.seq) : undefined;
+    return this.changes.notifyInStatement(trx, changes, reducesAccess, audit);
   }
 
   async #drain(): Promise<void> {
@@ -252,19 +204,9 @@ export class Transactions {
     if (durable) this.groupStats.durableGroups++;
     this.groupStats.units += kept.length + failed.length;
     for (const { unit, value, record } of kept) {
-      for (const change of record.changes) this.emit(change);
+      for (const change of record.changes) this.changes.publish(change);
       unit.resolve(value);
     }
     for (const { unit, error } of failed) unit.reject(error);
-  }
-
-  /** Delivers a change to this process's listeners (also used for changes heard from other processes). */
-  emit(change: Change): void {
-    this.#emitter.emit('change', change);
-  }
-
-  onChange(listener: (change: Change) => void): () => void {
-    this.#emitter.on('change', listener);
-    return () => this.#emitter.off('change', listener);
   }
 }

@@ -4,8 +4,7 @@ import fp from 'fastify-plugin';
 import type { AuthResult, Authenticator } from '../auth/authenticate.ts';
 import type { RouteAccess } from '../auth/permissions.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { ChangeFeed } from '../db/change-feed.ts';
-import type { Transactions } from '../db/transactions.ts';
+import type { ChangeBus } from '../changes/change-bus.ts';
 import { AppError } from './errors.ts';
 
 declare module 'fastify' {
@@ -76,13 +75,14 @@ const hasBody = (request: FastifyRequest) =>
  * The one hook that authenticates and authorizes every request, before its body is parsed.
  * Deny by default: a route that declares no `config.access` answers 403 to everyone.
  */
-export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed; transactions: Transactions }>(
-  async (app: FastifyInstance, { authenticator, feed, transactions }) => {
+export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeBus }>(
+  async (app: FastifyInstance, { authenticator, changes }) => {
     app.decorateRequest('principal', null);
     app.decorateRequest('authFailure', null);
     app.decorateRequest('admittedAtChange', 0);
-    let changes = 0;
-    const unsubscribe = transactions.onChange(() => void changes++);
+    /** Changes published here since start: a request admitted at another count saw different grants. */
+    let changesSeen = 0;
+    const unsubscribe = changes.subscribe('all', () => void changesSeen++);
     app.addHook('onClose', async () => unsubscribe());
     // A callback hook: on the hot path (a cache answers) the request goes on synchronously, with no promise made.
     app.addHook('onRequest', (request, _reply, done) => {
@@ -91,7 +91,7 @@ export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed
       try {
         if (request.is404) return done();
         // Other processes' commits are heard here, before this request reads anything (caches included).
-        feed.sync();
+        changes.sync();
         access = request.routeOptions.config.access;
         if (access === undefined) {
           request.log.error({ route: request.routeOptions.url }, 'route declares no access rule: refused');
@@ -103,7 +103,7 @@ export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed
         return done(error as Error);
       }
       const required = access;
-      request.admittedAtChange = changes;
+      request.admittedAtChange = changesSeen;
       if (result instanceof Promise) result.then((settled) => done(admit(request, required, settled)), done);
       else done(admit(request, required, result));
     });
@@ -115,8 +115,8 @@ export const accessControl = fp<{ authenticator: Authenticator; feed: ChangeFeed
       if (request.principal === null || access === undefined || access === 'public' || !hasBody(request)) return done();
       let result: ReturnType<Authenticator['authenticate']>;
       try {
-        feed.sync();
-        if (changes === request.admittedAtChange && feed.live) return done();
+        changes.sync();
+        if (changesSeen === request.admittedAtChange && changes.live) return done();
         request.principal = null;
         result = authenticator.authenticate(request);
       } catch (error) {

@@ -47,7 +47,7 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
-    ctx.feed.onApplied((lagMs) => this.#lag.observe(lagMs / 1000));
+    ctx.changes.onApplied((lagMs) => this.#lag.observe(lagMs / 1000));
 
     const cache = ctx.accessKeyAuth.cacheStats;
     new Counter({
@@ -88,13 +88,13 @@ export class Metrics {
       },
     });
 
-    const feed = ctx.feed;
+    const changes = ctx.changes;
     new Gauge({
       name: 'tessera_change_listener_connected',
       help: '1 while changes of other instances are heard (PostgreSQL LISTEN connected; always 1 on SQLite), else 0 (key state is then read from SQL).',
       registers,
       collect() {
-        this.set(feed.live ? 1 : 0);
+        this.set(changes.live ? 1 : 0);
       },
     });
     new Counter({
@@ -103,7 +103,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        this.inc(feed.stats.disconnects);
+        this.inc(changes.stats.disconnects);
       },
     });
     new Counter({
@@ -112,11 +112,11 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        this.inc(feed.stats.applied);
+        this.inc(changes.stats.applied);
       },
     });
 
-    const acknowledgements = ctx.acknowledgements;
+    const acknowledgements = changes.acknowledgements;
     if (acknowledgements !== undefined) {
       new Counter({
         name: 'tessera_change_acknowledgements_total',
@@ -138,7 +138,7 @@ export class Metrics {
       });
       acknowledgements.onWaited((seconds) => wait.observe(seconds));
     }
-    const instances = ctx.instances;
+    const instances = changes.instances;
     if (instances !== undefined) {
       new Gauge({
         name: 'tessera_instance_confirmed',

@@ -77,7 +77,7 @@ const routes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx })
     },
     async (_request, reply) => {
       const database = (await databaseReachable(ctx)) ? 'ok' : 'failed';
-      const changeListener = ctx.storage.dialect !== 'postgres' ? 'not-applicable' : ctx.feed.live ? 'ok' : 'failed';
+      const changeListener = ctx.storage.dialect !== 'postgres' ? 'not-applicable' : ctx.changes.live ? 'ok' : 'failed';
       const limiter = ctx.rateLimiter as { backend?: 'redis' | 'memory-fallback' };
       const rateLimiter = limiter.backend ?? 'memory';
       const ready = database === 'ok' && changeListener !== 'failed';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { CHANGE_CHANNEL } from '../../src/db/transactions.ts';
+import { CHANGE_CHANNEL } from '../../src/changes/change.ts';
 import type { Harness } from './harness.ts';
 
 let markers = 0;
@@ -17,7 +17,7 @@ export async function settleChanges(h: Harness): Promise<void> {
   let off = () => {};
   const seen = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the change feed never delivered the marker')), 10_000);
-    off = h.ctx.transactions.onChange((change) => {
+    off = h.ctx.changes.subscribe('all', (change) => {
       if (change.id === id) {
         clearTimeout(timer);
         resolve();

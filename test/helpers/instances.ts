@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { listenerApplicationName } from '../../src/db/change-feed.ts';
+import { listenerApplicationName } from '../../src/changes/change-feed.ts';
 import { createPgSchema, TEST_PG_URL } from './databases.ts';
 
 /**

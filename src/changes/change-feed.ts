@@ -1,11 +1,9 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { Storage } from './database.ts';
+import type { Storage } from '../db/database.ts';
+import { CHANGE_CHANNEL, EVERYTHING_CHANGED, readNotice, type Change } from './change.ts';
 import type { InstanceRegistry } from './instances.ts';
-import { CHANGE_CHANNEL, EVERYTHING_CHANGED, type Change, type Transactions } from './transactions.ts';
-
-const KINDS = new Set<Change['kind']>(['access-key', 'user', 'cloud-account', 'session', 'signing-key', 'any']);
 
 /** What the feed has done since start, for `/readyz` and `/metrics`. */
 export interface ChangeFeedStats {
@@ -16,15 +14,15 @@ export interface ChangeFeedStats {
 }
 
 /**
- * Hears the changes other processes commit (the CLI, other instances) and hands them to
- * this process's listeners, so that caches never serve what another process changed.
+ * Hears the changes other processes commit (the CLI, other instances) and publishes them on
+ * this process's change bus, so that caches never serve what another process changed.
  */
 export interface ChangeFeed {
   start(): Promise<void>;
   /** Called at the start of every request (the access-control hook): on SQLite this is where other processes' commits are seen. */
   sync(): void;
   /**
-   * Hands every change other processes committed before this call to this process's listeners;
+   * Publishes every change other processes committed before this call to this process's subscribers;
    * resolves true once done, false when it cannot tell (PostgreSQL's listener is down: read
    * the database instead). A round trip on PostgreSQL: for rare requests that must not lag
    * (the JWKS), not the hot path.
@@ -39,14 +37,14 @@ export interface ChangeFeed {
 }
 
 /** SQLite: `PRAGMA data_version` changes whenever another connection commits; then every cache is dropped. */
-class SqliteChangeFeed implements ChangeFeed {
+export class SqliteChangeFeed implements ChangeFeed {
   readonly live = true;
   readonly stats: ChangeFeedStats = { applied: 0, disconnects: 0 };
   #version = -1;
   readonly #statement;
   constructor(
     storage: Storage,
-    private readonly transactions: Transactions,
+    private readonly publish: (change: Change) => void,
   ) {
     if (storage.sqlite === undefined) throw new TypeError('SqliteChangeFeed needs a SQLite storage');
     this.#statement = storage.sqlite.prepare('PRAGMA data_version').pluck();
@@ -59,7 +57,7 @@ class SqliteChangeFeed implements ChangeFeed {
     if (version !== this.#version) {
       this.#version = version;
       this.stats.applied++;
-      this.transactions.emit(EVERYTHING_CHANGED);
+      this.publish(EVERYTHING_CHANGED);
     }
   }
   async caughtUp(): Promise<boolean> {
@@ -110,7 +108,7 @@ export class PostgresChangeFeed implements ChangeFeed {
 
   constructor(
     private readonly databaseUrl: string,
-    private readonly transactions: Transactions,
+    private readonly publish: (change: Change) => void,
     private readonly log: Logger,
     options: PostgresChangeFeedOptions = {},
   ) {
@@ -143,7 +141,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     try {
       // A commit signals the listening backends before it is acknowledged, and a backend sends
       // the notifications it was signalled before it answers its next query: by this answer,
-      // every change committed before the call has been heard (and emitted, in order).
+      // every change committed before the call has been heard (and published, in order).
       await client.query('select 1');
       return this.#client === client;
     } catch {
@@ -177,23 +175,13 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.#attempt = 0;
     this.#live = true;
     // Whatever changed while nobody listened is unknown: drop everything once.
-    this.transactions.emit(EVERYTHING_CHANGED);
+    this.publish(EVERYTHING_CHANGED);
   }
 
   #heard(message: pg.Notification): void {
     if (message.channel !== CHANGE_CHANNEL || message.payload === undefined) return;
-    let change: Change = EVERYTHING_CHANGED;
-    let at: number | undefined;
-    let seq: number | undefined;
-    try {
-      const parsed = JSON.parse(message.payload) as Partial<Change> & { at?: unknown; seq?: unknown };
-      if (parsed.kind !== undefined && KINDS.has(parsed.kind) && typeof parsed.id === 'string') change = { kind: parsed.kind, id: parsed.id };
-      if (typeof parsed.at === 'number' && Number.isFinite(parsed.at)) at = parsed.at;
-      if (typeof parsed.seq === 'number' && Number.isSafeInteger(parsed.seq)) seq = parsed.seq;
-    } catch {
-      // An unreadable payload still means something changed: drop everything.
-    }
-    this.transactions.emit(change);
+    const { change, at, seq } = readNotice(message.payload);
+    this.publish(change);
     this.stats.applied++;
     // Acknowledged only now that the caches it names are dropped.
     if (seq !== undefined) this.#instances?.applied(seq);
@@ -228,7 +216,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.#live = false;
     this.#client = undefined;
     this.stats.disconnects++;
-    this.transactions.emit(EVERYTHING_CHANGED);
+    this.publish(EVERYTHING_CHANGED);
     this.#discard(client);
     if (this.#stopped) return;
     this.log.warn({ err: error?.message }, 'change listener lost its connection; checking key state in SQL until it reconnects');
@@ -273,8 +261,4 @@ export class PostgresChangeFeed implements ChangeFeed {
       await client.end().catch(() => {});
     }
   }
-}
-
-export function createChangeFeed(storage: Storage, databaseUrl: string | undefined, transactions: Transactions, log: Logger, instances?: InstanceRegistry): ChangeFeed {
-  return storage.dialect === 'sqlite' ? new SqliteChangeFeed(storage, transactions) : new PostgresChangeFeed(databaseUrl as string, transactions, log, { instances });
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { openPool } from './database.ts';
 import type { Logger } from 'pino';
-import type { Database } from './schema.ts';
-import { EVERYTHING_CHANGED, type Transactions } from './transactions.ts';
+import { openPool } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import { EVERYTHING_CHANGED, type Change } from './change.ts';
 
 /*
  * PostgreSQL: an access-reducing write is answered only once every live instance has applied
@@ -154,7 +154,7 @@ export class InstanceRegistry {
 
   constructor(
     databaseUrl: string,
-    private readonly transactions: Transactions,
+    private readonly publish: (change: Change) => void,
     private readonly log: Logger,
   ) {
     const pool = openPool({
@@ -245,7 +245,7 @@ export class InstanceRegistry {
         .executeTakeFirstOrThrow();
       const head = Number(row.seq);
       if (head > this.#applied) {
-        this.transactions.emit(EVERYTHING_CHANGED);
+        this.publish(EVERYTHING_CHANGED);
         this.applied(head);
       }
       this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
