@@ -1,32 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AuditEventRow } from '../db/schema.ts';
-import { timeOrderedId } from '../util/ids.ts';
-import type { AuditEntry, AuditEvent } from './audit-event.ts';
-
-/** An audit entry as recorded: its detail is JSON text taken at that moment, so a later change to the object cannot alter it. */
-export type RecordedAuditEntry = Omit<AuditEntry, 'detail'> & { detail: string };
-
-export function recordAuditEntry(entry: AuditEntry): RecordedAuditEntry {
-  return { ...entry, detail: JSON.stringify(entry.detail) };
-}
-
-/** The insert of a unit of work's audit entries, to run alone or inside a larger statement. */
-export function auditEventsInsert(db: Db, at: Date, actor: { name: string; ip: string | null }, entries: readonly RecordedAuditEntry[]) {
-  return db.insertInto('audit_events').values(
-    entries.map((entry) => ({
-      id: timeOrderedId(at.getTime()),
-      at: at.toISOString(),
-      actor: actor.name,
-      actor_ip: actor.ip,
-      category: entry.category,
-      resource: entry.resource,
-      resource_id: entry.resourceId,
-      action: entry.action,
-      detail: entry.detail,
-    })),
-  );
-}
+import type { AuditEvent } from './audit-event.ts';
 
 export function rowToAuditEvent(row: AuditEventRow): AuditEvent {
   return {

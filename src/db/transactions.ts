@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { AuditEntry } from '../audit/audit-event.ts';
-import { auditEventsInsert, recordAuditEntry, type RecordedAuditEntry } from '../audit/audit.repository.ts';
+import { auditEventsInsert, recordAuditEntry, type RecordedAuditEntry } from '../audit/audit.public.ts';
 import type { Actor } from '../auth/principal.ts';
 import type { Change } from '../changes/change.ts';
 import type { ChangeBus } from '../changes/change-bus.ts';
