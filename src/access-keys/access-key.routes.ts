@@ -89,7 +89,7 @@ const EditBody = Type.Object(
 
 const RollBody = Type.Object(
   {
-    expiration: Type.Optional(Type.Union([ExpirationSchema], { description: 'As on create. Omitted: the preset or day count the key was created (or last rolled) with, counted from now.' })),
+    expiration: Type.Optional(ExpirationSchema),
     graceMinutes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -214,7 +214,7 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         tags: TAGS,
         summary: 'Roll an API access key',
         description:
-          'Gives the key a new token, shown in this answer only; the key keeps its id, name, roles, description and usage. The replaced token keeps working until `previousTokenExpiresAt` (the grace period, never past its own expiry), then is refused; rolling again within the grace period ends it at once.',
+          'Gives the key a new token, shown in this answer only; the key keeps its id, name, roles, description and usage. Without `expiration`, the new token lives as long as the key was created (or last rolled) for, counted from now. The replaced token keeps working until `previousTokenExpiresAt` (the grace period, never past its own expiry), then is refused; rolling again within the grace period ends it at once.',
         params: IdParams,
         body: RollBody,
         response: { 200: WithToken, ...problems(400, 401, 403, 404) },

@@ -229,8 +229,9 @@ export class AccessKeyService {
    */
   async update(actor: Actor, id: string, changes: AccessKeyChanges): Promise<AccessKey> {
     const description = changes.description === undefined ? undefined : normalizeDescription(changes.description);
-    // Roles may be reduced, and disabling reduces access: acknowledged by every instance.
-    const reducesAccess = changes.roles !== undefined || changes.disabled === true;
+    // Roles may be reduced and disabling reduces access; a key enabled again must work on every
+    // instance at once as well. All three are answered once every live instance applied them.
+    const reducesAccess = changes.roles !== undefined || changes.disabled !== undefined;
     return this.transactions.run(
       actor,
       async (work) => {
