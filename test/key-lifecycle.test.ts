@@ -51,7 +51,14 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
       expect(res.statusCode, res.body).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
       const rolled = res.json();
-      expect(rolled).toMatchObject({ id: key.id, name: 'rolled', roles: [{ role: 'global-admin' }], description: 'nightly export', createdAt: key.createdAt, status: 'active' });
+      expect(rolled).toMatchObject({
+        id: key.id,
+        name: 'rolled',
+        roles: [{ role: 'global-admin' }],
+        description: 'nightly export',
+        createdAt: key.createdAt,
+        status: 'active',
+      });
       expect(rolled.token).not.toBe(key.token);
       // The preset the key was created with, counted from now.
       expect(Date.parse(rolled.expiresAt)).toBe(Math.floor(h.clock().getTime() / 1000) * 1000 + 7 * DAY);
@@ -68,7 +75,10 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
       expect((await api('GET', `/api/v1/access-keys/${key.id}`)).json().previousTokenExpiresAt).toBeNull();
 
       const [event] = await auditRows(h, { category: 'access-keys', action: 'roll' });
-      expect(event).toMatchObject({ resource_id: key.id, detail: { name: 'rolled', expiresAt: rolled.expiresAt, previousTokenExpiresAt: rolled.previousTokenExpiresAt } });
+      expect(event).toMatchObject({
+        resource_id: key.id,
+        detail: { name: 'rolled', expiresAt: rolled.expiresAt, previousTokenExpiresAt: rolled.previousTokenExpiresAt },
+      });
       expect(JSON.stringify(await auditRows(h))).not.toContain(rolled.token.split('.')[2]);
     });
 

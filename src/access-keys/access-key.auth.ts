@@ -83,7 +83,11 @@ export class AccessKeyAuthenticator {
   ) {
     this.#verified = new BoundedCache(options.tokenCacheSize ?? 20_000);
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
-    this.#stateQuery = db.selectFrom('access_keys').select(['id', 'name', 'roles', 'expires_at', 'token_hash', 'disabled_at', 'previous_token_hash', 'previous_token_expires_at']).where('id', '=', '').compile();
+    this.#stateQuery = db
+      .selectFrom('access_keys')
+      .select(['id', 'name', 'roles', 'expires_at', 'token_hash', 'disabled_at', 'previous_token_hash', 'previous_token_expires_at'])
+      .where('id', '=', '')
+      .compile();
     transactions.onChange((change) => {
       if (change.kind === 'access-key' || change.kind === 'any' || change.kind === 'cloud-account') {
         this.#generation++;

@@ -25,7 +25,9 @@ export const AccessKeySchema = Type.Object(
       description: '"disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.',
     }),
     description: Type.Union([Type.String(), Type.Null()], { description: 'What the key is for (at most 500 characters).' }),
-    createdBy: Type.Union([Type.String(), Type.Null()], { description: 'The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded.' }),
+    createdBy: Type.Union([Type.String(), Type.Null()], {
+      description: 'The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded.',
+    }),
     previousTokenExpiresAt: NullableTimestamp('After a roll with a grace period: until when the replaced token still works; null otherwise.'),
   },
   {

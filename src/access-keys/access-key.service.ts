@@ -24,13 +24,7 @@ import {
   type DisabledReason,
   type Expiration,
 } from './access-key.ts';
-import {
-  enforceDescription,
-  enforceLifetime,
-  readAccessKeyPolicy,
-  writeAccessKeyPolicy,
-  type AccessKeyPolicy,
-} from './access-key-policy.ts';
+import { enforceDescription, enforceLifetime, readAccessKeyPolicy, writeAccessKeyPolicy, type AccessKeyPolicy } from './access-key-policy.ts';
 import {
   deleteAccessKey,
   disableAccessKey,

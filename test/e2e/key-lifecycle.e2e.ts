@@ -28,7 +28,8 @@ async function addKey(page: Page, name: string, description: string): Promise<st
   return token;
 }
 
-const useToken = async (page: Page, token: string) => (await page.request.get(`${BASE_URL}/api/v1/access-keys?limit=1`, { headers: { authorization: `Bearer ${token}` } })).status();
+const useToken = async (page: Page, token: string) =>
+  (await page.request.get(`${BASE_URL}/api/v1/access-keys?limit=1`, { headers: { authorization: `Bearer ${token}` } })).status();
 
 async function rowAction(page: Page, name: string, action: string) {
   const row = page.getByRole('grid', { name: 'API access keys' }).getByRole('row').filter({ hasText: name });

@@ -8,7 +8,16 @@ import type { Kysely } from 'kysely';
 // when it was last enabled or rolled, from which (as from its last use) dormancy is counted.
 // `settings` holds instance-wide settings as JSON text by name (the access key policy first).
 export async function up(db: Kysely<any>): Promise<void> {
-  for (const column of ['description', 'created_by', 'expiration', 'disabled_at', 'disabled_reason', 'previous_token_hash', 'previous_token_expires_at', 'reactivated_at']) {
+  for (const column of [
+    'description',
+    'created_by',
+    'expiration',
+    'disabled_at',
+    'disabled_reason',
+    'previous_token_hash',
+    'previous_token_expires_at',
+    'reactivated_at',
+  ]) {
     await db.schema.alterTable('access_keys').addColumn(column, 'text').execute();
   }
   await db.schema
@@ -21,7 +30,16 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('settings').ifExists().execute();
-  for (const column of ['reactivated_at', 'previous_token_expires_at', 'previous_token_hash', 'disabled_reason', 'disabled_at', 'expiration', 'created_by', 'description']) {
+  for (const column of [
+    'reactivated_at',
+    'previous_token_expires_at',
+    'previous_token_hash',
+    'disabled_reason',
+    'disabled_at',
+    'expiration',
+    'created_by',
+    'description',
+  ]) {
     await db.schema.alterTable('access_keys').dropColumn(column).execute();
   }
 }

@@ -283,7 +283,9 @@ export function AccessKeysPage() {
                     actions={[
                       { id: 'edit', label: 'Edit access key' },
                       { id: 'roll', label: 'Roll access key' },
-                      key.status === 'disabled' ? { id: 'enable', label: 'Enable access key' } : { id: 'disable', label: 'Disable access key', disabled: key.status === 'expired' },
+                      key.status === 'disabled'
+                        ? { id: 'enable', label: 'Enable access key' }
+                        : { id: 'disable', label: 'Disable access key', disabled: key.status === 'expired' },
                       { id: 'remove', label: 'Remove access key', danger: true },
                     ]}
                     onAction={(action) => {

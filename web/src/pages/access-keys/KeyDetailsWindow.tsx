@@ -24,9 +24,9 @@ export function KeyDetailsWindow({ accessKey, rolled = false, onClose }: { acces
     <Window title="Access Key" isOpen onOpenChange={(open) => !open && saved && onClose()} dismissable={saved} closeDisabled={!saved} size="lg">
       <div className="dialog-body">
         <p className="lead">
-          The access key <strong>{accessKey.name}</strong> has been {rolled ? 'rolled: it has a new JSON web token' : 'added'}. Copy its name and its JSON web token to a safe location now: the token will not be shown again,
-          and Tessera cannot retrieve it later. Without the token, the key is useless. Applications send only the token, as{' '}
-          <code>Authorization: Bearer &lt;token&gt;</code>.
+          The access key <strong>{accessKey.name}</strong> has been {rolled ? 'rolled: it has a new JSON web token' : 'added'}. Copy its name and its JSON web token to a
+          safe location now: the token will not be shown again, and Tessera cannot retrieve it later. Without the token, the key is useless. Applications send only the
+          token, as <code>Authorization: Bearer &lt;token&gt;</code>.
         </p>
         {rolled && (
           <p data-testid="previous-token-note">

@@ -1,5 +1,5 @@
 /** The Add Access Key window, and the same window for editing a key's roles and description. */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
 import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH, visibleLength } from '../../../../src/shared/limits.ts';
@@ -44,8 +44,6 @@ export function KeyDialog({
   const expiration = useExpirationChoice(limit);
   const [checked, setChecked] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
-  // A role change can bring a new policy limit: the server's complaint about the old roles is stale.
-  useEffect(() => setServerErrors((e) => ({ ...e, form: undefined, days: undefined })), [limit?.days]);
 
   const check = (): Errors => {
     const errors: Errors = {};
@@ -75,7 +73,9 @@ export function KeyDialog({
       const text = description.trim() === '' ? null : description;
       if (editing) return { saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles, description: text } })) };
       return {
-        added: await call(api.POST('/api/v1/access-keys', { body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }) } })),
+        added: await call(
+          api.POST('/api/v1/access-keys', { body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }) } }),
+        ),
       };
     },
     onSuccess: (result) => {
@@ -151,7 +151,15 @@ export function KeyDialog({
             error={errors.description}
             description={`What the key is for, at most ${ACCESS_KEY_DESCRIPTION_MAX_LENGTH} characters.`}
           />
-          <RoleBlocks drafts={drafts} onChange={setDrafts} errors={errors.roles} />
+          <RoleBlocks
+            drafts={drafts}
+            onChange={(next) => {
+              setDrafts(next);
+              // New roles bring a new policy limit: the server's complaint about the old ones is stale.
+              setServerErrors((e) => ({ ...e, form: undefined, days: undefined }));
+            }}
+            errors={errors.roles}
+          />
         </div>
         <footer className="dialog-footer">
           <Button onPress={onClose} isDisabled={save.isPending}>

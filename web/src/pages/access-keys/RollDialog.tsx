@@ -17,7 +17,9 @@ export function RollDialog({ accessKey, onClose, onRolled }: { accessKey: Access
   const [grace, setGrace] = useState(DEFAULT_ROLL_GRACE_MINUTES);
   const [checked, setChecked] = useState(false);
   const graceError =
-    checked && (!Number.isInteger(grace) || grace < 0 || grace > MAX_ROLL_GRACE_MINUTES) ? `Enter a whole number of minutes from 0 to ${MAX_ROLL_GRACE_MINUTES}.` : undefined;
+    checked && (!Number.isInteger(grace) || grace < 0 || grace > MAX_ROLL_GRACE_MINUTES)
+      ? `Enter a whole number of minutes from 0 to ${MAX_ROLL_GRACE_MINUTES}.`
+      : undefined;
   const daysError = checked ? expiration.error : undefined;
 
   const roll = useMutation({

@@ -51,7 +51,7 @@ export function describeLimit(limit: LifetimeLimit): string {
 export function allowedOptions(limit: LifetimeLimit | undefined, now: Date = new Date()) {
   if (limit === undefined) return [...EXPIRATION_OPTIONS];
   const latest = now.getTime() + limit.days * DAY_MS;
-  return EXPIRATION_OPTIONS.filter((o) => o.id === 'custom' || (expiresAtFor(o.id, now, MAX_DAYS).getTime() <= latest));
+  return EXPIRATION_OPTIONS.filter((o) => o.id === 'custom' || expiresAtFor(o.id, now, MAX_DAYS).getTime() <= latest);
 }
 
 /** The longest custom day count allowed. */
