@@ -67,6 +67,11 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
 
       await warm(rolled.token);
       expect(await use(key.token)).toBe(200);
+      // The old token, in its grace, is answered from the caches alone: no signature check, no SQL.
+      const before = { ...h.ctx.accessKeyAuth.cacheStats };
+      expect(await use(key.token)).toBe(200);
+      expect(h.ctx.accessKeyAuth.cacheStats.tokenMisses - before.tokenMisses).toBe(0);
+      expect(h.ctx.accessKeyAuth.cacheStats.stateMisses - before.stateMisses).toBe(0);
       h.clock.advance(30 * MINUTE - 1000);
       expect(await use(key.token)).toBe(200);
       h.clock.advance(1000);
