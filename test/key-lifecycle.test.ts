@@ -128,6 +128,10 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
       }
       expect((await roll(key.id, { expiration: { days: 731 } })).json().errors[0].pointer).toBe('/expiration/days');
       expect((await roll('no-such-key')).statusCode).toBe(404);
+      // Every field has a default: no body at all is a roll with the defaults.
+      const bare = await h.request(admin, { method: 'POST', url: `/api/v1/access-keys/${key.id}/roll` });
+      expect(bare.statusCode, bare.body).toBe(200);
+      expect(bare.json().previousTokenExpiresAt).toBe(new Date(h.clock().getTime() + 60 * MINUTE).toISOString());
       expect(await use(key.token)).toBe(200);
     });
   });

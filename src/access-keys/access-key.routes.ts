@@ -212,6 +212,10 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
     '/:id/roll',
     {
       config: { access },
+      // Every field has a default: a roll may be sent without a body (`curl -X POST …/roll`).
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags: TAGS,
         summary: 'Roll an API access key',
