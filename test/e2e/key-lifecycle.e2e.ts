@@ -10,8 +10,6 @@ test.beforeEach(async ({ page }) => {
   await signIn(page);
 });
 
-const NO_LIMITS = { 'global-admin': null, 'global-viewer': null, 'cloud-account-viewer': null };
-
 async function addKey(page: Page, name: string, description: string): Promise<string> {
   await page.getByRole('button', { name: 'Add access key' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add Access Key' });
@@ -96,17 +94,20 @@ test('disable and enable an access key from its row', async ({ page }) => {
   expect(await useToken(page, token)).toBe(200);
 });
 
-test('the lifetime policy limit is shown beside Expiration, and only allowed choices are offered', async ({ page }) => {
-  const session = await page.request.get(`${BASE_URL}/api/v1/session`);
-  const csrf = (await session.json()).csrfToken as string;
-  const put = (maxDays: Record<string, number | null>) =>
-    page.request.put(`${BASE_URL}/api/v1/settings/access-key-policy`, {
-      headers: { 'x-csrf-token': csrf },
-      data: { maxDays, disableAfterUnusedDays: null, requireDescription: false },
-    });
-  expect((await put({ ...NO_LIMITS, 'global-admin': 30 })).status()).toBe(200);
+test('the key policy window sets a limit; it is shown beside Expiration, and only allowed choices are offered', async ({ page }) => {
+  await openAccessKeys(page);
+  const setAdminLimit = async (days: string) => {
+    await page.getByRole('button', { name: 'Key policy' }).click();
+    const policy = page.getByRole('dialog', { name: 'Access Key Policy' });
+    const field = policy.getByRole('textbox', { name: 'Longest lifetime for Global Admin (days)' });
+    await field.fill(days);
+    await field.blur();
+    await policy.getByRole('button', { name: 'Save' }).click();
+    await expect(policy).toBeHidden();
+    await expect(page.getByText('The access key policy was saved.')).toBeVisible();
+  };
+  await setAdminLimit('30');
   try {
-    await openAccessKeys(page);
     await page.getByRole('button', { name: 'Add access key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add Access Key' });
     await expect(dialog.getByTestId('expiration-limit')).toHaveCount(0);
@@ -129,6 +130,8 @@ test('the lifetime policy limit is shown beside Expiration, and only allowed cho
     await expect(dialog.getByText('Enter a whole number of days from 1 to 30 (access key policy).')).toBeVisible();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
   } finally {
-    await put(NO_LIMITS);
+    await setAdminLimit('');
   }
+  const saved = await page.request.get(`${BASE_URL}/api/v1/settings/access-key-policy`);
+  expect((await saved.json()).maxDays['global-admin']).toBeNull();
 });

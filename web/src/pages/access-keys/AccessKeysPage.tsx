@@ -7,7 +7,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
 import { messageFor } from '../../api/errors';
-import { useAccountNames } from '../../api/queries';
+import { useAccessKeyPolicy, useAccountNames } from '../../api/queries';
 import type { AccessKey, AccessKeyQuery, NewAccessKey, RolledAccessKey } from '../../api/types';
 import { PageHeader } from '../../components/Layout';
 import { Pager, useCursorPages } from '../../components/Pager';
@@ -16,6 +16,7 @@ import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
+import { PolicyDialog } from './PolicyDialog';
 import { RollDialog } from './RollDialog';
 
 const EXPIRING_DAYS = 30;
@@ -68,6 +69,7 @@ type Dialog =
   | { kind: 'roll'; key: AccessKey }
   | { kind: 'details'; key: NewAccessKey }
   | { kind: 'rolled'; key: RolledAccessKey }
+  | { kind: 'policy' }
   | null;
 
 export function AccessKeysPage() {
@@ -80,6 +82,7 @@ export function AccessKeysPage() {
   const [notice, setNotice] = useState<string | undefined>();
   const name = useDebounced(nameFilter.trim(), 250);
   const accountNames = useAccountNames();
+  const policy = useAccessKeyPolicy();
   const marked = useRef(false);
   const pages = useCursorPages(JSON.stringify([sort.column, sort.direction, name, role, status]));
 
@@ -146,9 +149,14 @@ export function AccessKeysPage() {
         title="API Access Keys"
         description="Keys let other applications call the Tessera API. What a key may do follows its roles; a key's JSON web token is shown only once, when it is added."
         actions={
-          <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
-            <Icon name="plus" /> Add access key
-          </Button>
+          <>
+            <Button onPress={() => setDialog({ kind: 'policy' })} isDisabled={policy.data === undefined}>
+              Key policy
+            </Button>
+            <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
+              <Icon name="plus" /> Add access key
+            </Button>
+          </>
         }
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
@@ -327,6 +335,16 @@ export function AccessKeysPage() {
             setNotice(undefined);
             setDialog({ kind: 'rolled', key });
             void queries.invalidateQueries({ queryKey: ['access-keys'] });
+          }}
+        />
+      )}
+      {dialog?.kind === 'policy' && policy.data !== undefined && (
+        <PolicyDialog
+          policy={policy.data}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            setDialog(null);
+            setNotice('The access key policy was saved. It applies to keys added, rolled or edited from now on.');
           }}
         />
       )}
