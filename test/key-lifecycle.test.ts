@@ -72,6 +72,15 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
       expect(await use(key.token)).toBe(200);
       expect(h.ctx.accessKeyAuth.cacheStats.tokenMisses - before.tokenMisses).toBe(0);
       expect(h.ctx.accessKeyAuth.cacheStats.stateMisses - before.stateMisses).toBe(0);
+      // Introspection tells each token's own times: the replaced one ends with its grace.
+      const introspect = async (token: string) => (await api('POST', '/api/v1/token/introspect', { token })).json();
+      expect(await introspect(key.token)).toMatchObject({
+        active: true,
+        sub: key.id,
+        exp: Date.parse(rolled.previousTokenExpiresAt) / 1000,
+        iat: Date.parse(key.createdAt) / 1000,
+      });
+      expect(await introspect(rolled.token)).toMatchObject({ active: true, exp: Date.parse(rolled.expiresAt) / 1000 });
       h.clock.advance(30 * MINUTE - 1000);
       expect(await use(key.token)).toBe(200);
       h.clock.advance(1000);
@@ -171,6 +180,7 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
       const disabled = await api('PATCH', `/api/v1/access-keys/${key.id}`, { disabled: true });
       expect(disabled.statusCode).toBe(200);
       expect(disabled.json().status).toBe('disabled');
+      expect((await api('POST', '/api/v1/token/introspect', { token: key.token })).json()).toEqual({ active: false });
       expect(await use(key.token)).toBe(401);
       expect(await use(key.token)).toBe(401);
       // Rolling a disabled key does not enable it. (A second apart: the audit log's order.)

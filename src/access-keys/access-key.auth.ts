@@ -42,7 +42,8 @@ type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'roles' | 'expires_at' | 'tok
 
 const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
-type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date } | { ok: false; reason: string };
+/** `untilMs`: when this token stops working (its expiry, or the end of a roll's grace period). */
+type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date; untilMs: number } | { ok: false; reason: string };
 
 /** Reports each successful use of a key (usage accounting stays off the hot path). */
 export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
@@ -171,14 +172,17 @@ export class AccessKeyAuthenticator {
   #usable(verified: VerifiedToken, state: KeyState): KeyCheck {
     if (state.disabled) return { ok: false, reason: 'disabled' };
     const now = this.clock();
+    let untilMs: number;
     if (verified.hash.equals(state.tokenHash)) {
-      if (state.expiresAtMs <= now.getTime()) return { ok: false, reason: 'expired' };
+      untilMs = state.expiresAtMs;
+      if (untilMs <= now.getTime()) return { ok: false, reason: 'expired' };
     } else if (state.previousTokenHash === null || !verified.hash.equals(state.previousTokenHash)) {
       return { ok: false, reason: 'rolled' };
-    } else if (state.previousUntilMs <= now.getTime()) {
-      return { ok: false, reason: 'grace-ended' };
+    } else {
+      untilMs = state.previousUntilMs;
+      if (untilMs <= now.getTime()) return { ok: false, reason: 'grace-ended' };
     }
-    return { ok: true, keyId: verified.keyId, principal: state.principal, at: now };
+    return { ok: true, keyId: verified.keyId, principal: state.principal, at: now, untilMs };
   }
 
   /** What a stored role list allows; many keys share one text, so each is parsed once. */

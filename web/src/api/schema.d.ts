@@ -3600,7 +3600,7 @@ export interface paths {
         put?: never;
         /**
          * Introspect a token
-         * @description OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` and `iat`; for anything else only `{ "active": false }`. Asking does not count as a use of the key.
+         * @description OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` (when this token stops working: for a token replaced by a roll, the end of its grace period) and `iat`; for anything else (a token of a disabled key too) only `{ "active": false }`. Asking does not count as a use of the key.
          */
         post: {
             parameters: {
