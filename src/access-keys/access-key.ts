@@ -21,7 +21,7 @@ export interface AccessKey {
   previousTokenExpiresAt: string | null;
 }
 
-/** `expired` wins over `disabled`: an expired key cannot come back, a disabled one can. */
+/** `expired` wins over `disabled`: what brings an expired key back is a roll, not enabling it. */
 export type AccessKeyStatus = 'active' | 'expired' | 'disabled';
 
 /** Why a key was disabled: by an admin, or by the housekeeping job for going unused (policy). */
