@@ -92,6 +92,19 @@ test('disable and enable an access key from its row', async ({ page }) => {
   await expect(page.getByText(`The access key “${name}” was enabled.`)).toBeVisible();
   await expect(row).toContainText('Active');
   expect(await useToken(page, token)).toBe(200);
+
+  // The description is edited in the Edit window, within its limit.
+  await rowAction(page, name, 'Edit access key');
+  const edit = page.getByRole('dialog', { name: 'Edit Access Key' });
+  const description = edit.getByLabel('Description (optional)');
+  await expect(description).toHaveValue('Switched off and on');
+  await description.fill('x'.repeat(501));
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit.getByText('Use at most 500 characters (this one has 501).')).toBeVisible();
+  await description.fill('Nightly inventory export');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toBeHidden();
+  await expect(row).toContainText('Nightly inventory export');
 });
 
 test('the key policy window sets a limit; it is shown beside Expiration, and only allowed choices are offered', async ({ page }) => {
