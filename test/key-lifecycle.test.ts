@@ -354,3 +354,27 @@ describe.runIf(DIALECTS.includes('postgres'))('disable and roll across two insta
     expect((await readKeyOn(b, cut.json<{ token: string }>().token, key.id)).status).toBe(200);
   });
 });
+
+describe.runIf(DIALECTS.includes('postgres'))('the dormancy job with two instances on one PostgreSQL', () => {
+  it('runs once in the cluster: each dormant key is disabled once, by one of them', async () => {
+    const first = await createHarness('postgres');
+    const second = await createHarness('postgres', { env: { DATABASE_URL: first.env['DATABASE_URL'] as string }, clock: first.clock });
+    try {
+      const idle = await Promise.all([0, 1, 2].map((i) => first.key([{ role: 'global-viewer' }], { name: `idle-${i}` })));
+      await first.ctx.accessKeys.setPolicy({ name: 'test', ip: null }, { ...NO_POLICY, disableAfterUnusedDays: 10 });
+      first.clock.advance(11 * DAY);
+      const outcomes = await Promise.all([first.ctx.scheduler.runNow(DORMANT_KEYS_JOB), second.ctx.scheduler.runNow(DORMANT_KEYS_JOB)]);
+      expect(outcomes.filter((o) => o === 'ran')).toHaveLength(1);
+      expect(outcomes.filter((o) => o !== 'ran')[0]).toMatch(/^(busy|recent)$/);
+      // Within the interval, neither runs it again.
+      expect(await second.ctx.scheduler.runNow(DORMANT_KEYS_JOB)).toBe('recent');
+      const disabled = await auditRows(first, { action: 'disable' });
+      expect(disabled.map((e) => e.resource_id).sort()).toEqual(idle.map((k) => k.id).sort());
+      await settleChanges(second);
+      for (const key of idle) expect((await second.request(key.token, { method: 'GET', url: '/api/v1/cloud-accounts' })).statusCode).toBe(401);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
