@@ -15,6 +15,7 @@ import { introspectRoutes } from './auth/introspect.routes.ts';
 import { cloudAccountRoutes } from './cloud-accounts/cloud-account.routes.ts';
 import { credentialRoutes } from './credentials/credential.routes.ts';
 import { policyRoutes } from './policy/policy.routes.ts';
+import { accessKeyPolicyRoutes } from './access-keys/access-key-policy.routes.ts';
 import { reportRoutes } from './reports/report.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { tokenRoutes } from './auth/token.routes.ts';
@@ -194,6 +195,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(
     async (api) => {
       await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
+      await api.register(accessKeyPolicyRoutes, { prefix: '/settings/access-key-policy', ctx });
       await api.register(sessionRoutes, { prefix: '/session', ctx });
       await api.register(tokenRoutes, { prefix: '/token', ctx });
       await api.register(userRoutes, { prefix: '/users', ctx });

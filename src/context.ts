@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { AccessKeyAuthenticator } from './access-keys/access-key.auth.ts';
-import { AccessKeyService } from './access-keys/access-key.service.ts';
+import { AccessKeyService, DORMANT_KEYS_JOB } from './access-keys/access-key.service.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { SigningKeyStore } from './auth/keystore.ts';
 import { SecretBox } from './auth/secret-box.ts';
+import { SYSTEM_ACTOR } from './auth/principal.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability, isDatabaseUnavailable } from './db/availability.ts';
@@ -126,6 +127,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const usage = new KeyUsage(storage.db, storage.dialect, log);
     accessKeyAuth.onUse(usage.record);
     scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
+    // Disables keys unused beyond the access key policy's limit (a no-op without one).
+    scheduler.every(DORMANT_KEYS_JOB, 60 * 60 * 1000, async () => void (await accessKeys.disableDormant(SYSTEM_ACTOR)), { atStart: true });
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
     // Instance scope: every instance flushes what it counted (no lock, no job_runs row).
     scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush(), { scope: 'instance' });

@@ -8,6 +8,7 @@ import { CLI_ACTOR } from './auth/principal.ts';
 import { EXPIRATION_PRESETS, type Expiration } from './access-keys/access-key.ts';
 import type { AccessKey } from './access-keys/access-key.ts';
 import { AppError } from './http/errors.ts';
+import { DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLL_GRACE_MINUTES } from './shared/limits.ts';
 import { createLogger } from './http/logging.ts';
 import { startServer } from './server.ts';
 import { seedDemo } from './demo/demo.ts';
@@ -32,6 +33,18 @@ function collectRole(value: string, previous: Grant[] = []): Grant[] {
 function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of days');
   return Number(value);
+}
+
+function graceMinutes(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > MAX_ROLL_GRACE_MINUTES) {
+    throw new InvalidArgumentError(`must be a whole number of minutes from 0 to ${MAX_ROLL_GRACE_MINUTES}`);
+  }
+  return Number(value);
+}
+
+/** The expiration of `--expires` or `--days`, undefined when neither is given. */
+function expirationOption(options: { expires?: string; days?: number }): Expiration | undefined {
+  return options.days !== undefined ? { days: options.days } : (options.expires as Expiration | undefined);
 }
 
 /** Runs `fn` with a context on the configured database, and closes it after. */
@@ -139,10 +152,13 @@ export function buildCli(): Command {
     .requiredOption('--role <role>', 'global-admin | global-viewer | cloud-account-viewer:all | cloud-account-viewer:ID[,ID…] (repeatable)', collectRole)
     .addOption(new Option('--expires <period>', 'expiration preset').choices([...EXPIRATION_PRESETS]).conflicts('days'))
     .addOption(new Option('--days <n>', 'custom expiration in days').argParser(positiveInteger))
+    .option('--description <text>', 'what the key is for (at most 500 characters)')
     .option('--json', 'print one JSON object, token included')
-    .action(async (options: { name: string; role: Grant[]; expires?: string; days?: number; json?: boolean }) => {
-      const expiration: Expiration | undefined = options.days !== undefined ? { days: options.days } : (options.expires as Expiration | undefined);
-      const { key, token } = await withContext((ctx) => ctx.accessKeys.create(CLI_ACTOR, { name: options.name, roles: options.role, expiration }));
+    .action(async (options: { name: string; role: Grant[]; expires?: string; days?: number; description?: string; json?: boolean }) => {
+      const expiration = expirationOption(options);
+      const { key, token } = await withContext((ctx) =>
+        ctx.accessKeys.create(CLI_ACTOR, { name: options.name, roles: options.role, expiration, description: options.description }),
+      );
       if (options.json === true) {
         console.log(JSON.stringify({ ...key, token }));
         return;
@@ -173,13 +189,52 @@ export function buildCli(): Command {
 
   keys
     .command('edit <name>')
-    .description('replace the roles of an API access key (its name cannot change)')
-    .requiredOption('--role <role>', 'a role, as for create (repeatable)', collectRole)
+    .description('replace the roles or the description of an API access key (its name cannot change)')
+    .option('--role <role>', 'a role, as for create (repeatable); replaces all roles', collectRole)
+    .option('--description <text>', 'what the key is for; "" removes it')
     .option('--json', 'print JSON')
-    .action(async (name: string, options: { role: Grant[]; json?: boolean }) => {
-      const key = await withContext(async (ctx) => ctx.accessKeys.editRoles(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, options.role));
+    .action(async (name: string, options: { role?: Grant[]; description?: string; json?: boolean }) => {
+      if (options.role === undefined && options.description === undefined) throw new InvalidArgumentError('give --role or --description');
+      const key = await withContext(async (ctx) =>
+        ctx.accessKeys.update(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, { roles: options.role, description: options.description }),
+      );
       console.log(options.json === true ? JSON.stringify(key) : `Access key "${key.name}" now has: ${formatGrants(key.roles)}.`);
     });
+
+  keys
+    .command('roll <name>')
+    .description('give an API access key a new token (printed once); the old one works until the grace period ends')
+    .option('--grace <minutes>', `how long the old token keeps working, 0–${MAX_ROLL_GRACE_MINUTES} minutes`, graceMinutes, DEFAULT_ROLL_GRACE_MINUTES)
+    .addOption(new Option('--expires <period>', 'expiration preset (default: the one the key was created with)').choices([...EXPIRATION_PRESETS]).conflicts('days'))
+    .addOption(new Option('--days <n>', 'custom expiration in days').argParser(positiveInteger))
+    .option('--json', 'print one JSON object, token included')
+    .action(async (name: string, options: { grace: number; expires?: string; days?: number; json?: boolean }) => {
+      const { key, token } = await withContext(async (ctx) =>
+        ctx.accessKeys.roll(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, { expiration: expirationOption(options), graceMinutes: options.grace }),
+      );
+      if (options.json === true) {
+        console.log(JSON.stringify({ ...key, token }));
+        return;
+      }
+      const old = key.previousTokenExpiresAt === null ? 'The old token no longer works.' : `The old token works until ${key.previousTokenExpiresAt}.`;
+      console.log(`Rolled access key "${key.name}", expires ${key.expiresAt}. ${old}`);
+      console.log('Save this JSON web token now; it cannot be shown again:\n');
+      console.log(token);
+    });
+
+  for (const [command, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    keys
+      .command(`${command} <name>`)
+      .description(disabled ? 'disable an API access key: its token is refused until it is enabled again' : 'enable a disabled API access key again')
+      .option('--json', 'print JSON')
+      .action(async (name: string, options: { json?: boolean }) => {
+        const key = await withContext(async (ctx) => ctx.accessKeys.update(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, { disabled }));
+        console.log(options.json === true ? JSON.stringify(key) : `Access key "${key.name}" is ${key.status}.`);
+      });
+  }
 
   keys
     .command('remove <name>')

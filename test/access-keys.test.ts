@@ -81,7 +81,21 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(created.statusCode).toBe(201);
     expect(created.headers['cache-control']).toBe('no-store');
     const body = created.json();
-    expect(Object.keys(body).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'lastUsedIp', 'name', 'roles', 'status', 'token', 'useCount']);
+    expect(Object.keys(body).sort()).toEqual([
+      'createdAt',
+      'createdBy',
+      'description',
+      'expiresAt',
+      'id',
+      'lastUsedAt',
+      'lastUsedIp',
+      'name',
+      'previousTokenExpiresAt',
+      'roles',
+      'status',
+      'token',
+      'useCount',
+    ]);
     expect(body).toMatchObject({ name: 'ci-bot', roles: [{ role: 'global-admin' }], status: 'active', lastUsedAt: null });
 
     const withNewKey = await h.request(body.token, { method: 'GET', url: '/api/v1/access-keys?limit=200' });

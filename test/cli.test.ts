@@ -95,6 +95,40 @@ describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
     expect((await api(created.token)).statusCode).toBe(401);
   });
 
+  it('keys roll prints a new token; the old one works for --grace minutes (0: not at all); --description is kept', async () => {
+    const created = JSON.parse(
+      (await runCli(['keys', 'create', '--name', 'rolling', '--role', 'global-admin', '--days', '12', '--description', 'CI deploys', '--json'], h.env)).stdout,
+    );
+    expect(created).toMatchObject({ description: 'CI deploys', createdBy: 'cli' });
+    const rolled = await runCli(['keys', 'roll', 'rolling', '--grace', '5', '--json'], h.env);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const first = JSON.parse(rolled.stdout);
+    expect(first).toMatchObject({ id: created.id, description: 'CI deploys' });
+    expect(Date.parse(first.previousTokenExpiresAt) - Date.now()).toBeGreaterThan(4 * 60_000);
+    expect(Date.parse(first.previousTokenExpiresAt) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+    // The day count it was created with.
+    expect(Math.round((Date.parse(first.expiresAt) - Date.now()) / 86_400_000)).toBe(12);
+    expect((await api(created.token)).statusCode).toBe(200);
+    expect((await api(first.token)).statusCode).toBe(200);
+
+    const human = await runCli(['keys', 'roll', 'rolling', '--grace', '0', '--expires', '7d'], h.env);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('The old token no longer works.');
+    const second = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(human.stdout)?.[0] as string;
+    expect((await api(first.token)).statusCode).toBe(401);
+    expect((await api(created.token)).statusCode).toBe(401);
+    expect((await api(second)).statusCode).toBe(200);
+
+    const badGrace = await runCli(['keys', 'roll', 'rolling', '--grace', '10081'], h.env);
+    expect(badGrace.code).not.toBe(0);
+    expect(badGrace.stderr).toContain('from 0 to 10080');
+    const described = JSON.parse((await runCli(['keys', 'edit', 'rolling', '--description', '', '--json'], h.env)).stdout);
+    expect(described).toMatchObject({ description: null, roles: [{ role: 'global-admin' }] });
+    const nothing = await runCli(['keys', 'edit', 'rolling'], h.env);
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toContain('give --role or --description');
+  });
+
   it('signing-keys rotate makes a new signer; tokens signed before keep working', async () => {
     const before = JSON.parse((await runCli(['keys', 'create', '--name', 'pre-rotation', '--role', 'global-admin', '--json'], h.env)).stdout);
     const rotate = await runCli(['signing-keys', 'rotate'], h.env);

@@ -115,6 +115,22 @@ const MATRIX: Record<string, Case> = {
     request: async (f) => ({ method: 'DELETE', url: `/api/v1/access-keys/${await freshKey(f)}` }),
     expect: only(ADMIN, 204),
   },
+  'POST /api/v1/access-keys/:id/roll': {
+    access: 'access-keys:manage',
+    request: async (f) => json('POST', `/api/v1/access-keys/${await freshKey(f)}/roll`, { graceMinutes: 0 }),
+    expect: only(ADMIN, 200),
+  },
+  'GET /api/v1/settings/access-key-policy': { access: 'access-keys:manage', request: () => get('/api/v1/settings/access-key-policy'), expect: only(ADMIN, 200) },
+  'PUT /api/v1/settings/access-key-policy': {
+    access: 'access-keys:manage',
+    request: () =>
+      json('PUT', '/api/v1/settings/access-key-policy', {
+        maxDays: { 'global-admin': null, 'global-viewer': null, 'cloud-account-viewer': null },
+        disableAfterUnusedDays: null,
+        requireDescription: false,
+      }),
+    expect: only(ADMIN, 200),
+  },
   'POST /api/v1/token/introspect': {
     access: 'access-keys:manage',
     request: (f) => ({

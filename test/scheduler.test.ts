@@ -43,6 +43,18 @@ describe('scheduler on SQLite (one instance)', () => {
     expect(runs).toBe(after);
   });
 
+  it('runs a job declared atStart when the scheduler starts, before its first tick', async () => {
+    const scheduler = new Scheduler(storage, log);
+    let eager = 0;
+    let lazy = 0;
+    scheduler.every('eager', 60 * 60 * 1000, async () => void eager++, { atStart: true });
+    scheduler.every('lazy', 60 * 60 * 1000, async () => void lazy++);
+    scheduler.start();
+    await vi.waitFor(() => expect(eager).toBe(1));
+    await scheduler.stop();
+    expect(lazy).toBe(0);
+  });
+
   it('never runs one job twice at once in a process; stop() waits for the running one', async () => {
     const scheduler = new Scheduler(storage, log);
     const release = gate();

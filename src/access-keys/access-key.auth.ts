@@ -14,7 +14,18 @@ import { BoundedCache } from '../util/bounded-cache.ts';
 interface KeyState {
   expiresAtMs: number;
   tokenHash: Buffer;
+  /** After a roll with a grace period: the replaced token's hash, accepted until `previousUntilMs`. */
+  previousTokenHash: Buffer | null;
+  previousUntilMs: number;
+  disabled: boolean;
   principal: Principal;
+}
+
+/** A verified token: the key it belongs to and its hash, which says whether it is the key's current or replaced token. */
+interface VerifiedToken {
+  token: string;
+  keyId: string;
+  hash: Buffer;
 }
 
 export interface AccessKeyAuthOptions {
@@ -26,11 +37,12 @@ export interface AccessKeyAuthOptions {
 
 type Access = Pick<Principal, 'grants' | 'permissions' | 'scope'>;
 
-type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'roles' | 'expires_at' | 'token_hash'>;
+type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'roles' | 'expires_at' | 'token_hash' | 'disabled_at' | 'previous_token_hash' | 'previous_token_expires_at'>;
 
 const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
-type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date } | { ok: false; reason: string };
+/** `untilMs`: when this token stops working (its expiry, or the end of a roll's grace period). */
+type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date; untilMs: number } | { ok: false; reason: string };
 
 /** Reports each successful use of a key (usage accounting stays off the hot path). */
 export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
@@ -41,14 +53,16 @@ export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
  * whole token text, so one token can never be answered with another's result) and the key
  * state cache answer synchronously, without signature check or SQL. Every change to a key,
  * heard from this process or another, drops its state before the next request; expiry is
- * checked against the clock on every request.
+ * checked against the clock on every request. A verified token keeps its hash: it is accepted
+ * only while the state holds that hash as the key's current token, or as the token a roll
+ * replaced and its grace period has not ended; a disabled key's state refuses every token.
  */
 export class AccessKeyAuthenticator {
   /**
    * Verified tokens by their signature segment (a short key, cheap to hash on every request),
    * each with its whole text, compared on every hit: a token that differs anywhere misses.
    */
-  readonly #verified: BoundedCache<string, { token: string; keyId: string }>;
+  readonly #verified: BoundedCache<string, VerifiedToken>;
   readonly #states: BoundedCache<string, KeyState | null>;
   readonly #accessByRoles = new BoundedCache<string, Access>(1024);
   /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
@@ -68,7 +82,11 @@ export class AccessKeyAuthenticator {
   ) {
     this.#verified = new BoundedCache(options.tokenCacheSize ?? 20_000);
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
-    this.#stateQuery = db.selectFrom('access_keys').select(['id', 'name', 'roles', 'expires_at', 'token_hash']).where('id', '=', '').compile();
+    this.#stateQuery = db
+      .selectFrom('access_keys')
+      .select(['id', 'name', 'roles', 'expires_at', 'token_hash', 'disabled_at', 'previous_token_hash', 'previous_token_expires_at'])
+      .where('id', '=', '')
+      .compile();
     // A key's state holds its principal, whose account scope names cloud accounts.
     changes.subscribe(['access-key', 'cloud-account'], (change) => {
       this.#generation++;
@@ -105,46 +123,63 @@ export class AccessKeyAuthenticator {
   #warm(token: string): KeyCheck | undefined {
     // Until the change bus is live, changes by other processes could be missed: ask SQL.
     if (!this.changes.live) return undefined;
-    const keyId = this.#verifiedKeyId(token);
-    if (keyId === undefined) return undefined;
-    const state = this.#states.get(keyId);
+    const verified = this.#verifiedToken(token);
+    if (verified === undefined) return undefined;
+    const state = this.#states.get(verified.keyId);
     if (state === undefined) return undefined;
     this.cacheStats.tokenHits++;
     this.cacheStats.stateHits++;
-    return state === null ? { ok: false, reason: 'removed' } : this.#unexpired(keyId, state);
+    return state === null ? { ok: false, reason: 'removed' } : this.#usable(verified, state);
   }
 
   async #cold(token: string): Promise<KeyCheck> {
-    let keyId = this.#verifiedKeyId(token);
+    let verified = this.#verifiedToken(token);
     let state: KeyState | null;
-    if (keyId === undefined) {
+    if (verified === undefined) {
       this.cacheStats.tokenMisses++;
       const check = await this.tokens.verify('accessKey', token);
       if (!check.ok) return check;
-      keyId = check.claims.sub;
+      const keyId = check.claims.sub;
       state = await this.#state(keyId);
       if (state === null) return { ok: false, reason: 'unknown-key' };
       const hash = createHash('sha256').update(token, 'utf8').digest();
-      if (!timingSafeEqual(hash, state.tokenHash)) return { ok: false, reason: 'token-mismatch' };
-      this.#verified.set(signatureSegment(token), { token, keyId });
+      const current = timingSafeEqual(hash, state.tokenHash);
+      const previous = state.previousTokenHash !== null && timingSafeEqual(hash, state.previousTokenHash);
+      if (!current && !previous) return { ok: false, reason: 'token-mismatch' };
+      verified = { token, keyId, hash };
+      this.#verified.set(signatureSegment(token), verified);
     } else {
       this.cacheStats.tokenHits++;
-      state = await this.#state(keyId);
+      state = await this.#state(verified.keyId);
       if (state === null) return { ok: false, reason: 'removed' };
     }
-    return this.#unexpired(keyId, state);
+    return this.#usable(verified, state);
   }
 
-  #verifiedKeyId(token: string): string | undefined {
+  #verifiedToken(token: string): VerifiedToken | undefined {
     const entry = this.#verified.get(signatureSegment(token));
-    return entry !== undefined && entry.token === token ? entry.keyId : undefined;
+    return entry !== undefined && entry.token === token ? entry : undefined;
   }
 
-  /** Expiry is checked against the clock on every request, cached or not. */
-  #unexpired(keyId: string, state: KeyState): KeyCheck {
+  /**
+   * Whether a verified token opens its key now: the key enabled, and the token its current one
+   * (unexpired) or the one a roll replaced, within its grace period (which ends no later than
+   * that token's own expiry). Checked against the clock on every request, cached or not.
+   */
+  #usable(verified: VerifiedToken, state: KeyState): KeyCheck {
+    if (state.disabled) return { ok: false, reason: 'disabled' };
     const now = this.clock();
-    if (state.expiresAtMs <= now.getTime()) return { ok: false, reason: 'expired' };
-    return { ok: true, keyId, principal: state.principal, at: now };
+    let untilMs: number;
+    if (verified.hash.equals(state.tokenHash)) {
+      untilMs = state.expiresAtMs;
+      if (untilMs <= now.getTime()) return { ok: false, reason: 'expired' };
+    } else if (state.previousTokenHash === null || !verified.hash.equals(state.previousTokenHash)) {
+      return { ok: false, reason: 'rolled' };
+    } else {
+      untilMs = state.previousUntilMs;
+      if (untilMs <= now.getTime()) return { ok: false, reason: 'grace-ended' };
+    }
+    return { ok: true, keyId: verified.keyId, principal: state.principal, at: now, untilMs };
   }
 
   /** What a stored role list allows; many keys share one text, so each is parsed once. */
@@ -175,6 +210,9 @@ export class AccessKeyAuthenticator {
       state = {
         expiresAtMs: Date.parse(row.expires_at),
         tokenHash: Buffer.from(row.token_hash, 'hex'),
+        previousTokenHash: row.previous_token_hash === null ? null : Buffer.from(row.previous_token_hash, 'hex'),
+        previousUntilMs: row.previous_token_expires_at === null ? 0 : Date.parse(row.previous_token_expires_at),
+        disabled: row.disabled_at !== null,
         principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(row.roles) }),
       };
     }

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
 import { parseStoredGrants } from '../auth/grants.ts';
 import { ROLES, type Grant, type Role } from '../auth/permissions.ts';
-import { nameKey, statusAt, type AccessKey } from './access-key.ts';
+import { nameKey, statusAt, type AccessKey, type DisabledReason } from './access-key.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
 
 /** PostgreSQL or SQLite: where the two plan differently. */
@@ -21,7 +21,10 @@ export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
     lastUsedAt: row.last_used_at,
     lastUsedIp: row.last_used_ip,
     useCount: Number(row.use_count),
-    status: statusAt(row.expires_at, now),
+    status: statusAt(row.expires_at, row.disabled_at, now),
+    description: row.description ?? null,
+    createdBy: row.created_by ?? null,
+    previousTokenExpiresAt: row.previous_token_expires_at !== null && Date.parse(row.previous_token_expires_at) > now.getTime() ? row.previous_token_expires_at : null,
   };
 }
 
@@ -60,6 +63,44 @@ export async function updateAccessKeyRoles(db: Db, id: string, roles: Grant[]): 
     .updateTable('access_keys')
     .set({ roles: JSON.stringify(roles) })
     .where('id', '=', id)
+    .execute();
+}
+
+export async function updateAccessKeyDescription(db: Db, id: string, description: string | null): Promise<void> {
+  await db.updateTable('access_keys').set({ description }).where('id', '=', id).execute();
+}
+
+/** Disables a key (`disabled` with its time and reason) or enables it (`null`). */
+export async function disableAccessKey(db: Db, id: string, at: Date, reason: DisabledReason): Promise<void> {
+  await db.updateTable('access_keys').set({ disabled_at: at.toISOString(), disabled_reason: reason }).where('id', '=', id).execute();
+}
+
+/** Enables a key; dormancy counts from now on. */
+export async function enableAccessKey(db: Db, id: string, at: Date): Promise<void> {
+  await db.updateTable('access_keys').set({ disabled_at: null, disabled_reason: null, reactivated_at: at.toISOString() }).where('id', '=', id).execute();
+}
+
+/** A key's new token after a roll, and the replaced one's grace (both null: none). */
+export type RolledToken = Pick<AccessKeyRow, 'token_hash' | 'expires_at' | 'expiration' | 'previous_token_hash' | 'previous_token_expires_at' | 'reactivated_at'>;
+
+export async function updateAccessKeyToken(db: Db, id: string, rolled: RolledToken): Promise<void> {
+  await db.updateTable('access_keys').set(rolled).where('id', '=', id).execute();
+}
+
+/**
+ * Enabled, unexpired keys last used (or, never used, created), enabled and rolled before `unusedSince`, up to
+ * `limit`, oldest first. Reads the whole table on both dialects: an hourly job, not a request.
+ */
+export async function findDormantAccessKeyRows(db: Db, unusedSince: Date, now: Date, limit: number): Promise<Array<Pick<AccessKeyRow, 'id' | 'name'>>> {
+  return db
+    .selectFrom('access_keys')
+    .select(['id', 'name'])
+    .where('disabled_at', 'is', null)
+    .where('expires_at', '>', now.toISOString())
+    .where(sql<string>`coalesce(last_used_at, created_at)`, '<', unusedSince.toISOString())
+    .where((eb) => eb.or([eb('reactivated_at', 'is', null), eb('reactivated_at', '<', unusedSince.toISOString())]))
+    .orderBy('id')
+    .limit(limit)
     .execute();
 }
 

@@ -5,7 +5,7 @@ import type { Grant } from '../auth/permissions.ts';
 import { principalOf } from '../http/access-control.ts';
 import { IdParams, NullableTimestamp, page, PageQuery, problems, Timestamp } from '../http/schemas.ts';
 import type { Context } from '../context.ts';
-import { ACCESS_KEY_NAME_MAX_LENGTH, MAX_ROLES } from '../shared/limits.ts';
+import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH, DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLES, MAX_ROLL_GRACE_MINUTES } from '../shared/limits.ts';
 import { EXPIRATION_PRESETS, type Expiration } from './access-key.ts';
 import { ACCESS_KEY_SORTS } from './access-key.repository.ts';
 
@@ -21,7 +21,14 @@ export const AccessKeySchema = Type.Object(
     lastUsedAt: NullableTimestamp('The last request made with the key (exact to a few seconds).'),
     lastUsedIp: Type.Union([Type.String(), Type.Null()], { description: 'The client address of that request.' }),
     useCount: Type.Integer({ description: 'Requests made with the key.' }),
-    status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
+    status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('disabled')], {
+      description: '"disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.',
+    }),
+    description: Type.Union([Type.String(), Type.Null()], { description: 'What the key is for (at most 500 characters).' }),
+    createdBy: Type.Union([Type.String(), Type.Null()], {
+      description: 'The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded.',
+    }),
+    previousTokenExpiresAt: NullableTimestamp('After a roll with a grace period: until when the replaced token still works; null otherwise.'),
   },
   {
     examples: [
@@ -35,6 +42,9 @@ export const AccessKeySchema = Type.Object(
         lastUsedIp: null,
         useCount: 0,
         status: 'active',
+        description: 'Nightly inventory export from CI',
+        createdBy: 'admin@example.com',
+        previousTokenExpiresAt: null,
       },
     ],
   },
@@ -51,19 +61,49 @@ const ExpirationSchema = Type.Union(
   { description: 'A preset, or a custom number of days. Omitted: "6mo" (six calendar months).' },
 );
 
+const Description = Type.Union([Type.String({ maxLength: ACCESS_KEY_DESCRIPTION_MAX_LENGTH * 4 }), Type.Null()], {
+  description: `What the key is for: at most ${ACCESS_KEY_DESCRIPTION_MAX_LENGTH} characters once trimmed, no control or invisible characters; null or blank for none.`,
+});
+
 const CreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: ACCESS_KEY_NAME_MAX_LENGTH * 4, description: 'Unique (case-insensitively), 1–64 characters once trimmed.' }),
     expiration: Type.Optional(ExpirationSchema),
     roles: Roles,
+    description: Type.Optional(Description),
   },
   { additionalProperties: false, examples: [{ name: 'ci-bot', expiration: '90d', roles: [{ role: 'cloud-account-viewer', accounts: ['demo-aws-production'] }] }] },
 );
 
 const EditBody = Type.Object(
-  { roles: Roles },
-  { additionalProperties: false, description: "Only roles can change: a key's name is permanent.", examples: [{ roles: [{ role: 'global-viewer' }] }] },
+  {
+    roles: Type.Optional(Roles),
+    description: Type.Optional(Description),
+    disabled: Type.Optional(Type.Boolean({ description: 'true disables the key (its token is refused from the next request); false enables it again.' })),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: "Any of roles, description and disabled; the others stay as they are. A key's name is permanent.",
+    examples: [{ roles: [{ role: 'global-viewer' }] }, { description: 'Nightly inventory export' }, { disabled: true }],
+  },
 );
+
+const RollBody = Type.Object(
+  {
+    expiration: Type.Optional(ExpirationSchema),
+    graceMinutes: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_ROLL_GRACE_MINUTES,
+        description: `How long the replaced token keeps working, never past its own expiry (default ${DEFAULT_ROLL_GRACE_MINUTES}; 0 ends it at once).`,
+      }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ graceMinutes: 60 }, { expiration: '90d', graceMinutes: 0 }] },
+);
+
+const WithToken = Type.Intersect([AccessKeySchema, Type.Object({ token: Type.String({ description: 'The JSON web token: shown once.' }) })]);
 
 const ListQuery = Type.Object(
   {
@@ -116,10 +156,7 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         summary: 'Add an API access key',
         description: 'Creates a key and returns its JSON web token. The token is shown in this answer only: save it now, it cannot be retrieved again.',
         body: CreateBody,
-        response: {
-          201: Type.Intersect([AccessKeySchema, Type.Object({ token: Type.String({ description: 'The JSON web token: shown once.' }) })]),
-          ...problems(400, 401, 403, 409),
-        },
+        response: { 201: WithToken, ...problems(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
@@ -127,6 +164,7 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         name: request.body.name,
         expiration: request.body.expiration as Expiration | undefined,
         roles: request.body.roles as Grant[],
+        description: request.body.description,
       });
       reply.code(201).header('cache-control', 'no-store');
       return { ...key, token };
@@ -155,13 +193,47 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
       schema: {
         tags: TAGS,
         summary: 'Edit an API access key',
-        description: "Replaces the key's roles; the next request made with the key has the new rights. The name cannot be changed (a `name` in the body is refused).",
+        description:
+          "Replaces the key's roles, its description, or whether it is disabled; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).",
         params: IdParams,
         body: EditBody,
         response: { 200: AccessKeySchema, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => service.editRoles(actorOf(request), request.params.id, request.body.roles as Grant[]),
+    async (request) =>
+      service.update(actorOf(request), request.params.id, {
+        roles: request.body.roles as Grant[] | undefined,
+        description: request.body.description,
+        disabled: request.body.disabled,
+      }),
+  );
+
+  app.post(
+    '/:id/roll',
+    {
+      config: { access },
+      // Every field has a default: a roll may be sent without a body (`curl -X POST …/roll`).
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        tags: TAGS,
+        summary: 'Roll an API access key',
+        description:
+          'Gives the key a new token, shown in this answer only; the key keeps its id, name, roles, description and usage. Without `expiration`, the new token lives as long as the key was created (or last rolled) for, counted from now. The replaced token keeps working until `previousTokenExpiresAt` (the grace period, never past its own expiry), then is refused; rolling again within the grace period ends it at once.',
+        params: IdParams,
+        body: RollBody,
+        response: { 200: WithToken, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { key, token } = await service.roll(actorOf(request), request.params.id, {
+        expiration: request.body.expiration as Expiration | undefined,
+        graceMinutes: request.body.graceMinutes,
+      });
+      reply.header('cache-control', 'no-store');
+      return { ...key, token };
+    },
   );
 
   app.delete(

@@ -7,12 +7,31 @@ import type { TokenService } from '../auth/tokens.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
-import { AppError, describeFieldError, invalidFields, notFound, type FieldError } from '../http/errors.ts';
+import { AppError, describeFieldError, invalidFields, notFound, validationFailed, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
-import { DEFAULT_EXPIRATION, expiresAtFor, legacyNameKey, nameKey, normalizeName, type AccessKey, type Expiration } from './access-key.ts';
+import { DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLL_GRACE_MINUTES } from '../shared/limits.ts';
+import {
+  DEFAULT_EXPIRATION,
+  expirationOf,
+  expiresAtFor,
+  legacyNameKey,
+  nameKey,
+  normalizeDescription,
+  normalizeName,
+  storedExpiration,
+  type AccessKey,
+  type DisabledReason,
+  type Expiration,
+} from './access-key.ts';
+import { enforceDescription, enforceLifetime, readAccessKeyPolicy, writeAccessKeyPolicy, type AccessKeyPolicy } from './access-key-policy.ts';
 import {
   deleteAccessKey,
+  disableAccessKey,
+  enableAccessKey,
+  findDormantAccessKeyRows,
+  updateAccessKeyDescription,
+  updateAccessKeyToken,
   findAccessKeyRow,
   findAccessKeyRowByNameKey,
   indexAccessKeyNames,
@@ -29,6 +48,22 @@ export interface NewAccessKey {
   name: string;
   expiration?: Expiration | undefined;
   roles: Grant[];
+  description?: string | null | undefined;
+}
+
+/** What `PATCH /api/v1/access-keys/{id}` may change; each field left out stays as it is. */
+export interface AccessKeyChanges {
+  roles?: Grant[] | undefined;
+  /** Null or blank removes the description. */
+  description?: string | null | undefined;
+  disabled?: boolean | undefined;
+}
+
+export interface RollOptions {
+  /** Omitted: the preset or day count the key was created (or last rolled) with, from now. */
+  expiration?: Expiration | undefined;
+  /** How long the replaced token keeps working (never past its own expiry); default 60. */
+  graceMinutes?: number | undefined;
 }
 
 export interface AccessKeyListOptions {
@@ -45,6 +80,17 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 /** A key expiring within this many days is "expiring". */
 export const EXPIRING_WITHIN_DAYS = 30;
+
+/** The housekeeping job that runs AccessKeyService.disableDormant (src/context.ts). */
+export const DORMANT_KEYS_JOB = 'dormant-access-keys';
+/** Keys the dormancy job disables per unit of work. */
+const DORMANT_BATCH = 500;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Whole seconds, so that a key's `createdAt` and `expiresAt` equal its token's `iat` and `exp`. */
+function wholeSeconds(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / 1000) * 1000);
+}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -63,13 +109,16 @@ export class AccessKeyService {
   /** Creates a key; the token in the answer is the only copy that will ever exist. */
   async create(actor: Actor, input: NewAccessKey): Promise<{ key: AccessKey; token: string }> {
     const name = normalizeName(input.name);
+    const description = normalizeDescription(input.description ?? null);
     const expiration = input.expiration ?? DEFAULT_EXPIRATION;
     try {
       return await this.transactions.run(actor, async (work) => {
         const roles = await validateGrants(work.trx, input.roles);
-        // Whole seconds, so that `createdAt` and `expiresAt` equal the token's `iat` and `exp`.
-        const createdAt = new Date(Math.floor(work.now.getTime() / 1000) * 1000);
+        const createdAt = wholeSeconds(work.now);
         const expiresAt = expiresAtFor(expiration, createdAt, this.maxKeyDays);
+        const policy = await readAccessKeyPolicy(work.trx);
+        enforceDescription(policy, description);
+        enforceLifetime(policy, roles, createdAt, expiresAt, '/expiration');
         const id = timeOrderedId(work.now.getTime());
         const { token } = await this.tokens.issue('accessKey', id, createdAt, expiresAt);
         const row = {
@@ -83,6 +132,14 @@ export class AccessKeyService {
           last_used_at: null,
           last_used_ip: null,
           use_count: 0,
+          description,
+          created_by: actor.name,
+          expiration: storedExpiration(expiration),
+          disabled_at: null,
+          disabled_reason: null,
+          previous_token_hash: null,
+          previous_token_expires_at: null,
+          reactivated_at: null,
         };
         await insertAccessKey(work.trx, row);
         work.beforeCommit((trx) => indexAccessKeyNames(trx, [row]));
@@ -91,7 +148,7 @@ export class AccessKeyService {
           resource: name,
           resourceId: id,
           action: 'add',
-          detail: { name, roles, expiresAt: row.expires_at },
+          detail: { name, roles, expiresAt: row.expires_at, ...(description !== null && { description }) },
         });
         work.announce({ kind: 'access-key', id });
         return { key: rowToAccessKey(row, work.now), token };
@@ -157,19 +214,174 @@ export class AccessKeyService {
 
   /** Replaces a key's roles; the next request made with the key has the new rights. */
   async editRoles(actor: Actor, id: string, roles: Grant[]): Promise<AccessKey> {
+    return this.update(actor, id, { roles });
+  }
+
+  /**
+   * Changes a key's roles, description and whether it is disabled, in one unit of work. New
+   * roles and a disabled key take effect from the next request, on every instance.
+   */
+  async update(actor: Actor, id: string, changes: AccessKeyChanges): Promise<AccessKey> {
+    const description = changes.description === undefined ? undefined : normalizeDescription(changes.description);
+    // Roles may be reduced and disabling reduces access; a key enabled again must work on every
+    // instance at once as well. All three are answered once every live instance applied them.
+    const reducesAccess = changes.roles !== undefined || changes.disabled !== undefined;
+    return this.transactions.run(
+      actor,
+      async (work) => {
+        let row = await this.#existing(work, id);
+        const policy = await readAccessKeyPolicy(work.trx);
+        if (changes.roles !== undefined) {
+          const before = JSON.parse(row.roles) as Grant[];
+          const after = await validateGrants(work.trx, changes.roles);
+          // The rest of the key's life, counted from now, must fit its new roles.
+          enforceLifetime(policy, after, work.now, new Date(row.expires_at), '/roles');
+          await updateAccessKeyRoles(work.trx, id, after);
+          work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
+          row = { ...row, roles: JSON.stringify(after) };
+        }
+        if (description !== undefined && description !== row.description) {
+          enforceDescription(policy, description);
+          await updateAccessKeyDescription(work.trx, id, description);
+          work.audit({
+            category: 'access-keys',
+            resource: row.name,
+            resourceId: id,
+            action: 'edit',
+            detail: { name: row.name, description: { before: row.description, after: description } },
+          });
+          row = { ...row, description };
+        }
+        if (changes.disabled === true && row.disabled_at === null) {
+          await disableAccessKey(work.trx, id, work.now, 'manual');
+          // The access_key.disabled event.
+          this.#auditDisabled(work, row, 'manual');
+          row = { ...row, disabled_at: work.now.toISOString(), disabled_reason: 'manual' };
+        } else if (changes.disabled === false && row.disabled_at !== null) {
+          await enableAccessKey(work.trx, id, work.now);
+          // The access_key.enabled event.
+          work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'enable', detail: { name: row.name } });
+          row = { ...row, disabled_at: null, disabled_reason: null, reactivated_at: work.now.toISOString() };
+        }
+        work.announce({ kind: 'access-key', id });
+        return rowToAccessKey(row, work.now);
+      },
+      { reducesAccess },
+    );
+  }
+
+  /**
+   * Gives a key a new token, shown once; the key keeps its id, name, roles, description, usage
+   * and history. The replaced token keeps working for the grace period (never past its own
+   * expiry); a token replaced earlier, still in its grace, ends at once: at most two live.
+   */
+  async roll(actor: Actor, id: string, options: RollOptions = {}): Promise<{ key: AccessKey; token: string }> {
+    const graceMinutes = options.graceMinutes ?? DEFAULT_ROLL_GRACE_MINUTES;
+    if (!Number.isInteger(graceMinutes) || graceMinutes < 0 || graceMinutes > MAX_ROLL_GRACE_MINUTES) {
+      throw validationFailed('/graceMinutes', `must be a whole number of minutes from 0 to ${MAX_ROLL_GRACE_MINUTES}`);
+    }
+    // Always acknowledged by every instance: a roll without grace ends the old token at once, and
+    // one within an earlier roll's grace ends that roll's old token (which rolls are, only the
+    // transaction knows, and the option is chosen before it starts).
     return this.transactions.run(
       actor,
       async (work) => {
         const row = await this.#existing(work, id);
-        const before = JSON.parse(row.roles) as Grant[];
-        const after = await validateGrants(work.trx, roles);
-        await updateAccessKeyRoles(work.trx, id, after);
-        work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
+        const expiration = options.expiration ?? expirationOf(row.expiration, row.created_at, row.expires_at);
+        const issuedAt = wholeSeconds(work.now);
+        const expiresAt = expiresAtFor(expiration, issuedAt, this.maxKeyDays);
+        const roles = JSON.parse(row.roles) as Grant[];
+        enforceLifetime(await readAccessKeyPolicy(work.trx), roles, issuedAt, expiresAt, '/expiration');
+        const { token } = await this.tokens.issue('accessKey', id, issuedAt, expiresAt);
+        const graceEnd = Math.min(work.now.getTime() + graceMinutes * 60_000, Date.parse(row.expires_at));
+        const graced = graceEnd > work.now.getTime();
+        const rolled = {
+          token_hash: hashToken(token),
+          expires_at: expiresAt.toISOString(),
+          expiration: storedExpiration(expiration),
+          previous_token_hash: graced ? row.token_hash : null,
+          previous_token_expires_at: graced ? new Date(graceEnd).toISOString() : null,
+          reactivated_at: work.now.toISOString(),
+        };
+        await updateAccessKeyToken(work.trx, id, rolled);
+        // The access_key.rolled event.
+        work.audit({
+          category: 'access-keys',
+          resource: row.name,
+          resourceId: id,
+          action: 'roll',
+          detail: { name: row.name, expiresAt: rolled.expires_at, previousTokenExpiresAt: rolled.previous_token_expires_at },
+        });
         work.announce({ kind: 'access-key', id });
-        return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
+        return { key: rowToAccessKey({ ...row, ...rolled }, work.now), token };
       },
       { reducesAccess: true },
     );
+  }
+
+  /**
+   * Disables the enabled, unexpired keys unused for the policy's `disableAfterUnusedDays`
+   * (counted from the last use, or creation if never used, or a later enabling or roll), with
+   * the reason `dormant`. The housekeeping job runs it; returns how many it disabled.
+   */
+  async disableDormant(actor: Actor): Promise<number> {
+    const policy = await readAccessKeyPolicy(this.db);
+    if (policy.disableAfterUnusedDays === null) return 0;
+    let disabled = 0;
+    for (;;) {
+      const now = this.clock();
+      const since = new Date(now.getTime() - policy.disableAfterUnusedDays * DAY_MS);
+      const batch = await findDormantAccessKeyRows(this.db, since, now, DORMANT_BATCH);
+      if (batch.length === 0) return disabled;
+      disabled += await this.transactions.run(
+        actor,
+        async (work) => {
+          // Read again inside the unit: a key used, enabled or disabled since the search is left alone.
+          const still = new Set((await findDormantAccessKeyRows(work.trx, since, work.now, DORMANT_BATCH)).map((row) => row.id));
+          let count = 0;
+          for (const row of batch) {
+            if (!still.has(row.id)) continue;
+            await disableAccessKey(work.trx, row.id, work.now, 'dormant');
+            // The access_key.disabled event.
+            this.#auditDisabled(work, row, 'dormant', policy.disableAfterUnusedDays);
+            work.announce({ kind: 'access-key', id: row.id });
+            count++;
+          }
+          return count;
+        },
+        { reducesAccess: true },
+      );
+      if (batch.length < DORMANT_BATCH) return disabled;
+    }
+  }
+
+  #auditDisabled(work: Work, row: { id: string; name: string }, reason: DisabledReason, unusedDays?: number | null): void {
+    work.audit({
+      category: 'access-keys',
+      resource: row.name,
+      resourceId: row.id,
+      action: 'disable',
+      detail: { name: row.name, reason, ...(unusedDays != null && { unusedDays }) },
+    });
+  }
+
+  async policy(): Promise<AccessKeyPolicy> {
+    return readAccessKeyPolicy(this.db);
+  }
+
+  /** Replaces the access key policy; limits apply to keys created, rolled or edited from now on. */
+  async setPolicy(actor: Actor, policy: AccessKeyPolicy): Promise<AccessKeyPolicy> {
+    for (const [role, days] of Object.entries(policy.maxDays)) {
+      if (days !== null && days > this.maxKeyDays) {
+        throw validationFailed(`/maxDays/${role}`, `must be at most ${this.maxKeyDays} days (TESSERA_MAX_KEY_DAYS)`);
+      }
+    }
+    return this.transactions.run(actor, async (work) => {
+      const before = await readAccessKeyPolicy(work.trx);
+      await writeAccessKeyPolicy(work.trx, policy, work.now);
+      work.audit({ category: 'settings', resource: 'access-key-policy', resourceId: null, action: 'edit', detail: { before, after: policy } });
+      return policy;
+    });
   }
 
   /** Removes a key; its token is refused from the next request on. */

@@ -1,6 +1,6 @@
 import type { Grant } from '../auth/permissions.ts';
 import { validationFailed } from '../http/errors.ts';
-import { ACCESS_KEY_NAME_MAX_LENGTH } from '../shared/limits.ts';
+import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH } from '../shared/limits.ts';
 import { comparisonKey, normalizeVisibleText } from '../util/names.ts';
 
 /** An API access key as the API shows it: never its token, never its hash. */
@@ -14,9 +14,18 @@ export interface AccessKey {
   lastUsedIp: string | null;
   useCount: number;
   status: AccessKeyStatus;
+  description: string | null;
+  /** Who created the key, as the audit log names actors. */
+  createdBy: string | null;
+  /** After a roll with a grace period: until when the replaced token still works; null otherwise. */
+  previousTokenExpiresAt: string | null;
 }
 
-export type AccessKeyStatus = 'active' | 'expired';
+/** `expired` wins over `disabled`: what brings an expired key back is a roll, not enabling it. */
+export type AccessKeyStatus = 'active' | 'expired' | 'disabled';
+
+/** Why a key was disabled: by an admin, or by the housekeeping job for going unused (policy). */
+export type DisabledReason = 'manual' | 'dormant';
 
 export const EXPIRATION_PRESETS = ['7d', '30d', '90d', '6mo', '1y'] as const;
 export type ExpirationPreset = (typeof EXPIRATION_PRESETS)[number];
@@ -26,6 +35,12 @@ export const DEFAULT_EXPIRATION: ExpirationPreset = '6mo';
 /** A key name as stored: NFC, trimmed, at most ACCESS_KEY_NAME_MAX_LENGTH visible characters (see normalizeVisibleText). */
 export function normalizeName(raw: string): string {
   return normalizeVisibleText(raw, '/name', ACCESS_KEY_NAME_MAX_LENGTH);
+}
+
+/** A description as stored: as a name is (normalizeVisibleText), at most 500 characters; empty means none. */
+export function normalizeDescription(raw: string | null): string | null {
+  if (raw === null || raw.normalize('NFC').trim() === '') return null;
+  return normalizeVisibleText(raw, '/description', ACCESS_KEY_DESCRIPTION_MAX_LENGTH);
 }
 
 /**
@@ -80,6 +95,24 @@ export function expiresAtFor(expiration: Expiration, createdAt: Date, maxDays: n
   }
 }
 
-export function statusAt(expiresAt: string, now: Date): AccessKeyStatus {
-  return Date.parse(expiresAt) <= now.getTime() ? 'expired' : 'active';
+/** The expiration as the `expiration` column keeps it: the preset, or `days:N`. */
+export function storedExpiration(expiration: Expiration): string {
+  return typeof expiration === 'object' ? `days:${expiration.days}` : expiration;
+}
+
+/**
+ * The expiration a key was created with, to repeat on a roll. A key from before it was kept
+ * gets the day count its token was issued for.
+ */
+export function expirationOf(stored: string | null, createdAt: string, expiresAt: string): Expiration {
+  if (stored !== null) {
+    if (stored.startsWith('days:')) return { days: Number(stored.slice(5)) };
+    if ((EXPIRATION_PRESETS as readonly string[]).includes(stored)) return stored as ExpirationPreset;
+  }
+  return { days: Math.max(1, Math.round((Date.parse(expiresAt) - Date.parse(createdAt)) / DAY_MS)) };
+}
+
+export function statusAt(expiresAt: string, disabledAt: string | null, now: Date): AccessKeyStatus {
+  if (Date.parse(expiresAt) <= now.getTime()) return 'expired';
+  return disabledAt !== null ? 'disabled' : 'active';
 }

@@ -8,10 +8,22 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-export const AUDIT_CATEGORIES = ['access-keys', 'users', 'invitations', 'session', 'cloud-accounts', 'credentials', 'assets', 'policy', 'cves', 'signing-keys'] as const;
+export const AUDIT_CATEGORIES = [
+  'access-keys',
+  'users',
+  'invitations',
+  'session',
+  'cloud-accounts',
+  'credentials',
+  'assets',
+  'policy',
+  'cves',
+  'signing-keys',
+  'settings',
+] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
-export const AUDIT_ACTIONS = ['add', 'edit', 'delete', 'sign-in', 'sign-in-failed', 'sign-out', 'accept', 'rotate', 'replace'] as const;
+export const AUDIT_ACTIONS = ['add', 'edit', 'delete', 'sign-in', 'sign-in-failed', 'sign-out', 'accept', 'rotate', 'replace', 'roll', 'disable', 'enable'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent extends AuditEntry {

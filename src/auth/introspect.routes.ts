@@ -46,7 +46,7 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asy
         tags: ['API access keys'],
         summary: 'Introspect a token',
         description:
-          'OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` and `iat`; for anything else only `{ "active": false }`. Asking does not count as a use of the key.',
+          'OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` (when this token stops working: for a token replaced by a roll, the end of its grace period) and `iat`; for anything else (a token of a disabled key too) only `{ "active": false }`. Asking does not count as a use of the key.',
         body: IntrospectBody,
         response: { 200: IntrospectAnswer, ...problems(400, 401, 403, 413, 415) },
       },
@@ -57,13 +57,16 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asy
       if (!result.ok) return { active: false as const };
       try {
         const key = await ctx.accessKeys.get(result.keyId);
+        // This token's own times: after a roll the key has a newer token, and this one may be
+        // the replaced token, whose end is its grace period's. (The check verified the token.)
+        const claims = JSON.parse(Buffer.from(request.body.token.split('.')[1] as string, 'base64url').toString('utf8')) as { iat: number };
         return {
           active: true as const,
           sub: key.id,
           name: key.name,
           roles: key.roles,
-          exp: Math.floor(Date.parse(key.expiresAt) / 1000),
-          iat: Math.floor(Date.parse(key.createdAt) / 1000),
+          exp: Math.floor(result.untilMs / 1000),
+          iat: claims.iat,
         };
       } catch (error) {
         // Removed between the check and the read: no longer active.

@@ -19,6 +19,7 @@ export interface Database {
   policy_rules: PolicyRuleTable;
   change_sequence: ChangeSequenceTable;
   instances: InstanceTable;
+  settings: SettingTable;
 }
 
 export interface SigningKeyTable {
@@ -42,6 +43,20 @@ export interface AccessKeyTable {
   last_used_at: string | null;
   last_used_ip: string | null;
   use_count: Generated<number>;
+  description: string | null;
+  /** Who created the key, as the audit log names actors (`user@example.com`, `key:ci-bot`, `cli`). */
+  created_by: string | null;
+  /** The expiration the key was created (or last rolled) with: a preset, or `days:N`; null for keys from before it was kept. */
+  expiration: string | null;
+  /** When the key was disabled; null while it is enabled. */
+  disabled_at: string | null;
+  /** Why: `manual` (by an admin) or `dormant` (unused beyond the policy's limit). */
+  disabled_reason: string | null;
+  /** After a roll with a grace period: the replaced token's hash, valid until `previous_token_expires_at`. */
+  previous_token_hash: string | null;
+  previous_token_expires_at: string | null;
+  /** When the key was last enabled or rolled: dormancy counts from the latest of this, its last use and its creation. */
+  reactivated_at: string | null;
 }
 
 export interface CloudAccountTable {
@@ -201,4 +216,11 @@ export interface InstanceTable {
   heartbeat_at: Generated<Date>;
   /** The highest `change_sequence` number this instance has applied to its caches. */
   applied_seq: number;
+}
+
+/** An instance-wide setting: JSON text by name (`access-key-policy`). */
+export interface SettingTable {
+  name: string;
+  value: string;
+  updated_at: string;
 }

@@ -6,6 +6,7 @@
 export const ERRORS = {
   validation_failed: { status: 400, title: 'The request is not valid' },
   unknown_accounts: { status: 400, title: 'A role grant names cloud accounts that do not exist' },
+  policy_violation: { status: 400, title: 'The access key policy does not allow this' },
   invalid_grant: { status: 400, title: 'The grant is not valid' },
   invitation_invalid: { status: 400, title: 'The invitation is invalid, used or expired' },
   invalid_token: { status: 401, title: 'Authentication is required' },

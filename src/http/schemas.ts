@@ -25,6 +25,8 @@ export const ProblemSchema = Type.Object(
       ),
     ),
     unknownAccounts: Type.Optional(Type.Array(Type.String())),
+    role: Type.Optional(Type.String({ description: 'policy_violation: the role whose lifetime limit the key exceeds.' })),
+    maxDays: Type.Optional(Type.Integer({ description: "policy_violation: that role's limit, in days." })),
   },
   { description: 'An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md.' },
 );

@@ -15,6 +15,8 @@ export interface JobOptions {
    * runs on every instance, no lock.
    */
   scope?: 'cluster' | 'instance';
+  /** Also run when the scheduler starts (a cluster job still skips if another instance ran it within the interval). */
+  atStart?: boolean;
 }
 
 /** How a run ended: `ran`, or skipped because another instance holds the job (`busy`) or ran it within the interval (`recent`). */
@@ -24,6 +26,7 @@ interface Job {
   name: string;
   intervalMs: number;
   scope: 'cluster' | 'instance';
+  atStart: boolean;
   run: () => Promise<void>;
   timer: NodeJS.Timeout | undefined;
   running: Promise<RunOutcome> | undefined;
@@ -67,7 +70,7 @@ export class Scheduler {
   every(name: string, intervalMs: number, run: () => Promise<void>, options: JobOptions = {}): void {
     if (this.#jobs.has(name)) throw new TypeError(`job ${name} is declared twice`);
     if (!Number.isInteger(intervalMs) || intervalMs <= 0) throw new TypeError(`job ${name}: intervalMs must be a positive integer`);
-    const job: Job = { name, intervalMs, scope: options.scope ?? 'cluster', run, timer: undefined, running: undefined };
+    const job: Job = { name, intervalMs, scope: options.scope ?? 'cluster', atStart: options.atStart === true, run, timer: undefined, running: undefined };
     this.#jobs.set(name, job);
     if (this.#started) this.#schedule(job);
   }
@@ -108,6 +111,7 @@ export class Scheduler {
   #schedule(job: Job): void {
     job.timer = setInterval(() => void this.#runOnce(job, false), job.intervalMs);
     job.timer.unref();
+    if (job.atStart) void this.#runOnce(job, false);
   }
 
   #runOnce(job: Job, force: boolean): Promise<RunOutcome> {

@@ -17,6 +17,11 @@ export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 /** The most days a custom key expiration may have unless TESSERA_MAX_KEY_DAYS says otherwise. */
 export const DEFAULT_MAX_KEY_DAYS = 730;
+/** An access key's description, once trimmed (visibleLength). */
+export const ACCESS_KEY_DESCRIPTION_MAX_LENGTH = 500;
+/** The longest grace period of a roll, in minutes (7 days), and the default. */
+export const MAX_ROLL_GRACE_MINUTES = 10_080;
+export const DEFAULT_ROLL_GRACE_MINUTES = 60;
 /** Roles in one grant list (a key's or a user's). */
 export const MAX_ROLES = 20;
 /** A cloud account's status detail. */

@@ -33,6 +33,7 @@ export function codeOf(sent: unknown, status: number): ConsoleErrorCode {
 const MESSAGES: Record<ConsoleErrorCode, string> = {
   validation_failed: 'Some values are not valid. Check the highlighted fields.',
   unknown_accounts: 'One or more of the selected cloud accounts no longer exist. Refresh the list and choose again.',
+  policy_violation: 'The access key policy does not allow this. Choose a shorter expiration or add a description.',
   invalid_grant: 'That combination of roles is not valid.',
   invitation_invalid: 'This invitation link is invalid, has already been used, or has expired. Ask your administrator for a new one.',
   invalid_token: 'Your session has ended. Please sign in again.',

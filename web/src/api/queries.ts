@@ -29,3 +29,12 @@ export function useAccountNames(enabled = true): ReadonlyMap<string, string> {
   const { data } = useCloudAccounts(enabled);
   return useMemo(() => new Map((data ?? []).map((a) => [a.id, a.displayName])), [data]);
 }
+
+/** The access key policy (lifetime limits per role), for the key forms; Global Admins only, as the key pages are. */
+export function useAccessKeyPolicy() {
+  return useQuery({
+    queryKey: ['access-key-policy'],
+    queryFn: () => call(api.GET('/api/v1/settings/access-key-policy')),
+    staleTime: 60_000,
+  });
+}

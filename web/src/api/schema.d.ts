@@ -110,7 +110,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -119,6 +119,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -134,7 +138,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -143,6 +147,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -316,7 +324,14 @@ export interface paths {
                                 lastUsedIp: string | null;
                                 /** @description Requests made with the key. */
                                 useCount: number;
-                                status: "active" | "expired";
+                                /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                                status: "active" | "expired" | "disabled";
+                                /** @description What the key is for (at most 500 characters). */
+                                description: string | null;
+                                /** @description The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded. */
+                                createdBy: string | null;
+                                /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
+                                previousTokenExpiresAt: string | null;
                             }[];
                             /** @description Pass as `cursor` for the next page; null on the last page. */
                             nextCursor: string | null;
@@ -335,7 +350,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -344,6 +359,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -359,7 +378,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -368,6 +387,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -383,7 +406,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -392,6 +415,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -435,6 +462,8 @@ export interface paths {
                         };
                         /** @description One or more roles; the rights are their union. */
                         roles: components["schemas"]["def-0"][];
+                        /** @description What the key is for: at most 500 characters once trimmed, no control or invisible characters; null or blank for none. */
+                        description?: string | null;
                     };
                 };
             };
@@ -467,7 +496,14 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            status: "active" | "expired";
+                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            status: "active" | "expired" | "disabled";
+                            /** @description What the key is for (at most 500 characters). */
+                            description: string | null;
+                            /** @description The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded. */
+                            createdBy: string | null;
+                            /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
+                            previousTokenExpiresAt: string | null;
                         } & {
                             /** @description The JSON web token: shown once. */
                             token: string;
@@ -486,7 +522,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -495,6 +531,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -510,7 +550,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -519,6 +559,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -534,7 +578,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -543,6 +587,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -558,7 +606,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -567,6 +615,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -624,7 +676,10 @@ export interface paths {
                          *       "lastUsedAt": null,
                          *       "lastUsedIp": null,
                          *       "useCount": 0,
-                         *       "status": "active"
+                         *       "status": "active",
+                         *       "description": "Nightly inventory export from CI",
+                         *       "createdBy": "admin@example.com",
+                         *       "previousTokenExpiresAt": null
                          *     }
                          */
                         "application/json": {
@@ -649,7 +704,14 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            status: "active" | "expired";
+                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            status: "active" | "expired" | "disabled";
+                            /** @description What the key is for (at most 500 characters). */
+                            description: string | null;
+                            /** @description The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded. */
+                            createdBy: string | null;
+                            /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
+                            previousTokenExpiresAt: string | null;
                         };
                     };
                 };
@@ -665,7 +727,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -674,6 +736,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -689,7 +755,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -698,6 +764,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -713,7 +783,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -722,6 +792,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -764,7 +838,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -773,6 +847,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -788,7 +866,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -797,6 +875,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -812,7 +894,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -821,6 +903,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -830,7 +916,7 @@ export interface paths {
         head?: never;
         /**
          * Edit an API access key
-         * @description Replaces the key's roles; the next request made with the key has the new rights. The name cannot be changed (a `name` in the body is refused).
+         * @description Replaces the key's roles, its description, or whether it is disabled; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).
          */
         patch: {
             parameters: {
@@ -842,21 +928,16 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description Only roles can change: a key's name is permanent. */
+            /** @description Any of roles, description and disabled; the others stay as they are. A key's name is permanent. */
             requestBody: {
                 content: {
-                    /**
-                     * @example {
-                     *       "roles": [
-                     *         {
-                     *           "role": "global-viewer"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         /** @description One or more roles; the rights are their union. */
-                        roles: components["schemas"]["def-0"][];
+                        roles?: components["schemas"]["def-0"][];
+                        /** @description What the key is for: at most 500 characters once trimmed, no control or invisible characters; null or blank for none. */
+                        description?: string | null;
+                        /** @description true disables the key (its token is refused from the next request); false enables it again. */
+                        disabled?: boolean;
                     };
                 };
             };
@@ -884,7 +965,10 @@ export interface paths {
                          *       "lastUsedAt": null,
                          *       "lastUsedIp": null,
                          *       "useCount": 0,
-                         *       "status": "active"
+                         *       "status": "active",
+                         *       "description": "Nightly inventory export from CI",
+                         *       "createdBy": "admin@example.com",
+                         *       "previousTokenExpiresAt": null
                          *     }
                          */
                         "application/json": {
@@ -909,7 +993,14 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            status: "active" | "expired";
+                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            status: "active" | "expired" | "disabled";
+                            /** @description What the key is for (at most 500 characters). */
+                            description: string | null;
+                            /** @description The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded. */
+                            createdBy: string | null;
+                            /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
+                            previousTokenExpiresAt: string | null;
                         };
                     };
                 };
@@ -925,7 +1016,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -934,6 +1025,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -949,7 +1044,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -958,6 +1053,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -973,7 +1072,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -982,6 +1081,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -997,7 +1100,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1006,11 +1109,495 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/v1/access-keys/{id}/roll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an API access key
+         * @description Gives the key a new token, shown in this answer only; the key keeps its id, name, roles, description and usage. Without `expiration`, the new token lives as long as the key was created (or last rolled) for, counted from now. The replaced token keeps working until `previousTokenExpiresAt` (the grace period, never past its own expiry), then is refused; rolling again within the grace period ends it at once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A preset, or a custom number of days. Omitted: "6mo" (six calendar months). */
+                        expiration?: ("7d" | "30d" | "90d" | "6mo" | "1y") | {
+                            /** @description Days until the key expires (at most the configured maximum, 730 by default). */
+                            days: number;
+                        };
+                        /** @description How long the replaced token keeps working, never past its own expiry (default 60; 0 ends it at once). */
+                        graceMinutes?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Unique, and cannot be changed. */
+                            name: string;
+                            /** @description One or more roles; the rights are their union. */
+                            roles: components["schemas"]["def-0"][];
+                            /**
+                             * Format: date-time
+                             * @description When the key was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When the key expires; equals the token's `exp`.
+                             */
+                            expiresAt: string;
+                            /** @description The last request made with the key (exact to a few seconds). */
+                            lastUsedAt: string | null;
+                            /** @description The client address of that request. */
+                            lastUsedIp: string | null;
+                            /** @description Requests made with the key. */
+                            useCount: number;
+                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            status: "active" | "expired" | "disabled";
+                            /** @description What the key is for (at most 500 characters). */
+                            description: string | null;
+                            /** @description The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded. */
+                            createdBy: string | null;
+                            /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
+                            previousTokenExpiresAt: string | null;
+                        } & {
+                            /** @description The JSON web token: shown once. */
+                            token: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/access-key-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the access key policy
+         * @description Lifetime limits per role, dormancy, and whether keys need a description.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "maxDays": {
+                         *         "global-admin": 90,
+                         *         "global-viewer": 365,
+                         *         "cloud-account-viewer": null
+                         *       },
+                         *       "disableAfterUnusedDays": 90,
+                         *       "requireDescription": true
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description The longest lifetime, in days, of a key holding each role; a key's limit is the smallest among its roles. Checked when a key is created, rolled or given new roles; at most TESSERA_MAX_KEY_DAYS. */
+                            maxDays: {
+                                /** @description The longest lifetime of a key with this role, in days; null: only TESSERA_MAX_KEY_DAYS applies. */
+                                "global-admin": number | null;
+                                /** @description As for global-admin. */
+                                "global-viewer": number | null;
+                                /** @description As for global-admin. */
+                                "cloud-account-viewer": number | null;
+                            };
+                            /** @description Keys unused for this many days (counted from the last use, or from creation, enabling or the last roll if later) are disabled by the hourly housekeeping job, with the reason "dormant"; null: never. */
+                            disableAfterUnusedDays: number | null;
+                            /** @description Whether a key must have a description. */
+                            requireDescription: boolean;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Set the access key policy
+         * @description Replaces the whole policy. Limits apply to keys created, rolled or given new roles from now on; a create, roll or role edit beyond them answers 400 `policy_violation` naming the role and its limit.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "maxDays": {
+                     *         "global-admin": 90,
+                     *         "global-viewer": 365,
+                     *         "cloud-account-viewer": null
+                     *       },
+                     *       "disableAfterUnusedDays": 90,
+                     *       "requireDescription": true
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The longest lifetime, in days, of a key holding each role; a key's limit is the smallest among its roles. Checked when a key is created, rolled or given new roles; at most TESSERA_MAX_KEY_DAYS. */
+                        maxDays: {
+                            /** @description The longest lifetime of a key with this role, in days; null: only TESSERA_MAX_KEY_DAYS applies. */
+                            "global-admin": number | null;
+                            /** @description As for global-admin. */
+                            "global-viewer": number | null;
+                            /** @description As for global-admin. */
+                            "cloud-account-viewer": number | null;
+                        };
+                        /** @description Keys unused for this many days (counted from the last use, or from creation, enabling or the last roll if later) are disabled by the hourly housekeeping job, with the reason "dormant"; null: never. */
+                        disableAfterUnusedDays: number | null;
+                        /** @description Whether a key must have a description. */
+                        requireDescription: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "maxDays": {
+                         *         "global-admin": 90,
+                         *         "global-viewer": 365,
+                         *         "cloud-account-viewer": null
+                         *       },
+                         *       "disableAfterUnusedDays": 90,
+                         *       "requireDescription": true
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description The longest lifetime, in days, of a key holding each role; a key's limit is the smallest among its roles. Checked when a key is created, rolled or given new roles; at most TESSERA_MAX_KEY_DAYS. */
+                            maxDays: {
+                                /** @description The longest lifetime of a key with this role, in days; null: only TESSERA_MAX_KEY_DAYS applies. */
+                                "global-admin": number | null;
+                                /** @description As for global-admin. */
+                                "global-viewer": number | null;
+                                /** @description As for global-admin. */
+                                "cloud-account-viewer": number | null;
+                            };
+                            /** @description Keys unused for this many days (counted from the last use, or from creation, enabling or the last roll if later) are disabled by the hourly housekeeping job, with the reason "dormant"; null: never. */
+                            disableAfterUnusedDays: number | null;
+                            /** @description Whether a key must have a description. */
+                            requireDescription: boolean;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/session": {
@@ -1076,7 +1663,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1085,6 +1672,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1154,7 +1745,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1163,6 +1754,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1178,7 +1773,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1187,6 +1782,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1202,7 +1801,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1211,6 +1810,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1226,7 +1829,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1235,6 +1838,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1275,7 +1882,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1284,6 +1891,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1299,7 +1910,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1308,6 +1919,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1323,7 +1938,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1332,6 +1947,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1390,7 +2009,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1399,6 +2018,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1414,7 +2037,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1423,6 +2046,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1438,7 +2065,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1447,6 +2074,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1462,7 +2093,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1471,6 +2102,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1549,7 +2184,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1558,6 +2193,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                             error?: string;
                             error_description?: string;
                         };
@@ -1575,7 +2214,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1584,6 +2223,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1599,7 +2242,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1608,6 +2251,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1692,7 +2339,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1701,6 +2348,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1716,7 +2367,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1725,6 +2376,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1740,7 +2395,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1749,6 +2404,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1825,7 +2484,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1834,6 +2493,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1849,7 +2512,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1858,6 +2521,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1873,7 +2540,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1882,6 +2549,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1897,7 +2568,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1906,6 +2577,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -1981,7 +2656,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1990,6 +2665,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2005,7 +2684,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2014,6 +2693,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2029,7 +2712,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2038,6 +2721,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2080,7 +2767,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2089,6 +2776,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2104,7 +2795,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2113,6 +2804,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2128,7 +2823,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2137,6 +2832,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2152,7 +2851,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2161,6 +2860,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2235,7 +2938,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2244,6 +2947,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2259,7 +2966,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2268,6 +2975,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2283,7 +2994,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2292,6 +3003,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2307,7 +3022,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2316,6 +3031,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2331,7 +3050,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2340,6 +3059,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2418,7 +3141,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2427,6 +3150,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2442,7 +3169,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2451,6 +3178,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2466,7 +3197,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2475,6 +3206,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2490,7 +3225,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2499,6 +3234,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2568,7 +3307,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2577,6 +3316,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2660,7 +3403,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2669,6 +3412,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2704,8 +3451,8 @@ export interface paths {
                     to?: string;
                     /** @description Exactly this actor: an email, or `key:<name>`. */
                     actor?: string;
-                    category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys";
-                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace";
+                    category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys" | "settings";
+                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable";
                 };
                 header?: never;
                 path?: never;
@@ -2731,12 +3478,12 @@ export interface paths {
                                 actor: string;
                                 /** @description The client address, when the change came over HTTP. */
                                 actorIp: string | null;
-                                /** @description One of: access-keys, users, invitations, session, cloud-accounts, credentials, assets, policy, cves, signing-keys. */
+                                /** @description One of: access-keys, users, invitations, session, cloud-accounts, credentials, assets, policy, cves, signing-keys, settings. */
                                 category: string;
                                 /** @description What was changed, by name. */
                                 resource: string;
                                 resourceId: string | null;
-                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace. */
+                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable. */
                                 action: string;
                                 /** @description What changed. Never a secret, token or password. */
                                 detail: {
@@ -2760,7 +3507,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2769,6 +3516,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2784,7 +3535,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2793,6 +3544,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2808,7 +3563,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2817,6 +3572,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2841,7 +3600,7 @@ export interface paths {
         put?: never;
         /**
          * Introspect a token
-         * @description OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` and `iat`; for anything else only `{ "active": false }`. Asking does not count as a use of the key.
+         * @description OAuth 2.0 token introspection (RFC 7662), for Global Admins: send `token=<JWT>` as a form (application/x-www-form-urlencoded; JSON is accepted too). For an active API access key the answer is `active: true` with its `sub` (key id), `name`, current `roles`, `exp` (when this token stops working: for a token replaced by a roll, the end of its grace period) and `iat`; for anything else (a token of a disabled key too) only `{ "active": false }`. Asking does not count as a use of the key.
          */
         post: {
             parameters: {
@@ -2903,7 +3662,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2912,6 +3671,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2927,7 +3690,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2936,6 +3699,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2951,7 +3718,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2960,6 +3727,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2975,7 +3746,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2984,6 +3755,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -2999,7 +3774,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3008,6 +3783,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3091,7 +3870,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3100,6 +3879,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3115,7 +3898,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3124,6 +3907,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3139,7 +3926,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3148,6 +3935,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3243,7 +4034,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3252,6 +4043,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3267,7 +4062,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3276,6 +4071,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3291,7 +4090,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3300,6 +4099,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3315,7 +4118,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3324,6 +4127,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3409,7 +4216,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3418,6 +4225,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3433,7 +4244,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3442,6 +4253,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3457,7 +4272,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3466,6 +4281,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3508,7 +4327,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3517,6 +4336,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3532,7 +4355,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3541,6 +4364,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3556,7 +4383,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3565,6 +4392,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3661,7 +4492,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3670,6 +4501,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3685,7 +4520,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3694,6 +4529,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3709,7 +4548,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3718,6 +4557,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3733,7 +4576,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3742,6 +4585,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3757,7 +4604,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3766,6 +4613,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3918,7 +4769,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3927,6 +4778,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3942,7 +4797,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3951,6 +4806,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3966,7 +4825,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3975,6 +4834,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -3990,7 +4853,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3999,6 +4862,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4014,7 +4881,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4023,6 +4890,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4106,7 +4977,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4115,6 +4986,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4130,7 +5005,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4139,6 +5014,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4154,7 +5033,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4163,6 +5042,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4260,7 +5143,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4269,6 +5152,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4284,7 +5171,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4293,6 +5180,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4308,7 +5199,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4317,6 +5208,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4404,7 +5299,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4413,6 +5308,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4428,7 +5327,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4437,6 +5336,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4452,7 +5355,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4461,6 +5364,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4503,7 +5410,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4512,6 +5419,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4527,7 +5438,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4536,6 +5447,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4551,7 +5466,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4560,6 +5475,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4575,7 +5494,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4584,6 +5503,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4690,7 +5613,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4699,6 +5622,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4714,7 +5641,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4723,6 +5650,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4738,7 +5669,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4747,6 +5678,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4762,7 +5697,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4771,6 +5706,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4870,7 +5809,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4879,6 +5818,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4894,7 +5837,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4903,6 +5846,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -4918,7 +5865,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4927,6 +5874,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5069,7 +6020,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5078,6 +6029,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5093,7 +6048,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5102,6 +6057,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5117,7 +6076,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5126,6 +6085,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5235,7 +6198,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5244,6 +6207,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5259,7 +6226,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5268,6 +6235,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5283,7 +6254,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5292,6 +6263,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5462,7 +6437,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5471,6 +6446,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5486,7 +6465,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5495,6 +6474,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5510,7 +6493,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5519,6 +6502,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5534,7 +6521,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5543,6 +6530,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5601,7 +6592,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5610,6 +6601,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5625,7 +6620,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5634,6 +6629,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5649,7 +6648,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5658,6 +6657,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5757,7 +6760,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5766,6 +6769,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5781,7 +6788,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5790,6 +6797,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5931,7 +6942,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5940,6 +6951,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5955,7 +6970,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5964,6 +6979,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -5979,7 +6998,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5988,6 +7007,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -6118,7 +7141,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6127,6 +7150,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };
@@ -6142,7 +7169,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6151,6 +7178,10 @@ export interface paths {
                                 message: string;
                             }[];
                             unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
                         };
                     };
                 };

@@ -12,6 +12,8 @@ export type AccessKeyQuery = NonNullable<paths['/api/v1/access-keys']['get']['pa
 export type CreateAccessKeyBody = Json<NonNullable<paths['/api/v1/access-keys']['post']['requestBody']>>;
 export type Grant = AccessKey['roles'][number];
 export type Expiration = NonNullable<CreateAccessKeyBody['expiration']>;
+export type RolledAccessKey = Json<paths['/api/v1/access-keys/{id}/roll']['post']['responses'][200]>;
+export type AccessKeyPolicy = Json<paths['/api/v1/settings/access-key-policy']['get']['responses'][200]>;
 
 export type Session = Json<paths['/api/v1/session']['get']['responses'][200]>;
 export type User = Session['user'];

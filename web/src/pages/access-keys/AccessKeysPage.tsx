@@ -7,8 +7,8 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
 import { messageFor } from '../../api/errors';
-import { useAccountNames } from '../../api/queries';
-import type { AccessKey, AccessKeyQuery, NewAccessKey } from '../../api/types';
+import { useAccessKeyPolicy, useAccountNames } from '../../api/queries';
+import type { AccessKey, AccessKeyQuery, NewAccessKey, RolledAccessKey } from '../../api/types';
 import { PageHeader } from '../../components/Layout';
 import { Pager, useCursorPages } from '../../components/Pager';
 import { Banner, Button, Icon, RowActions, Select, Window } from '../../components/ui';
@@ -16,6 +16,8 @@ import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
+import { PolicyDialog } from './PolicyDialog';
+import { RollDialog } from './RollDialog';
 
 const EXPIRING_DAYS = 30;
 
@@ -49,6 +51,7 @@ function useDebounced<T>(value: T, ms: number): T {
 
 export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Date }) {
   if (accessKey.status === 'expired') return <span className="badge badge-expired">Expired</span>;
+  if (accessKey.status === 'disabled') return <span className="badge badge-expired">Disabled</span>;
   const left = new Date(accessKey.expiresAt).getTime() - now.getTime();
   if (left <= EXPIRING_DAYS * 86_400_000)
     return (
@@ -59,7 +62,15 @@ export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Dat
   return <span className="badge badge-active">Active</span>;
 }
 
-type Dialog = { kind: 'add' } | { kind: 'edit'; key: AccessKey } | { kind: 'remove'; key: AccessKey } | { kind: 'details'; key: NewAccessKey } | null;
+type Dialog =
+  | { kind: 'add' }
+  | { kind: 'edit'; key: AccessKey }
+  | { kind: 'remove'; key: AccessKey }
+  | { kind: 'roll'; key: AccessKey }
+  | { kind: 'details'; key: NewAccessKey }
+  | { kind: 'rolled'; key: RolledAccessKey }
+  | { kind: 'policy' }
+  | null;
 
 export function AccessKeysPage() {
   const queries = useQueryClient();
@@ -71,6 +82,7 @@ export function AccessKeysPage() {
   const [notice, setNotice] = useState<string | undefined>();
   const name = useDebounced(nameFilter.trim(), 250);
   const accountNames = useAccountNames();
+  const policy = useAccessKeyPolicy();
   const marked = useRef(false);
   const pages = useCursorPages(JSON.stringify([sort.column, sort.direction, name, role, status]));
 
@@ -111,6 +123,24 @@ export function AccessKeysPage() {
     },
   });
 
+  const [switchError, setSwitchError] = useState<string | undefined>();
+  const switchKey = useMutation({
+    mutationFn: ({ key, disabled }: { key: AccessKey; disabled: boolean }) =>
+      call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: key.id } }, body: { disabled } })),
+    onSuccess: (key) => {
+      setNotice(
+        key.status === 'disabled'
+          ? `The access key “${key.name}” was disabled. Its token is refused until you enable it again.`
+          : `The access key “${key.name}” was enabled. Its token works again.`,
+      );
+      void queries.invalidateQueries({ queryKey: ['access-keys'] });
+    },
+    onError: (error) => {
+      setNotice(undefined);
+      setSwitchError(messageFor(error));
+    },
+  });
+
   const items = list.data?.items ?? [];
 
   return (
@@ -119,12 +149,18 @@ export function AccessKeysPage() {
         title="API Access Keys"
         description="Keys let other applications call the Tessera API. What a key may do follows its roles; a key's JSON web token is shown only once, when it is added."
         actions={
-          <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
-            <Icon name="plus" /> Add access key
-          </Button>
+          <>
+            <Button onPress={() => setDialog({ kind: 'policy' })} isDisabled={policy.data === undefined}>
+              Key policy
+            </Button>
+            <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
+              <Icon name="plus" /> Add access key
+            </Button>
+          </>
         }
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
+      {switchError !== undefined && <Banner>{switchError}</Banner>}
 
       <div className="filters" role="search" aria-label="Filter access keys">
         <SearchField value={nameFilter} onChange={setNameFilter} className="field search">
@@ -225,6 +261,7 @@ export function AccessKeysPage() {
               <Row id={key.id} className="row">
                 <Cell className="cell-name" data-label="Name">
                   {key.name}
+                  {key.description !== null && <div className="muted key-description">{key.description}</div>}
                 </Cell>
                 <Cell data-label="Role">
                   <ul className="role-list">
@@ -253,9 +290,17 @@ export function AccessKeysPage() {
                     label={`Actions for ${key.name}`}
                     actions={[
                       { id: 'edit', label: 'Edit access key' },
+                      { id: 'roll', label: 'Roll access key' },
+                      key.status === 'disabled'
+                        ? { id: 'enable', label: 'Enable access key' }
+                        : { id: 'disable', label: 'Disable access key', disabled: key.status === 'expired' },
                       { id: 'remove', label: 'Remove access key', danger: true },
                     ]}
-                    onAction={(action) => setDialog(action === 'edit' ? { kind: 'edit', key } : { kind: 'remove', key })}
+                    onAction={(action) => {
+                      setSwitchError(undefined);
+                      if (action === 'disable' || action === 'enable') switchKey.mutate({ key, disabled: action === 'disable' });
+                      else setDialog(action === 'edit' ? { kind: 'edit', key } : action === 'roll' ? { kind: 'roll', key } : { kind: 'remove', key });
+                    }}
                   />
                 </Cell>
               </Row>
@@ -276,12 +321,34 @@ export function AccessKeysPage() {
           }}
           onSaved={(key) => {
             setDialog(null);
-            setNotice(`The roles of “${key.name}” were saved. They apply from the key's next request.`);
+            setNotice(`The changes to “${key.name}” were saved. New roles apply from the key's next request.`);
             void queries.invalidateQueries({ queryKey: ['access-keys'] });
           }}
         />
       )}
       {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'roll' && (
+        <RollDialog
+          accessKey={dialog.key}
+          onClose={() => setDialog(null)}
+          onRolled={(key) => {
+            setNotice(undefined);
+            setDialog({ kind: 'rolled', key });
+            void queries.invalidateQueries({ queryKey: ['access-keys'] });
+          }}
+        />
+      )}
+      {dialog?.kind === 'policy' && policy.data !== undefined && (
+        <PolicyDialog
+          policy={policy.data}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            setDialog(null);
+            setNotice('The access key policy was saved. It applies to keys added, rolled or edited from now on.');
+          }}
+        />
+      )}
+      {dialog?.kind === 'rolled' && <KeyDetailsWindow accessKey={dialog.key} rolled onClose={() => setDialog(null)} />}
       {dialog?.kind === 'remove' && (
         <Window title="Remove access key" isOpen alert onOpenChange={(open) => !open && !remove.isPending && setDialog(null)} size="sm">
           <div className="dialog-body">

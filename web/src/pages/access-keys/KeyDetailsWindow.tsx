@@ -3,11 +3,13 @@
  * buttons; it cannot be closed (✕, Escape, a click outside) until the user says both are saved.
  */
 import { useEffect, useState } from 'react';
-import type { NewAccessKey } from '../../api/types';
+import type { NewAccessKey, RolledAccessKey } from '../../api/types';
+import { formatDateTime } from '../../lib/format';
 import { CopyButton } from '../../components/CopyButton';
 import { Button, Checkbox, Window } from '../../components/ui';
 
-export function KeyDetailsWindow({ accessKey, onClose }: { accessKey: NewAccessKey; onClose: () => void }) {
+/** Shown once a key is added, and once it is rolled (`rolled`): the same window, the same promise. */
+export function KeyDetailsWindow({ accessKey, rolled = false, onClose }: { accessKey: NewAccessKey | RolledAccessKey; rolled?: boolean; onClose: () => void }) {
   const [saved, setSaved] = useState(false);
 
   // Leaving the page would lose the token as surely as closing the window.
@@ -22,10 +24,17 @@ export function KeyDetailsWindow({ accessKey, onClose }: { accessKey: NewAccessK
     <Window title="Access Key" isOpen onOpenChange={(open) => !open && saved && onClose()} dismissable={saved} closeDisabled={!saved} size="lg">
       <div className="dialog-body">
         <p className="lead">
-          The access key <strong>{accessKey.name}</strong> has been added. Copy its name and its JSON web token to a safe location now: the token will not be shown again,
-          and Tessera cannot retrieve it later. Without the token, the key is useless. Applications send only the token, as{' '}
-          <code>Authorization: Bearer &lt;token&gt;</code>.
+          The access key <strong>{accessKey.name}</strong> has been {rolled ? 'rolled: it has a new JSON web token' : 'added'}. Copy its name and its JSON web token to a
+          safe location now: the token will not be shown again, and Tessera cannot retrieve it later. Without the token, the key is useless. Applications send only the
+          token, as <code>Authorization: Bearer &lt;token&gt;</code>.
         </p>
+        {rolled && (
+          <p data-testid="previous-token-note">
+            {accessKey.previousTokenExpiresAt === null
+              ? 'The previous token no longer works.'
+              : `The previous token keeps working until ${formatDateTime(accessKey.previousTokenExpiresAt)}: replace it everywhere before then.`}
+          </p>
+        )}
         <dl className="secret-rows">
           <div className="secret-row">
             <dt>Access Key Name</dt>

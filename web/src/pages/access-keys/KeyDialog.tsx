@@ -1,21 +1,24 @@
-/** The Add Access Key window, and the same window for editing a key's roles. */
+/** The Add Access Key window, and the same window for editing a key's roles and description. */
 import { useState, type FormEvent } from 'react';
 import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
-import { ACCESS_KEY_NAME_MAX_LENGTH, visibleLength } from '../../../../src/shared/limits.ts';
+import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH, visibleLength } from '../../../../src/shared/limits.ts';
 import { api, call } from '../../api/client';
 import { ApiError, messageFor } from '../../api/errors';
+import { useAccessKeyPolicy } from '../../api/queries';
 import type { AccessKey, NewAccessKey } from '../../api/types';
 import { draftsFromGrants, grantsFromDrafts, newRoleDraft, RoleBlocks, validateRoles, type RoleDraft, type RoleErrors } from '../../components/RoleBlocks';
-import { Banner, Button, NumberField, Select, TextField, Window } from '../../components/ui';
-import { formatDate, formatDateTime } from '../../lib/format';
-import { EXPIRATION_OPTIONS, expiryDate, MAX_DAYS, toExpiration, type ExpirationChoice } from './expiration';
+import { Banner, Button, TextField, Window } from '../../components/ui';
+import { formatDateTime } from '../../lib/format';
+import { ExpirationField, useExpirationChoice } from './ExpirationField';
+import { describeLimit, lifetimeLimit } from './expiration';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 interface Errors {
   name?: string;
+  description?: string;
   days?: string;
   roles?: RoleErrors[];
   form?: string;
@@ -34,9 +37,11 @@ export function KeyDialog({
   onSaved: (key: AccessKey) => void;
 }) {
   const [name, setName] = useState(editing?.name ?? '');
-  const [choice, setChoice] = useState<ExpirationChoice>('6mo');
-  const [days, setDays] = useState<number>(30);
+  const [description, setDescription] = useState(editing?.description ?? '');
   const [drafts, setDrafts] = useState<RoleDraft[]>(() => (editing ? draftsFromGrants(editing.roles) : [newRoleDraft()]));
+  const policy = useAccessKeyPolicy().data;
+  const limit = lifetimeLimit(policy, drafts);
+  const expiration = useExpirationChoice(limit);
   const [checked, setChecked] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
 
@@ -48,8 +53,13 @@ export function KeyDialog({
       else if (visibleLength(trimmed) > ACCESS_KEY_NAME_MAX_LENGTH)
         errors.name = `Use at most ${ACCESS_KEY_NAME_MAX_LENGTH} characters (this one has ${visibleLength(trimmed)}).`;
       else if (CONTROL.test(trimmed)) errors.name = 'The name cannot contain control characters.';
-      if (choice === 'custom' && (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)) errors.days = `Enter a whole number of days from 1 to ${MAX_DAYS}.`;
+      errors.days = expiration.error;
     }
+    const describedLength = visibleLength(description);
+    if (describedLength > ACCESS_KEY_DESCRIPTION_MAX_LENGTH)
+      errors.description = `Use at most ${ACCESS_KEY_DESCRIPTION_MAX_LENGTH} characters (this one has ${describedLength}).`;
+    else if (CONTROL.test(description)) errors.description = 'The description cannot contain control characters or line breaks.';
+    else if (policy?.requireDescription === true && description.trim() === '') errors.description = 'The access key policy requires a description.';
     const roleErrors = validateRoles(drafts);
     if (roleErrors.some((e) => e.role !== undefined || e.accounts !== undefined)) errors.roles = roleErrors;
     return errors;
@@ -60,8 +70,13 @@ export function KeyDialog({
   const save = useMutation({
     mutationFn: async () => {
       const roles = grantsFromDrafts(drafts);
-      if (editing) return { saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles } })) };
-      return { added: await call(api.POST('/api/v1/access-keys', { body: { name: name.trim(), expiration: toExpiration(choice, days), roles } })) };
+      const text = description.trim() === '' ? null : description;
+      if (editing) return { saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles, description: text } })) };
+      return {
+        added: await call(
+          api.POST('/api/v1/access-keys', { body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }) } }),
+        ),
+      };
     },
     onSuccess: (result) => {
       if (result.added) onAdded(result.added);
@@ -70,12 +85,20 @@ export function KeyDialog({
     onError: (error) => {
       if (error instanceof ApiError) {
         if (error.code === 'name_taken') return setServerErrors({ name: 'An access key with this name already exists. Choose a unique name.' });
-        if (error.code === 'validation_failed') {
+        if (error.code === 'validation_failed' || error.code === 'policy_violation') {
           const nameError = error.fieldError('/name');
-          const daysError = error.fieldError('/expiration');
-          if (nameError || daysError) return setServerErrors({ name: nameError ? `Name ${nameError}.` : undefined, days: daysError ? `Days ${daysError}.` : undefined });
+          const daysError = error.fieldError('/expiration') ?? error.fieldError('/expiration/days');
+          const descriptionError = error.fieldError('/description');
+          if (nameError || daysError || descriptionError)
+            return setServerErrors({
+              name: nameError ? `Name ${nameError}.` : undefined,
+              days: daysError ? `Expiration ${daysError}.` : undefined,
+              description: descriptionError ? `Description ${descriptionError}.` : undefined,
+            });
         }
       }
+      // A role edit beyond the policy's limit: the server's detail names the role and the limit.
+      if (error instanceof ApiError && error.code === 'policy_violation') return setServerErrors({ form: error.message });
       setServerErrors({ form: messageFor(error) });
     },
   });
@@ -85,11 +108,10 @@ export function KeyDialog({
     setChecked(true);
     setServerErrors({});
     const found = check();
-    if (found.name || found.days || found.roles) return;
+    if (found.name || found.days || found.description || found.roles) return;
     save.mutate();
   }
 
-  const expires = editing ? undefined : expiryDate(choice, days);
   return (
     <Window title={editing ? 'Edit Access Key' : 'Add Access Key'} isOpen onOpenChange={(open) => !open && !save.isPending && onClose()} size="md">
       <Form onSubmit={submit} className="dialog-form" validationBehavior="aria">
@@ -101,6 +123,7 @@ export function KeyDialog({
               <p className="read-only-fact">
                 <span className="fact-label">Expiration Date</span> {formatDateTime(editing.expiresAt)}
               </p>
+              {limit !== undefined && <p className="field-hint">{describeLimit(limit)} Roll the key to change its expiration.</p>}
             </>
           ) : (
             <>
@@ -115,26 +138,28 @@ export function KeyDialog({
                 autoFocus
                 description="Unique; it cannot be changed later."
               />
-              <div className="expiration-row">
-                <Select label="Expiration" options={EXPIRATION_OPTIONS} value={choice} onChange={(v) => setChoice(v as ExpirationChoice)} className="grow" />
-                {choice === 'custom' && (
-                  <NumberField
-                    label="Days"
-                    value={days}
-                    onChange={setDays}
-                    step={1}
-                    formatOptions={{ maximumFractionDigits: 0, useGrouping: false }}
-                    error={errors.days}
-                    className="days"
-                  />
-                )}
-              </div>
-              <p className="field-hint" aria-live="polite">
-                {expires ? `The key will expire on ${formatDate(expires)}.` : 'Enter the number of days until the key expires.'}
-              </p>
+              <ExpirationField state={expiration} limit={limit} error={errors.days} />
             </>
           )}
-          <RoleBlocks drafts={drafts} onChange={setDrafts} errors={errors.roles} />
+          <TextField
+            label="Description (optional)"
+            value={description}
+            onChange={(v) => {
+              setDescription(v);
+              if (serverErrors.description) setServerErrors({ ...serverErrors, description: undefined });
+            }}
+            error={errors.description}
+            description={`What the key is for, at most ${ACCESS_KEY_DESCRIPTION_MAX_LENGTH} characters.`}
+          />
+          <RoleBlocks
+            drafts={drafts}
+            onChange={(next) => {
+              setDrafts(next);
+              // New roles bring a new policy limit: the server's complaint about the old ones is stale.
+              setServerErrors((e) => ({ ...e, form: undefined, days: undefined }));
+            }}
+            errors={errors.roles}
+          />
         </div>
         <footer className="dialog-footer">
           <Button onPress={onClose} isDisabled={save.isPending}>
