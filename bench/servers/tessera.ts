@@ -4,7 +4,8 @@
  * log line per request (the peers log nothing either). argv[2] is the mode:
  *
  *   auth    Tessera as shipped (warm path: verified-token and key-state caches)
- *   unauth  GET argv[3] served without authentication, as a fixed Global Viewer (bench/lib/unauthenticated-route.ts)
+ *   unauth  GET of the routes argv[3…] served without authentication, as a fixed Global Viewer
+ *           (bench/lib/unauthenticated-route.ts)
  *   cold    both caches sized 1, so that every request verifies its token and reads its key
  *   ref     the reference for cold: in the authenticator's place, a raw Ed25519 verification
  *           (node:crypto) of the bearer token and one lookup of its key by primary key
@@ -58,9 +59,9 @@ if (mode === 'ref') {
 }
 let onRoute: AppOptions['onRoute'];
 if (mode === 'unauth') {
-  const path = process.argv[3];
-  if (path === undefined) throw new Error('unauth mode: the route path is argv[3]');
-  onRoute = unauthenticatedRoute(path);
+  const paths = process.argv.slice(3);
+  if (paths.length === 0) throw new Error('unauth mode: the route paths are argv[3…]');
+  onRoute = unauthenticatedRoute(...paths);
 }
 const app = await buildApp(ctx, { logRequests: false, onRoute });
 await app.listen({ host: '127.0.0.1', port: 0 });
