@@ -1,7 +1,8 @@
 /**
- * The benchmark: `npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`
+ * The benchmark: `npm run bench` (about 25 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
- * Parts: the console in Chromium, the comparison (a)–(e), then scale on SQLite and PostgreSQL.
+ * Parts: the console in Chromium, the comparison ((a)–(e) on the cached list; what authentication
+ * costs each system on an uncached route), then scale on SQLite and PostgreSQL.
  *
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only

@@ -143,7 +143,7 @@ export function renderReport(r: BenchResults): string {
   );
   if (r.machine.proactiveReclaim?.on === true) {
     out.push(
-      `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages that sit unused for a minute are dropped and read from disk again when next used. The scale runs read the database into memory before their list and create cases (a server in use holds it); the throughput rounds and start-up run on whatever the kernel kept`,
+      `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages left unused that long are dropped and read from disk again when next used. The scale runs read the database into memory before their list and create cases (a server in use holds it); the throughput rounds and start-up run on whatever the kernel kept`,
     );
   }
   out.push(
