@@ -85,8 +85,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-const tesseraServer = (dataset: Dataset, mode: 'auth' | 'unauth' | 'cold' | 'ref') =>
-  serve<object>('bench/servers/tessera.ts', mode === 'unauth' ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
+/** A Tessera server; with `authenticationOff`, a second app of the same process serves the compared routes without authentication (at `offPort`). */
+const tesseraServer = (dataset: Dataset, mode: 'auth' | 'cold' | 'ref', authenticationOff = false) =>
+  serve<{ offPort?: number }>('bench/servers/tessera.ts', authenticationOff ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
+
+/** Where a server's app without authentication answers (bench/servers/tessera.ts, bench/servers/peer.ts). */
+function offOrigin(server: Served<{ offPort?: number }>): string {
+  if (server.info.offPort === undefined) throw new Error('this server runs no app without authentication');
+  return `http://127.0.0.1:${server.info.offPort}`;
+}
 
 type MeasuredLoad = LoadResult & { cpuUsPerRequest: number };
 
@@ -116,17 +123,20 @@ const itemsOf = (body: unknown) => (body as { items: Array<{ id: string }> }).it
 //   ReadCache: cloud-account pages); the peers read SQL on every request.
 // - one account by id: what authentication costs, system by system. No system caches this
 //   answer (Tessera's route reads the row through the service on every request), so each
-//   system's authenticated server against the same server with authentication off, on this
-//   route, is the cost of its authentication alone: warm (one credential, seen before) and
+//   system's authenticated app against an app of the same process without authentication, on
+//   this route, is the cost of its authentication alone: warm (one credential, seen before) and
 //   cold (a pool of distinct credentials; Tessera's caches sized 1, so none is remembered).
 
 /** A peer server as it announces itself (bench/servers/peer.ts). */
-type PeerInfo = { token: string; pool: string[] };
+type PeerInfo = { offPort: number; token: string; pool: string[] };
 
 interface Target {
   id: string;
   title: string;
+  /** The process whose CPU time is measured. */
   server: Served<object>;
+  /** The app asked: the server's own, or its app without authentication. */
+  origin: string;
   /** The path requested (the list, or one account). */
   path: string;
   token?: string;
@@ -136,17 +146,34 @@ interface Target {
   items?: number;
 }
 
-/** The systems whose authentication is costed on the one-account route, and their targets there. */
+/**
+ * The systems whose authentication is costed on the one-account route, and their targets there:
+ * each authenticated target is compared with the target without authentication of its own
+ * process (Tessera's cold server is a process of its own).
+ */
 const AUTHENTICATION_COST = [
-  { system: 'tessera', title: 'Tessera', off: 'tessera-off', warm: 'tessera-warm', cold: 'tessera-cold' },
-  { system: 'fastify-jwt', title: 'Fastify + @fastify/jwt + SQL revocation lookup', off: 'fastify-jwt-off', warm: 'fastify-jwt-warm', cold: 'fastify-jwt-cold' },
-  { system: 'better-auth', title: 'better-auth + API-key plugin', off: 'better-auth-off', warm: 'better-auth-warm', cold: 'better-auth-cold' },
+  { system: 'tessera', title: 'Tessera', off: 'tessera-off', warm: 'tessera-warm', coldOff: 'tessera-cold-off', cold: 'tessera-cold' },
+  {
+    system: 'fastify-jwt',
+    title: 'Fastify + @fastify/jwt + SQL revocation lookup',
+    off: 'fastify-jwt-off',
+    warm: 'fastify-jwt-warm',
+    coldOff: 'fastify-jwt-off',
+    cold: 'fastify-jwt-cold',
+  },
+  {
+    system: 'better-auth',
+    title: 'better-auth + API-key plugin',
+    off: 'better-auth-off',
+    warm: 'better-auth-warm',
+    coldOff: 'better-auth-off',
+    cold: 'better-auth-cold',
+  },
 ] as const;
 
 /**
- * Starts every server of the comparison: the four Tessera modes on their own copies of the
- * database, and each peer with authentication and without. Returns them and the targets
- * measured against them.
+ * Starts every server of the comparison: three Tessera modes on their own copies of the
+ * database, and the two peers. Returns them and the targets measured against them.
  */
 async function startComparisonServers(base: Dataset, work: string, betterAuthSeed: string): Promise<{ servers: Served<object>[]; targets: Target[] }> {
   const servers: Served<object>[] = [];
@@ -154,89 +181,140 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
     servers.push(server);
     return server;
   };
-  const peer = async (name: 'better-auth' | 'fastify-jwt', mode: 'auth' | 'off') => {
-    const dir = mkdtempSync(join(work, `${name}-${mode}-`));
+  const peer = async (name: 'better-auth' | 'fastify-jwt') => {
+    const dir = mkdtempSync(join(work, `${name}-`));
     if (name === 'better-auth') cpSync(betterAuthSeed, dir, { recursive: true });
-    return started(await serve<PeerInfo>(`bench/servers/${name}.ts`, [base.file!, dir, mode, String(S.pool)], {}));
+    return started(await serve<PeerInfo>(`bench/servers/${name}.ts`, [base.file!, dir, String(S.pool)], {}));
   };
   try {
-    const unauth = started(await tesseraServer(base.copy(), 'unauth'));
-    const auth = started(await tesseraServer(base.copy(), 'auth'));
-    const cold = started(await tesseraServer(base.copy(), 'cold'));
+    const auth = started(await tesseraServer(base.copy(), 'auth', true));
+    const cold = started(await tesseraServer(base.copy(), 'cold', true));
     const reference = started(await tesseraServer(base.copy(), 'ref'));
-    const betterAuth = await peer('better-auth', 'auth');
-    const betterAuthOff = await peer('better-auth', 'off');
-    const fastifyJwt = await peer('fastify-jwt', 'auth');
-    const fastifyJwtOff = await peer('fastify-jwt', 'off');
+    const betterAuth = await peer('better-auth');
+    const fastifyJwt = await peer('fastify-jwt');
     const { keys } = base;
-    const account = `${LIST}/${itemsOf(await expectOk(unauth.url + LIST, undefined))[0]!.id}`;
+    const account = `${LIST}/${itemsOf(await expectOk(offOrigin(auth) + LIST, undefined))[0]!.id}`;
     const tessera = { tessera: true };
     const other = { tessera: false };
+    const pooled = (what: string, n: number) => `a different ${what} per request from ${fmt(n)}`;
     const targets: Target[] = [
       // (a) gets the same requests as (b), Authorization header included, and does not look at it:
       // the difference is the work of authenticating, not the bytes of carrying a credential.
-      { id: 'a', title: '(a) Tessera, authentication off for the route', server: unauth, path: LIST, token: keys.viewer, ...tessera },
-      { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, path: LIST, token: keys.viewer, ...tessera },
-      { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, path: LIST, token: keys.accountViewer, ...tessera },
-      { id: 'd', title: `(d) Tessera cold: a different key per request from ${fmt(keys.pool.length)}`, server: cold, path: LIST, tokens: keys.pool, ...tessera },
+      {
+        id: 'a',
+        title: "(a) Tessera, authentication off for the route ((b)'s process)",
+        server: auth,
+        origin: offOrigin(auth),
+        path: LIST,
+        token: keys.viewer,
+        ...tessera,
+      },
+      { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, origin: auth.url, path: LIST, token: keys.viewer, ...tessera },
+      { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, origin: auth.url, path: LIST, token: keys.accountViewer, ...tessera },
+      { id: 'd', title: `(d) Tessera cold: ${pooled('key', keys.pool.length)}`, server: cold, origin: cold.url, path: LIST, tokens: keys.pool, ...tessera },
       {
         id: 'ref',
         title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
         server: reference,
+        origin: reference.url,
         path: LIST,
         tokens: keys.pool,
         ...tessera,
       },
-      { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, path: LIST, token: betterAuth.info.token, ...other },
-      { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, path: LIST, token: fastifyJwt.info.token, ...other },
-      // One account by id: each system with authentication off, warm and cold. Off gets the warm
-      // requests, credential included, and ignores it.
-      { id: 'tessera-off', title: 'Tessera, authentication off', server: unauth, path: account, token: keys.viewer, ...tessera },
-      { id: 'tessera-warm', title: 'Tessera, one Global Viewer key', server: auth, path: account, token: keys.viewer, ...tessera },
+      { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, origin: betterAuth.url, path: LIST, token: betterAuth.info.token, ...other },
+      {
+        id: 'fastify-jwt',
+        title: '(e) Fastify + @fastify/jwt + SQL revocation lookup',
+        server: fastifyJwt,
+        origin: fastifyJwt.url,
+        path: LIST,
+        token: fastifyJwt.info.token,
+        ...other,
+      },
+      // One account by id: each system with authentication off (an app of the same process, which
+      // gets the warm requests, credential included, and ignores it), warm and cold.
+      { id: 'tessera-off', title: 'Tessera, authentication off', server: auth, origin: offOrigin(auth), path: account, token: keys.viewer, ...tessera },
+      { id: 'tessera-warm', title: 'Tessera, one Global Viewer key', server: auth, origin: auth.url, path: account, token: keys.viewer, ...tessera },
+      {
+        id: 'tessera-cold-off',
+        title: "Tessera, authentication off (the cold server's process)",
+        server: cold,
+        origin: offOrigin(cold),
+        path: account,
+        token: keys.viewer,
+        ...tessera,
+      },
       {
         id: 'tessera-cold',
-        title: `Tessera cold, caches sized 1: a different key per request from ${fmt(keys.pool.length)}`,
+        title: `Tessera cold, caches sized 1: ${pooled('key', keys.pool.length)}`,
         server: cold,
+        origin: cold.url,
         path: account,
         tokens: keys.pool,
         ...tessera,
       },
       {
-        id: 'tessera-reference',
-        title: "(d)'s reference, cold: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
-        server: reference,
+        id: 'fastify-jwt-off',
+        title: 'Fastify + @fastify/jwt, authentication off',
+        server: fastifyJwt,
+        origin: offOrigin(fastifyJwt),
         path: account,
-        tokens: keys.pool,
-        ...tessera,
+        token: fastifyJwt.info.token,
+        ...other,
       },
-      { id: 'fastify-jwt-off', title: 'Fastify + @fastify/jwt, authentication off', server: fastifyJwtOff, path: account, token: fastifyJwtOff.info.token, ...other },
-      { id: 'fastify-jwt-warm', title: 'Fastify + @fastify/jwt + SQL, one token', server: fastifyJwt, path: account, token: fastifyJwt.info.token, ...other },
+      {
+        id: 'fastify-jwt-warm',
+        title: 'Fastify + @fastify/jwt + SQL, one token',
+        server: fastifyJwt,
+        origin: fastifyJwt.url,
+        path: account,
+        token: fastifyJwt.info.token,
+        ...other,
+      },
       {
         id: 'fastify-jwt-cold',
-        title: `Fastify + @fastify/jwt + SQL, a different token per request from ${fmt(fastifyJwt.info.pool.length)}`,
+        title: `Fastify + @fastify/jwt + SQL, ${pooled('token', fastifyJwt.info.pool.length)}`,
         server: fastifyJwt,
+        origin: fastifyJwt.url,
         path: account,
         tokens: fastifyJwt.info.pool,
         ...other,
       },
-      { id: 'better-auth-off', title: 'better-auth, authentication off', server: betterAuthOff, path: account, token: betterAuthOff.info.token, ...other },
-      { id: 'better-auth-warm', title: 'better-auth + API-key plugin, one key', server: betterAuth, path: account, token: betterAuth.info.token, ...other },
+      {
+        id: 'better-auth-off',
+        title: 'better-auth, authentication off',
+        server: betterAuth,
+        origin: offOrigin(betterAuth),
+        path: account,
+        token: betterAuth.info.token,
+        ...other,
+      },
+      {
+        id: 'better-auth-warm',
+        title: 'better-auth + API-key plugin, one key',
+        server: betterAuth,
+        origin: betterAuth.url,
+        path: account,
+        token: betterAuth.info.token,
+        ...other,
+      },
       {
         id: 'better-auth-cold',
-        title: `better-auth + API-key plugin, a different key per request from ${fmt(betterAuth.info.pool.length)}`,
+        title: `better-auth + API-key plugin, ${pooled('key', betterAuth.info.pool.length)}`,
         server: betterAuth,
+        origin: betterAuth.url,
         path: account,
         tokens: betterAuth.info.pool,
         ...other,
       },
     ];
     for (const t of targets) {
-      const body = await expectOk(t.server.url + t.path, t.token ?? t.tokens?.[0]);
+      const body = await expectOk(t.origin + t.path, t.token ?? t.tokens?.[0]);
       t.items = t.path === LIST ? itemsOf(body).length : 1;
     }
     if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
     settleDisk(); // the servers' copies of the database, just written
-    for (const t of targets) await load({ url: t.server.url + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+    for (const t of targets) await load({ url: t.origin + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
     return { servers, targets };
   } catch (error) {
     for (const s of servers) await s.stop();
@@ -256,7 +334,7 @@ async function comparison() {
     // each round's better-auth servers get a copy of.
     log(`comparison: better-auth makes its ${fmt(S.pool + 1)} API keys`);
     const betterAuthSeed = mkdtempSync(join(work, 'better-auth-seed-'));
-    await (await serve<PeerInfo>('bench/servers/better-auth.ts', [base.file!, betterAuthSeed, 'off', String(S.pool)], {})).stop();
+    await (await serve<PeerInfo>('bench/servers/better-auth.ts', [base.file!, betterAuthSeed, String(S.pool)], {})).stop();
     const runs: Record<string, MeasuredLoad[]> = {};
     const counters: Record<string, CacheCounters> = {};
     let targets: Target[] = [];
@@ -265,15 +343,13 @@ async function comparison() {
       // Fresh server processes every round: one process can run a request slower than another
       // of the same program for its whole life, so a round measures each target on a new one
       // and the median is over processes too.
-      log(
-        `comparison round ${round + 1}/${S.rounds}: starting Tessera (four modes), better-auth and Fastify + @fastify/jwt (each with and without authentication), ${S.warmup} s warm-up per target`,
-      );
+      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up per target`);
       ({ servers, targets } = await startComparisonServers(base, work, betterAuthSeed));
       // Each round starts at another target, so that no target always follows the same one.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
         const before = t.tessera ? await warmPathCounters(t.server) : undefined;
-        const result = await measuredLoad(t.server, { url: t.server.url + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+        const result = await measuredLoad(t.server, { url: t.origin + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         (runs[t.id] ??= []).push(result);
         if (before !== undefined) {
           const counted = countersSince(before, await warmPathCounters(t.server));
@@ -292,7 +368,7 @@ async function comparison() {
       runs,
       counters,
       memory,
-      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST, reference: 'tessera-reference' },
+      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST },
       poolSize: S.pool,
       connections: CONNECTIONS,
       baseline: await baseline(base),

@@ -8,7 +8,7 @@ import { addAccount } from './helpers/inventory.ts';
 const LIST = '/api/v1/cloud-accounts';
 const ONE_ACCOUNT = `${LIST}/:id`;
 
-/** The benchmark's servers with authentication off: the routes named served without it, from outside the product. */
+/** The benchmark's apps without authentication: the routes named served without it, from outside the product. */
 describe("the benchmark's unauthenticated routes", () => {
   let h: Harness;
   let bench: FastifyInstance;

@@ -308,26 +308,23 @@ function pageCacheSentence(r: BenchResults): string {
 interface SystemCost {
   system: string;
   title: string;
-  /** Median server CPU per request, µs, with authentication off, warm and cold. */
+  /** Median server CPU per request, µs: authentication off, warm, off in the cold server's process, cold. */
   offCpu: number;
   warmCpu: number;
+  coldOffCpu: number;
   coldCpu: number;
-  /** What authentication adds: warmCpu − offCpu, coldCpu − offCpu. */
+  /** What authentication adds: warmCpu − offCpu, coldCpu − coldOffCpu. */
   warm: number;
   cold: number;
   /** The same difference round by round (each round's servers against each other). */
   warmRounds: number[];
   coldRounds: number[];
   rps: { off: number; warm: number; cold: number };
-  ids: { off: string; warm: string; cold: string };
+  ids: { off: string; warm: string; coldOff: string; cold: string };
 }
 
 /** What authentication costs each system on the one-account route; undefined for results of a benchmark that did not measure it. */
-function authenticationCost(
-  r: BenchResults,
-):
-  | { route: string; systems: SystemCost[]; reference: { title: string; cpu: number; added: number; rounds: number[]; rps: number }; of(system: string): SystemCost }
-  | undefined {
+function authenticationCost(r: BenchResults): { route: string; systems: SystemCost[]; of(system: string): SystemCost } | undefined {
   if (!('authenticationCost' in r.compared)) return undefined;
   const { runs } = r.compared;
   const cpu = (id: string) => med(runs[id]!, 'cpuUsPerRequest');
@@ -337,27 +334,18 @@ function authenticationCost(
     title: x.title,
     offCpu: cpu(x.off),
     warmCpu: cpu(x.warm),
+    coldOffCpu: cpu(x.coldOff),
     coldCpu: cpu(x.cold),
     warm: cpu(x.warm) - cpu(x.off),
-    cold: cpu(x.cold) - cpu(x.off),
+    cold: cpu(x.cold) - cpu(x.coldOff),
     warmRounds: byRound(x.warm, x.off),
-    coldRounds: byRound(x.cold, x.off),
+    coldRounds: byRound(x.cold, x.coldOff),
     rps: { off: med(runs[x.off]!, 'rps'), warm: med(runs[x.warm]!, 'rps'), cold: med(runs[x.cold]!, 'rps') },
-    ids: { off: x.off, warm: x.warm, cold: x.cold },
+    ids: { off: x.off, warm: x.warm, coldOff: x.coldOff, cold: x.cold },
   }));
-  const referenceId = r.compared.authenticationCost.reference;
-  const tesseraOff = r.compared.authenticationCost.systems.find((x) => x.system === 'tessera')!.off;
-  const referenceCpu = cpu(referenceId);
   return {
     route: r.compared.authenticationCost.route,
     systems,
-    reference: {
-      title: r.compared.targets.find((t) => t.id === referenceId)!.title,
-      cpu: referenceCpu,
-      added: referenceCpu - cpu(tesseraOff),
-      rounds: byRound(referenceId, tesseraOff),
-      rps: med(runs[referenceId]!, 'rps'),
-    },
     of: (system) => {
       const found = systems.find((x) => x.system === system);
       if (found === undefined) throw new Error(`no authentication cost measured for ${system}`);
@@ -377,7 +365,7 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
   const requests = (id: string) => compared.runs[id]!.reduce((sum, x) => sum + x.requests, 0);
   out.push(`### What authentication costs: \`GET ${cost.route}\`, the same server with and without it`, '');
   out.push(
-    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s, ${compared.connections} connections). Each system runs twice: as it authenticates, and the same server with authentication off on the same route (it gets the same requests, credential included, and ignores it). What authentication adds is the difference of the median server CPU per request. Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
+    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s, ${compared.connections} connections). Each system's server process serves the route from two apps: one as the system authenticates, and one without authentication, which gets the same requests, credential included, and ignores it. One process can run the same code faster or slower than another for its whole life, so both sides of the difference come from the same process: what authentication adds is the median server CPU per request of the authenticated runs minus that of the runs without authentication (Tessera's cold server is a process of its own, with its own app without authentication). Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
     '',
   );
   const lookups = cost.systems
@@ -395,12 +383,8 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
   );
   for (const x of cost.systems)
     out.push(
-      `| ${x.title} | ${n0(x.rps.off)} | ${n0(x.rps.warm)} | ${n0(x.rps.cold)} | ${n1(x.offCpu)} | ${n1(x.warmCpu)} | ${n1(x.coldCpu)} | **${n1(x.warm)}** | **${n1(x.cold)}** | ${range(x.warmRounds)} | ${range(x.coldRounds)} |`,
+      `| ${x.title} | ${n0(x.rps.off)} | ${n0(x.rps.warm)} | ${n0(x.rps.cold)} | ${x.ids.coldOff === x.ids.off ? n1(x.offCpu) : `${n1(x.offCpu)} (${n1(x.coldOffCpu)} in the cold server)`} | ${n1(x.warmCpu)} | ${n1(x.coldCpu)} | **${n1(x.warm)}** | **${n1(x.cold)}** | ${range(x.warmRounds)} | ${range(x.coldRounds)} |`,
     );
-  const reference = cost.reference;
-  out.push(
-    `| ${reference.title} | ${n0(tessera.rps.off)} (Tessera's) | | ${n0(reference.rps)} | ${n1(tessera.offCpu)} (Tessera's) | | ${n1(reference.cpu)} | | **${n1(reference.added)}** | | ${range(reference.rounds)} |`,
-  );
   out.push('');
   const peers = cost.systems.filter((x) => x.system !== 'tessera');
   out.push(
@@ -410,10 +394,9 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
         : `Tessera's warm authentication measured ${n2(tessera.warm)} µs per request: its authenticated server used no more CPU than the one without authentication, where ${peers.map((p) => `${p.title}'s added ${n1(p.warm)} µs`).join(' and ')}.`
     } Cold, it adds ${n1(tessera.cold)} µs: ${peers.map((p) => `${n2(tessera.cold / p.cold)}× ${p.title}'s ${n1(p.cold)} µs`).join(', and ')}.`,
   );
-  const offCpu = compared.runs[tessera.ids.off]!.map((x) => x.cpuUsPerRequest);
-  const offSpread = Math.max(...offCpu) - Math.min(...offCpu);
+  const warmSpread = Math.max(...tessera.warmRounds) - Math.min(...tessera.warmRounds);
   out.push(
-    `Between rounds, Tessera's server with authentication off varied by ${n1(offSpread)} µs of CPU per request (${range(offCpu)} µs): a difference smaller than that is inside the noise of this run.`,
+    `Round by round (each round on new processes), Tessera's warm authentication added ${range(tessera.warmRounds)} µs: a spread of ${n1(warmSpread)} µs, within which this run cannot tell two warm figures apart.`,
   );
   const allowances = [
     { peer: cost.of('fastify-jwt'), share: 20 },
@@ -423,13 +406,15 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
     const limit = peer.warm / share;
     if (tessera.warm <= limit) continue;
     out.push(
-      `The warm target against ${peer.title} (≤ 1/${share}, ${n2(limit)} µs) is missed by ${n2(tessera.warm - limit)} µs. Round by round Tessera's warm authentication added ${range(tessera.warmRounds)} µs, and its server with authentication off varied by ${n1(offSpread)} µs per request between rounds${offSpread > limit ? `, more than the whole allowance: a figure this small is at the edge of what the measurement resolves` : ''}. In the benchmark process, without HTTP, a warm authentication with its change check costs ${n1(r.compared.baseline.warmAuthUs)} µs; over HTTP it measured ${tessera.warm > r.compared.baseline.warmAuthUs ? `${n1(tessera.warm - r.compared.baseline.warmAuthUs)} µs more than that` : 'no more than that'}.`,
+      `The warm target against ${peer.title} (≤ 1/${share}, ${n2(limit)} µs) is missed by ${n2(tessera.warm - limit)} µs. ${warmSpread > limit ? `Its rounds spread over ${n1(warmSpread)} µs, more than the whole allowance: a figure this small is at the edge of what this run resolves.` : `Its rounds spread over ${n1(warmSpread)} µs, less than the allowance.`} In the benchmark process, without HTTP, a warm authentication with its change check costs ${n1(r.compared.baseline.warmAuthUs)} µs; over HTTP it measured ${tessera.warm > r.compared.baseline.warmAuthUs ? `${n1(tessera.warm - r.compared.baseline.warmAuthUs)} µs more than that` : 'no more than that'}.`,
     );
   }
+  const cpu = (id: string) => med(compared.runs[id]!, 'cpuUsPerRequest');
+  const reference = { added: cpu('ref') - cpu('a'), cold: cpu('d') - cpu('a') };
   for (const peer of peers) {
     if (tessera.cold < peer.cold) continue;
     out.push(
-      `The cold target against ${peer.title} is missed by ${n1(tessera.cold - peer.cold)} µs (round by round Tessera's cold authentication added ${range(tessera.coldRounds)} µs, ${peer.title}'s ${range(peer.coldRounds)} µs). The reference on the same route, a raw Ed25519 verification and one indexed lookup of the key with nothing else checked, adds ${n1(reference.added)} µs: ${reference.added >= peer.cold ? `${n1(reference.added - peer.cold)} µs more than ${peer.title}'s whole authentication` : `${n1(peer.cold - reference.added)} µs less than ${peer.title}'s`}; Tessera's cold authentication costs ${n1(tessera.cold - reference.added)} µs more than the reference, for what the reference leaves out (every pinned claim, the key's state, the constant-time hash compare, the caches filled, the usage count).`,
+      `The cold target against ${peer.title} is missed by ${n1(tessera.cold - peer.cold)} µs (round by round Tessera's cold authentication added ${range(tessera.coldRounds)} µs, ${peer.title}'s ${range(peer.coldRounds)} µs). On the list route, (d)'s reference (a raw Ed25519 verification and one indexed lookup of the key, nothing else checked) adds ${n1(reference.added)} µs to (a), ${reference.added >= peer.cold ? `${n1(reference.added - peer.cold)} µs more than ${peer.title}'s whole authentication here` : `${n1(peer.cold - reference.added)} µs less than ${peer.title}'s here`}, and Tessera's cold authentication (d) ${n1(reference.cold)} µs: ${n1(reference.cold - reference.added)} µs more than the reference, for what the reference leaves out (every pinned claim, the key's state, the constant-time hash compare, the caches filled, the usage count).`,
     );
   }
   out.push('');

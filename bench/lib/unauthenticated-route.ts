@@ -17,8 +17,8 @@ const FIXED_VIEWER: Principal = Object.freeze({
 /**
  * An `onRoute` hook for `buildApp` (its `onRoute` option) that serves `GET` of each of `paths`
  * (as routes are declared: `/api/v1/cloud-accounts/:id`) without authentication, as a fixed
- * Global Viewer: the benchmark's servers with authentication off, which measure what
- * authentication costs on those routes. Every other hook of the app runs as for an
+ * Global Viewer: the benchmark's apps without authentication, against which it measures
+ * what authentication costs on those routes. Every other hook of the app runs as for an
  * authenticated request; the access-control hook sees a public route and lets it through.
  */
 export function unauthenticatedRoute(...paths: string[]): (route: RouteOptions) => void {

@@ -3,8 +3,8 @@
  * (`auth.api.verifyApiKey`), on SQLite (better-sqlite3) in the work folder. The plugin's
  * default per-key rate limit (10 a day) is switched off, as any service under load would.
  * Arguments and routes: ./peer.ts. The user and its keys (one for the warm runs, a pool for
- * the cold ones) are made through the API once per work folder and kept in `keys.json`: a
- * key costs about a millisecond to make, so the benchmark makes them once and copies the
+ * the cold ones) are made through the API once per work folder and kept in `keys.json`:
+ * thousands of keys take seconds to make, so the benchmark makes them once and copies the
  * folder for each server.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,10 +13,9 @@ import { apiKey } from '@better-auth/api-key';
 import SQLite from 'better-sqlite3';
 import { betterAuth } from 'better-auth';
 import { getMigrations } from 'better-auth/db/migration';
-import Fastify from 'fastify';
-import { listenAndAnnounce, peerArguments, registerCloudAccountRoutes } from './peer.ts';
+import { peerArguments, servePeer } from './peer.ts';
 
-const { tesseraDb, workDir, authenticate, poolSize } = peerArguments('better-auth.ts');
+const { tesseraDb, workDir, poolSize } = peerArguments('better-auth.ts');
 
 const database = new SQLite(join(workDir, 'better-auth.db'));
 database.pragma('journal_mode = WAL');
@@ -43,8 +42,7 @@ if (!existsSync(keysFile)) {
 const credentials = JSON.parse(readFileSync(keysFile, 'utf8')) as { token: string; pool: string[] };
 if (credentials.pool.length < poolSize) throw new Error(`${keysFile} holds ${credentials.pool.length} keys, ${poolSize} asked for`);
 
-const app = Fastify({ logger: false });
-if (authenticate) {
+await servePeer(tesseraDb, async (app) => {
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization;
     const key = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined;
@@ -52,6 +50,5 @@ if (authenticate) {
     const result = await auth.api.verifyApiKey({ body: { key } });
     if (!result.valid) return reply.code(401).send({ error: 'invalid key' });
   });
-}
-registerCloudAccountRoutes(app, tesseraDb);
-await listenAndAnnounce(app, { token: credentials.token, pool: credentials.pool.slice(0, poolSize) });
+  return { token: credentials.token, pool: credentials.pool.slice(0, poolSize) };
+});

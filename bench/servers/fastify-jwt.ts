@@ -9,10 +9,9 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import fastifyJwt from '@fastify/jwt';
 import SQLite from 'better-sqlite3';
-import Fastify from 'fastify';
-import { listenAndAnnounce, peerArguments, registerCloudAccountRoutes } from './peer.ts';
+import { peerArguments, servePeer } from './peer.ts';
 
-const { tesseraDb, workDir, authenticate, poolSize } = peerArguments('fastify-jwt.ts');
+const { tesseraDb, workDir, poolSize } = peerArguments('fastify-jwt.ts');
 
 const db = new SQLite(join(workDir, 'fastify-jwt.db'));
 db.pragma('journal_mode = WAL');
@@ -29,13 +28,12 @@ db.transaction(() => {
 const revoked = db.prepare('select revoked from api_keys where jti = ?').pluck();
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-const app = Fastify({ logger: false });
-await app.register(fastifyJwt, {
-  secret: { private: privateKey.export({ type: 'pkcs8', format: 'pem' }), public: publicKey.export({ type: 'spki', format: 'pem' }) },
-  sign: { algorithm: 'EdDSA', iss: 'http://bench.test', aud: 'bench-api', expiresIn: '1y' },
-  verify: { algorithms: ['EdDSA'], allowedIss: 'http://bench.test', allowedAud: 'bench-api' },
-});
-if (authenticate) {
+await servePeer(tesseraDb, async (app) => {
+  await app.register(fastifyJwt, {
+    secret: { private: privateKey.export({ type: 'pkcs8', format: 'pem' }), public: publicKey.export({ type: 'spki', format: 'pem' }) },
+    sign: { algorithm: 'EdDSA', iss: 'http://bench.test', aud: 'bench-api', expiresIn: '1y' },
+    verify: { algorithms: ['EdDSA'], allowedIss: 'http://bench.test', allowedAud: 'bench-api' },
+  });
   app.addHook('onRequest', async (request, reply) => {
     try {
       const claims = await request.jwtVerify<{ jti?: string }>();
@@ -44,7 +42,6 @@ if (authenticate) {
       return reply.code(401).send({ error: 'invalid token' });
     }
   });
-}
-registerCloudAccountRoutes(app, tesseraDb);
-const [warm, ...pooled] = jtis.map((jti, i) => app.jwt.sign({ sub: `bench-key-${i}`, jti }));
-await listenAndAnnounce(app, { token: warm!, pool: pooled });
+  const [token, ...pool] = jtis.map((jti, i) => app.jwt.sign({ sub: `bench-key-${i}`, jti }));
+  return { token: token!, pool };
+});
