@@ -1,8 +1,9 @@
 /**
  * The benchmark: `npm run bench` (about 25 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
- * Parts: the console in Chromium, the comparison ((a)–(e) on the cached list; what authentication
- * costs each system on an uncached route), then scale on SQLite and PostgreSQL.
+ * Parts: the console in Chromium, the comparison ((a)–(c), (e) on the cached list; what
+ * authentication costs each system, and (d) against its reference, on an uncached route), then
+ * scale on SQLite and PostgreSQL.
  *
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only
@@ -119,13 +120,14 @@ const itemsOf = (body: unknown) => (body as { items: Array<{ id: string }> }).it
 
 // ---------------------------------------------------------------------------------------------
 // Part 1: the comparison, alternating rounds. Two routes:
-// - the list (a)-(e): Tessera answers it from its page cache (src/db/read-cache.ts, the only
+// - the list (a)-(c), (e): Tessera answers it from its page cache (src/db/read-cache.ts, the only
 //   ReadCache: cloud-account pages); the peers read SQL on every request.
 // - one account by id: what authentication costs, system by system. No system caches this
 //   answer (Tessera's route reads the row through the service on every request), so each
 //   system's authenticated app against an app of the same process without authentication, on
 //   this route, is the cost of its authentication alone: warm (one credential, seen before) and
-//   cold (a pool of distinct credentials; Tessera's caches sized 1, so none is remembered).
+//   cold (a pool of distinct credentials; Tessera's caches sized 1, so none is remembered), and
+//   (d)'s reference, a raw verification and lookup in Tessera's authenticator's place.
 
 /** A peer server as it announces itself (bench/servers/peer.ts). */
 type PeerInfo = { offPort: number; token: string; pool: string[] };
@@ -189,7 +191,7 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
   try {
     const auth = started(await tesseraServer(base.copy(), 'auth', true));
     const cold = started(await tesseraServer(base.copy(), 'cold', true));
-    const reference = started(await tesseraServer(base.copy(), 'ref'));
+    const reference = started(await tesseraServer(base.copy(), 'ref', true));
     const betterAuth = await peer('better-auth');
     const fastifyJwt = await peer('fastify-jwt');
     const { keys } = base;
@@ -211,16 +213,6 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
       },
       { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, origin: auth.url, path: LIST, token: keys.viewer, ...tessera },
       { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, origin: auth.url, path: LIST, token: keys.accountViewer, ...tessera },
-      { id: 'd', title: `(d) Tessera cold: ${pooled('key', keys.pool.length)}`, server: cold, origin: cold.url, path: LIST, tokens: keys.pool, ...tessera },
-      {
-        id: 'ref',
-        title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
-        server: reference,
-        origin: reference.url,
-        path: LIST,
-        tokens: keys.pool,
-        ...tessera,
-      },
       { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, origin: betterAuth.url, path: LIST, token: betterAuth.info.token, ...other },
       {
         id: 'fastify-jwt',
@@ -246,9 +238,27 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
       },
       {
         id: 'tessera-cold',
-        title: `Tessera cold, caches sized 1: ${pooled('key', keys.pool.length)}`,
+        title: `(d) Tessera cold, caches sized 1: ${pooled('key', keys.pool.length)}`,
         server: cold,
         origin: cold.url,
+        path: account,
+        tokens: keys.pool,
+        ...tessera,
+      },
+      {
+        id: 'reference-off',
+        title: "Tessera, authentication off (the reference's process)",
+        server: reference,
+        origin: offOrigin(reference),
+        path: account,
+        token: keys.viewer,
+        ...tessera,
+      },
+      {
+        id: 'reference',
+        title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
+        server: reference,
+        origin: reference.url,
         path: account,
         tokens: keys.pool,
         ...tessera,
@@ -368,7 +378,7 @@ async function comparison() {
       runs,
       counters,
       memory,
-      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST },
+      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST, reference: { off: 'reference-off', cold: 'reference' } },
       poolSize: S.pool,
       connections: CONNECTIONS,
       baseline: await baseline(base),
