@@ -5,6 +5,12 @@ import { median } from './measure.ts';
 /** The connections every load run of the comparison keeps open (results of earlier benchmarks did not record it). */
 const CONNECTIONS_DEFAULT = 50;
 
+/** The warm targets: Tessera's warm authentication adds at most 1/share of what each peer's adds. */
+const WARM_SHARES = [
+  { peer: 'fastify-jwt', share: 20 },
+  { peer: 'better-auth', share: 100 },
+] as const;
+
 const n0 = (v: number) => fmt(Math.round(v));
 const n1 = (v: number) => v.toFixed(1);
 const n2 = (v: number) => v.toFixed(2);
@@ -63,10 +69,7 @@ export function renderReport(r: BenchResults): string {
   if (cost !== undefined) {
     const tessera = cost.of('tessera');
     const where = `on \`GET ${cost.route}\``;
-    for (const [peer, allowance] of [
-      ['fastify-jwt', 20],
-      ['better-auth', 100],
-    ] as const) {
+    for (const { peer, share: allowance } of WARM_SHARES) {
       const other = cost.of(peer);
       const limit = other.warm / allowance;
       targets.push([
@@ -412,11 +415,8 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
   out.push(
     `Round by round (each round on new processes), Tessera's warm authentication added ${range(tessera.warmRounds)} µs: a spread of ${n1(warmSpread)} µs, within which this run cannot tell two warm figures apart.`,
   );
-  const allowances = [
-    { peer: cost.of('fastify-jwt'), share: 20 },
-    { peer: cost.of('better-auth'), share: 100 },
-  ];
-  for (const { peer, share } of allowances) {
+  for (const { peer: system, share } of WARM_SHARES) {
+    const peer = cost.of(system);
     const limit = peer.warm / share;
     if (tessera.warm <= limit) continue;
     out.push(
