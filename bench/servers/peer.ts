@@ -1,5 +1,6 @@
 import SQLite from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { listeningPort } from '../lib/processes.ts';
 
 /**
  * What the two peer servers share: their arguments, the routes they serve and how they
@@ -58,11 +59,6 @@ function cloudAccountRoutes(databaseFile: string): (app: FastifyInstance) => voi
   };
 }
 
-const portOf = (app: FastifyInstance) => {
-  const address = app.server.address();
-  return typeof address === 'object' && address !== null ? address.port : 0;
-};
-
 /**
  * Serves the routes twice in this one process, each app on a free port of 127.0.0.1: once
  * behind `authenticate` (which adds the peer's authentication to its app and returns the
@@ -80,6 +76,6 @@ export async function servePeer(databaseFile: string, authenticate: (app: Fastif
   routes(open);
   await app.listen({ host: '127.0.0.1', port: 0 });
   await open.listen({ host: '127.0.0.1', port: 0 });
-  process.stdout.write(`${JSON.stringify({ port: portOf(app), offPort: portOf(open), ...credentials })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: listeningPort(app.server), offPort: listeningPort(open.server), ...credentials })}\n`);
   process.once('SIGTERM', () => void Promise.all([app.close(), open.close()]).finally(() => process.exit(0)));
 }

@@ -18,12 +18,12 @@
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { AccessKeyAuthenticator } from '../../src/access-keys/access-key.auth.ts';
 import { accountScopeOf, permissionsOf, type Grant } from '../../src/auth/permissions.ts';
-import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/http/logging.ts';
 import { unauthenticatedRoute } from '../lib/unauthenticated-route.ts';
+import { listeningPort } from '../lib/processes.ts';
 
 const mode = process.argv[2];
 if (mode !== 'auth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, cold or ref');
@@ -60,10 +60,6 @@ if (mode === 'ref') {
     return { ok: true, principal: viewer };
   });
 }
-const portOf = (app: FastifyInstance) => {
-  const address = app.server.address();
-  return typeof address === 'object' && address !== null ? address.port : 0;
-};
 const app = await buildApp(ctx, { logRequests: false });
 await app.listen({ host: '127.0.0.1', port: 0 });
 // Authentication off, in this same process: a second app on the same context serves the routes
@@ -73,7 +69,7 @@ const openPaths = process.argv.slice(3);
 const open = openPaths.length === 0 ? undefined : await buildApp(ctx, { logRequests: false, onRoute: unauthenticatedRoute(...openPaths) });
 await open?.listen({ host: '127.0.0.1', port: 0 });
 ctx.start();
-process.stdout.write(`${JSON.stringify({ port: portOf(app), ...(open === undefined ? {} : { offPort: portOf(open) }) })}\n`);
+process.stdout.write(`${JSON.stringify({ port: listeningPort(app.server), ...(open === undefined ? {} : { offPort: listeningPort(open.server) }) })}\n`);
 process.once('SIGINT', () => process.exit(0));
 process.once('SIGTERM', () => {
   void Promise.all([app.close(), open?.close()])
