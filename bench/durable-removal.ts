@@ -19,7 +19,7 @@ import { deleteAccessKey, findAccessKeyRow } from '../src/access-keys/access-key
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/http/logging.ts';
-import { percentile } from './lib/measure.ts';
+import { ms, percentile, percentileRow } from './lib/measure.ts';
 
 const TRIALS = Number(process.env['TRIALS'] ?? 300);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 16);
@@ -79,9 +79,7 @@ async function concurrently(ctx: Context, remove: typeof durable, ids: string[])
   return times;
 }
 
-const fmt = (ms: number) => ms.toFixed(2);
-const row = (label: string, times: number[]) =>
-  `| ${label} | ${times.length} | ${fmt(percentile(times, 50))} ms | **${fmt(percentile(times, 99))} ms** | ${fmt(Math.max(...times))} ms |`;
+const row = (label: string, times: number[]) => percentileRow(label, times, { count: true, bold: true });
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-durability-bench-'));
@@ -123,7 +121,7 @@ async function main(): Promise<void> {
       row(`durable (FULL), ${CONCURRENCY} in flight (group commit)`, results.durableMany),
       row(`NORMAL, ${CONCURRENCY} in flight (group commit)`, results.normalMany),
       '',
-      `One at a time, the durable removal costs ${fmt(percentile(results.durableOne, 50) - percentile(results.normalOne, 50))} ms more at p50: one sync of the WAL at its commit (test/durability.test.ts counts them); the p99s (${fmt(percentile(results.durableOne, 99))} against ${fmt(percentile(results.normalOne, 99))} ms) are the shared machine's tails more than the sync's. With ${CONCURRENCY} in flight the units share groups, one sync each; better-sqlite3 runs the commit, and so the sync, on the event loop's thread, so a group cannot grow while it syncs and other requests wait for that sync too. Groups committed: ${groups.groups} (${groups.durableGroups} durable), including the ${ids.length} creates that made the keys (NORMAL). Removals are administrative and rare: this is their price for staying removed through a power loss.`,
+      `One at a time, the durable removal costs ${ms(percentile(results.durableOne, 50) - percentile(results.normalOne, 50))} more at p50: one sync of the WAL at its commit (test/durability.test.ts counts them); the p99s (${ms(percentile(results.durableOne, 99))} against ${ms(percentile(results.normalOne, 99))}) are the shared machine's tails more than the sync's. With ${CONCURRENCY} in flight the units share groups, one sync each; better-sqlite3 runs the commit, and so the sync, on the event loop's thread, so a group cannot grow while it syncs and other requests wait for that sync too. Groups committed: ${groups.groups} (${groups.durableGroups} durable), including the ${ids.length} creates that made the keys (NORMAL). Removals are administrative and rare: this is their price for staying removed through a power loss.`,
       '',
       'Creates, edits of other things and every other ordinary write keep NORMAL: their cost is unchanged (bench/REPORT.md).',
       '',

@@ -16,14 +16,13 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { ACKNOWLEDGEMENT_BOUND_MS } from '../src/changes/instances.ts';
 import { TEST_PG_URL } from '../test/helpers/databases.ts';
-import { call, CLUSTER_METRICS_TOKEN, quantile, startCluster, type Instance } from '../test/helpers/instances.ts';
+import { call, CLUSTER_METRICS_TOKEN, startCluster, type Instance } from '../test/helpers/instances.ts';
+import { ms, percentile, percentileRow } from './lib/measure.ts';
 
 const TRIALS = Number(process.env['TRIALS'] ?? 300);
 const WORKERS = Number(process.env['WORKERS'] ?? 8);
 const INSTANCES = Math.max(2, Number(process.env['INSTANCES'] ?? 2));
 const OUT = new URL('./PROPAGATION.md', import.meta.url);
-
-const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(2) : 'n/a');
 
 async function postgresVersion(): Promise<string> {
   const client = new pg.Client({ connectionString: TEST_PG_URL });
@@ -131,19 +130,23 @@ async function main(): Promise<void> {
       '',
       `Measured by \`bench/propagation.ts\` on ${new Date().toISOString().slice(0, 10)}: ${INSTANCES} instances (child processes of \`node bin/tessera.js serve\`) on one PostgreSQL ${await postgresVersion()}, all on one machine (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}), which also runs the load generator (one-minute load average ${loadavg()[0]?.toFixed(1)} at the end; the machine is shared with other work). ${TRIALS} trials: modest, as the machine has two cores.`,
       '',
-      `Load: ${WORKERS} concurrent clients, each looping authenticated \`GET /api/v1/access-keys/{id}\` (cache-warm auth + one SQL read) spread over the instances: ${loadRequests} requests in ${loadSeconds.toFixed(1)} s = **${Math.round(loadRequests / loadSeconds)} req/s** in total, latency p50 ${fmt(quantile(loadLatencies, 0.5))} ms, p99 ${fmt(quantile(loadLatencies, 0.99))} ms.`,
+      `Load: ${WORKERS} concurrent clients, each looping authenticated \`GET /api/v1/access-keys/{id}\` (cache-warm auth + one SQL read) spread over the instances: ${loadRequests} requests in ${loadSeconds.toFixed(1)} s = **${Math.round(loadRequests / loadSeconds)} req/s** in total, latency p50 ${ms(percentile(loadLatencies, 50))}, p99 ${ms(percentile(loadLatencies, 99))}.`,
       '',
       `Each of ${TRIALS} trials: create a key, use it on the other instance(s) so their caches hold it, remove it on one instance (\`DELETE\`, 204 = committed and applied by every other live instance, or the ${ACKNOWLEDGEMENT_BOUND_MS} ms bound passed), then ask every other instance with it until each answers 401. The removing instance takes turns.`,
       '',
       '| measure | p50 | p99 | max |',
       '| --- | --- | --- | --- |',
-      `| commit (204 received) → 401 received from the slowest other instance | ${fmt(quantile(toRefusal, 0.5))} ms | **${fmt(quantile(toRefusal, 0.99))} ms** | ${fmt(Math.max(...toRefusal))} ms |`,
-      `| DELETE sent → 401 received from the slowest other instance | ${fmt(quantile(fromDeleteSent, 0.5))} ms | ${fmt(quantile(fromDeleteSent, 0.99))} ms | ${fmt(Math.max(...fromDeleteSent))} ms |`,
-      `| **the DELETE itself, ${INSTANCES} instances under load** (transaction + audit + NOTIFY + wait for every other instance's acknowledgement) | ${fmt(quantile(deleteLatencies, 0.5))} ms | **${fmt(quantile(deleteLatencies, 0.99))} ms** | ${fmt(Math.max(...deleteLatencies))} ms |`,
-      `| server side: NOTIFY sent → cache dropped (\`tessera_change_propagation_seconds\`, ${lag.count} changes, bucket bounds) | ${lag.p50} ms | ${lag.p99} ms | mean ${fmt(lag.mean)} ms |`,
-      `| server side: commit → every other live instance acknowledged (\`tessera_change_acknowledgement_seconds\`, ${acknowledged.count} writes, bucket bounds) | ${acknowledged.p50} ms | ${acknowledged.p99} ms | mean ${fmt(acknowledged.mean)} ms |`,
+      percentileRow('commit (204 received) → 401 received from the slowest other instance', toRefusal, { bold: true }),
+      percentileRow('DELETE sent → 401 received from the slowest other instance', fromDeleteSent),
+      percentileRow(
+        `**the DELETE itself, ${INSTANCES} instances under load** (transaction + audit + NOTIFY + wait for every other instance's acknowledgement)`,
+        deleteLatencies,
+        { bold: true },
+      ),
+      `| server side: NOTIFY sent → cache dropped (\`tessera_change_propagation_seconds\`, ${lag.count} changes, bucket bounds) | ${lag.p50} ms | ${lag.p99} ms | mean ${ms(lag.mean)} |`,
+      `| server side: commit → every other live instance acknowledged (\`tessera_change_acknowledgement_seconds\`, ${acknowledged.count} writes, bucket bounds) | ${acknowledged.p50} ms | ${acknowledged.p99} ms | mean ${ms(acknowledged.mean)} |`,
       '',
-      `Requests still accepted after the 204: **${staleAnswers}** in ${TRIALS} trials${staleAnswers > 0 ? `, the latest sent ${fmt(latestStale)} ms after it` : ''} (target: none). Acknowledgements: ${outcome('confirmed')} confirmed by every live instance, ${outcome('instance_lost')} with an instance gone silent, ${outcome('timed_out')} answered at the bound.`,
+      `Requests still accepted after the 204: **${staleAnswers}** in ${TRIALS} trials${staleAnswers > 0 ? `, the latest sent ${ms(latestStale)} after it` : ''} (target: none). Acknowledgements: ${outcome('confirmed')} confirmed by every live instance, ${outcome('instance_lost')} with an instance gone silent, ${outcome('timed_out')} answered at the bound.`,
       '',
       'The first row includes the round trip of the refused request itself, so it is an upper bound: the removal was applied everywhere before the 204, so the first request after it is refused. The server-side lag is timed from the timestamp the writer puts in the NOTIFY payload (taken just before commit, so it includes the commit) to the cache invalidation on the listener, on one machine clock.',
       '',

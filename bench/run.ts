@@ -1,7 +1,9 @@
 /**
- * The benchmark: `npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`
+ * The benchmark: `npm run bench` (about 25 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
- * Parts: the console in Chromium, the comparison (a)–(e), then scale on SQLite and PostgreSQL.
+ * Parts: the console in Chromium, the comparison ((a)–(c), (e) on the cached list; what
+ * authentication costs each system, and (d) against its reference, on an uncached route), then
+ * scale on SQLite and PostgreSQL.
  *
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only
@@ -11,7 +13,7 @@
  * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
  * reachable (each run works in a schema of its own and drops it).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +61,7 @@ const S = quick
 if (args['scale-keys'] !== undefined) S.scaleKeys = Number(args['scale-keys']);
 const CONNECTIONS = 50;
 const LIST = '/api/v1/cloud-accounts';
+const ONE_ACCOUNT_ROUTE = `${LIST}/:id`;
 const PG_URL = process.env['TESSERA_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const runStarted = performance.now();
 const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
@@ -83,8 +86,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-const tesseraServer = (dataset: Dataset, mode: 'auth' | 'unauth' | 'cold' | 'ref') =>
-  serve<object>('bench/servers/tessera.ts', mode === 'unauth' ? [mode, LIST] : [mode], dataset.env);
+/** A Tessera server; with `authenticationOff`, a second app of the same process serves the compared routes without authentication (at `offPort`). */
+const tesseraServer = (dataset: Dataset, mode: 'auth' | 'cold' | 'ref', authenticationOff = false) =>
+  serve<{ offPort?: number }>('bench/servers/tessera.ts', authenticationOff ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
+
+/** Where a server's app without authentication answers (bench/servers/tessera.ts, bench/servers/peer.ts). */
+function offOrigin(server: Served<{ offPort?: number }>): string {
+  if (server.info.offPort === undefined) throw new Error('this server runs no app without authentication');
+  return `http://127.0.0.1:${server.info.offPort}`;
+}
 
 type MeasuredLoad = LoadResult & { cpuUsPerRequest: number };
 
@@ -99,64 +109,222 @@ async function measuredLoad(server: Served<object>, options: Parameters<typeof l
   return { ...result, cpuUsPerRequest: ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(result.requests, 1) };
 }
 
-/** One GET that must answer 200 (checks that a target serves what the benchmark expects). */
-async function expectList(url: string, token: string | undefined): Promise<number> {
+/** One GET that must answer 200 (checks that a target serves what the benchmark expects); its body. */
+async function expectOk(url: string, token: string | undefined): Promise<unknown> {
   const res = await timed(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${res.body.slice(0, 300)}`);
-  return (JSON.parse(res.body) as { items: unknown[] }).items.length;
+  return JSON.parse(res.body);
 }
 
+const itemsOf = (body: unknown) => (body as { items: Array<{ id: string }> }).items;
+
 // ---------------------------------------------------------------------------------------------
-// Part 1: the comparison (a)–(e), alternating rounds.
+// Part 1: the comparison, alternating rounds. Two routes:
+// - the list (a)-(c), (e): Tessera answers it from its page cache (src/db/read-cache.ts, the only
+//   ReadCache: cloud-account pages); the peers read SQL on every request.
+// - one account by id: what authentication costs, system by system. No system caches this
+//   answer (Tessera's route reads the row through the service on every request), so each
+//   system's authenticated app against an app of the same process without authentication, on
+//   this route, is the cost of its authentication alone: warm (one credential, seen before) and
+//   cold (a pool of distinct credentials; Tessera's caches sized 1, so none is remembered), and
+//   (d)'s reference, a raw verification and lookup in Tessera's authenticator's place.
+
+/** A peer server as it announces itself (bench/servers/peer.ts). */
+type PeerInfo = { offPort: number; token: string; pool: string[] };
 
 interface Target {
   id: string;
   title: string;
-  server: Served<{ token?: string }>;
+  /** The process whose CPU time is measured. */
+  server: Served<object>;
+  /** The app asked: the server's own, or its app without authentication. */
+  origin: string;
+  /** The path requested (the list, or one account). */
+  path: string;
   token?: string;
   tokens?: readonly string[];
+  /** A Tessera server: its cache counters are read from /metrics around each run. */
+  tessera: boolean;
   items?: number;
 }
 
 /**
- * Starts every server of the comparison: the four Tessera modes on their own copies of the
+ * The systems whose authentication is costed on the one-account route, and their targets there:
+ * each authenticated target is compared with the target without authentication of its own
+ * process (Tessera's cold server is a process of its own).
+ */
+const AUTHENTICATION_COST = [
+  { system: 'tessera', title: 'Tessera', off: 'tessera-off', warm: 'tessera-warm', coldOff: 'tessera-cold-off', cold: 'tessera-cold' },
+  {
+    system: 'fastify-jwt',
+    title: 'Fastify + @fastify/jwt + SQL revocation lookup',
+    off: 'fastify-jwt-off',
+    warm: 'fastify-jwt-warm',
+    coldOff: 'fastify-jwt-off',
+    cold: 'fastify-jwt-cold',
+  },
+  {
+    system: 'better-auth',
+    title: 'better-auth + API-key plugin',
+    off: 'better-auth-off',
+    warm: 'better-auth-warm',
+    coldOff: 'better-auth-off',
+    cold: 'better-auth-cold',
+  },
+] as const;
+
+/**
+ * Starts every server of the comparison: three Tessera modes on their own copies of the
  * database, and the two peers. Returns them and the targets measured against them.
  */
-async function startComparisonServers(base: Dataset, work: string): Promise<{ servers: Served<{ token?: string }>[]; targets: Target[] }> {
-  const servers: Served<{ token?: string }>[] = [];
-  const started = <T extends Served<{ token?: string }>>(server: T): T => {
+async function startComparisonServers(base: Dataset, work: string, betterAuthSeed: string): Promise<{ servers: Served<object>[]; targets: Target[] }> {
+  const servers: Served<object>[] = [];
+  const started = <T extends Served<object>>(server: T): T => {
     servers.push(server);
     return server;
   };
+  const peer = async (name: 'better-auth' | 'fastify-jwt') => {
+    const dir = mkdtempSync(join(work, `${name}-`));
+    if (name === 'better-auth') cpSync(betterAuthSeed, dir, { recursive: true });
+    return started(await serve<PeerInfo>(`bench/servers/${name}.ts`, [base.file!, dir, String(S.pool)], {}));
+  };
   try {
-    const unauth = started(await tesseraServer(base.copy(), 'unauth'));
-    const auth = started(await tesseraServer(base.copy(), 'auth'));
-    const cold = started(await tesseraServer(base.copy(), 'cold'));
-    const reference = started(await tesseraServer(base.copy(), 'ref'));
-    const peerDir = mkdtempSync(join(work, 'round-'));
-    const betterAuth = started(await serve<{ token: string }>('bench/servers/better-auth.ts', [base.file!, peerDir], {}));
-    const fastifyJwt = started(await serve<{ token: string }>('bench/servers/fastify-jwt.ts', [base.file!, peerDir], {}));
+    const auth = started(await tesseraServer(base.copy(), 'auth', true));
+    const cold = started(await tesseraServer(base.copy(), 'cold', true));
+    const reference = started(await tesseraServer(base.copy(), 'ref', true));
+    const betterAuth = await peer('better-auth');
+    const fastifyJwt = await peer('fastify-jwt');
     const { keys } = base;
+    const account = `${LIST}/${itemsOf(await expectOk(offOrigin(auth) + LIST, undefined))[0]!.id}`;
+    const tessera = { tessera: true };
+    const other = { tessera: false };
+    const pooled = (what: string, n: number) => `a different ${what} per request from ${fmt(n)}`;
     const targets: Target[] = [
       // (a) gets the same requests as (b), Authorization header included, and does not look at it:
       // the difference is the work of authenticating, not the bytes of carrying a credential.
-      { id: 'a', title: '(a) Tessera, authentication off for the route', server: unauth, token: keys.viewer },
-      { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, token: keys.viewer },
-      { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, token: keys.accountViewer },
-      { id: 'd', title: '(d) Tessera cold: a different key per request from 10,000', server: cold, tokens: keys.pool },
       {
-        id: 'ref',
+        id: 'a',
+        title: "(a) Tessera, authentication off for the route ((b)'s process)",
+        server: auth,
+        origin: offOrigin(auth),
+        path: LIST,
+        token: keys.viewer,
+        ...tessera,
+      },
+      { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, origin: auth.url, path: LIST, token: keys.viewer, ...tessera },
+      { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, origin: auth.url, path: LIST, token: keys.accountViewer, ...tessera },
+      { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, origin: betterAuth.url, path: LIST, token: betterAuth.info.token, ...other },
+      {
+        id: 'fastify-jwt',
+        title: '(e) Fastify + @fastify/jwt + SQL revocation lookup',
+        server: fastifyJwt,
+        origin: fastifyJwt.url,
+        path: LIST,
+        token: fastifyJwt.info.token,
+        ...other,
+      },
+      // One account by id: each system with authentication off (an app of the same process, which
+      // gets the warm requests, credential included, and ignores it), warm and cold.
+      { id: 'tessera-off', title: 'Tessera, authentication off', server: auth, origin: offOrigin(auth), path: account, token: keys.viewer, ...tessera },
+      { id: 'tessera-warm', title: 'Tessera, one Global Viewer key', server: auth, origin: auth.url, path: account, token: keys.viewer, ...tessera },
+      {
+        id: 'tessera-cold-off',
+        title: "Tessera, authentication off (the cold server's process)",
+        server: cold,
+        origin: offOrigin(cold),
+        path: account,
+        token: keys.viewer,
+        ...tessera,
+      },
+      {
+        id: 'tessera-cold',
+        title: `(d) Tessera cold, caches sized 1: ${pooled('key', keys.pool.length)}`,
+        server: cold,
+        origin: cold.url,
+        path: account,
+        tokens: keys.pool,
+        ...tessera,
+      },
+      {
+        id: 'reference-off',
+        title: "Tessera, authentication off (the reference's process)",
+        server: reference,
+        origin: offOrigin(reference),
+        path: account,
+        token: keys.viewer,
+        ...tessera,
+      },
+      {
+        id: 'reference',
         title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
         server: reference,
+        origin: reference.url,
+        path: account,
         tokens: keys.pool,
+        ...tessera,
       },
-      { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, token: betterAuth.info.token },
-      { id: 'fastify-jwt', title: '(e) Fastify + @fastify/jwt + SQL revocation lookup', server: fastifyJwt, token: fastifyJwt.info.token },
+      {
+        id: 'fastify-jwt-off',
+        title: 'Fastify + @fastify/jwt, authentication off',
+        server: fastifyJwt,
+        origin: offOrigin(fastifyJwt),
+        path: account,
+        token: fastifyJwt.info.token,
+        ...other,
+      },
+      {
+        id: 'fastify-jwt-warm',
+        title: 'Fastify + @fastify/jwt + SQL, one token',
+        server: fastifyJwt,
+        origin: fastifyJwt.url,
+        path: account,
+        token: fastifyJwt.info.token,
+        ...other,
+      },
+      {
+        id: 'fastify-jwt-cold',
+        title: `Fastify + @fastify/jwt + SQL, ${pooled('token', fastifyJwt.info.pool.length)}`,
+        server: fastifyJwt,
+        origin: fastifyJwt.url,
+        path: account,
+        tokens: fastifyJwt.info.pool,
+        ...other,
+      },
+      {
+        id: 'better-auth-off',
+        title: 'better-auth, authentication off',
+        server: betterAuth,
+        origin: offOrigin(betterAuth),
+        path: account,
+        token: betterAuth.info.token,
+        ...other,
+      },
+      {
+        id: 'better-auth-warm',
+        title: 'better-auth + API-key plugin, one key',
+        server: betterAuth,
+        origin: betterAuth.url,
+        path: account,
+        token: betterAuth.info.token,
+        ...other,
+      },
+      {
+        id: 'better-auth-cold',
+        title: `better-auth + API-key plugin, ${pooled('key', betterAuth.info.pool.length)}`,
+        server: betterAuth,
+        origin: betterAuth.url,
+        path: account,
+        tokens: betterAuth.info.pool,
+        ...other,
+      },
     ];
-    for (const t of targets) t.items = await expectList(t.server.url + LIST, t.token ?? t.tokens?.[0]);
+    for (const t of targets) {
+      const body = await expectOk(t.origin + t.path, t.token ?? t.tokens?.[0]);
+      t.items = t.path === LIST ? itemsOf(body).length : 1;
+    }
     if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
     settleDisk(); // the servers' copies of the database, just written
-    for (const t of targets) await load({ url: t.server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+    for (const t of targets) await load({ url: t.origin + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
     return { servers, targets };
   } catch (error) {
     for (const s of servers) await s.stop();
@@ -164,34 +332,57 @@ async function startComparisonServers(base: Dataset, work: string): Promise<{ se
   }
 }
 
+type CacheCounters = Awaited<ReturnType<typeof warmPathCounters>>;
+
 async function comparison() {
-  log('comparison: generating 50 accounts and a pool of 10,000 keys with real tokens (SQLite)');
+  log(`comparison: generating 50 accounts and a pool of ${fmt(S.pool)} keys with real tokens (SQLite)`);
   const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 1_000, tokenPool: S.pool }, PG_URL);
   const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
-  let servers: Served<{ token?: string }>[] = [];
+  let servers: Served<object>[] = [];
   try {
+    // better-auth makes its keys through its API, about a millisecond each: once, in a folder
+    // each round's better-auth servers get a copy of.
+    log(`comparison: better-auth makes its ${fmt(S.pool + 1)} API keys`);
+    const betterAuthSeed = mkdtempSync(join(work, 'better-auth-seed-'));
+    await (await serve<PeerInfo>('bench/servers/better-auth.ts', [base.file!, betterAuthSeed, String(S.pool)], {})).stop();
     const runs: Record<string, MeasuredLoad[]> = {};
+    const counters: Record<string, CacheCounters> = {};
     let targets: Target[] = [];
     let memory: Record<string, { rssMb: number; peakMb: number }> = {};
     for (let round = 0; round < S.rounds; round++) {
       // Fresh server processes every round: one process can run a request slower than another
-      // of the same program for its whole life (seen here: 1.3-2x, a different server each run),
-      // so a round measures each target on a new one and the median is over processes too.
-      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (four modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up each`);
-      ({ servers, targets } = await startComparisonServers(base, work));
+      // of the same program for its whole life, so a round measures each target on a new one
+      // and the median is over processes too.
+      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up per target`);
+      ({ servers, targets } = await startComparisonServers(base, work, betterAuthSeed));
       // Each round starts at another target, so that no target always follows the same one.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
-        const result = await measuredLoad(t.server, { url: t.server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+        const before = t.tessera ? await warmPathCounters(t.server) : undefined;
+        const result = await measuredLoad(t.server, { url: t.origin + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         (runs[t.id] ??= []).push(result);
+        if (before !== undefined) {
+          const counted = countersSince(before, await warmPathCounters(t.server));
+          const sum = (counters[t.id] ??= { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageHits: 0, pageMisses: 0 });
+          for (const key of Object.keys(counted) as Array<keyof CacheCounters>) sum[key] += counted[key];
+        }
         log(
-          `round ${round + 1}/${S.rounds} ${t.id.padEnd(12)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`,
+          `round ${round + 1}/${S.rounds} ${t.id.padEnd(16)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`,
         );
       }
       memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
       for (const s of servers.splice(0)) await s.stop();
     }
-    return { targets: targets.map(({ id, title, items }) => ({ id, title, items })), runs, memory, baseline: await baseline(base) };
+    return {
+      targets: targets.map(({ id, title, items, path, tessera }) => ({ id, title, items, route: path === LIST ? 'list' : 'one-account', tessera })),
+      runs,
+      counters,
+      memory,
+      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST, reference: { off: 'reference-off', cold: 'reference' } },
+      poolSize: S.pool,
+      connections: CONNECTIONS,
+      baseline: await baseline(base),
+    };
   } finally {
     for (const s of servers) await s.stop();
     await base.drop();
@@ -412,7 +603,7 @@ async function startupTimes(dataset: Dataset): Promise<number[]> {
 }
 
 /** A server's counters from /metrics that explain a slow warm path: changes heard from other processes, and cache misses. */
-async function warmPathCounters(server: Served<object>): Promise<Record<'changesApplied' | 'tokenMisses' | 'stateMisses' | 'pageMisses', number>> {
+async function warmPathCounters(server: Served<object>): Promise<Record<'changesApplied' | 'tokenMisses' | 'stateMisses' | 'pageHits' | 'pageMisses', number>> {
   const res = await timed(`${server.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(res.body)?.[1] ?? Number.NaN);
@@ -420,6 +611,7 @@ async function warmPathCounters(server: Served<object>): Promise<Record<'changes
     changesApplied: value('tessera_changes_applied_total'),
     tokenMisses: value('tessera_access_key_cache_lookups_total\\{cache="token",result="miss"\\}'),
     stateMisses: value('tessera_access_key_cache_lookups_total\\{cache="state",result="miss"\\}'),
+    pageHits: value('tessera_read_cache_lookups_total\\{cache="cloud-account-pages",result="hit"\\}'),
     pageMisses: value('tessera_read_cache_lookups_total\\{cache="cloud-account-pages",result="miss"\\}'),
   };
 }
@@ -436,7 +628,7 @@ async function scale(dialect: 'sqlite' | 'postgres') {
   const startWarm = async (dataset: Dataset): Promise<Served<object>> => {
     const server = await tesseraServer(dataset, 'auth');
     servers.push(server);
-    await expectList(server.url + LIST, dataset.keys.viewer);
+    await expectOk(server.url + LIST, dataset.keys.viewer);
     await load({ url: server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: dataset.keys.viewer });
     return server;
   };
@@ -446,7 +638,7 @@ async function scale(dialect: 'sqlite' | 'postgres') {
   };
   try {
     const throughput: { small: MeasuredLoad[]; big: MeasuredLoad[] } = { small: [], big: [] };
-    const noCounts = { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageMisses: 0 };
+    const noCounts = { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageHits: 0, pageMisses: 0 };
     const warmPath = { small: { ...noCounts }, big: { ...noCounts } };
     for (let round = 0; round < S.rounds; round++) {
       // New server processes every round, as in the comparison: one process can be slower than

@@ -6,16 +6,18 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 import { addAccount } from './helpers/inventory.ts';
 
 const LIST = '/api/v1/cloud-accounts';
+const ONE_ACCOUNT = `${LIST}/:id`;
 
-/** The benchmark's (a): one route served without authentication, from outside the product. */
-describe("the benchmark's unauthenticated route", () => {
+/** The benchmark's apps without authentication: the routes named served without it, from outside the product. */
+describe("the benchmark's unauthenticated routes", () => {
   let h: Harness;
   let bench: FastifyInstance;
+  let accountId: string;
   beforeAll(async () => {
     h = await createHarness('sqlite');
-    await addAccount(h, 'aws');
+    accountId = (await addAccount(h, 'aws')).id;
     await addAccount(h, 'gcp');
-    bench = await buildApp(h.ctx, { logRequests: false, onRoute: unauthenticatedRoute(LIST) });
+    bench = await buildApp(h.ctx, { logRequests: false, onRoute: unauthenticatedRoute(LIST, ONE_ACCOUNT) });
   });
   afterAll(async () => {
     await bench.close();
@@ -36,11 +38,24 @@ describe("the benchmark's unauthenticated route", () => {
     }
   });
 
+  it('serves a route with a parameter, named as it is declared, as the Global Viewer key sees it', async () => {
+    const viewer = await h.key([{ role: 'global-viewer' }]);
+    const url = `${LIST}/${accountId}`;
+    const asViewer = await h.request(viewer.token, { method: 'GET', url });
+    const res = await bench.inject({ method: 'GET', url });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(asViewer.json());
+    expect(res.json().id).toBe(accountId);
+    const missing = await bench.inject({ method: 'GET', url: `${LIST}/no-such-account` });
+    expect(missing.statusCode).toBe(404);
+  });
+
   it("leaves every other route and method, and the product's own app, authenticated", async () => {
     for (const request of [
       { method: 'POST', url: LIST, payload: { vendor: 'aws', externalId: '123456789012', displayName: 'x' } },
       { method: 'GET', url: '/api/v1/access-keys' },
       { method: 'GET', url: '/api/v1/assets' },
+      { method: 'DELETE', url: `${LIST}/no-such-account` },
     ] as const) {
       const res = await bench.inject(request);
       expect(res.statusCode, `${request.method} ${request.url}`).toBe(401);

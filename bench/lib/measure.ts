@@ -91,3 +91,16 @@ export async function timed(url: string, init: RequestInit = {}): Promise<{ ms: 
   const body = await response.text();
   return { ms: performance.now() - started, status: response.status, body };
 }
+
+/** Milliseconds as the benchmark's tables print them; "n/a" without a figure. */
+export const ms = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(2)} ms` : 'n/a');
+
+/**
+ * One row of a markdown latency table: `label`, then (with `count`) the number of samples,
+ * then the p50, p99 and max of `times`; `bold` sets the p99 in bold (the figure a target is on).
+ */
+export function percentileRow(label: string, times: readonly number[], options: { count?: boolean; bold?: boolean } = {}): string {
+  const p99 = ms(percentile(times, 99));
+  const cells = [label, ...(options.count === true ? [String(times.length)] : []), ms(percentile(times, 50)), options.bold === true ? `**${p99}**` : p99];
+  return `| ${[...cells, ms(times.length === 0 ? Number.NaN : Math.max(...times))].join(' | ')} |`;
+}

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
+import type { Server as NetServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +33,12 @@ export function pinCores(): { client: number; servers: number } | undefined {
   return { client: 0, servers: serverCore };
 }
 let serverCore: number | undefined;
+
+/** The port a listening server (a Fastify app's `server`) took: what a child announces to `serve`. */
+export function listeningPort(server: { address(): ReturnType<NetServer['address']> }): number {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
 
 /** Starts `node --import tsx <script> args` (on the servers' core once pinned) and waits for its first stdout line (JSON). */
 export async function serve<T extends object>(script: string, args: string[], env: Record<string, string>): Promise<Served<T>> {

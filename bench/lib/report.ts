@@ -2,6 +2,15 @@ import type { BenchResults } from '../run.ts';
 import { fmt } from './progress.ts';
 import { median } from './measure.ts';
 
+/** The connections every load run of the comparison keeps open (results of earlier benchmarks did not record it). */
+const CONNECTIONS_DEFAULT = 50;
+
+/** The warm targets: Tessera's warm authentication adds at most 1/share of what each peer's adds. */
+const WARM_SHARES = [
+  { peer: 'fastify-jwt', share: 20 },
+  { peer: 'better-auth', share: 100 },
+] as const;
+
 const n0 = (v: number) => fmt(Math.round(v));
 const n1 = (v: number) => v.toFixed(1);
 const n2 = (v: number) => v.toFixed(2);
@@ -11,38 +20,75 @@ function med<K extends string>(runs: ReadonlyArray<Record<K, number>>, field: K)
   return median(runs.map((r) => r[field]));
 }
 
+/** `part` µs as a share of `whole` µs: "1/N of it", "N× it", or that there is no part to compare. */
+function shareOf(part: number, whole: number): string {
+  if (part <= 0) return 'no measurable cost: the authenticated server used no more CPU than the one without authentication';
+  return part >= whole ? `${n2(part / whole)}× it` : `1/${n0(whole / part)} of it`;
+}
+
+type Runs = ReadonlyArray<{ rps: number; cpuUsPerRequest: number; requests: number }>;
+
+/** The largest ratio between the fastest and the slowest round of one target, and which target. */
+function widestSpread(runs: Record<string, Runs>): { id: string; ratio: number } {
+  let widest = { id: '', ratio: 1 };
+  for (const [id, rounds] of Object.entries(runs)) {
+    const rps = rounds.map((x) => x.rps);
+    const ratio = Math.max(...rps) / Math.min(...rps);
+    if (ratio > widest.ratio) widest = { id, ratio };
+  }
+  return widest;
+}
+
 /** bench/REPORT.md from the results of one run. */
 export function renderReport(r: BenchResults): string {
   const out: string[] = [];
   const { compared } = r;
+  const CONNECTIONS = 'connections' in compared ? compared.connections : CONNECTIONS_DEFAULT;
   const rps = (id: string) => med(compared.runs[id]!, 'rps');
   const p99 = (id: string) => med(compared.runs[id]!, 'p99');
   const a = rps('a');
   const b = rps('b');
   const c = rps('c');
-  const d = rps('d');
-  const ref = rps('ref');
   const ba = rps('better-auth');
   const fj = rps('fastify-jwt');
   const base = compared.baseline;
-  // Server time a cold authentication adds to a request, and what the reference adds: both
-  // measured the same way (throughput under the same load against the same (a)).
-  const addedD = 1e6 / d - 1e6 / a;
-  const addedRef = 1e6 / ref - 1e6 / a;
+  const cold = coldAgainstReference(r);
   const targets: Array<[string, string, string, boolean]> = [
     ['(b)/(a) throughput', '≥ 0.95', n2(b / a), b / a >= 0.95],
     ['(c)/(a) throughput', '≥ 0.90', n2(c / a), c / a >= 0.9],
-    ['added p99 latency (b) − (a), 50 connections', '≤ 0.2 ms', `${n2(p99('b') - p99('a'))} ms`, p99('b') - p99('a') <= 0.2],
-    ['added p99 latency (c) − (a), 50 connections', '≤ 0.2 ms', `${n2(p99('c') - p99('a'))} ms`, p99('c') - p99('a') <= 0.2],
+    [`added p99 latency (b) − (a), ${CONNECTIONS} connections`, '≤ 0.2 ms', `${n2(p99('b') - p99('a'))} ms`, p99('b') - p99('a') <= 0.2],
+    [`added p99 latency (c) − (a), ${CONNECTIONS} connections`, '≤ 0.2 ms', `${n2(p99('c') - p99('a'))} ms`, p99('c') - p99('a') <= 0.2],
     [
-      '(d) added server time per request vs its reference (raw Ed25519 verify + one indexed lookup), both over HTTP',
-      `≤ 1.3 × ${n1(addedRef)} µs = ${n1(1.3 * addedRef)} µs`,
-      `${n1(addedD)} µs (${n2(addedD / addedRef)}×; in the benchmark process, without HTTP: ${n2(base.coldAuthUs / base.rawVerifyLookupUs)}×)`,
-      addedD <= 1.3 * addedRef,
+      '(d) added server CPU per request vs its reference (raw Ed25519 verify + one indexed lookup), both over HTTP',
+      `≤ 1.3 × ${n1(cold.reference)} µs = ${n1(1.3 * cold.reference)} µs`,
+      `${n1(cold.tessera)} µs (${n2(cold.tessera / cold.reference)}×; in the benchmark process, without HTTP: ${n2(base.coldAuthUs / base.rawVerifyLookupUs)}×)`,
+      cold.tessera <= 1.3 * cold.reference,
     ],
-    ['(b) / better-auth', '≥ 4', n2(b / ba), b / ba >= 4],
-    ['(b) / Fastify + @fastify/jwt + SQL', '≥ 3', n2(b / fj), b / fj >= 3],
   ];
+  const cost = authenticationCost(r);
+  if (cost !== undefined) {
+    const tessera = cost.of('tessera');
+    const where = `on \`GET ${cost.route}\``;
+    for (const { peer, share: allowance } of WARM_SHARES) {
+      const other = cost.of(peer);
+      const limit = other.warm / allowance;
+      targets.push([
+        `Tessera's warm authentication: server CPU it adds per request (authenticated − authentication off, ${where}), against ${other.title}'s`,
+        `≤ 1/${allowance} of ${n1(other.warm)} µs = ${n2(limit)} µs`,
+        `${n2(tessera.warm)} µs (${shareOf(tessera.warm, other.warm)})${tessera.warm <= limit ? '' : `: over by ${n2(tessera.warm - limit)} µs, ${n1(tessera.warm / limit)}× the allowance`}`,
+        tessera.warm <= limit,
+      ]);
+    }
+    for (const peer of ['fastify-jwt', 'better-auth'] as const) {
+      const other = cost.of(peer);
+      targets.push([
+        `Tessera's cold authentication (a key not in its caches): server CPU it adds per request, against ${other.title}'s cold (a different credential on each request)`,
+        `< ${n1(other.cold)} µs`,
+        `${n1(tessera.cold)} µs (${n2(tessera.cold / other.cold)}×)${tessera.cold < other.cold ? '' : `: over by ${n1(tessera.cold - other.cold)} µs`}`,
+        tessera.cold < other.cold,
+      ]);
+    }
+  }
   const consoleRun = r.console;
   targets.push(
     'skipped' in consoleRun
@@ -85,7 +131,7 @@ export function renderReport(r: BenchResults): string {
   out.push('## Machine', '');
   out.push(`- ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB; ${r.machine.os}; Node ${r.machine.node}`);
   out.push(
-    `- load average at start ${r.machine.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')} (the machine is shared: other work ran during the run; every round records the load)`,
+    `- load average (1, 5, 15 minutes) at start ${r.machine.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')}; every round records the one-minute load in results.json`,
   );
   out.push(
     r.machine.pinned === undefined
@@ -94,7 +140,7 @@ export function renderReport(r: BenchResults): string {
   );
   if (r.machine.proactiveReclaim?.on === true) {
     out.push(
-      `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages that sit unused for a minute are dropped and read from disk again when next used. The scale runs read the database into memory before their list and create cases (a server in use holds it); the throughput rounds and start-up run on whatever the kernel kept`,
+      `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages left unused that long are dropped and read from disk again when next used. The scale runs read the database into memory before their list and create cases (a server in use holds it); the throughput rounds and start-up run on whatever the kernel kept`,
     );
   }
   out.push(
@@ -108,41 +154,44 @@ export function renderReport(r: BenchResults): string {
   for (const [what, goal, got, ok] of targets) out.push(`| ${what} | ${goal} | ${got} | ${mark(ok)} |`);
   out.push('');
 
-  out.push('## (a)–(e): the same list route, alternating rounds', '');
+  const listTargets = compared.targets.filter((t) => !('route' in t) || t.route === 'list');
+  const spread = widestSpread(compared.runs);
+  out.push('## (a)–(c), (e): the cached list route, alternating rounds', '');
   out.push(
-    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${50} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target, each round on new server processes, each warmed up for ${r.settings.warmup} s (one process can be slower than another of the same program for its whole life: here 1.3–2× on some runs, a different server each time); each round starts at the next target. Every server is its own process on the same machine as autocannon; Tessera without a log line per request (the peers log nothing). Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it (autocannon's own histogram keeps whole milliseconds, too coarse for a 0.2 ms target). Medians of the rounds:`,
+    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${CONNECTIONS} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target, each round on new server processes, each warmed up for ${r.settings.warmup} s; each round starts at the next target. Every server is its own process on the same machine as autocannon (${'authenticationCost' in compared ? "(a) is an app without authentication in (b)'s process" : '(a) included'}); Tessera without a log line per request (the peers log nothing). Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it. Medians of the rounds:`,
     '',
   );
   out.push(
     '| target | items | median req/s | p50 ms | p99 ms | vs (a) | server CPU µs/request | rounds (req/s) | non-2xx |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
-  for (const t of compared.targets) {
+  const tableRow = (t: (typeof compared.targets)[number]) => {
     const runs = compared.runs[t.id]!;
-    out.push(
-      `| ${t.title} | ${t.items} | ${n0(med(runs, 'rps'))} | ${n2(med(runs, 'p50'))} | ${n2(med(runs, 'p99'))} | ${n2(med(runs, 'rps') / a)} | ${n0(med(runs, 'cpuUsPerRequest'))} | ${runs.map((x) => n0(x.rps)).join(', ')} | ${runs.reduce((s, x) => s + x.non2xx + x.errors, 0)} |`,
-    );
-  }
+    return `| ${t.title} | ${t.items} | ${n0(med(runs, 'rps'))} | ${n2(med(runs, 'p50'))} | ${n2(med(runs, 'p99'))} | ${n2(med(runs, 'rps') / a)} | ${n0(med(runs, 'cpuUsPerRequest'))} | ${runs.map((x) => n0(x.rps)).join(', ')} | ${runs.reduce((s, x) => s + x.non2xx + x.errors, 0)} |`;
+  };
+  for (const t of listTargets) out.push(tableRow(t));
   out.push('');
   out.push(
-    "Server CPU per request is the server process's own CPU time (user + system, all its threads, from /proc) over a round divided by the requests it answered: the median of the rounds. Throughput also moves when a server is kept off its core by other work; this figure moves only when a request costs more.",
+    `Server CPU per request is the server process's own CPU time (user + system, all its threads, from /proc) over a round divided by the requests it answered: the median of the rounds. Throughput also moves when a server is kept off its core by other work; this figure moves only when a request costs more. The rounds of one target differ by up to ${n2(spread.ratio)}× in throughput (${spread.id}), which is why each round starts new processes and the figures are medians.`,
     '',
   );
-  out.push(`Ratios: (b)/(a) ${n2(b / a)}, (c)/(a) ${n2(c / a)}, (d)/(a) ${n2(d / a)}, (b)/better-auth ${n2(b / ba)}, (b)/Fastify+jwt ${n2(b / fj)}.`, '');
+  out.push(`Ratios: (b)/(a) ${n2(b / a)}, (c)/(a) ${n2(c / a)}.`, '');
   out.push(
-    'Tessera serves this page from its page cache (the answer kept as sent, per account scope and query, until a cloud account changes here or in another process); (a), (b), (c), (d) and the reference all do. The peers read their SQL on every request.',
+    `On this cached route, (b) answers ${n2(b / ba)}× the requests of better-auth and ${n2(b / fj)}× those of Fastify + @fastify/jwt + SQL. ${pageCacheSentence(r)} The peers keep no answer and read SQL on every request, so these two ratios measure the page cache as much as authentication${cost === undefined ? '' : '; what authentication costs is measured apart, below'}.`,
     '',
   );
   out.push(
     'Server memory after the last round (RSS / peak, MB; those processes served one round): ' +
-      compared.targets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') +
+      listTargets.map((t) => `${t.id} ${n0(compared.memory[t.id]!.rssMb)} / ${n0(compared.memory[t.id]!.peakMb)}`).join(', ') +
       '.',
     '',
   );
 
+  if (cost !== undefined) out.push(...authenticationSection(r, cost));
+
   out.push('### The cold path (d) against its reference', '');
   out.push(
-    `(d) costs ${n1(1e6 / d)} µs of server time per request and the reference ${n1(1e6 / ref)} µs, against ${n1(1e6 / a)} µs for (a): a cold authentication (signature and every pinned claim, the key read by id, the constant-time hash compare, the caches filled, the usage count and its batched write) adds ${n1(addedD)} µs; the reference (the same server with, in the authenticator's place, a raw node:crypto Ed25519 verification of the token and one prepared better-sqlite3 lookup of its key by primary key, nothing else checked) adds ${n1(addedRef)} µs: ${n2(addedD / addedRef)}×. Both are throughput under the same load (50 connections, the same core split), so the HTTP stack counts alike on both sides. In the benchmark process, without HTTP, over the same tokens (table below), the cold authentication costs ${n1(base.coldAuthUs)} µs per request and the reference's verification and lookup ${n1(base.rawVerifyLookupUs)} µs: ${n2(base.coldAuthUs / base.rawVerifyLookupUs)}×.`,
+    `${cold.where}: a cold authentication (signature and every pinned claim, the key read by id, the constant-time hash compare, the caches filled, the usage count and its batched write) adds ${n1(cold.tessera)} µs of server CPU per request; the reference (the same server with, in the authenticator's place, a raw node:crypto Ed25519 verification of the token and one prepared better-sqlite3 lookup of its key by primary key, nothing else checked) adds ${n1(cold.reference)} µs: ${n2(cold.tessera / cold.reference)}×. In the benchmark process, without HTTP, over the same tokens (table below), the cold authentication costs ${n1(base.coldAuthUs)} µs per request and the reference's verification and lookup ${n1(base.rawVerifyLookupUs)} µs: ${n2(base.coldAuthUs / base.rawVerifyLookupUs)}× (wall time, which other work on the machine lengthens).`,
     '',
   );
   out.push('For the record, per-operation costs measured in the benchmark process on the same pool of tokens (interleaved passes, best of 7):', '');
@@ -155,16 +204,15 @@ export function renderReport(r: BenchResults): string {
   out.push(
     `| a cold authentication as the (d) server runs it (SQLite change check + an authenticator with caches of one: signature and claims, key read, hash compare, usage count) | ${n1(base.coldAuthUs)} |`,
   );
-  if ('warmAuthUs' in base)
-    out.push(
-      `| a warm authentication as the access-control hook runs it (SQLite change check + authenticator: header, caches, expiry, usage count) | ${n1(base.warmAuthUs as number)} |`,
-    );
+  out.push(
+    `| a warm authentication as the access-control hook runs it (SQLite change check + authenticator: header, caches, expiry, usage count) | ${n1(base.warmAuthUs)} |`,
+  );
   out.push('');
 
   if (!('skipped' in consoleRun)) {
     out.push('## The console with 10,000 keys', '');
     out.push(
-      `\`npm run test:e2e:bench\`: Chromium (Debian's, headless) on the built console, 10,000 keys, times from the page's own performance marks (\`access-keys:rendered\` when the first page of rows is on screen). Full page load, navigation start to rows: ${consoleRun.fullLoadMs.all.join(', ')} ms (median ${n0(consoleRun.fullLoadMs.median)}). From a click in the main menu: ${consoleRun.menuNavigationMs.all.join(', ')} ms (median ${n0(consoleRun.menuNavigationMs.median)}). A re-sort or the next page, click to the new first row painted: ${consoleRun.sortOrPageMs.all.join(', ')} ms. ${consoleRun.listRequests} list requests, none for more than ${consoleRun.largestPageRequested} keys: the page never fetches the whole table.`,
+      `\`npm run test:e2e:bench\`: Chromium (Debian's, headless) on the built console, 10,000 keys, times from the page's own performance marks (\`access-keys:rendered\` when the first page of rows is on screen). Full page load, navigation start to rows: ${consoleRun.fullLoadMs.all.join(', ')} ms (median ${n0(consoleRun.fullLoadMs.median)}). From a click in the main menu: ${consoleRun.menuNavigationMs.all.join(', ')} ms (median ${n0(consoleRun.menuNavigationMs.median)}). A re-sort or the next page, click to the new first row painted: ${consoleRun.sortOrPageMs.all.join(', ')} ms. ${consoleRun.listRequests} list requests, none for more than ${consoleRun.largestPageRequested} keys${consoleRun.largestPageRequested < 10_000 ? ': the page never fetched the whole table' : ''}.`,
       '',
     );
   }
@@ -177,13 +225,15 @@ export function renderReport(r: BenchResults): string {
     const bSmall = s.throughput.small.map((x) => x.rps);
     const bBig = s.throughput.big.map((x) => x.rps);
     out.push(
-      `- (b) throughput, alternating, new server processes every round: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics), changes heard from other processes / verified-token cache misses / key-state cache misses / page cache misses: ${Object.values(s.warmPath.small).map(n0).join(' / ')} at 1,000 keys, ${Object.values(s.warmPath.big).map(n0).join(' / ')} at ${fmt(s.keys)} (zero: every request answered warm).`,
+      `- (b) throughput, alternating, new server processes every round: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics): ${warmPathSentence(s.warmPath.small, s.throughput.small, '1,000 keys')}; ${warmPathSentence(s.warmPath.big, s.throughput.big, `${fmt(s.keys)} keys`)}.`,
     );
     out.push(
       `- Create (POST /api/v1/access-keys, one at a time, ${s.create.samples} keys): p50 ${n2(s.create.p50)} ms, p95 ${n2(s.create.p95)} ms, max ${n2(s.create.max)} ms.`,
     );
     out.push(`- Creation rate (POST, 10 connections, ${r.settings.rateSeconds} s): ${n0(s.rate.rps)} keys/s, p99 ${n2(s.rate.p99)} ms, non-2xx ${s.rate.non2xx}.`);
-    out.push(`- Start-up, \`tessera serve\` from spawn to the first 200 of /healthz, 3 starts: ${s.startup.map((t) => `${n2(t / 1000)} s`).join(', ')}.`);
+    out.push(
+      `- Start-up, \`tessera serve\` from spawn to the first 200 of /healthz, ${s.startup.length} starts: ${s.startup.map((t) => `${n2(t / 1000)} s`).join(', ')}.`,
+    );
     out.push(
       `- Memory of the ${fmt(s.keys)}-key server (a new process after the throughput rounds) after its list and create runs and ${fmt(s.poolRun.requests)} requests with ${fmt(r.settings.scalePool)} different keys (${n0(s.poolRun.rps)} req/s, filling the bounded caches): RSS ${n0(s.memory.rssMb)} MB, peak ${n0(s.memory.peakMb)} MB.`,
     );
@@ -204,18 +254,190 @@ export function renderReport(r: BenchResults): string {
 
   out.push('## What the numbers say', '');
   out.push(
-    '- **Noise.** The machine is shared with other work (see the load averages above and per round in results.json): absolute figures move between rounds and between server processes, which is why cores are pinned, rounds alternate and ratios use medians. A ratio near a threshold is inside that noise.',
-    `- **The warm path is nearly free.** A warm authentication answers from two caches without a promise, a signature check or SQL: the Authorization header, the verified-token cache (keyed by the signature segment, the whole text compared), the key-state cache, the expiry against the clock, the usage count. In the benchmark process it costs ${'warmAuthUs' in base ? `${n1(base.warmAuthUs as number)} µs` : 'a few microseconds'} together with SQLite's \`PRAGMA data_version\` check (how another process's commit becomes visible before the next request; every request pays it, (a) included, since the page cache relies on it).`,
-    `- **The route is cheap too, now.** The first page of cloud accounts is served from the page cache (kept as sent, per account scope and query, dropped by any change to an account in this process or another): (a) costs ${n0(1e6 / a)} µs of server time per request. Before the page cache the route cost about 300 µs (50 accounts read through Kysely and serialized) and the peers' ratios were 3.0 (better-auth) and 1.3 (Fastify + @fastify/jwt); the peers still read SQL on every request.`,
-    `- **The cold path** verifies with node:crypto (${n1(base.tesseraVerifyUs)} µs per token with every pinned check, against ${n1(base.joseVerifyUs)} µs for jose's WebCrypto path), reads the key by primary key with a query compiled once, compares the token hash in constant time and counts the use; usage is written in batches (one UPDATE per 100 keys on SQLite, letting requests through between them; per 500 on PostgreSQL), so each key used still costs a row update every ten seconds, which the reference does not do.`,
-    '- **The list at a million keys.** Keyset pages walk an index that ends in (sort value, id, expiry): a deep page costs what the first one does, and a status filter is checked inside the index. A status range that few keys fall in is read through the expiry index instead and sorted, chosen by a capped count remembered for a minute; on SQLite in creation order, with no other filter, up to 50,000 keys (from an index of expiry, creation time and id; PostgreSQL read such a range in 35–50 ms a page, and keeps the walk), since keys expire a set period after creation and a status\'s keys sit in runs with long gaps in that order (a walk crossed ~480,000 keys for the first page of "expiring", ascending); a name substring through a trigram index (SQLite FTS5 `trigram`, PostgreSQL `pg_trgm`), chosen the same way on SQLite and by the planner on PostgreSQL. Sorted by role, a role filter starts and stops the walk where keys holding the role can be (grants are stored in role order). A page\'s rows are read by rowid on SQLite, and by the walk itself on PostgreSQL when no filter is checked in the index. Still slow, outside these cases: a first page whose matches sit late in the sort order (the name sort with a name filter, or Cloud Account Viewers in descending role order: 80–150 ms), a 1–2 character name filter matching few keys (~0.2 s; no trigram), and some combinations of filters.',
-    "- **Creation** is a unit of work per key: validate the grants, sign the token (node:crypto Ed25519), insert the key and its audit event, announce the change. On SQLite the units that arrive in the same event-loop turn share one transaction (group commit, a savepoint each, whose undo log stays in memory: SQLite otherwise spills it to a temporary file past 64 KiB, a file write for every page a unit touches first), and keys and audit events have time-ordered ids, so rows made together share index pages: a commit no longer rewrites ~27 pages per key. A worker thread with its own connection copies the write-ahead log back into the database file (PASSIVE checkpoints), so no commit does that copy and its fsyncs inline. The names go into the FTS5 trigram table once per group, after the savepoints of its units (FTS5 writes out its pending index at every savepoint: written by a trigger, each key wrote its own segment). On PostgreSQL the audit insert of a unit carries its NOTIFYs in one statement. The generator's bulk insert is the rate for loading data, not for the API.",
-    '',
+    `- **Noise.** The one-minute load average was ${r.machine.loadAtStart[0]} at the start and ${r.loadAtEnd[0]} at the end, on ${r.machine.cores} cores; the rounds of one target differ by up to ${n2(spread.ratio)}× in throughput (${spread.id}). Ratios are of medians; one near its threshold is inside that spread.`,
   );
+  if (cost !== undefined) {
+    const tessera = cost.of('tessera');
+    const offCpu = cost.of('tessera').offCpu;
+    out.push(
+      `- **What authentication costs**, server CPU per request on \`GET ${cost.route}\`: ${cost.systems.map((x) => `${x.title} ${n1(x.warm)} µs warm, ${n1(x.cold)} µs cold`).join('; ')}. Tessera's warm figure over HTTP is ${n1(tessera.warm)} µs; in the benchmark process, without HTTP, the warm authentication with its change check costs ${n1(base.warmAuthUs)} µs.`,
+      `- **The page cache.** With authentication off, Tessera's cached list (a) costs ${n0(med(compared.runs['a']!, 'cpuUsPerRequest'))} µs of server CPU per request, and its uncached one-account route ${n0(offCpu)} µs.`,
+    );
+  }
+  out.push(
+    `- **The cold path** verifies a token in ${n1(base.tesseraVerifyUs)} µs with every pinned check (jose's WebCrypto path: ${n1(base.joseVerifyUs)} µs); with its key read, hash compare and usage count, a cold authentication costs ${n1(base.coldAuthUs)} µs in the benchmark process, against ${n1(base.rawVerifyLookupUs)} µs for a raw verification and lookup.`,
+  );
+  for (const s of r.scaled) {
+    const slow = s.list.filter((x) => x.p95 >= 20);
+    out.push(
+      slow.length === 0
+        ? `- **The list on ${s.dialect}** kept every one of its ${s.list.length} cases under 20 ms at p95 at ${fmt(s.keys)} keys.`
+        : `- **The list on ${s.dialect}**: ${slow.length} of ${s.list.length} cases at or over 20 ms at p95 at ${fmt(s.keys)} keys: ${slow.map((x) => `${x.sort} ${x.order} with ${x.filter} (${n1(x.p95)} ms)`).join('; ')}.`,
+    );
+  }
+  out.push('');
   out.push('## How to run', '');
   out.push(
-    '`npm run bench` (about 15 minutes on 2 cores) or `npm run bench -- --quick`; `npm run bench:generate -- --keys 1000000` fills the configured database (`TESSERA_DATA_DIR` or `DATABASE_URL`) for manual runs. The benchmark never runs as part of `npm test`.',
+    `\`npm run bench\` (this ${r.quick ? 'quick ' : ''}run took ${n1(r.seconds / 60)} minutes on ${r.machine.cores} cores) or \`npm run bench -- --quick\`; \`npm run bench:generate -- --keys 1000000\` fills the configured database (\`TESSERA_DATA_DIR\` or \`DATABASE_URL\`) for manual runs. The benchmark never runs as part of \`npm test\`.`,
     '',
   );
   return `${out.join('\n')}\n`;
+}
+
+type CacheCounts = { changesApplied: number; tokenMisses: number; stateMisses: number; pageHits?: number; pageMisses: number };
+
+/** What the warm-path counters of a set of (b) rounds say, with the requests those rounds answered. */
+function warmPathSentence(counts: CacheCounts, runs: Runs, label: string): string {
+  const requests = runs.reduce((sum, x) => sum + x.requests, 0);
+  const misses = counts.tokenMisses + counts.stateMisses + counts.pageMisses;
+  const detail = `${n0(counts.changesApplied)} changes heard from other processes, ${n0(counts.tokenMisses)} verified-token cache misses, ${n0(counts.stateMisses)} key-state cache misses, ${n0(counts.pageMisses)} page cache misses over ${fmt(requests)} requests`;
+  return `at ${label}, ${detail}${misses === 0 && counts.changesApplied === 0 ? ' (every request answered warm)' : ''}`;
+}
+
+/** How (b)'s list requests were answered, from the page-cache counters read around its runs. */
+function pageCacheSentence(r: BenchResults): string {
+  const counted = 'counters' in r.compared ? r.compared.counters['b'] : undefined;
+  if (counted === undefined) return 'Page cache lookups were not counted in this run.';
+  const lookups = counted.pageHits + counted.pageMisses;
+  return `Of the ${fmt(lookups)} list requests (b) answered, ${fmt(counted.pageHits)} came from Tessera's page cache (${fmt(counted.pageMisses)} misses).`;
+}
+
+interface SystemCost {
+  system: string;
+  title: string;
+  /** Median server CPU per request, µs: authentication off, warm, off in the cold server's process, cold. */
+  offCpu: number;
+  warmCpu: number;
+  coldOffCpu: number;
+  coldCpu: number;
+  /** What authentication adds: warmCpu − offCpu, coldCpu − coldOffCpu. */
+  warm: number;
+  cold: number;
+  /** The same difference round by round (each round's servers against each other). */
+  warmRounds: number[];
+  coldRounds: number[];
+  rps: { off: number; warm: number; cold: number };
+  ids: { off: string; warm: string; coldOff: string; cold: string };
+}
+
+/** What authentication costs each system on the one-account route; undefined for results of a benchmark that did not measure it. */
+function authenticationCost(r: BenchResults): { route: string; systems: SystemCost[]; of(system: string): SystemCost } | undefined {
+  if (!('authenticationCost' in r.compared)) return undefined;
+  const { runs } = r.compared;
+  const cpu = (id: string) => med(runs[id]!, 'cpuUsPerRequest');
+  const byRound = (id: string, off: string) => runs[id]!.map((x, i) => x.cpuUsPerRequest - (runs[off]![i]?.cpuUsPerRequest ?? Number.NaN));
+  const systems = r.compared.authenticationCost.systems.map((x) => ({
+    system: x.system,
+    title: x.title,
+    offCpu: cpu(x.off),
+    warmCpu: cpu(x.warm),
+    coldOffCpu: cpu(x.coldOff),
+    coldCpu: cpu(x.cold),
+    warm: cpu(x.warm) - cpu(x.off),
+    cold: cpu(x.cold) - cpu(x.coldOff),
+    warmRounds: byRound(x.warm, x.off),
+    coldRounds: byRound(x.cold, x.coldOff),
+    rps: { off: med(runs[x.off]!, 'rps'), warm: med(runs[x.warm]!, 'rps'), cold: med(runs[x.cold]!, 'rps') },
+    ids: { off: x.off, warm: x.warm, coldOff: x.coldOff, cold: x.cold },
+  }));
+  return {
+    route: r.compared.authenticationCost.route,
+    systems,
+    of: (system) => {
+      const found = systems.find((x) => x.system === system);
+      if (found === undefined) throw new Error(`no authentication cost measured for ${system}`);
+      return found;
+    },
+  };
+}
+
+/**
+ * (d) against its reference: the server CPU per request each adds. Measured on the one-account
+ * route, each against an app without authentication in its own process; results of earlier
+ * benchmarks measured both on the list route against (a).
+ */
+function coldAgainstReference(r: BenchResults): { tessera: number; reference: number; where: string } {
+  const { runs } = r.compared;
+  const cpu = (id: string) => med(runs[id]!, 'cpuUsPerRequest');
+  if ('authenticationCost' in r.compared && 'reference' in r.compared.authenticationCost) {
+    const { systems, reference } = r.compared.authenticationCost;
+    const tessera = systems.find((x) => x.system === 'tessera')!;
+    return {
+      tessera: cpu(tessera.cold) - cpu(tessera.coldOff),
+      reference: cpu(reference.cold) - cpu(reference.off),
+      where: `On \`GET ${r.compared.authenticationCost.route}\`, each against an app without authentication in its own process (${n1(cpu(tessera.coldOff))} and ${n1(cpu(reference.off))} µs per request)`,
+    };
+  }
+  return { tessera: cpu('d') - cpu('a'), reference: cpu('ref') - cpu('a'), where: `On the list route, against (a) (${n1(cpu('a'))} µs per request)` };
+}
+
+const range = (values: readonly number[]) => `${n1(Math.min(...values))} to ${n1(Math.max(...values))}`;
+
+/** The section on what authentication costs, every sentence from the figures. */
+function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typeof authenticationCost>>): string[] {
+  const out: string[] = [];
+  const { compared } = r;
+  const tessera = cost.of('tessera');
+  const counted = (id: string) => ('counters' in compared ? compared.counters[id] : undefined);
+  const requests = (id: string) => compared.runs[id]!.reduce((sum, x) => sum + x.requests, 0);
+  out.push(`### What authentication costs: \`GET ${cost.route}\`, the same server with and without it`, '');
+  out.push(
+    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s, ${compared.connections} connections). Each system's server process serves the route from two apps: one as the system authenticates, and one without authentication, which gets the same requests, credential included, and ignores it. One process can run the same code faster or slower than another for its whole life, so both sides of the difference come from the same process: what authentication adds is the median server CPU per request of the authenticated runs minus that of the runs without authentication (Tessera's cold server is a process of its own, with its own app without authentication). Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
+    '',
+  );
+  const lookups = cost.systems
+    .filter((x) => x.system === 'tessera')
+    .flatMap((x) => Object.values(x.ids))
+    .map((id) => counted(id))
+    .reduce((sum, c) => sum + (c === undefined ? 0 : c.pageHits + c.pageMisses), 0);
+  out.push(
+    `Tessera reads this route's row on every request: in its ${fmt(requests(tessera.ids.off) + requests(tessera.ids.warm) + requests(tessera.ids.cold))} requests here the page cache was asked ${fmt(lookups)} times.${tokenCacheSentence(r, tessera)}`,
+    '',
+  );
+  out.push(
+    '| system | req/s off | req/s warm | req/s cold | CPU µs/request off | warm | cold | added warm | added cold | added warm, by round | added cold, by round |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const x of cost.systems)
+    out.push(
+      `| ${x.title} | ${n0(x.rps.off)} | ${n0(x.rps.warm)} | ${n0(x.rps.cold)} | ${x.ids.coldOff === x.ids.off ? n1(x.offCpu) : `${n1(x.offCpu)} (${n1(x.coldOffCpu)} in the cold server)`} | ${n1(x.warmCpu)} | ${n1(x.coldCpu)} | **${n1(x.warm)}** | **${n1(x.cold)}** | ${range(x.warmRounds)} | ${range(x.coldRounds)} |`,
+    );
+  out.push('');
+  const peers = cost.systems.filter((x) => x.system !== 'tessera');
+  out.push(
+    `${
+      tessera.warm > 0
+        ? `Tessera's warm authentication adds ${n2(tessera.warm)} µs per request; against ${peers.map((p) => `${p.title}'s ${n1(p.warm)} µs, ${shareOf(tessera.warm, p.warm)}`).join('; against ')}.`
+        : `Tessera's warm authentication measured ${n2(tessera.warm)} µs per request: its authenticated server used no more CPU than the one without authentication, where ${peers.map((p) => `${p.title}'s added ${n1(p.warm)} µs`).join(' and ')}.`
+    } Cold, it adds ${n1(tessera.cold)} µs: ${peers.map((p) => `${n2(tessera.cold / p.cold)}× ${p.title}'s ${n1(p.cold)} µs`).join(', and ')}.`,
+  );
+  const warmSpread = Math.max(...tessera.warmRounds) - Math.min(...tessera.warmRounds);
+  out.push(
+    `Round by round (each round on new processes), Tessera's warm authentication added ${range(tessera.warmRounds)} µs: a spread of ${n1(warmSpread)} µs, within which this run cannot tell two warm figures apart.`,
+  );
+  for (const { peer: system, share } of WARM_SHARES) {
+    const peer = cost.of(system);
+    const limit = peer.warm / share;
+    if (tessera.warm <= limit) continue;
+    out.push(
+      `The warm target against ${peer.title} (≤ 1/${share}, ${n2(limit)} µs) is missed by ${n2(tessera.warm - limit)} µs. ${warmSpread > limit ? `Its rounds spread over ${n1(warmSpread)} µs, more than the whole allowance: a figure this small is at the edge of what this run resolves.` : `Its rounds spread over ${n1(warmSpread)} µs, less than the allowance.`} In the benchmark process, without HTTP, a warm authentication with its change check costs ${n1(r.compared.baseline.warmAuthUs)} µs; over HTTP it measured ${tessera.warm > r.compared.baseline.warmAuthUs ? `${n1(tessera.warm - r.compared.baseline.warmAuthUs)} µs more than that` : 'no more than that'}.`,
+    );
+  }
+  const reference = coldAgainstReference(r).reference;
+  for (const peer of peers) {
+    if (tessera.cold < peer.cold) continue;
+    out.push(
+      `The cold target against ${peer.title} is missed by ${n1(tessera.cold - peer.cold)} µs (round by round Tessera's cold authentication added ${range(tessera.coldRounds)} µs, ${peer.title}'s ${range(peer.coldRounds)} µs). On the same route, (d)'s reference (a raw Ed25519 verification and one indexed lookup of the key, nothing else checked) adds ${n1(reference)} µs, ${reference >= peer.cold ? `${n1(reference - peer.cold)} µs more than ${peer.title}'s whole authentication` : `${n1(peer.cold - reference)} µs less than ${peer.title}'s`}; Tessera's cold authentication costs ${n1(tessera.cold - reference)} µs more than the reference, for what the reference leaves out (every pinned claim, the key's state, the constant-time hash compare, the caches filled, the usage count).`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
+/** How Tessera's warm runs met its credential caches, from the counters read around them. */
+function tokenCacheSentence(r: BenchResults, tessera: SystemCost): string {
+  const warm = 'counters' in r.compared ? r.compared.counters[tessera.ids.warm] : undefined;
+  if (warm === undefined) return '';
+  const requests = r.compared.runs[tessera.ids.warm]!.reduce((sum, x) => sum + x.requests, 0);
+  return ` Its warm runs missed the verified-token cache ${fmt(warm.tokenMisses)} times and the key-state cache ${fmt(warm.stateMisses)} times in ${fmt(requests)} requests.`;
 }

@@ -15,14 +15,15 @@ const FIXED_VIEWER: Principal = Object.freeze({
 });
 
 /**
- * An `onRoute` hook for `buildApp` (its `onRoute` option) that serves `GET path` without
- * authentication, as a fixed Global Viewer: the benchmark's (a), which measures what
- * authentication costs on that route. Every other hook of the app runs as for an
+ * An `onRoute` hook for `buildApp` (its `onRoute` option) that serves `GET` of each of `paths`
+ * (as routes are declared: `/api/v1/cloud-accounts/:id`) without authentication, as a fixed
+ * Global Viewer: the benchmark's apps without authentication, against which it measures
+ * what authentication costs on those routes. Every other hook of the app runs as for an
  * authenticated request; the access-control hook sees a public route and lets it through.
  */
-export function unauthenticatedRoute(path: string): (route: RouteOptions) => void {
+export function unauthenticatedRoute(...paths: string[]): (route: RouteOptions) => void {
   return (route) => {
-    if (route.method !== 'GET' || route.url.replace(/(.)\/$/, '$1') !== path) return;
+    if (route.method !== 'GET' || !paths.includes(route.url.replace(/(.)\/$/, '$1'))) return;
     route.config = { ...(route.config ?? {}), access: 'public' };
     const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
     route.onRequest = [

@@ -4,25 +4,29 @@
  * log line per request (the peers log nothing either). argv[2] is the mode:
  *
  *   auth    Tessera as shipped (warm path: verified-token and key-state caches)
- *   unauth  GET argv[3] served without authentication, as a fixed Global Viewer (bench/lib/unauthenticated-route.ts)
  *   cold    both caches sized 1, so that every request verifies its token and reads its key
  *   ref     the reference for cold: in the authenticator's place, a raw Ed25519 verification
  *           (node:crypto) of the bearer token and one lookup of its key by primary key
  *           (better-sqlite3, prepared), answering a fixed Global Viewer; nothing else is checked
  *
- * Prints one JSON line `{ "port": N }` when listening; stops on SIGTERM.
+ * argv[3…], when given, are GET routes (as declared: `/api/v1/cloud-accounts/:id`) that a
+ * second app of the same process serves without authentication, as a fixed Global Viewer
+ * (bench/lib/unauthenticated-route.ts) on its own port.
+ *
+ * Prints one JSON line `{ "port": N, "offPort": M }` when listening; stops on SIGTERM.
  */
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { AccessKeyAuthenticator } from '../../src/access-keys/access-key.auth.ts';
 import { accountScopeOf, permissionsOf, type Grant } from '../../src/auth/permissions.ts';
-import { buildApp, type AppOptions } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/http/logging.ts';
 import { unauthenticatedRoute } from '../lib/unauthenticated-route.ts';
+import { listeningPort } from '../lib/processes.ts';
 
 const mode = process.argv[2];
-if (mode !== 'auth' && mode !== 'unauth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, unauth, cold or ref');
+if (mode !== 'auth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, cold or ref');
 const config = loadConfig();
 const ctx = await createContext(config, createLogger(config));
 if (mode === 'cold') {
@@ -56,21 +60,19 @@ if (mode === 'ref') {
     return { ok: true, principal: viewer };
   });
 }
-let onRoute: AppOptions['onRoute'];
-if (mode === 'unauth') {
-  const path = process.argv[3];
-  if (path === undefined) throw new Error('unauth mode: the route path is argv[3]');
-  onRoute = unauthenticatedRoute(path);
-}
-const app = await buildApp(ctx, { logRequests: false, onRoute });
+const app = await buildApp(ctx, { logRequests: false });
 await app.listen({ host: '127.0.0.1', port: 0 });
+// Authentication off, in this same process: a second app on the same context serves the routes
+// named without it. A process can run the same code faster or slower than another for its whole
+// life, so what authentication adds is measured between two apps of one process.
+const openPaths = process.argv.slice(3);
+const open = openPaths.length === 0 ? undefined : await buildApp(ctx, { logRequests: false, onRoute: unauthenticatedRoute(...openPaths) });
+await open?.listen({ host: '127.0.0.1', port: 0 });
 ctx.start();
-const address = app.server.address();
-process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0 })}\n`);
+process.stdout.write(`${JSON.stringify({ port: listeningPort(app.server), ...(open === undefined ? {} : { offPort: listeningPort(open.server) }) })}\n`);
 process.once('SIGINT', () => process.exit(0));
 process.once('SIGTERM', () => {
-  void app
-    .close()
+  void Promise.all([app.close(), open?.close()])
     .then(() => ctx.close())
     .finally(() => process.exit(0));
 });
