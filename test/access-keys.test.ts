@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexAccessKeyNames } from '../src/access-keys/access-key.repository.ts';
-import type { Grant } from '../src/auth/permissions.ts';
+import { grantsToRows, roleSetOf } from '../src/auth/grants.ts';
+import { mergeGrants, ROLE_TITLES, type Grant } from '../src/auth/permissions.ts';
 import type { NewAccessKeyRow } from '../src/db/schema.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -20,7 +21,10 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     name: (r) => r.name_key,
     expiresAt: (r) => r.expires_at,
     lastUsedAt: (r) => r.last_used_at ?? '',
-    role: (r) => r.roles,
+    // The merged roles' titles in order, compared role by role, a shorter list first.
+    role: (r) => mergeGrants(JSON.parse(r.roles) as Grant[])
+      .map((g) => ROLE_TITLES[g.role])
+      .join('\u0000'),
   };
   /** The ids of `rows` in the list's order for `sort` and `order`. */
   const inListOrder = (rows: readonly BulkRow[], sort: string, order: string): string[] => {
@@ -44,13 +48,27 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     return items;
   };
 
-  /** Keys written straight to the database as the API stores them: rows, and on SQLite their names in the trigram table. */
-  const insertKeyRows = async (rows: NewAccessKeyRow[]) => {
-    for (let i = 0; i < rows.length; i += 200)
+  /**
+   * Keys written straight to the database as the API stores them: rows with their role set,
+   * their grants, and on SQLite their names in the trigram table.
+   */
+  const insertKeyRows = async (rows: Array<Omit<NewAccessKeyRow, 'role_set'> & { roles: string }>) => {
+    const keyRows = rows.map(({ roles, ...row }) => ({ ...row, role_set: roleSetOf(mergeGrants(JSON.parse(roles) as Grant[])) }));
+    const grantRows = rows.flatMap((row) =>
+      grantsToRows(row.id, mergeGrants(JSON.parse(row.roles) as Grant[])).map(({ holder_id, ...grant }) => ({ key_id: holder_id, ...grant })),
+    );
+    for (let i = 0; i < rows.length; i += 200) {
       await h.ctx.storage.db
         .insertInto('access_keys')
-        .values(rows.slice(i, i + 200))
+        .values(keyRows.slice(i, i + 200))
         .execute();
+    }
+    for (let i = 0; i < grantRows.length; i += 200) {
+      await h.ctx.storage.db
+        .insertInto('access_key_grants')
+        .values(grantRows.slice(i, i + 200))
+        .execute();
+    }
     await indexAccessKeyNames(h.ctx.storage.db, rows);
   };
 
@@ -127,7 +145,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     const sorted = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=name&order=asc&limit=200' });
     const sortedNames = sorted.json().items.map((k: { name: string }) => k.name.toLowerCase());
     expect(sortedNames).toEqual([...sortedNames].sort());
-    // By role: the first (merged) role, Cloud Account Viewer < Global Admin < Global Viewer, through every page.
+    // By role: the first (merged) role by title, Cloud Account Viewer < Global Admin < Global Viewer, through every page.
     const ROLE_RANK: Record<string, number> = { 'cloud-account-viewer': 0, 'global-admin': 1, 'global-viewer': 2 };
     const ranks: number[] = [];
     let cursor: string | null = null;

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CompiledQuery, Kysely } from 'kysely';
-import { parseStoredGrants } from '../auth/grants.ts';
+import { grantsFromRows, type GrantRow } from '../auth/grants.ts';
 import type { AuthResult } from '../auth/authenticate.ts';
-import { accountScopeOf, permissionsOf } from '../auth/permissions.ts';
+import { accountScopeOf, permissionsOf, type Grant } from '../auth/permissions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { ChangeFeed } from '../db/change-feed.ts';
@@ -27,7 +27,8 @@ export interface AccessKeyAuthOptions {
 
 type Access = Pick<Principal, 'grants' | 'permissions' | 'scope'>;
 
-type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'roles' | 'expires_at' | 'token_hash'>;
+/** The key joined with its grant rows: one row per grant row. */
+type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'expires_at' | 'token_hash'> & Omit<GrantRow, 'holder_id'>;
 
 const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
@@ -70,7 +71,12 @@ export class AccessKeyAuthenticator {
   ) {
     this.#verified = new BoundedCache(options.tokenCacheSize ?? 20_000);
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
-    this.#stateQuery = db.selectFrom('access_keys').select(['id', 'name', 'roles', 'expires_at', 'token_hash']).where('id', '=', '').compile();
+    this.#stateQuery = db
+      .selectFrom('access_keys')
+      .innerJoin('access_key_grants', 'access_key_grants.key_id', 'access_keys.id')
+      .select(['access_keys.id', 'name', 'expires_at', 'token_hash', 'role', 'all_accounts', 'account_id'])
+      .where('access_keys.id', '=', '')
+      .compile();
     transactions.onChange((change) => {
       if (change.kind === 'access-key' || change.kind === 'any' || change.kind === 'cloud-account') {
         this.#generation++;
@@ -150,13 +156,14 @@ export class AccessKeyAuthenticator {
     return { ok: true, keyId, principal: state.principal, at: now };
   }
 
-  /** What a stored role list allows; many keys share one text, so each is parsed once. */
-  #access(roles: string): Access {
-    let access = this.#accessByRoles.get(roles);
+  /** What grants allow; many keys hold the same grants, so they share one frozen answer. */
+  #access(held: Grant[]): Access {
+    const text = JSON.stringify(held);
+    let access = this.#accessByRoles.get(text);
     if (access === undefined) {
-      const grants = Object.freeze(parseStoredGrants(roles));
+      const grants = Object.freeze(held);
       access = Object.freeze({ grants, permissions: permissionsOf(grants), scope: accountScopeOf(grants) });
-      this.#accessByRoles.set(roles, access);
+      this.#accessByRoles.set(text, access);
     }
     return access;
   }
@@ -172,13 +179,15 @@ export class AccessKeyAuthenticator {
     }
     this.cacheStats.stateMisses++;
     const generation = this.#generation;
-    const row = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows[0];
+    const rows = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
+    const row = rows[0];
     let state: KeyState | null = null;
     if (row !== undefined) {
+      const grants = grantsFromRows(rows.map((r) => ({ holder_id: r.id, role: r.role, all_accounts: r.all_accounts, account_id: r.account_id }))).get(row.id) ?? [];
       state = {
         expiresAtMs: Date.parse(row.expires_at),
         tokenHash: Buffer.from(row.token_hash, 'hex'),
-        principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(row.roles) }),
+        principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(grants) }),
       };
     }
     if (generation === this.#generation && this.feed.live) this.#states.set(keyId, state);

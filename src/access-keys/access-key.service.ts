@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { validateGrants } from '../auth/grants.ts';
+import { roleSetOf, storeGrants, validateGrants } from '../auth/grants.ts';
 import type { Grant } from '../auth/permissions.ts';
 import type { Actor } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
+import { existingAccountIds } from '../cloud-accounts/cloud-account.service.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
-import { AppError, describeFieldError, invalidFields, notFound, type FieldError } from '../http/errors.ts';
+import { AppError, describeFieldError, invalidFields, notFound, validationFailed, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
 import { DEFAULT_EXPIRATION, expiresAtFor, legacyNameKey, nameKey, normalizeName, type AccessKey, type Expiration } from './access-key.ts';
+import { RememberedCounts } from './access-key-list-plan.ts';
 import {
   deleteAccessKey,
   findAccessKeyRow,
@@ -52,6 +54,9 @@ export function hashToken(token: string): string {
 
 /** The rules of API access keys: names, expirations, grants, the token shown once, the audit record. */
 export class AccessKeyService {
+  /** The capped counts the list's plan is chosen on (access-key-list-plan.ts). */
+  readonly #listCounts = new RememberedCounts();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly transactions: Transactions,
@@ -66,7 +71,7 @@ export class AccessKeyService {
     const expiration = input.expiration ?? DEFAULT_EXPIRATION;
     try {
       return await this.transactions.run(actor, async (work) => {
-        const roles = await validateGrants(work.trx, input.roles);
+        const roles = await validateGrants(work.trx, input.roles, existingAccountIds);
         // Whole seconds, so that `createdAt` and `expiresAt` equal the token's `iat` and `exp`.
         const createdAt = new Date(Math.floor(work.now.getTime() / 1000) * 1000);
         const expiresAt = expiresAtFor(expiration, createdAt, this.maxKeyDays);
@@ -76,7 +81,7 @@ export class AccessKeyService {
           id,
           name,
           name_key: nameKey(name),
-          roles: JSON.stringify(roles),
+          role_set: roleSetOf(roles),
           created_at: createdAt.toISOString(),
           expires_at: expiresAt.toISOString(),
           token_hash: hashToken(token),
@@ -85,6 +90,7 @@ export class AccessKeyService {
           use_count: 0,
         };
         await insertAccessKey(work.trx, row);
+        await storeGrants(work.trx, 'access-key', id, roles);
         work.beforeCommit((trx) => indexAccessKeyNames(trx, [row]));
         work.audit({
           category: 'access-keys',
@@ -94,7 +100,7 @@ export class AccessKeyService {
           detail: { name, roles, expiresAt: row.expires_at },
         });
         work.announce({ kind: 'access-key', id });
-        return { key: rowToAccessKey(row, work.now), token };
+        return { key: rowToAccessKey({ ...row, grants: roles }, work.now), token };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('name_taken', `An access key named "${name}" already exists.`);
@@ -113,10 +119,14 @@ export class AccessKeyService {
         const error: FieldError = { in: 'query', pointer: '/cursor', message: 'belongs to a list in another order' };
         throw invalidFields([error], `${describeFieldError(error)}; start again without a cursor`);
       }
+      // A role sort's value is a ROLE_SETS position.
+      if (sort === 'role' && !/^[0-9]$/.test(value)) throw validationFailed('/cursor', 'is not a cursor this list returned', 'query');
       after = { value, id };
     }
     const now = this.clock();
-    const rows = await listAccessKeyRows(this.db, {
+    const rows = await listAccessKeyRows(
+      this.db,
+      {
       sort,
       order,
       limit: limit + 1,
@@ -126,7 +136,9 @@ export class AccessKeyService {
       status: options.status,
       now,
       expiringBefore: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 24 * 60 * 60 * 1000),
-    });
+      },
+      this.#listCounts,
+    );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextCursor = rows.length > limit && last !== undefined ? encodeCursor([sort, order, sortValue(last, sort), last.id]) : null;
@@ -161,12 +173,12 @@ export class AccessKeyService {
       actor,
       async (work) => {
         const row = await this.#existing(work, id);
-        const before = JSON.parse(row.roles) as Grant[];
-        const after = await validateGrants(work.trx, roles);
+        const before = row.grants;
+        const after = await validateGrants(work.trx, roles, existingAccountIds);
         await updateAccessKeyRoles(work.trx, id, after);
         work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
         work.announce({ kind: 'access-key', id });
-        return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
+        return rowToAccessKey({ ...row, role_set: roleSetOf(after), grants: after }, work.now);
       },
       { reducesAccess: true },
     );
