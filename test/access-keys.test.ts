@@ -22,9 +22,10 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expiresAt: (r) => r.expires_at,
     lastUsedAt: (r) => r.last_used_at ?? '',
     // The merged roles' titles in order, compared role by role, a shorter list first.
-    role: (r) => mergeGrants(JSON.parse(r.roles) as Grant[])
-      .map((g) => ROLE_TITLES[g.role])
-      .join('\u0000'),
+    role: (r) =>
+      mergeGrants(JSON.parse(r.roles) as Grant[])
+        .map((g) => ROLE_TITLES[g.role])
+        .join('\u0000'),
   };
   /** The ids of `rows` in the list's order for `sort` and `order`. */
   const inListOrder = (rows: readonly BulkRow[], sort: string, order: string): string[] => {

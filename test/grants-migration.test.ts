@@ -16,6 +16,9 @@ import { TEST_PUBLIC_URL, TEST_SECRET } from './helpers/harness.ts';
 
 const PREVIOUS = '2026-12-07T05-acknowledged-changes';
 
+/** Tables as an earlier migration left them, which the current schema types do not describe. */
+type Untyped = Kysely<Record<string, Record<string, unknown>>>;
+
 /** Keys as the code before 2026-12-07T10 stored them: grants merged, as JSON text. */
 const KEYS: Array<{ id: string; name: string; roles: Grant[] }> = [
   { id: 'k1', name: 'admin-bot', roles: [{ role: 'global-admin' }] },
@@ -33,7 +36,7 @@ const USERS: Array<{ id: string; email: string; roles: Grant[] }> = [
 const CREATED = '2026-12-01T00:00:00.000Z';
 const EXPIRES = '2099-01-01T00:00:00.000Z';
 
-async function migrateTo(db: Kysely<any>, name: string): Promise<void> {
+async function migrateTo(db: Untyped, name: string): Promise<void> {
   const migrationTableSchema =
     db.getExecutor().adapter instanceof PostgresAdapter ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const { error } = await new Migrator({ db, provider: migrationProvider, migrationTableSchema }).migrateTo(name);
@@ -51,25 +54,55 @@ describe.each(DIALECTS)('migration 2026-12-07T10: grants as rows (%s)', (dialect
     // A database at the previous migration, holding keys and users as that code wrote them.
     const storage = openStorage({ databaseUrl: pgSchema?.url, dataDir });
     try {
-      await migrateTo(storage.db, PREVIOUS);
-      const db = storage.db as Kysely<any>;
+      await migrateTo(storage.db as unknown as Untyped, PREVIOUS);
+      const db = storage.db as unknown as Untyped;
       for (const id of ['acc-1', 'acc-2']) {
         await db
           .insertInto('cloud_accounts')
-          .values({ id, vendor: 'aws', display_name: id, external_id: id === 'acc-1' ? '111111111111' : '222222222222', status: 'connected', status_detail: null, credential_id: null, created_at: CREATED })
+          .values({
+            id,
+            vendor: 'aws',
+            display_name: id,
+            external_id: id === 'acc-1' ? '111111111111' : '222222222222',
+            status: 'connected',
+            status_detail: null,
+            credential_id: null,
+            created_at: CREATED,
+          })
           .execute();
       }
       for (const key of KEYS) {
         await db
           .insertInto('access_keys')
-          .values({ id: key.id, name: key.name, name_key: key.name, roles: JSON.stringify(key.roles), created_at: CREATED, expires_at: EXPIRES, token_hash: 'unknown', use_count: 0 })
+          .values({
+            id: key.id,
+            name: key.name,
+            name_key: key.name,
+            roles: JSON.stringify(key.roles),
+            created_at: CREATED,
+            expires_at: EXPIRES,
+            token_hash: 'unknown',
+            use_count: 0,
+          })
           .execute();
       }
-      await indexAccessKeyNames(storage.db, KEYS.map((k) => ({ id: k.id, name_key: k.name })));
+      await indexAccessKeyNames(
+        storage.db,
+        KEYS.map((k) => ({ id: k.id, name_key: k.name })),
+      );
       for (const user of USERS) {
         await db
           .insertInto('users')
-          .values({ id: user.id, email: user.email, email_key: user.email, display_name: user.email, roles: JSON.stringify(user.roles), status: 'active', is_primary: 0, created_at: CREATED })
+          .values({
+            id: user.id,
+            email: user.email,
+            email_key: user.email,
+            display_name: user.email,
+            roles: JSON.stringify(user.roles),
+            status: 'active',
+            is_primary: 0,
+            created_at: CREATED,
+          })
           .execute();
       }
     } finally {
@@ -132,7 +165,7 @@ describe.each(DIALECTS)('migration 2026-12-07T10: grants as rows (%s)', (dialect
 
   it('down writes the grants back as the text the previous code read', async () => {
     const { down, up } = await import('../src/db/migrations/2026-12-07T10-grants-as-rows.ts');
-    const db = ctx.storage.db as Kysely<any>;
+    const db = ctx.storage.db as unknown as Untyped;
     await down(db);
     const keys = (await db.selectFrom('access_keys').select(['id', 'roles']).orderBy('id').execute()) as Array<{ id: string; roles: string }>;
     expect(keys.find((k) => k.id === 'k4')?.roles).toBe(JSON.stringify(KEYS[3]!.roles));

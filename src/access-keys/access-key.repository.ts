@@ -77,7 +77,11 @@ export async function findAccessKeyRowByNameKey(db: Db, nameKey: string): Promis
 
 /** Replaces a key's grants (validated and merged), with the role set the list sorts by. */
 export async function updateAccessKeyRoles(db: Db, id: string, roles: Grant[]): Promise<void> {
-  await db.updateTable('access_keys').set({ role_set: roleSetOf(roles) }).where('id', '=', id).execute();
+  await db
+    .updateTable('access_keys')
+    .set({ role_set: roleSetOf(roles) })
+    .where('id', '=', id)
+    .execute();
   await replaceGrants(db, 'access-key', id, roles);
 }
 

@@ -2,15 +2,7 @@ import { Type } from 'typebox';
 import type { Db } from '../db/database.ts';
 import { AppError, validationFailed } from '../http/errors.ts';
 import { MAX_ROLES } from '../shared/limits.ts';
-import {
-  deleteAccountGrantRows,
-  deleteGrantRowsOf,
-  grantRowsOf,
-  holdersNamingAccount,
-  insertGrantRows,
-  type GrantHolder,
-  type GrantRow,
-} from './grant.repository.ts';
+import { deleteAccountGrantRows, deleteGrantRowsOf, grantRowsOf, holdersNamingAccount, insertGrantRows, type GrantHolder, type GrantRow } from './grant.repository.ts';
 import { mergeGrants, namedAccountIds, ROLE_TITLES, ROLES, type Grant, type Role } from './permissions.ts';
 
 export type { GrantHolder, GrantRow } from './grant.repository.ts';

@@ -61,13 +61,7 @@ async function createGrantTable(db: Kysely<any>, table: string, column: string, 
     .execute();
   await db.schema.createIndex(`${table}_holder`).ifNotExists().on(table).columns([column, 'role']).execute();
   // "Which holders can see account X" and the account's removal read this index.
-  await db.schema
-    .createIndex(`${table}_account`)
-    .ifNotExists()
-    .on(table)
-    .column('account_id')
-    .where(sql.ref('account_id'), 'is not', null)
-    .execute();
+  await db.schema.createIndex(`${table}_account`).ifNotExists().on(table).column('account_id').where(sql.ref('account_id'), 'is not', null).execute();
 }
 
 async function moveKeys(db: Kysely<any>): Promise<void> {
@@ -179,7 +173,11 @@ async function restoreText(db: Kysely<any>, table: string, grantTable: string, c
     const rows = (await db
       .selectFrom(grantTable)
       .select([`${column} as holder_id`, 'role', 'all_accounts', 'account_id'])
-      .where(column, 'in', holders.map((h) => h.id))
+      .where(
+        column,
+        'in',
+        holders.map((h) => h.id),
+      )
       .execute()) as Array<{ holder_id: string; role: string; all_accounts: number; account_id: string | null }>;
     for (const holder of holders) {
       await db
