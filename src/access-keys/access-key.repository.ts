@@ -187,7 +187,11 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
     if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
-  if (q.role !== undefined && q.sort !== 'role') query = query.where('role_set', 'in', roleSetsHolding(q.role));
+  if (q.role !== undefined && q.sort !== 'role') {
+    // `role_set + 0`: checked in the sort index being walked; neither planner may look the role
+    // sets up in the role index instead, which holds a tenth to a half of all keys, then sort them.
+    query = query.where(sql<number>`(role_set + 0)`, 'in', roleSetsHolding(q.role));
+  }
   if (nameText !== undefined) {
     const pattern = '%' + nameText.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
     const like = sql<boolean>`name_key like ${pattern} escape '\\'`;
