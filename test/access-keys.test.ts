@@ -385,6 +385,17 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(edited.statusCode).toBe(200);
     expect(edited.json().roles).toEqual([{ role: 'cloud-account-viewer', accounts: [accountId] }]);
     expect(edited.json().name).toBe('editable');
+    // The edit replaced the grant rows and the role set the list sorts and filters by.
+    const stored = await h.ctx.storage.db.selectFrom('access_key_grants').select(['role', 'all_accounts', 'account_id']).where('key_id', '=', id).execute();
+    const heads = (g: { account_id: string | null }) => (g.account_id === null ? 0 : 1);
+    expect(stored.map((g) => ({ ...g, all_accounts: Number(g.all_accounts) })).sort((a, b) => heads(a) - heads(b))).toEqual([
+      { role: 'cloud-account-viewer', all_accounts: 0, account_id: null },
+      { role: 'cloud-account-viewer', all_accounts: 0, account_id: accountId },
+    ]);
+    const byRole = async (role: string) =>
+      (await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?role=${role}&name=editable` })).json().items.map((k: { id: string }) => k.id);
+    expect(await byRole('global-viewer')).toEqual([]);
+    expect(await byRole('cloud-account-viewer')).toEqual([id]);
 
     const renamed = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { name: 'other', roles: [{ role: 'global-viewer' }] } });
     expect(renamed.statusCode).toBe(400);
@@ -407,6 +418,8 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(after.json().code).toBe('invalid_token');
     expect(after.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect((await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${id}` })).statusCode).toBe(404);
+    // Its grants go with it (the foreign key cascades).
+    expect(await h.ctx.storage.db.selectFrom('access_key_grants').select('key_id').where('key_id', '=', id).execute()).toEqual([]);
   });
 
   describe('names', () => {
