@@ -8,6 +8,7 @@
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only
  *   --scale-keys N     keys for the scale part (default 1,000,000)
+ *   --only list        only the scale part's list latencies (each dialect), printed as JSON lines
  *   --out FILE         the report (default bench/REPORT.md)
  *
  * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-postgres': { type: 'boolean', default: false },
     'scale-keys': { type: 'string' },
+    only: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench/REPORT.md') },
   },
 });
@@ -714,6 +716,29 @@ function consoleBench():
   if (run.status !== 0 || !existsSync(out)) return { skipped: `npm run test:e2e:bench failed (exit ${run.status}): ${(run.stdout + run.stderr).slice(-400)}` };
   return JSON.parse(readFileSync(out, 'utf8'));
 }
+
+/** The scale part's list latencies alone, per dialect: to measure a change to the list quickly. */
+async function listOnly(dialect: 'sqlite' | 'postgres'): Promise<void> {
+  log(`list (${dialect}): ${fmt(S.scaleKeys)} keys, 100 accounts`);
+  const big = await makeDataset(dialect, { keys: S.scaleKeys, accounts: 100, assets: 0, tokenPool: 0 }, PG_URL);
+  const server = await tesseraServer(big, 'auth');
+  try {
+    const warmed = await big.warm();
+    log(`list (${dialect}): database read into memory: ${'mb' in warmed ? `${fmt(Math.round(warmed.mb))} MB` : warmed.skipped}`);
+    for (const c of await listLatencies(server, big.keys.admin)) process.stdout.write(`${JSON.stringify({ dialect, keys: S.scaleKeys, ...c })}\n`);
+  } finally {
+    await server.stop();
+    await big.drop();
+  }
+}
+
+if (args.only !== undefined) {
+  if (args.only !== 'list') throw new TypeError(`--only takes "list", not "${args.only}"`);
+  await listOnly('sqlite');
+  if (!args['no-postgres']) await listOnly('postgres');
+  process.exit(0);
+}
+
 const consoleResult = consoleBench();
 
 /**

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexAccessKeyNames } from '../src/access-keys/access-key.repository.ts';
-import type { Grant } from '../src/auth/permissions.ts';
+import { grantsToRows, roleSetOf } from '../src/auth/grants.ts';
+import { mergeGrants, ROLE_TITLES, type Grant } from '../src/auth/permissions.ts';
 import type { NewAccessKeyRow } from '../src/db/schema.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -20,7 +21,11 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     name: (r) => r.name_key,
     expiresAt: (r) => r.expires_at,
     lastUsedAt: (r) => r.last_used_at ?? '',
-    role: (r) => r.roles,
+    // The merged roles' titles in order, compared role by role, a shorter list first.
+    role: (r) =>
+      mergeGrants(JSON.parse(r.roles) as Grant[])
+        .map((g) => ROLE_TITLES[g.role])
+        .join('\u0000'),
   };
   /** The ids of `rows` in the list's order for `sort` and `order`. */
   const inListOrder = (rows: readonly BulkRow[], sort: string, order: string): string[] => {
@@ -44,13 +49,27 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     return items;
   };
 
-  /** Keys written straight to the database as the API stores them: rows, and on SQLite their names in the trigram table. */
-  const insertKeyRows = async (rows: NewAccessKeyRow[]) => {
-    for (let i = 0; i < rows.length; i += 200)
+  /**
+   * Keys written straight to the database as the API stores them: rows with their role set,
+   * their grants, and on SQLite their names in the trigram table.
+   */
+  const insertKeyRows = async (rows: Array<Omit<NewAccessKeyRow, 'role_set'> & { roles: string }>) => {
+    const keyRows = rows.map(({ roles, ...row }) => ({ ...row, role_set: roleSetOf(mergeGrants(JSON.parse(roles) as Grant[])) }));
+    const grantRows = rows.flatMap((row) =>
+      grantsToRows(row.id, mergeGrants(JSON.parse(row.roles) as Grant[])).map(({ holder_id, ...grant }) => ({ key_id: holder_id, ...grant })),
+    );
+    for (let i = 0; i < rows.length; i += 200) {
       await h.ctx.storage.db
         .insertInto('access_keys')
-        .values(rows.slice(i, i + 200))
+        .values(keyRows.slice(i, i + 200))
         .execute();
+    }
+    for (let i = 0; i < grantRows.length; i += 200) {
+      await h.ctx.storage.db
+        .insertInto('access_key_grants')
+        .values(grantRows.slice(i, i + 200))
+        .execute();
+    }
     await indexAccessKeyNames(h.ctx.storage.db, rows);
   };
 
@@ -141,7 +160,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     const sorted = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?sort=name&order=asc&limit=200' });
     const sortedNames = sorted.json().items.map((k: { name: string }) => k.name.toLowerCase());
     expect(sortedNames).toEqual([...sortedNames].sort());
-    // By role: the first (merged) role, Cloud Account Viewer < Global Admin < Global Viewer, through every page.
+    // By role: the first (merged) role by title, Cloud Account Viewer < Global Admin < Global Viewer, through every page.
     const ROLE_RANK: Record<string, number> = { 'cloud-account-viewer': 0, 'global-admin': 1, 'global-viewer': 2 };
     const ranks: number[] = [];
     let cursor: string | null = null;
@@ -380,6 +399,17 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(edited.statusCode).toBe(200);
     expect(edited.json().roles).toEqual([{ role: 'cloud-account-viewer', accounts: [accountId] }]);
     expect(edited.json().name).toBe('editable');
+    // The edit replaced the grant rows and the role set the list sorts and filters by.
+    const stored = await h.ctx.storage.db.selectFrom('access_key_grants').select(['role', 'all_accounts', 'account_id']).where('key_id', '=', id).execute();
+    const heads = (g: { account_id: string | null }) => (g.account_id === null ? 0 : 1);
+    expect(stored.map((g) => ({ ...g, all_accounts: Number(g.all_accounts) })).sort((a, b) => heads(a) - heads(b))).toEqual([
+      { role: 'cloud-account-viewer', all_accounts: 0, account_id: null },
+      { role: 'cloud-account-viewer', all_accounts: 0, account_id: accountId },
+    ]);
+    const byRole = async (role: string) =>
+      (await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?role=${role}&name=editable` })).json().items.map((k: { id: string }) => k.id);
+    expect(await byRole('global-viewer')).toEqual([]);
+    expect(await byRole('cloud-account-viewer')).toEqual([id]);
 
     const renamed = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { name: 'other', roles: [{ role: 'global-viewer' }] } });
     expect(renamed.statusCode).toBe(400);
@@ -402,6 +432,8 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(after.json().code).toBe('invalid_token');
     expect(after.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect((await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${id}` })).statusCode).toBe(404);
+    // Its grants go with it (the foreign key cascades).
+    expect(await h.ctx.storage.db.selectFrom('access_key_grants').select('key_id').where('key_id', '=', id).execute()).toEqual([]);
   });
 
   describe('names', () => {

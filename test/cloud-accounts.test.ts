@@ -148,8 +148,11 @@ describe.each(DIALECTS)('cloud accounts API (%s)', (dialect) => {
     expect((await h.ctx.accessKeys.get(both.id)).roles).toEqual([{ role: 'cloud-account-viewer', accounts: [kept.id] }]);
     expect((await h.ctx.accessKeys.get(onlyDoomed.id)).roles).toEqual([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: [] }]);
     expect((await h.ctx.accessKeys.get(allKey.id)).roles).toEqual([{ role: 'cloud-account-viewer', accounts: 'all' }]);
-    const userRow = await h.ctx.storage.db.selectFrom('users').select('roles').where('id', '=', user.id).executeTakeFirstOrThrow();
-    expect(JSON.parse(userRow.roles)).toEqual([{ role: 'cloud-account-viewer', accounts: [kept.id] }]);
+    expect((await h.ctx.users.get(user.id)).roles).toEqual([{ role: 'cloud-account-viewer', accounts: [kept.id] }]);
+    // No grant row names the removed account any more.
+    for (const table of ['access_key_grants', 'user_grants'] as const) {
+      expect(await h.ctx.storage.db.selectFrom(table).select('account_id').where('account_id', '=', doomed.id).execute()).toEqual([]);
+    }
 
     expect(await h.ctx.storage.db.selectFrom('assets').select('id').where('account_id', '=', doomed.id).execute()).toEqual([]);
     expect(await h.ctx.storage.db.selectFrom('asset_cves').select('cve_id').where('asset_id', '=', assetId).execute()).toEqual([]);

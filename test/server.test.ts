@@ -30,7 +30,7 @@ describe('starting the server', () => {
     const users = await running.ctx.storage.db.selectFrom('users').selectAll().execute();
     expect(users).toHaveLength(1);
     expect(users[0]).toMatchObject({ email: 'Boss@Example.com', is_primary: 1, status: 'active' });
-    expect(JSON.parse(users[0]!.roles)).toEqual([{ role: 'global-admin' }]);
+    expect((await running.ctx.users.get(users[0]!.id)).roles).toEqual([{ role: 'global-admin' }]);
     expect(await verifyPassword('a very long password', users[0]!.password_hash)).toBe(true);
     await running.stop();
     running = await startServer(loadConfig({ ...env, TESSERA_ADMIN_EMAIL: 'other@example.com' }));

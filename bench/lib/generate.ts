@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { indexAccessKeyNames } from '../../src/access-keys/access-key.repository.ts';
+import { grantsToRows, roleSetOf } from '../../src/auth/grants.ts';
 import type { Grant } from '../../src/auth/permissions.ts';
 import { CLI_ACTOR } from '../../src/auth/principal.ts';
 import type { Context } from '../../src/context.ts';
@@ -60,7 +61,8 @@ function prng(seed: number): () => number {
 
 type Row = Record<string, string | number | null>;
 
-const KEY_COLUMNS = ['id', 'name', 'name_key', 'roles', 'created_at', 'expires_at', 'token_hash', 'last_used_at', 'last_used_ip', 'use_count'] as const;
+const KEY_COLUMNS = ['id', 'name', 'name_key', 'role_set', 'created_at', 'expires_at', 'token_hash', 'last_used_at', 'last_used_ip', 'use_count'] as const;
+const GRANT_COLUMNS = ['key_id', 'role', 'all_accounts', 'account_id'] as const;
 const ACCOUNT_COLUMNS = ['id', 'vendor', 'display_name', 'external_id', 'status', 'status_detail', 'credential_id', 'created_at'] as const;
 const ASSET_COLUMNS = [
   'id',
@@ -100,9 +102,12 @@ async function insertBatch(ctx: Context, table: string, columns: readonly string
   await pool.query(`insert into ${table} (${columns.join(', ')}) select * from unnest(${casts.join(', ')})`, arrays);
 }
 
-/** Keys as the API stores them: the rows, and (SQLite) their names in the trigram table. */
-async function insertKeys(ctx: Context, rows: Row[]): Promise<void> {
-  await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count']));
+/** Keys as the API stores them: the rows with their role set, their grants, and (SQLite) their names in the trigram table. */
+async function insertKeys(ctx: Context, keys: Array<{ row: Row; roles: Grant[] }>): Promise<void> {
+  const rows = keys.map(({ row, roles }): Row => ({ ...row, role_set: roleSetOf(roles) }));
+  await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count', 'role_set']));
+  const grants = keys.flatMap(({ row, roles }) => grantsToRows(String(row['id']), roles).map(({ holder_id, ...grant }): Row => ({ key_id: holder_id, ...grant })));
+  await insertBatch(ctx, 'access_key_grants', GRANT_COLUMNS, grants, new Set(['all_accounts']));
   await indexAccessKeyNames(
     ctx.storage.db,
     rows.map((row) => ({ id: String(row['id']), name_key: String(row['name_key']) })),
@@ -205,24 +210,24 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
   const poolExpires = new Date(poolCreated.getTime() + 365 * DAY_MS);
   const poolTag = randomUUID().slice(0, 8);
   for (let n = 0; n < target.tokenPool; n += BATCH) {
-    const rows: Row[] = [];
+    const rows: Array<{ row: Row; roles: Grant[] }> = [];
     for (let i = n; i < Math.min(n + BATCH, target.tokenPool); i++) {
       const id = timeOrderedId(poolCreated.getTime());
       const { token } = await ctx.tokens.issue('accessKey', id, poolCreated, poolExpires);
       pool.push(token);
       const name = `pool-${poolTag}-${String(i).padStart(6, '0')}`;
-      rows.push({
+      const row: Row = {
         id,
         name,
         name_key: name,
-        roles: JSON.stringify([{ role: 'global-viewer' }]),
         created_at: poolCreated.toISOString(),
         expires_at: poolExpires.toISOString(),
         token_hash: createHash('sha256').update(token, 'utf8').digest('hex'),
         last_used_at: null,
         last_used_ip: null,
         use_count: 0,
-      });
+      };
+      rows.push({ row, roles: [{ role: 'global-viewer' }] });
     }
     await insertKeys(ctx, rows);
     poolBar.update(pool.length);
@@ -238,7 +243,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
   for (let n = 0; n < toAdd; n += BATCH) {
     const size = Math.min(BATCH, toAdd - n);
     const hashes = randomBytes(32 * size).toString('hex');
-    const rows: Row[] = [];
+    const rows: Array<{ row: Row; roles: Grant[] }> = [];
     for (let i = 0; i < size; i++) {
       const serial = keysBefore + n + i;
       const pick = Math.floor(random() * 10);
@@ -249,7 +254,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
       else {
         const picked = new Set<string>();
         for (let k = 0; k < 1 + (serial % 3); k++) picked.add(accounts[Math.floor(random() * accounts.length)]!.id);
-        roles = [{ role: 'cloud-account-viewer', accounts: [...picked] }];
+        roles = [{ role: 'cloud-account-viewer', accounts: [...picked].sort() }];
       }
       // As a real database holds keys: made one after another over the span (rows in creation
       // order), each id a UUIDv7 of its creation time, as the service makes them.
@@ -258,18 +263,18 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
       const used = random() < 0.6;
       const usedMs = used ? createdMs + Math.floor(random() * (Math.min(expiresMs, now.getTime()) - createdMs)) : 0;
       const name = `${WORDS[serial % WORDS.length]}-${TEAMS[Math.floor(random() * TEAMS.length)]}-${runTag}-${serial}`;
-      rows.push({
+      const row: Row = {
         id: timeOrderedId(createdMs),
         name,
         name_key: name.toLowerCase(),
-        roles: JSON.stringify(roles),
         created_at: new Date(createdMs).toISOString(),
         expires_at: new Date(expiresMs).toISOString(),
         token_hash: hashes.slice(i * 64, i * 64 + 64),
         last_used_at: used ? new Date(usedMs).toISOString() : null,
         last_used_ip: used ? `10.0.${serial % 256}.${(serial >> 8) % 256}` : null,
         use_count: used ? 1 + (serial % 5000) : 0,
-      });
+      };
+      rows.push({ row, roles });
     }
     await insertKeys(ctx, rows);
     keyBar.update(n + size);
@@ -282,6 +287,7 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
   // does not do itself.
   if (ctx.storage.dialect === 'postgres') {
     await sql`vacuum (analyze) access_keys`.execute(ctx.storage.db);
+    await sql`vacuum (analyze) access_key_grants`.execute(ctx.storage.db);
     await sql`analyze`.execute(ctx.storage.db);
   }
   ctx.changes.publish({ kind: 'access-key', id: '*' });

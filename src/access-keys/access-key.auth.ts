@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CompiledQuery, Kysely } from 'kysely';
-import { parseStoredGrants } from '../auth/grants.ts';
+import { grantsFromRows, type GrantRow } from '../auth/grants.ts';
 import type { AuthResult } from '../auth/authenticate.ts';
-import { accountScopeOf, permissionsOf } from '../auth/permissions.ts';
+import { accountScopeOf, permissionsOf, type Grant } from '../auth/permissions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { ChangeBus } from '../changes/change-bus.ts';
@@ -37,7 +37,9 @@ export interface AccessKeyAuthOptions {
 
 type Access = Pick<Principal, 'grants' | 'permissions' | 'scope'>;
 
-type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'roles' | 'expires_at' | 'token_hash' | 'disabled_at' | 'previous_token_hash' | 'previous_token_expires_at'>;
+/** The key joined with its grant rows: one row per grant row. */
+type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'expires_at' | 'token_hash' | 'disabled_at' | 'previous_token_hash' | 'previous_token_expires_at'> &
+  Omit<GrantRow, 'holder_id'>;
 
 const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
@@ -84,8 +86,20 @@ export class AccessKeyAuthenticator {
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
     this.#stateQuery = db
       .selectFrom('access_keys')
-      .select(['id', 'name', 'roles', 'expires_at', 'token_hash', 'disabled_at', 'previous_token_hash', 'previous_token_expires_at'])
-      .where('id', '=', '')
+      .innerJoin('access_key_grants', 'access_key_grants.key_id', 'access_keys.id')
+      .select([
+        'access_keys.id',
+        'name',
+        'expires_at',
+        'token_hash',
+        'disabled_at',
+        'previous_token_hash',
+        'previous_token_expires_at',
+        'role',
+        'all_accounts',
+        'account_id',
+      ])
+      .where('access_keys.id', '=', '')
       .compile();
     // A key's state holds its principal, whose account scope names cloud accounts.
     changes.subscribe(['access-key', 'cloud-account'], (change) => {
@@ -182,13 +196,14 @@ export class AccessKeyAuthenticator {
     return { ok: true, keyId: verified.keyId, principal: state.principal, at: now, untilMs };
   }
 
-  /** What a stored role list allows; many keys share one text, so each is parsed once. */
-  #access(roles: string): Access {
-    let access = this.#accessByRoles.get(roles);
+  /** What grants allow; many keys hold the same grants, so they share one frozen answer. */
+  #access(held: Grant[]): Access {
+    const text = JSON.stringify(held);
+    let access = this.#accessByRoles.get(text);
     if (access === undefined) {
-      const grants = Object.freeze(parseStoredGrants(roles));
+      const grants = Object.freeze(held);
       access = Object.freeze({ grants, permissions: permissionsOf(grants), scope: accountScopeOf(grants) });
-      this.#accessByRoles.set(roles, access);
+      this.#accessByRoles.set(text, access);
     }
     return access;
   }
@@ -204,16 +219,18 @@ export class AccessKeyAuthenticator {
     }
     this.cacheStats.stateMisses++;
     const generation = this.#generation;
-    const row = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows[0];
+    const rows = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
+    const row = rows[0];
     let state: KeyState | null = null;
     if (row !== undefined) {
+      const grants = grantsFromRows(rows.map((r) => ({ holder_id: r.id, role: r.role, all_accounts: r.all_accounts, account_id: r.account_id }))).get(row.id) ?? [];
       state = {
         expiresAtMs: Date.parse(row.expires_at),
         tokenHash: Buffer.from(row.token_hash, 'hex'),
         previousTokenHash: row.previous_token_hash === null ? null : Buffer.from(row.previous_token_hash, 'hex'),
         previousUntilMs: row.previous_token_expires_at === null ? 0 : Date.parse(row.previous_token_expires_at),
         disabled: row.disabled_at !== null,
-        principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(row.roles) }),
+        principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(grants) }),
       };
     }
     if (generation === this.#generation && this.changes.live) this.#states.set(keyId, state);

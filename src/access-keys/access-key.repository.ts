@@ -1,21 +1,24 @@
 import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
-import { parseStoredGrants } from '../auth/grants.ts';
-import { ROLES, type Grant, type Role } from '../auth/permissions.ts';
+import { grantsOf, replaceGrants, ROLE_SETS, roleSetOf, roleSetsHolding } from '../auth/grants.ts';
+import type { Grant } from '../auth/permissions.ts';
 import { nameKey, statusAt, type AccessKey, type DisabledReason } from './access-key.ts';
-import { BoundedCache } from '../util/bounded-cache.ts';
+import { choosePlan, countsNeeded, type ListShape, type RememberedCounts } from './access-key-list-plan.ts';
 
 /** PostgreSQL or SQLite: where the two plan differently. */
 function onPostgres(db: Db): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
-export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
+/** A key's row with its grants (held in access_key_grants, see src/auth/grants.ts). */
+export type AccessKeyRecord = AccessKeyRow & { grants: Grant[] };
+
+export function rowToAccessKey(row: AccessKeyRecord, now: Date): AccessKey {
   return {
     id: row.id,
     name: row.name,
-    roles: parseStoredGrants(row.roles),
+    roles: row.grants,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
@@ -28,7 +31,10 @@ export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
   };
 }
 
-/** Inserts a key; on SQLite its name goes into the trigram table separately (indexAccessKeyNames). */
+/**
+ * Inserts a key (its `role_set` from roleSetOf; its grants are stored by storeGrants); on
+ * SQLite its name goes into the trigram table separately (indexAccessKeyNames).
+ */
 export async function insertAccessKey(db: Db, row: NewAccessKeyRow): Promise<void> {
   await db.insertInto('access_keys').values(row).execute();
 }
@@ -50,20 +56,36 @@ export async function indexAccessKeyNames(db: Db, rows: ReadonlyArray<Pick<NewAc
   }
 }
 
-export async function findAccessKeyRow(db: Db, id: string): Promise<AccessKeyRow | undefined> {
-  return db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
+/** Rows with their grants (one query for all of them). */
+async function withGrants(db: Db, rows: AccessKeyRow[]): Promise<AccessKeyRecord[]> {
+  const grants = await grantsOf(
+    db,
+    'access-key',
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => ({ ...row, grants: grants.get(row.id) ?? [] }));
 }
 
-export async function findAccessKeyRowByNameKey(db: Db, nameKey: string): Promise<AccessKeyRow | undefined> {
-  return db.selectFrom('access_keys').selectAll().where('name_key', '=', nameKey).executeTakeFirst();
+async function withGrantsOf(db: Db, row: AccessKeyRow | undefined): Promise<AccessKeyRecord | undefined> {
+  return row === undefined ? undefined : (await withGrants(db, [row]))[0];
 }
 
+export async function findAccessKeyRow(db: Db, id: string): Promise<AccessKeyRecord | undefined> {
+  return withGrantsOf(db, await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst());
+}
+
+export async function findAccessKeyRowByNameKey(db: Db, nameKey: string): Promise<AccessKeyRecord | undefined> {
+  return withGrantsOf(db, await db.selectFrom('access_keys').selectAll().where('name_key', '=', nameKey).executeTakeFirst());
+}
+
+/** Replaces a key's grants (validated and merged), with the role set the list sorts by. */
 export async function updateAccessKeyRoles(db: Db, id: string, roles: Grant[]): Promise<void> {
   await db
     .updateTable('access_keys')
-    .set({ roles: JSON.stringify(roles) })
+    .set({ role_set: roleSetOf(roles) })
     .where('id', '=', id)
     .execute();
+  await replaceGrants(db, 'access-key', id, roles);
 }
 
 export async function updateAccessKeyDescription(db: Db, id: string, description: string | null): Promise<void> {
@@ -117,17 +139,15 @@ const SORT_COLUMNS = {
   name: 'name_key',
   expiresAt: 'expires_at',
   lastUsedAt: 'last_used_at',
-  // Grants are stored merged, in role order, as JSON text: sorting that text sorts keys by
-  // their first role (Cloud Account Viewer, Global Admin, Global Viewer: alphabetical by
-  // id and by display name alike).
-  role: 'roles',
+  // The key's set of roles, in ROLE_SETS order: by its first role, then its second.
+  role: 'role_set',
 } as const satisfies Record<AccessKeySort, keyof AccessKeyRow>;
 
 export interface AccessKeyQuery {
   sort: AccessKeySort;
   order: 'asc' | 'desc';
   limit: number;
-  /** The sort value and id of the last row of the previous page. */
+  /** The sort value and id of the last row of the previous page (a role sort's value: a ROLE_SETS position). */
   after: { value: string; id: string } | undefined;
   /** Case-insensitive substring of the name. */
   name: string | undefined;
@@ -138,17 +158,6 @@ export interface AccessKeyQuery {
   expiringBefore: Date;
 }
 
-/** Above this many keys in a status's expiry range, a list walks its sort index instead. */
-const DENSE_STATUS = 2000;
-/**
- * SQLite: the same in creation order, whose range plan reads an index of (expiry, creation, id)
- * alone (migration 2026-12-03T01). Keys of a status sit in runs and gaps in this order (see the
- * migration), which makes the walk the gamble. PostgreSQL's index-only scan of the 33,000 keys
- * "expiring" at a million took 35-50 ms: there a walk's one slow page costs less than a range
- * read on every page.
- */
-const DENSE_STATUS_BY_CREATION = 50_000;
-
 /** The expiry range (exclusive lower, inclusive upper bound) of a status filter. */
 function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | undefined {
   const now = q.now.toISOString();
@@ -156,27 +165,6 @@ function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | und
   if (q.status === 'active') return { after: now };
   if (q.status === 'expiring') return { after: now, upTo: q.expiringBefore.toISOString() };
   return undefined;
-}
-
-/** How long a count that picks a plan is trusted (see rememberedCount). */
-const PLAN_COUNT_TTL_MS = 60_000;
-const planCounts = new WeakMap<Db, BoundedCache<string, { n: number; until: number }>>();
-
-/**
- * A filter's capped count of matches, remembered for a minute per database and filter: for a
- * common filter the count costs milliseconds of every page at a million keys (a name ~3 ms, a
- * status range up to ~4 ms), the walk that follows ~0.2 ms. The count only picks the plan, never
- * the rows, so an outdated one costs time, not correctness.
- */
-async function rememberedCount(db: Db, filter: string, count: () => Promise<number>): Promise<number> {
-  let known = planCounts.get(db);
-  if (known === undefined) planCounts.set(db, (known = new BoundedCache(256)));
-  const now = Date.now();
-  const remembered = known.get(filter);
-  if (remembered !== undefined && remembered.until > now) return remembered.n;
-  const n = await count();
-  known.set(filter, { n, until: now + PLAN_COUNT_TTL_MS });
-  return n;
 }
 
 /** How many keys have an expiry in the range, counting no further than `cap` (index only). */
@@ -192,148 +180,76 @@ async function countUpTo(db: Db, range: { after?: string; upTo?: string }, cap: 
   return Number(row.n);
 }
 
-/** How a key's stored roles begin when `role` is its first (mergeGrants' order, then JSON). */
-const rolesPrefix = (role: Role): string => `[{"role":"${role}"`;
+/** SQLite: how many keys the trigram table matches for the GLOB, counting no further than `cap`. */
+async function countNamesUpTo(db: Db, glob: string, cap: number): Promise<number> {
+  const counted = await sql<{ n: number }>`
+    select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${cap})`.execute(db);
+  return Number(counted.rows[0]?.n ?? 0);
+}
+
+/** The name key as a trigram-table GLOB, its special characters bracketed. */
+const nameGlob = (text: string): string => '*' + text.replace(/[[*?]/g, (c) => `[${c}]`) + '*';
 
 /**
- * Where, sorted by role, the keys holding `role` can be: grants are stored merged in ROLES
- * order, so such a key's stored roles begin with `role` or a role before it in that order. The
- * list is sorted by that text (whose order the role ids share in any collation: letters
- * decide), so the walk starts at the first of those prefixes and stops before the next other
- * one. Without the bounds the first page of Global Admins in descending order walked past
- * every Global Viewer first: 400,000 keys at a million.
+ * One page of keys in a stable keyset order (sort column, then id), with their grants. The
+ * plan (access-key-list-plan.ts) decides how a status or name filter is read; `counts` keeps
+ * the capped counts it is decided on.
  */
-function roleSortBounds(role: Role): { from: string | undefined; before: string | undefined } {
-  const possible = ROLES.slice(0, ROLES.indexOf(role) + 1)
-    .map(rolesPrefix)
-    .sort();
-  const first = possible[0]!;
-  const last = possible.at(-1)!;
-  const after = ROLES.map(rolesPrefix)
-    .filter((prefix) => !possible.includes(prefix) && prefix > last)
-    .sort()[0];
-  const below = ROLES.map(rolesPrefix).some((prefix) => prefix < first);
-  return { from: below ? first : undefined, before: after };
-}
+export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: RememberedCounts): Promise<AccessKeyRecord[]> {
+  const postgres = onPostgres(db);
+  const nameText = q.name === undefined || q.name === '' ? undefined : nameKey(q.name);
+  const shape: ListShape = { dialect: postgres ? 'postgres' : 'sqlite', sort: q.sort, status: q.status, role: q.role !== undefined, name: nameText };
+  const needed = countsNeeded(shape);
+  const range = statusRange(q);
+  const found: { status?: number; name?: number } = {};
+  if (needed.statusCap !== undefined && range !== undefined) {
+    const cap = needed.statusCap;
+    found.status = await counts.get(`status ${q.status} ${cap}`, () => countUpTo(db, range, cap));
+  }
+  if (needed.nameCap !== undefined && nameText !== undefined) {
+    const cap = needed.nameCap;
+    const glob = nameGlob(nameText);
+    found.name = await counts.get(`name ${glob} ${cap}`, () => countNamesUpTo(db, glob, cap));
+  }
+  const plan = choosePlan(shape, found);
 
-/** SQLite: above this many keys matching a name filter, a list walks its sort index instead. */
-const DENSE_NAME = 2000;
-/** SQLite: the same for a filter of 1–2 characters, whose count no trigram index serves. */
-const DENSE_SHORT_NAME = 500;
-
-/**
- * SQLite: does the name filter (as a trigram-table GLOB) match at least `cap` keys? Counted in
- * the trigram table (and remembered: see rememberedCount).
- */
-async function isDenseName(db: Db, glob: string, cap: number): Promise<boolean> {
-  const matches = await rememberedCount(db, `name ${glob}`, async () => {
-    const counted = await sql<{ n: number }>`
-      select count(*) as n from (select 1 from access_keys_name_fts where name_key glob ${glob} limit ${cap})`.execute(db);
-    return Number(counted.rows[0]?.n ?? 0);
-  });
-  return matches >= cap;
-}
-
-/** True when the text has 3 characters in a row that a trigram index can look up. */
-function hasTrigram(text: string): boolean {
-  return text.split(/[[*?]/).some((run) => [...run].length >= 3);
-}
-
-/**
- * The name filter as SQL: a case-insensitive substring of the name, with `%`, `_`, `\\` (and,
- * on SQLite's trigram table, `*`, `?`, `[`) in the user's text taken literally.
- *
- * A name filter, like a status filter, is served by one of two plans: walk the sort index
- * and skip the keys whose name does not match (cheap when many match), or look the matches
- * up in the trigram index and sort them (cheap when few match, and the only cheap plan when
- * none do). On SQLite, count the matches in the trigram index, at most DENSE_NAME, and choose
- * (isDenseName).
- */
-async function nameFilter(db: Db, name: string) {
-  const text = nameKey(name);
-  const pattern = '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-  const scan = sql<boolean>`name_key like ${pattern} escape '\\'`;
-  // PostgreSQL: pg_trgm's GIN index serves the LIKE itself, and the planner, knowing the
-  // column's statistics, chooses between it and the sort index well (measured at a million
-  // keys: a substring matching none or a thousand keys reads the GIN index, a common one
-  // walks the sort index). Counting first would cost more than it saves: a GIN scan reads
-  // every match before a LIMIT applies.
-  if (onPostgres(db)) return scan;
-  // SQLite: the FTS5 trigram table (migration 2026-11-27T10) is searched with GLOB, whose
-  // special characters are bracketed; name_key is stored lowercased, as `text` is.
-  const glob = '*' + text.replace(/[[*?]/g, (c) => `[${c}]`) + '*';
-  // Fewer than 3 characters: no trigram to look up, so the count reads the trigram table in
-  // insertion order (cheap when the filter is common, as short ones usually are) and stops
-  // lower; when such a filter matches few keys, scanning the name index (name keys alone)
-  // beats reading every row of the table: ~0.25 s instead of ~2.5 s at a million keys.
-  const short = !hasTrigram(text);
-  if (await isDenseName(db, glob, short ? DENSE_SHORT_NAME : DENSE_NAME)) return scan;
-  if (short) return sql<boolean>`rowid in (select rowid from access_keys where ${scan})`;
-  return sql<boolean>`id in (select id from access_keys_name_fts where name_key glob ${glob})`;
-}
-
-/** One page of keys in a stable keyset order (sort column, then id). */
-export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<AccessKeyRow[]> {
   const column = SORT_COLUMNS[q.sort];
   // A never-used key sorts as the empty string, so keyset pagination stays total.
   const sortExpr = column === 'last_used_at' ? sql<string>`coalesce(last_used_at, '')` : sql.ref<string>(column);
   const cmp = q.order === 'desc' ? '<' : '>';
   let query = db.selectFrom('access_keys');
   // SQLite tests the terms in the order written: the status range first, as the sort index
-  // holds it, then the role and the name, which a walk reads from the table (written the
-  // other way round, a walk past a million keys read each from the table: 1.3 s against 60 ms).
-  const range = statusRange(q);
-  // Sorted by expiry, the expiry index does both jobs. Sorted otherwise, two plans compete:
-  // walk the sort index and skip the keys outside the range (cheap when many match), or read
-  // the range from the expiry index and sort it (cheap when few match). Neither dialect's
-  // planner knows which at a million keys (measured: 200 ms against 0.3 ms), so count the
-  // range on the expiry index (capped, remembered) and choose.
-  let readsRange = false;
+  // holds it right after (value, id), then the role set and the name.
   if (range !== undefined) {
-    if (q.sort !== 'expiresAt') {
-      // In creation order SQLite reads the range from the (expiry, creation, id) index, which
-      // holds no roles or names: with a role or name filter too, that read would read each key's
-      // row (25 ms warm, 290 ms cold for "expiring" at a million), so those walk.
-      const byCreation = q.sort === 'createdAt' && !onPostgres(db) && q.role === undefined && (q.name ?? '') === '';
-      const dense = byCreation ? DENSE_STATUS_BY_CREATION : DENSE_STATUS;
-      readsRange = (await rememberedCount(db, `status ${q.status} ${dense}`, () => countUpTo(db, range, dense))) < dense;
-    }
     // Written as `expires_at || ''`, the expression each sort index carries after (value, id)
     // (migration 2026-11-27T11), the range is checked inside the sort index it walks, and
     // keeps either planner off the expiry index.
-    const expiry = readsRange || q.sort === 'expiresAt' ? sql.ref<string>('expires_at') : sql<string>`(expires_at || '')`;
+    const expiry = plan.status === 'checked-in-sort-index' ? sql<string>`(expires_at || '')` : sql.ref<string>('expires_at');
     if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
-  if (q.role !== undefined) {
-    query = query.where('roles', 'like', `%"role":"${q.role}"%`);
-    if (q.sort === 'role') {
-      const { from, before } = roleSortBounds(q.role);
-      if (from !== undefined) query = query.where('roles', '>=', from);
-      if (before !== undefined) query = query.where('roles', '<', before);
-    }
+  if (q.role !== undefined && q.sort !== 'role') {
+    // `role_set + 0`: checked in the sort index being walked; neither planner may look the role
+    // sets up in the role index instead, which holds a tenth to a half of all keys, then sort them.
+    query = query.where(sql<number>`(role_set + 0)`, 'in', roleSetsHolding(q.role));
   }
-  if (q.name !== undefined && q.name !== '') {
-    query = query.where(await nameFilter(db, q.name));
+  if (nameText !== undefined) {
+    const pattern = '%' + nameText.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    const like = sql<boolean>`name_key like ${pattern} escape '\\'`;
+    if (plan.name === 'like') query = query.where(like);
+    else if (plan.name === 'name-index-scan') query = query.where(sql<boolean>`rowid in (select rowid from access_keys where ${like})`);
+    else query = query.where(sql<boolean>`id in (select id from access_keys_name_fts where name_key glob ${nameGlob(nameText)})`);
   }
-  // Each scan picks the page's rows alone, then reads them: the name, the roles (SQLite) and
-  // every expression of a status filter are in the sort index, so keys a filter skips are never
-  // read from the table (and SQLite walks the covering list index, not the narrower unique name
-  // index). The rows are found again by the rowid on SQLite, which every index entry holds:
-  // the table is read without the id index (half the pages a cold page of keys reads).
-  // PostgreSQL reads the table for every key a role filter skips (its indexes carry no roles),
-  // and for none when nothing is filtered: then the scan reads the rows itself, since finding
-  // them again by id would read the primary key too (~15 ms a page at a million keys, cold).
-  const postgres = onPostgres(db);
+  // Each scan picks the page's keys alone, then reads them: everything a filter tests is in the
+  // sort index, so keys it skips are never read from the table. SQLite finds the rows again by
+  // rowid, which every index entry holds (the table without the id index); PostgreSQL by id,
+  // or, with nothing tested, the walk reads the rows itself.
   const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
-  const scanReadsRows = postgres && range === undefined && (q.name === undefined || q.name === '');
-  // The range plan sorts the range it read by `value || ''`, which no index holds, to keep either
-  // planner off the sort index: one that trusts the range to be spread evenly through the sort
-  // order would walk it instead (PostgreSQL did, at 33,000 keys in range).
-  const scanOrder = readsRange ? sql<string>`(${sortExpr} || '')` : sortExpr;
-  const sorted = (scan: typeof query) => scan.orderBy(scanOrder, q.order).orderBy('id', q.order);
+  // The range plan orders by `value || ''`, which no index holds, to keep either planner off the
+  // sort index: one that trusts the range to be spread evenly through the sort order walks it.
+  const unindexed = (expr: typeof sortExpr) => (plan.status === 'read-range' ? sql<string>`(${expr} || '')` : expr);
   const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
-    scanReadsRows
+    plan.rows === 'from-scan'
       ? scan.selectAll().execute()
       : db
           .selectFrom('access_keys')
@@ -342,19 +258,39 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
           .orderBy(sortExpr, q.order)
           .orderBy('id', q.order)
           .execute();
-  if (q.after === undefined) return rowsOf(sorted(query).limit(q.limit));
+  const idOrder = unindexed(sql.ref<string>('id'));
+
+  if (q.sort === 'role') {
+    // One scan per role set, in order, from the cursor's: each an equality on the sort index's
+    // first column, walked by id. A role filter visits only the sets that hold the role.
+    const sets = q.role === undefined ? ROLE_SETS.map((_, position) => position) : roleSetsHolding(q.role);
+    const cursorSet = q.after === undefined ? undefined : Number(q.after.value);
+    const rows: AccessKeyRow[] = [];
+    for (const set of q.order === 'asc' ? sets : [...sets].reverse()) {
+      if (cursorSet !== undefined && (q.order === 'asc' ? set < cursorSet : set > cursorSet)) continue;
+      let scan = query.where('role_set', '=', set);
+      if (q.after !== undefined && set === cursorSet) scan = scan.where('id', cmp, q.after.id);
+      rows.push(...(await rowsOf(scan.orderBy(idOrder, q.order).limit(q.limit - rows.length))));
+      if (rows.length === q.limit) break;
+    }
+    return withGrants(db, rows);
+  }
+
+  const sorted = (scan: typeof query) => scan.orderBy(unindexed(sortExpr), q.order).orderBy('id', q.order);
+  if (q.after === undefined) return withGrants(db, await rowsOf(sorted(query).limit(q.limit)));
   // "After (value, id)" as two range scans of the sort index: the rest of the cursor's value
   // (value = v, id beyond the cursor), then the values beyond it. One scan bounded on the value
   // alone would read every earlier key of the same value again, and some values are shared by
-  // hundreds of thousands of keys (never used; one role). Row-value comparisons would do in one
-  // scan, but SQLite does not seek with them on the last-use expression. (The first scan is
-  // ordered by id alone: SQLite would sort the whole value otherwise.)
+  // many keys (never used). Row-value comparisons would do in one scan, but SQLite does not seek
+  // with them on the last-use expression. (The first scan is ordered by id alone: SQLite would
+  // sort the whole value otherwise.)
   const { value, id } = q.after;
   const tied = query.where(sql<boolean>`${sortExpr} = ${value}`).where('id', cmp, id);
-  const rows = await rowsOf(tied.orderBy('id', q.order).limit(q.limit));
-  if (rows.length === q.limit) return rows;
-  const rest = await rowsOf(sorted(query.where(sql<boolean>`${sortExpr} ${sql.raw(cmp)} ${value}`)).limit(q.limit - rows.length));
-  return [...rows, ...rest];
+  const rows = await rowsOf(tied.orderBy(idOrder, q.order).limit(q.limit));
+  if (rows.length < q.limit) {
+    rows.push(...(await rowsOf(sorted(query.where(sql<boolean>`${sortExpr} ${sql.raw(cmp)} ${value}`)).limit(q.limit - rows.length))));
+  }
+  return withGrants(db, rows);
 }
 
 /** The value a row has in the sort column, as the cursor records it. */

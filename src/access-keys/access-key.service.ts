@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { validateGrants } from '../auth/grants.ts';
+import { roleSetOf, storeGrants, validateGrants } from '../auth/grants.ts';
 import type { Grant } from '../auth/permissions.ts';
 import type { Actor } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
+import { existingAccountIds } from '../cloud-accounts/cloud-account.service.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
@@ -25,6 +26,7 @@ import {
   type Expiration,
 } from './access-key.ts';
 import { enforceDescription, enforceLifetime, readAccessKeyPolicy, writeAccessKeyPolicy, type AccessKeyPolicy } from './access-key-policy.ts';
+import { RememberedCounts } from './access-key-list-plan.ts';
 import {
   deleteAccessKey,
   disableAccessKey,
@@ -98,6 +100,9 @@ export function hashToken(token: string): string {
 
 /** The rules of API access keys: names, expirations, grants, the token shown once, the audit record. */
 export class AccessKeyService {
+  /** The capped counts the list's plan is chosen on (access-key-list-plan.ts). */
+  readonly #listCounts = new RememberedCounts();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly transactions: Transactions,
@@ -113,7 +118,7 @@ export class AccessKeyService {
     const expiration = input.expiration ?? DEFAULT_EXPIRATION;
     try {
       return await this.transactions.run(actor, async (work) => {
-        const roles = await validateGrants(work.trx, input.roles);
+        const roles = await validateGrants(work.trx, input.roles, existingAccountIds);
         const createdAt = wholeSeconds(work.now);
         const expiresAt = expiresAtFor(expiration, createdAt, this.maxKeyDays);
         const policy = await readAccessKeyPolicy(work.trx);
@@ -125,7 +130,7 @@ export class AccessKeyService {
           id,
           name,
           name_key: nameKey(name),
-          roles: JSON.stringify(roles),
+          role_set: roleSetOf(roles),
           created_at: createdAt.toISOString(),
           expires_at: expiresAt.toISOString(),
           token_hash: hashToken(token),
@@ -142,6 +147,7 @@ export class AccessKeyService {
           reactivated_at: null,
         };
         await insertAccessKey(work.trx, row);
+        await storeGrants(work.trx, 'access-key', id, roles);
         work.beforeCommit((trx) => indexAccessKeyNames(trx, [row]));
         work.audit({
           category: 'access-keys',
@@ -151,7 +157,7 @@ export class AccessKeyService {
           detail: { name, roles, expiresAt: row.expires_at, ...(description !== null && { description }) },
         });
         work.announce({ kind: 'access-key', id });
-        return { key: rowToAccessKey(row, work.now), token };
+        return { key: rowToAccessKey({ ...row, grants: roles }, work.now), token };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('name_taken', `An access key named "${name}" already exists.`);
@@ -170,20 +176,26 @@ export class AccessKeyService {
         const error: FieldError = { in: 'query', pointer: '/cursor', message: 'belongs to a list in another order' };
         throw invalidFields([error], `${describeFieldError(error)}; start again without a cursor`);
       }
+      // A role sort's value is a ROLE_SETS position.
+      if (sort === 'role' && !/^[0-9]$/.test(value)) throw validationFailed('/cursor', 'is not a cursor this list returned', 'query');
       after = { value, id };
     }
     const now = this.clock();
-    const rows = await listAccessKeyRows(this.db, {
-      sort,
-      order,
-      limit: limit + 1,
-      after,
-      name: options.name,
-      role: options.role,
-      status: options.status,
-      now,
-      expiringBefore: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 24 * 60 * 60 * 1000),
-    });
+    const rows = await listAccessKeyRows(
+      this.db,
+      {
+        sort,
+        order,
+        limit: limit + 1,
+        after,
+        name: options.name,
+        role: options.role,
+        status: options.status,
+        now,
+        expiringBefore: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 24 * 60 * 60 * 1000),
+      },
+      this.#listCounts,
+    );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextCursor = rows.length > limit && last !== undefined ? encodeCursor([sort, order, sortValue(last, sort), last.id]) : null;
@@ -232,13 +244,13 @@ export class AccessKeyService {
         let row = await this.#existing(work, id);
         const policy = await readAccessKeyPolicy(work.trx);
         if (changes.roles !== undefined) {
-          const before = JSON.parse(row.roles) as Grant[];
-          const after = await validateGrants(work.trx, changes.roles);
+          const before = row.grants;
+          const after = await validateGrants(work.trx, changes.roles, existingAccountIds);
           // The rest of the key's life, counted from now, must fit its new roles.
           enforceLifetime(policy, after, work.now, new Date(row.expires_at), '/roles');
           await updateAccessKeyRoles(work.trx, id, after);
           work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
-          row = { ...row, roles: JSON.stringify(after) };
+          row = { ...row, role_set: roleSetOf(after), grants: after };
         }
         if (description !== undefined && description !== row.description) {
           enforceDescription(policy, description);
@@ -290,8 +302,7 @@ export class AccessKeyService {
         const expiration = options.expiration ?? expirationOf(row.expiration, row.created_at, row.expires_at);
         const issuedAt = wholeSeconds(work.now);
         const expiresAt = expiresAtFor(expiration, issuedAt, this.maxKeyDays);
-        const roles = JSON.parse(row.roles) as Grant[];
-        enforceLifetime(await readAccessKeyPolicy(work.trx), roles, issuedAt, expiresAt, '/expiration');
+        enforceLifetime(await readAccessKeyPolicy(work.trx), row.grants, issuedAt, expiresAt, '/expiration');
         const { token } = await this.tokens.issue('accessKey', id, issuedAt, expiresAt);
         const graceEnd = Math.min(work.now.getTime() + graceMinutes * 60_000, Date.parse(row.expires_at));
         const graced = graceEnd > work.now.getTime();

@@ -95,11 +95,6 @@ export function namedAccountIds(grants: readonly Grant[]): string[] {
   return [...new Set(grants.flatMap((g) => (g.role === 'cloud-account-viewer' && g.accounts !== 'all' ? g.accounts : [])))];
 }
 
-/** Drops an account from grants (the account was deleted); a grant left with no account stays, seeing nothing. */
-export function withoutAccount(grants: readonly Grant[], accountId: string): Grant[] {
-  return grants.map((g) => (g.role === 'cloud-account-viewer' && g.accounts !== 'all' ? { role: g.role, accounts: g.accounts.filter((id) => id !== accountId) } : g));
-}
-
 export function isGlobalAdmin(grants: readonly Grant[]): boolean {
   return grants.some((g) => g.role === 'global-admin');
 }

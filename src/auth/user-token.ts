@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { Database, UserRow } from '../db/schema.ts';
+import type { Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
-import { findUserById, recordSignIn, rowToUser } from '../users/user.public.ts';
+import { findUserById, recordSignIn, rowToUser, type UserRecord } from '../users/user.public.ts';
 import { principalForUser } from '../users/user.ts';
 import type { AuthResult, BearerVerifier } from './authenticate.ts';
 import type { TokenService } from './tokens.ts';
@@ -23,7 +23,7 @@ export class UserTokens {
   ) {}
 
   /** Issues a token for a user whose password was just checked, and records the sign-in. */
-  async issue(user: UserRow, ip: string): Promise<{ token: string; expiresIn: number }> {
+  async issue(user: UserRecord, ip: string): Promise<{ token: string; expiresIn: number }> {
     return this.transactions.run({ name: user.email, ip }, async (work) => {
       // Whole seconds, as the token's `iat` and `exp` are; never before the user's last
       // revocation (which is rounded up to the next second), or the new token would be dead too.

@@ -75,13 +75,3 @@ export async function listCloudAccountRows(db: Db, q: CloudAccountQuery): Promis
 export async function accountsUsingCredential(db: Db, credentialId: string): Promise<{ id: string; display_name: string }[]> {
   return db.selectFrom('cloud_accounts').select(['id', 'display_name']).where('credential_id', '=', credentialId).orderBy('display_name').execute();
 }
-
-/** Rows of `table` whose JSON `roles` text mentions `accountId` (a superset: the caller re-checks the parsed grants). */
-export async function grantHoldersNaming(db: Db, table: 'access_keys' | 'users', accountId: string): Promise<{ id: string; roles: string }[]> {
-  const pattern = '%' + JSON.stringify(accountId).replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-  return db.selectFrom(table).select(['id', 'roles']).where(sql<SqlBool>`roles like ${pattern} escape '\\'`).execute();
-}
-
-export async function setRoles(db: Db, table: 'access_keys' | 'users', id: string, roles: string): Promise<void> {
-  await db.updateTable(table).set({ roles }).where('id', '=', id).execute();
-}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { parseStoredGrants } from '../auth/grants.ts';
-import { ALL_ACCOUNTS, withoutAccount, type AccountScope } from '../auth/permissions.ts';
+import { removeAccountFromGrants } from '../auth/grants.ts';
+import { ALL_ACCOUNTS, type AccountScope } from '../auth/permissions.ts';
 import type { Actor } from '../auth/principal.ts';
 import { isUniqueViolation, type Db } from '../db/database.ts';
 import type { CloudAccountRow, Database } from '../db/schema.ts';
@@ -14,14 +14,18 @@ import { findCredential } from '../credentials/credential.public.ts';
 import { normalizeDisplayName, normalizeExternalId, type AccountStatus, type CloudAccount, type Vendor } from './cloud-account.ts';
 import {
   deleteCloudAccountRow,
+  existingAccountIds as existingAccountIdsIn,
   findCloudAccountRow,
-  grantHoldersNaming,
   insertCloudAccount,
   listCloudAccountRows,
   rowToCloudAccount,
-  setRoles,
   updateCloudAccountRow,
 } from './cloud-account.repository.ts';
+
+/** The subset of `ids` that exist as cloud accounts: how other features check the accounts they name. */
+export function existingAccountIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  return existingAccountIdsIn(db, ids);
+}
 
 export interface NewCloudAccount {
   vendor: Vendor;
@@ -188,24 +192,12 @@ export class CloudAccountService {
         const row = await findCloudAccountRow(work.trx, id, scope);
         if (row === undefined) throw notFound('The cloud account');
         const assets = await removeAssetsOfAccount(work.trx, id);
+        // The grants' owner drops the account from every grant (their rows reference it).
+        const changed = await removeAccountFromGrants(work.trx, id);
         await deleteCloudAccountRow(work.trx, id);
-        const touched = { keys: 0, users: 0 };
-        for (const table of ['access_keys', 'users'] as const) {
-          for (const holder of await grantHoldersNaming(work.trx, table, id)) {
-            const before = parseStoredGrants(holder.roles);
-            const after = withoutAccount(before, id);
-            const text = JSON.stringify(after);
-            if (text === JSON.stringify(before)) continue;
-            await setRoles(work.trx, table, holder.id, text);
-            if (table === 'access_keys') {
-              touched.keys++;
-              work.announce({ kind: 'access-key', id: holder.id });
-            } else {
-              touched.users++;
-              work.announce({ kind: 'user', id: holder.id });
-            }
-          }
-        }
+        for (const keyId of changed.keys) work.announce({ kind: 'access-key', id: keyId });
+        for (const userId of changed.users) work.announce({ kind: 'user', id: userId });
+        const touched = { keys: changed.keys.length, users: changed.users.length };
         work.audit({
           category: 'cloud-accounts',
           resource: row.display_name,

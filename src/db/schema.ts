@@ -2,11 +2,14 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
  * The tables, as Kysely sees them. Times are ISO 8601 UTC strings (fixed width, so they
- * sort as text on both dialects); booleans are 0/1 integers; role grants are JSON text.
+ * sort as text on both dialects); booleans are 0/1 integers. Grants are rows (access_key_grants,
+ * user_grants; see src/auth/grants.ts).
  */
 export interface Database {
   signing_keys: SigningKeyTable;
   access_keys: AccessKeyTable;
+  access_key_grants: AccessKeyGrantTable;
+  user_grants: UserGrantTable;
   cloud_accounts: CloudAccountTable;
   users: UserTable;
   audit_events: AuditEventTable;
@@ -35,7 +38,11 @@ export interface AccessKeyTable {
   name: string;
   /** `name` folded for the case-insensitive unique index. */
   name_key: string;
-  roles: string;
+  /**
+   * The set of roles the key holds, as its position in ROLE_SETS (src/auth/grants.ts): the
+   * list's role sort and role filter. Written with the key's grants, never on its own.
+   */
+  role_set: number;
   created_at: string;
   expires_at: string;
   /** Hex SHA-256 of the issued token; the token itself is never stored. */
@@ -59,6 +66,25 @@ export interface AccessKeyTable {
   reactivated_at: string | null;
 }
 
+/**
+ * One role a holder has (its head row: `account_id` null), or one account a Cloud Account
+ * Viewer limited to a list may see (`account_id` set, `all_accounts` 0).
+ */
+interface GrantColumns {
+  role: string;
+  /** 1: the role covers every cloud account (Global roles; a Cloud Account Viewer of "all"). */
+  all_accounts: number;
+  account_id: string | null;
+}
+
+export interface AccessKeyGrantTable extends GrantColumns {
+  key_id: string;
+}
+
+export interface UserGrantTable extends GrantColumns {
+  user_id: string;
+}
+
 export interface CloudAccountTable {
   id: string;
   vendor: string;
@@ -75,7 +101,6 @@ export interface UserTable {
   email: string;
   email_key: string;
   display_name: string;
-  roles: string;
   status: string;
   is_primary: number;
   password_hash: string | null;

@@ -1,12 +1,13 @@
 import type { Db } from '../db/database.ts';
-import type { SessionRow, UserRow } from '../db/schema.ts';
+import type { SessionRow } from '../db/schema.ts';
+import { withUserGrants, type UserRecord } from '../users/user.public.ts';
 
 export async function insertSession(db: Db, row: SessionRow): Promise<void> {
   await db.insertInto('sessions').values(row).execute();
 }
 
-/** The session and its user, in one query. */
-export async function findSessionWithUser(db: Db, idHash: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+/** The session and its user in one query, then the user's grants. */
+export async function findSessionWithUser(db: Db, idHash: string): Promise<{ session: SessionRow; user: UserRecord } | undefined> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -23,7 +24,6 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       'users.email as u_email',
       'users.email_key as u_email_key',
       'users.display_name as u_display_name',
-      'users.roles as u_roles',
       'users.status as u_status',
       'users.is_primary as u_is_primary',
       'users.password_hash as u_password_hash',
@@ -45,19 +45,22 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       ip: row.ip,
       user_agent: row.user_agent,
     },
-    user: {
-      id: row.u_id,
-      email: row.u_email,
-      email_key: row.u_email_key,
-      display_name: row.u_display_name,
-      roles: row.u_roles,
-      status: row.u_status,
-      is_primary: row.u_is_primary,
-      password_hash: row.u_password_hash,
-      created_at: row.u_created_at,
-      last_sign_in_at: row.u_last_sign_in_at,
-      tokens_valid_after: row.u_tokens_valid_after,
-    },
+    user: (
+      await withUserGrants(db, [
+        {
+          id: row.u_id,
+          email: row.u_email,
+          email_key: row.u_email_key,
+          display_name: row.u_display_name,
+          status: row.u_status,
+          is_primary: row.u_is_primary,
+          password_hash: row.u_password_hash,
+          created_at: row.u_created_at,
+          last_sign_in_at: row.u_last_sign_in_at,
+          tokens_valid_after: row.u_tokens_valid_after,
+        },
+      ])
+    )[0]!,
   };
 }
 

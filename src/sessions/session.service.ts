@@ -2,9 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { AuthResult } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { Database, UserRow } from '../db/schema.ts';
+import type { Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
-import { recordSignIn, revokeUserTokens, rowToUser } from '../users/user.public.ts';
+import { recordSignIn, revokeUserTokens, rowToUser, type UserRecord } from '../users/user.public.ts';
 import { principalForUser, type User } from '../users/user.ts';
 import { deleteExpiredSessions, deleteOtherSessionsOf, deleteSession, findSessionWithUser, insertSession, touchSession } from './session.repository.ts';
 import { hashSessionId, isSessionSecretShaped, newSessionSecret, sessionCookieName, touchIntervalMs } from './session.ts';
@@ -59,7 +59,7 @@ export class SessionService {
    * Starts a session for a user whose password was just checked, records the sign-in and
    * ends the session the browser held before, if any (no fixation).
    */
-  async start(user: UserRow, ip: string, userAgent: string | undefined, previousCookie: string | undefined): Promise<NewSession> {
+  async start(user: UserRecord, ip: string, userAgent: string | undefined, previousCookie: string | undefined): Promise<NewSession> {
     const cookieValue = newSessionSecret();
     const csrfToken = newSessionSecret();
     return this.transactions.run({ name: user.email, ip }, async (work) => {

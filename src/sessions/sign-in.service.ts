@@ -3,11 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { verifyPassword } from '../auth/passwords.ts';
-import type { Database, UserRow } from '../db/schema.ts';
+import type { Database } from '../db/schema.ts';
 import type { Transactions } from '../db/transactions.ts';
 import { AppError } from '../http/errors.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
-import { findUserByEmailKey } from '../users/user.public.ts';
+import { findUserByEmailKey, type UserRecord } from '../users/user.public.ts';
 import { emailKey } from '../users/user.ts';
 
 /**
@@ -66,7 +66,7 @@ function expandIPv6(ip: string): string[] {
 export type SignInVia = 'session' | 'token';
 
 /** Denials are values: the route turns them into its own error shape. */
-export type SignInResult = { ok: true; user: UserRow } | { ok: false };
+export type SignInResult = { ok: true; user: UserRecord } | { ok: false };
 
 /** Runs `fn` after every earlier call with the same key has finished (in this process). */
 class KeyedQueue {

@@ -1,22 +1,21 @@
 import type { Db } from '../db/database.ts';
-import type { UserRow } from '../db/schema.ts';
 import type { Work } from '../db/transactions.ts';
-import { findUserRow, findUserRowByEmailKey, rowToUser, updateUserRow } from './user.repository.ts';
+import { findUserRow, findUserRowByEmailKey, rowToUser, updateUserRow, withUserGrants, type UserRecord } from './user.repository.ts';
 import { tokensRevokedAt, type User } from './user.ts';
 
 // What other features may ask of users (sign-in, sessions and user tokens authenticate them);
 // the users table is written by this feature alone. Reads return the row, since
 // authenticating needs what the API never shows (status, password hash, token revocation).
 
-export { rowToUser };
+export { rowToUser, withUserGrants, type UserRecord };
 
 /** A user by id; the user-token check calls it on every request, so it stays one query. */
-export function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+export function findUserById(db: Db, id: string): Promise<UserRecord | undefined> {
   return findUserRow(db, id);
 }
 
 /** A user by the comparison key of their email (`emailKey`), for sign-in. */
-export function findUserByEmailKey(db: Db, key: string): Promise<UserRow | undefined> {
+export function findUserByEmailKey(db: Db, key: string): Promise<UserRecord | undefined> {
   return findUserRowByEmailKey(db, key);
 }
 
@@ -24,7 +23,7 @@ export function findUserByEmailKey(db: Db, key: string): Promise<UserRow | undef
  * Records a successful sign-in (console session or user token) at the unit's time; returns
  * the user as it now is.
  */
-export async function recordSignIn(work: Work, user: UserRow): Promise<User> {
+export async function recordSignIn(work: Work, user: UserRecord): Promise<User> {
   const at = work.now.toISOString();
   await updateUserRow(work.trx, user.id, { last_sign_in_at: at });
   return rowToUser({ ...user, last_sign_in_at: at });

@@ -1,16 +1,34 @@
 import { sql } from 'kysely';
-import { parseStoredGrants } from '../auth/grants.ts';
+import { grantsOf } from '../auth/grants.ts';
+import type { Grant } from '../auth/permissions.ts';
 import type { Db } from '../db/database.ts';
 import type { InvitationRow, UserRow } from '../db/schema.ts';
 import { comparisonKey } from '../util/names.ts';
 import { tokensRevokedAt, type User } from './user.ts';
 
-export function rowToUser(row: UserRow): User {
+/** A user's row with their grants (held in user_grants, see src/auth/grants.ts). */
+export type UserRecord = UserRow & { grants: Grant[] };
+
+/** Rows with their grants (one query for all of them). */
+export async function withUserGrants(db: Db, rows: UserRow[]): Promise<UserRecord[]> {
+  const grants = await grantsOf(
+    db,
+    'user',
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => ({ ...row, grants: grants.get(row.id) ?? [] }));
+}
+
+async function withGrantsOf(db: Db, row: UserRow | undefined): Promise<UserRecord | undefined> {
+  return row === undefined ? undefined : (await withUserGrants(db, [row]))[0];
+}
+
+export function rowToUser(row: UserRecord): User {
   return {
     id: row.id,
     email: row.email,
     displayName: row.display_name,
-    roles: parseStoredGrants(row.roles),
+    roles: row.grants,
     status: row.status === 'active' ? 'active' : 'pending',
     primary: Number(row.is_primary) === 1,
     createdAt: row.created_at,
@@ -30,18 +48,18 @@ export async function insertUser(db: Db, row: UserRow): Promise<void> {
   await db.insertInto('users').values(row).execute();
 }
 
-export async function findUserRow(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findUserRow(db: Db, id: string): Promise<UserRecord | undefined> {
+  return withGrantsOf(db, await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
 }
 
-export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst();
+export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRecord | undefined> {
+  return withGrantsOf(db, await db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst());
 }
 
 export async function updateUserRow(
   db: Db,
   id: string,
-  patch: Partial<Pick<UserRow, 'display_name' | 'roles' | 'status' | 'last_sign_in_at' | 'tokens_valid_after'>>,
+  patch: Partial<Pick<UserRow, 'display_name' | 'status' | 'last_sign_in_at' | 'tokens_valid_after'>>,
 ): Promise<void> {
   await db.updateTable('users').set(patch).where('id', '=', id).execute();
 }
@@ -74,7 +92,7 @@ export interface UserQuery {
 }
 
 /** One page of users, in email order (a stable keyset: email key, then id). */
-export async function listUserRows(db: Db, q: UserQuery): Promise<UserRow[]> {
+export async function listUserRows(db: Db, q: UserQuery): Promise<UserRecord[]> {
   let query = db.selectFrom('users').selectAll();
   if (q.q !== undefined && q.q.trim() !== '') {
     const substring = (text: string) => '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
@@ -88,7 +106,7 @@ export async function listUserRows(db: Db, q: UserQuery): Promise<UserRow[]> {
     const { emailKey, id } = q.after;
     query = query.where(sql<boolean>`(email_key > ${emailKey} or (email_key = ${emailKey} and id > ${id}))`);
   }
-  return query.orderBy('email_key', 'asc').orderBy('id', 'asc').limit(q.limit).execute();
+  return withUserGrants(db, await query.orderBy('email_key', 'asc').orderBy('id', 'asc').limit(q.limit).execute());
 }
 
 // Invitations: found by the SHA-256 of the token in the link; one per user.

@@ -1,12 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { validateGrants } from '../auth/grants.ts';
+import { replaceGrants, storeGrants, validateGrants } from '../auth/grants.ts';
 import { generatePassword, hashPassword } from '../auth/passwords.ts';
 import { codePointLength, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../shared/limits.ts';
 import { isGlobalAdmin, type Grant } from '../auth/permissions.ts';
 import { SYSTEM_ACTOR, type Actor } from '../auth/principal.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Database, UserRow } from '../db/schema.ts';
+import { existingAccountIds } from '../cloud-accounts/cloud-account.service.ts';
 import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, notFound, validationFailed } from '../http/errors.ts';
 import { endSessionsOf } from '../sessions/session.public.ts';
@@ -26,6 +27,7 @@ import {
   rowToUser,
   setUserPassword,
   updateUserRow,
+  type UserRecord,
 } from './user.repository.ts';
 
 /** A user as the users API shows it to an admin: with when a pending invitation expires. */
@@ -81,13 +83,12 @@ export class UserService {
     const passwordHash = await hashPassword(input.password ?? (generatedPassword as string));
     try {
       const user = await this.transactions.run(actor, async (work) => {
-        const roles = await validateGrants(work.trx, input.roles);
+        const roles = await validateGrants(work.trx, input.roles, existingAccountIds);
         const row = {
           id: randomUUID(),
           email,
           email_key: emailKey(email),
           display_name: displayName,
-          roles: JSON.stringify(roles),
           status: 'active',
           is_primary: 0,
           password_hash: passwordHash,
@@ -96,8 +97,9 @@ export class UserService {
           tokens_valid_after: null,
         };
         await insertUser(work.trx, row);
+        await storeGrants(work.trx, 'user', row.id, roles);
         work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles } });
-        return rowToUser(row);
+        return rowToUser({ ...row, grants: roles });
       });
       return generatedPassword === undefined ? { user } : { user, generatedPassword };
     } catch (error) {
@@ -122,7 +124,6 @@ export class UserService {
           email: adminEmail,
           email_key: emailKey(adminEmail),
           display_name: 'Administrator',
-          roles: JSON.stringify([{ role: 'global-admin' }]),
           status: 'active',
           is_primary: 1,
           password_hash: passwordHash,
@@ -130,9 +131,11 @@ export class UserService {
           last_sign_in_at: null,
           tokens_valid_after: null,
         };
+        const grants: Grant[] = [{ role: 'global-admin' }];
         await insertUser(work.trx, row);
+        await storeGrants(work.trx, 'user', row.id, grants);
         work.audit({ category: 'users', resource: adminEmail, resourceId: row.id, action: 'add', detail: { email: adminEmail, roles: ['global-admin'], primary: true } });
-        return rowToUser(row);
+        return rowToUser({ ...row, grants });
       });
       return generatedPassword === undefined ? { user } : { user, generatedPassword };
     } catch (error) {
@@ -182,13 +185,12 @@ export class UserService {
     const displayName = normalizeDisplayName(input.displayName ?? email.split('@')[0] ?? email);
     try {
       return await this.transactions.run(actor, async (work) => {
-        const roles = await validateGrants(work.trx, input.roles);
+        const roles = await validateGrants(work.trx, input.roles, existingAccountIds);
         const row: UserRow = {
           id: randomUUID(),
           email,
           email_key: emailKey(email),
           display_name: displayName,
-          roles: JSON.stringify(roles),
           status: 'pending',
           is_primary: 0,
           password_hash: null,
@@ -197,10 +199,11 @@ export class UserService {
           tokens_valid_after: null,
         };
         await insertUser(work.trx, row);
+        await storeGrants(work.trx, 'user', row.id, roles);
         work.audit({ category: 'users', resource: email, resourceId: row.id, action: 'add', detail: { email, displayName, roles, status: 'pending' } });
         const invitation = await this.#newInvitation(work, row, 'add');
         work.announce({ kind: 'user', id: row.id });
-        return { ...rowToUser(row), ...invitation };
+        return { ...rowToUser({ ...row, grants: roles }), ...invitation };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('email_taken', `A user with the email ${email} already exists.`);
@@ -230,18 +233,19 @@ export class UserService {
       actor,
       async (work) => {
         const row = await this.#existing(work, id);
-        const before = { displayName: row.display_name, roles: JSON.parse(row.roles) as Grant[] };
+        const before = { displayName: row.display_name, roles: row.grants };
         const displayName = input.displayName === undefined ? row.display_name : normalizeDisplayName(input.displayName);
-        const roles = input.roles === undefined ? before.roles : await validateGrants(work.trx, input.roles);
+        const roles = input.roles === undefined ? before.roles : await validateGrants(work.trx, input.roles, existingAccountIds);
         if (Number(row.is_primary) === 1 && !isGlobalAdmin(roles)) {
           throw new AppError('primary_user_protected', `${row.email} is the primary user and keeps the Global Admin role.`);
         }
         const changes: Record<string, unknown> = {};
         if (displayName !== before.displayName) changes['displayName'] = { before: before.displayName, after: displayName };
         if (JSON.stringify(roles) !== JSON.stringify(before.roles)) changes['roles'] = { before: before.roles, after: roles };
-        const updated = { ...row, display_name: displayName, roles: JSON.stringify(roles) };
+        const updated = { ...row, display_name: displayName, grants: roles };
         if (Object.keys(changes).length > 0) {
-          await updateUserRow(work.trx, id, { display_name: displayName, roles: updated.roles });
+          if (changes['displayName'] !== undefined) await updateUserRow(work.trx, id, { display_name: displayName });
+          if (changes['roles'] !== undefined) await replaceGrants(work.trx, 'user', id, roles);
           work.audit({ category: 'users', resource: row.email, resourceId: id, action: 'edit', detail: { email: row.email, ...changes } });
           work.announce({ kind: 'user', id });
         }
@@ -346,12 +350,12 @@ export class UserService {
     return { invitationUrl: `${this.publicUrl}/invite/${token}`, invitationExpiresAt: expiresAt };
   }
 
-  async #managed(db: Kysely<Database> | Work['trx'], row: UserRow): Promise<ManagedUser> {
+  async #managed(db: Kysely<Database> | Work['trx'], row: UserRecord): Promise<ManagedUser> {
     const expiries = row.status === 'pending' ? await invitationExpiries(db, [row.id]) : new Map<string, string>();
     return { ...rowToUser(row), invitationExpiresAt: expiries.get(row.id) ?? null };
   }
 
-  async #existing(work: Work, id: string): Promise<UserRow> {
+  async #existing(work: Work, id: string): Promise<UserRecord> {
     const row = await findUserRow(work.trx, id);
     if (row === undefined) throw notFound('The user');
     return row;

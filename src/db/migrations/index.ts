@@ -14,6 +14,7 @@ import * as keyExpiryCreationIndex from './2026-12-03T01-key-expiry-creation-ind
 import * as foldedNameKeys from './2026-12-07T02-folded-name-keys.ts';
 import * as userTokensValidAfter from './2026-12-07T03-user-tokens-valid-after.ts';
 import * as acknowledgedChanges from './2026-12-07T05-acknowledged-changes.ts';
+import * as grantsAsRows from './2026-12-07T10-grants-as-rows.ts';
 import * as keyLifecycle from './2026-12-07T20-key-lifecycle.ts';
 
 /**
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T02-folded-name-keys': foldedNameKeys,
   '2026-12-07T03-user-tokens-valid-after': userTokensValidAfter,
   '2026-12-07T05-acknowledged-changes': acknowledgedChanges,
+  '2026-12-07T10-grants-as-rows': grantsAsRows,
   '2026-12-07T20-key-lifecycle': keyLifecycle,
 };
 
