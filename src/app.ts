@@ -21,6 +21,7 @@ import { tokenRoutes } from './auth/token.routes.ts';
 import { sessionRoutes } from './sessions/session.routes.ts';
 import { invitationRoutes } from './users/invitation.routes.ts';
 import { userRoutes } from './users/user.routes.ts';
+import { webhookRoutes } from './webhooks/webhook.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
@@ -205,6 +206,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       await api.register(assetRoutes, { prefix: '/assets', ctx });
       await api.register(policyRoutes, { prefix: '/policy', ctx });
       await api.register(reportRoutes, { prefix: '/reports', ctx });
+      await api.register(webhookRoutes, { prefix: '/webhooks', ctx });
     },
     { prefix: API_PREFIX },
   );

@@ -10,6 +10,7 @@ import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, describeFieldError, invalidFields, notFound, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
+import { enqueueWebhookEvent } from '../webhooks/webhook-events.ts';
 import { DEFAULT_EXPIRATION, expiresAtFor, legacyNameKey, nameKey, normalizeName, type AccessKey, type Expiration } from './access-key.ts';
 import {
   deleteAccessKey,
@@ -94,7 +95,9 @@ export class AccessKeyService {
           detail: { name, roles, expiresAt: row.expires_at },
         });
         work.announce({ kind: 'access-key', id });
-        return { key: rowToAccessKey(row, work.now), token };
+        const key = rowToAccessKey(row, work.now);
+        await enqueueWebhookEvent(work, 'access_key.created', key);
+        return { key, token };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('name_taken', `An access key named "${name}" already exists.`);
@@ -166,7 +169,9 @@ export class AccessKeyService {
         await updateAccessKeyRoles(work.trx, id, after);
         work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
         work.announce({ kind: 'access-key', id });
-        return rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
+        const key = rowToAccessKey({ ...row, roles: JSON.stringify(after) }, work.now);
+        await enqueueWebhookEvent(work, 'access_key.updated', key);
+        return key;
       },
       { reducesAccess: true },
     );
@@ -181,6 +186,7 @@ export class AccessKeyService {
         await deleteAccessKey(work.trx, id);
         work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
         work.announce({ kind: 'access-key', id });
+        await enqueueWebhookEvent(work, 'access_key.removed', rowToAccessKey(row, work.now));
       },
       { reducesAccess: true },
     );

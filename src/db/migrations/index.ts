@@ -14,6 +14,8 @@ import * as keyExpiryCreationIndex from './2026-12-03T01-key-expiry-creation-ind
 import * as foldedNameKeys from './2026-12-07T02-folded-name-keys.ts';
 import * as userTokensValidAfter from './2026-12-07T03-user-tokens-valid-after.ts';
 import * as acknowledgedChanges from './2026-12-07T05-acknowledged-changes.ts';
+import * as webhooks from './2026-12-07T30-webhooks.ts';
+import * as keyExpiryNotices from './2026-12-07T31-key-expiry-notices.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -35,6 +37,8 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T02-folded-name-keys': foldedNameKeys,
   '2026-12-07T03-user-tokens-valid-after': userTokensValidAfter,
   '2026-12-07T05-acknowledged-changes': acknowledgedChanges,
+  '2026-12-07T30-webhooks': webhooks,
+  '2026-12-07T31-key-expiry-notices': keyExpiryNotices,
 };
 
 export const migrationProvider: MigrationProvider = {
