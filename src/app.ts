@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
+import { expiringSoonRoutes } from './access-keys/expiry-warnings.routes.ts';
 import { assetRoutes } from './assets/asset.routes.ts';
 import { introspectRoutes } from './auth/introspect.routes.ts';
 import { cloudAccountRoutes } from './cloud-accounts/cloud-account.routes.ts';
@@ -195,6 +196,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(
     async (api) => {
       await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
+      await api.register(expiringSoonRoutes, { prefix: '/access-keys', ctx });
       await api.register(sessionRoutes, { prefix: '/session', ctx });
       await api.register(tokenRoutes, { prefix: '/token', ctx });
       await api.register(userRoutes, { prefix: '/users', ctx });

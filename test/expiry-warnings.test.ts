@@ -73,3 +73,41 @@ describe.each(DIALECTS)('expiry warnings (%s)', (dialect) => {
     expect(await runJob()).toEqual([]);
   });
 });
+
+describe.each(DIALECTS)('keys expiring soon (%s)', (dialect) => {
+  let h: Harness;
+  let admin: string;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
+    await h.key([{ role: 'global-viewer' }], { name: 'in-two-days', expiration: { days: 2 } });
+    await h.key([{ role: 'global-viewer' }], { name: 'in-a-week', expiration: '7d' });
+    await h.key([{ role: 'global-viewer' }], { name: 'in-ten-days', expiration: { days: 10 } });
+    await h.key([{ role: 'global-viewer' }], { name: 'in-a-month', expiration: '30d' });
+  });
+  afterAll(() => h.close());
+
+  it('counts them and names the soonest', async () => {
+    const res = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys/expiring-soon' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ withinDays: 7, count: 2, capped: false });
+    expect(res.json().soonest.map((k: { name: string }) => k.name)).toEqual(['in-two-days', 'in-a-week']);
+    expect((await h.request(admin, { method: 'GET', url: '/api/v1/access-keys/expiring-soon?withinDays=30' })).json().count).toBe(4);
+    const bad = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys/expiring-soon?withinDays=0' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0]).toMatchObject({ in: 'query', pointer: '/withinDays' });
+    const viewer = (await h.key([{ role: 'global-viewer' }])).token;
+    expect((await h.request(viewer, { method: 'GET', url: '/api/v1/access-keys/expiring-soon' })).statusCode).toBe(403);
+  });
+
+  it('filters the list to a window with expiringWithinDays', async () => {
+    const res = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?status=expiring&expiringWithinDays=7&sort=expiresAt&order=asc' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().items.map((k: { name: string }) => k.name)).toEqual(['in-two-days', 'in-a-week']);
+    const thirty = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?status=expiring&sort=expiresAt&order=asc' });
+    expect(thirty.json().items.map((k: { name: string }) => k.name)).toEqual(['in-two-days', 'in-a-week', 'in-ten-days', 'in-a-month']);
+    const alone = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?expiringWithinDays=7' });
+    expect(alone.statusCode).toBe(400);
+    expect(alone.json().errors[0]).toMatchObject({ in: 'query', pointer: '/expiringWithinDays' });
+  });
+});

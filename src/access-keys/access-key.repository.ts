@@ -117,6 +117,11 @@ function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | und
   return undefined;
 }
 
+/** The length of an "expiring" window in days (its counts are remembered per window). */
+function statusWindowDays(q: AccessKeyQuery): number {
+  return q.status === 'expiring' ? Math.round((q.expiringBefore.getTime() - q.now.getTime()) / 86_400_000) : 0;
+}
+
 /** How long a count that picks a plan is trusted (see rememberedCount). */
 const PLAN_COUNT_TTL_MS = 60_000;
 const planCounts = new WeakMap<Db, BoundedCache<string, { n: number; until: number }>>();
@@ -255,7 +260,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery): Promise<Acce
       // row (25 ms warm, 290 ms cold for "expiring" at a million), so those walk.
       const byCreation = q.sort === 'createdAt' && !onPostgres(db) && q.role === undefined && (q.name ?? '') === '';
       const dense = byCreation ? DENSE_STATUS_BY_CREATION : DENSE_STATUS;
-      readsRange = (await rememberedCount(db, `status ${q.status} ${dense}`, () => countUpTo(db, range, dense))) < dense;
+      readsRange = (await rememberedCount(db, `status ${q.status} ${statusWindowDays(q)} ${dense}`, () => countUpTo(db, range, dense))) < dense;
     }
     // Written as `expires_at || ''`, the expression each sort index carries after (value, id)
     // (migration 2026-11-27T11), the range is checked inside the sort index it walks, and

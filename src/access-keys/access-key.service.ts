@@ -40,6 +40,8 @@ export interface AccessKeyListOptions {
   name?: string | undefined;
   role?: Grant['role'] | undefined;
   status?: AccessKeyQuery['status'];
+  /** With status "expiring": the window in days (default EXPIRING_WITHIN_DAYS). */
+  expiringWithinDays?: number | undefined;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -118,6 +120,9 @@ export class AccessKeyService {
       }
       after = { value, id };
     }
+    if (options.expiringWithinDays !== undefined && options.status !== 'expiring') {
+      throw invalidFields([{ in: 'query', pointer: '/expiringWithinDays', message: 'applies only with status=expiring' }]);
+    }
     const now = this.clock();
     const rows = await listAccessKeyRows(this.db, {
       sort,
@@ -128,7 +133,7 @@ export class AccessKeyService {
       role: options.role,
       status: options.status,
       now,
-      expiringBefore: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 24 * 60 * 60 * 1000),
+      expiringBefore: new Date(now.getTime() + (options.expiringWithinDays ?? EXPIRING_WITHIN_DAYS) * 24 * 60 * 60 * 1000),
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
