@@ -20,12 +20,12 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     // Near the real time: receivers check `webhook-timestamp` against their own clock.
     h = await createHarness(dialect, { env: ALLOW_PRIVATE, clock: testClock(new Date()) });
     admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
-  });
-  afterAll(() => h.close());
-  beforeAll(async () => {
     receiver = await startReceiver();
   });
-  afterAll(() => receiver.close());
+  afterAll(async () => {
+    await receiver.close();
+    await h.close();
+  });
   afterEach(async () => {
     receiver.answer(200);
     receiver.received.length = 0;
@@ -40,7 +40,11 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
   const deliveries = async (id: string) => (await h.request(admin, { method: 'GET', url: `${url}/${id}/deliveries` })).json().items;
 
   it('shows the secret once, keeps it sealed, and lists, edits and removes webhooks', async () => {
-    const res = await h.request(admin, { method: 'POST', url, payload: { url: receiver.url, events: ['access_key.removed', 'access_key.created'], description: ' CI ' } });
+    const res = await h.request(admin, {
+      method: 'POST',
+      url,
+      payload: { url: receiver.url, events: ['access_key.removed', 'access_key.created'], description: ' CI ' },
+    });
     expect(res.statusCode, res.body).toBe(201);
     const created = res.json();
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
@@ -99,7 +103,11 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     expect(await h.ctx.webhookSender.deliverDue()).toBe(1);
     expect(receiver.received).toHaveLength(1);
     const [request] = receiver.received;
-    const verified = new StandardWebhook(hook.secret).verify(request!.body, request!.headers as Record<string, string>) as { type: string; timestamp: string; data: Record<string, unknown> };
+    const verified = new StandardWebhook(hook.secret).verify(request!.body, request!.headers as Record<string, string>) as {
+      type: string;
+      timestamp: string;
+      data: Record<string, unknown>;
+    };
     expect(verified.type).toBe('access_key.created');
     expect(verified.data).toMatchObject({ id: created.json().id, name: 'ci-bot', roles: [{ role: 'global-viewer' }], status: 'active' });
     expect(request!.body).not.toContain(created.json().token);
@@ -107,7 +115,13 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     // Another secret does not verify it.
     expect(() => new StandardWebhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(request!.body, request!.headers as Record<string, string>)).toThrow();
     const [delivery] = await deliveries(hook.id);
-    expect(delivery).toMatchObject({ id: request!.headers['webhook-id'], type: 'access_key.created', status: 'delivered', nextAttemptAt: null, attempts: [{ statusCode: 200, error: null }] });
+    expect(delivery).toMatchObject({
+      id: request!.headers['webhook-id'],
+      type: 'access_key.created',
+      status: 'delivered',
+      nextAttemptAt: null,
+      attempts: [{ statusCode: 200, error: null }],
+    });
     expect(await h.ctx.webhookSender.deliverDue()).toBe(0);
   });
 
@@ -116,7 +130,9 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     const onEdit = await addWebhook(['access_key.updated']);
     const key = await h.key([{ role: 'global-viewer' }], { name: 'short-lived' });
     // A create that fails (the name is taken) is rolled back with its event.
-    expect((await h.request(admin, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'short-lived', roles: [{ role: 'global-viewer' }] } })).statusCode).toBe(409);
+    expect(
+      (await h.request(admin, { method: 'POST', url: '/api/v1/access-keys', payload: { name: 'short-lived', roles: [{ role: 'global-viewer' }] } })).statusCode,
+    ).toBe(409);
     expect((await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${key.id}`, payload: { roles: [{ role: 'global-admin' }] } })).statusCode).toBe(200);
     expect((await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${key.id}` })).statusCode).toBe(204);
     const outbox = await h.ctx.storage.db.selectFrom('webhook_deliveries').select(['webhook_id', 'event_type']).orderBy('event_type').execute();
@@ -251,7 +267,22 @@ describe('webhook addresses (SSRF)', () => {
   });
 
   it('classifies addresses, and checks what a name resolves to', async () => {
-    for (const address of ['127.0.0.1', '10.0.0.1', '100.64.1.1', '169.254.169.254', '172.31.255.255', '192.168.0.1', '::1', 'fe80::1', 'fc00::1', '::ffff:10.0.0.1', '::ffff:a00:1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::1', '224.0.0.1']) {
+    for (const address of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '100.64.1.1',
+      '169.254.169.254',
+      '172.31.255.255',
+      '192.168.0.1',
+      '::1',
+      'fe80::1',
+      'fc00::1',
+      '::ffff:10.0.0.1',
+      '::ffff:a00:1',
+      '64:ff9b::a9fe:a9fe',
+      '2002:7f00:1::1',
+      '224.0.0.1',
+    ]) {
       expect(isPrivateAddress(address), address).toBe(true);
     }
     for (const address of ['203.0.113.7', '8.8.8.8', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) expect(isPrivateAddress(address), address).toBe(false);

@@ -83,7 +83,7 @@ const ListQuery = Type.Object(
       }),
     ),
     expiringWithinDays: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 365, description: 'With `status=expiring`: the window in days (default 30); the console\'s banner uses 7.' }),
+      Type.Integer({ minimum: 1, maximum: 365, description: "With `status=expiring`: the window in days (default 30); the console's banner uses 7." }),
     ),
   },
   { additionalProperties: false },

@@ -129,7 +129,8 @@ export async function keysExpiringSoon(
   withinDays: number,
   options: { cap: number; soonest: number },
 ): Promise<{ count: number; capped: boolean; soonest: AccessKeyRow[] }> {
-  const range = (q: ReturnType<typeof base>) => q.where('expires_at', '>', now.toISOString()).where('expires_at', '<=', new Date(now.getTime() + withinDays * DAY_MS).toISOString());
+  const range = (q: ReturnType<typeof base>) =>
+    q.where('expires_at', '>', now.toISOString()).where('expires_at', '<=', new Date(now.getTime() + withinDays * DAY_MS).toISOString());
   const base = () => db.selectFrom('access_keys');
   const counted = await db
     .selectFrom(

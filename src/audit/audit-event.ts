@@ -8,7 +8,19 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-export const AUDIT_CATEGORIES = ['access-keys', 'users', 'invitations', 'session', 'cloud-accounts', 'credentials', 'assets', 'policy', 'cves', 'signing-keys', 'webhooks'] as const;
+export const AUDIT_CATEGORIES = [
+  'access-keys',
+  'users',
+  'invitations',
+  'session',
+  'cloud-accounts',
+  'credentials',
+  'assets',
+  'policy',
+  'cves',
+  'signing-keys',
+  'webhooks',
+] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
 export const AUDIT_ACTIONS = ['add', 'edit', 'delete', 'sign-in', 'sign-in-failed', 'sign-out', 'accept', 'rotate', 'replace'] as const;

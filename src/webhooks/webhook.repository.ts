@@ -46,7 +46,10 @@ export async function findWebhookRow(db: Db, id: string): Promise<WebhookRow | u
 }
 
 export async function countWebhooks(db: Db): Promise<number> {
-  const row = await db.selectFrom('webhooks').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('webhooks')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -156,7 +159,11 @@ export interface AttemptRecord {
 }
 
 /** Records an attempt and the delivery's new state, together. */
-export async function recordAttempt(db: Kysely<Database>, delivery: Pick<WebhookDeliveryRow, 'webhook_id' | 'id' | 'attempt_count'>, attempt: AttemptRecord): Promise<void> {
+export async function recordAttempt(
+  db: Kysely<Database>,
+  delivery: Pick<WebhookDeliveryRow, 'webhook_id' | 'id' | 'attempt_count'>,
+  attempt: AttemptRecord,
+): Promise<void> {
   const at = attempt.at.toISOString();
   await db.transaction().execute(async (trx) => {
     await trx

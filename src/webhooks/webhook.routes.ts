@@ -19,7 +19,9 @@ const Url = Type.String({
   description:
     'An http(s) URL that receives each event as a POST. Refused when it points at a loopback, private or link-local address, unless the server sets TESSERA_WEBHOOK_ALLOW_PRIVATE=true.',
 });
-const Description = Type.Union([Type.String({ maxLength: WEBHOOK_DESCRIPTION_MAX_LENGTH }), Type.Null()], { description: `At most ${WEBHOOK_DESCRIPTION_MAX_LENGTH} characters.` });
+const Description = Type.Union([Type.String({ maxLength: WEBHOOK_DESCRIPTION_MAX_LENGTH }), Type.Null()], {
+  description: `At most ${WEBHOOK_DESCRIPTION_MAX_LENGTH} characters.`,
+});
 
 export const WebhookSchema = Type.Object(
   {
@@ -125,7 +127,13 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     '/:id',
     {
       config: { access },
-      schema: { tags: TAGS, summary: 'Get a webhook', description: 'One webhook, without its secret.', params: IdParams, response: { 200: WebhookSchema, ...problems(401, 403, 404) } },
+      schema: {
+        tags: TAGS,
+        summary: 'Get a webhook',
+        description: 'One webhook, without its secret.',
+        params: IdParams,
+        response: { 200: WebhookSchema, ...problems(401, 403, 404) },
+      },
     },
     async (request) => service.get(request.params.id),
   );

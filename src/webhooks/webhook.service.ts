@@ -82,7 +82,8 @@ export class WebhookService {
     const description = normalizeDescription(input.description);
     const secret = newWebhookSecret();
     return this.transactions.run(actor, async (work) => {
-      if ((await countWebhooks(work.trx)) >= MAX_WEBHOOKS) throw new AppError('conflict', `There are already ${MAX_WEBHOOKS} webhooks, the most allowed: remove one first.`);
+      if ((await countWebhooks(work.trx)) >= MAX_WEBHOOKS)
+        throw new AppError('conflict', `There are already ${MAX_WEBHOOKS} webhooks, the most allowed: remove one first.`);
       const now = work.now.toISOString();
       const row: WebhookRow = {
         id: randomUUID(),
