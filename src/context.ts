@@ -200,6 +200,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
         checkpointer?.start();
       },
       close: async () => {
+        // A delivery run would otherwise hold the stop for up to its time budget.
+        webhookSender.stop();
         await scheduler.stop();
         await checkpointer?.stop();
         // What this instance counted must not be lost with it.

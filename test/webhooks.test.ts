@@ -217,6 +217,26 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     expect((await h.request(admin, { method: 'GET', url: `${url}/${hook.id}/deliveries` })).statusCode).toBe(404);
   });
 
+  it('cuts an attempt short when the server stops, and retries it later', async () => {
+    const hook = await addWebhook(['access_key.created']);
+    const slow = await startReceiver({ delayMs: 5000 });
+    try {
+      await h.request(admin, { method: 'PATCH', url: `${url}/${hook.id}`, payload: { url: slow.url } });
+      const sender = new WebhookSender(h.ctx.storage.db, h.ctx.box, h.clock, pino({ level: 'silent' }), { allowPrivate: true });
+      await h.key([{ role: 'global-viewer' }]);
+      const started = Date.now();
+      const run = sender.deliverDue();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      sender.stop();
+      await run;
+      expect(Date.now() - started).toBeLessThan(3000);
+      const [delivery] = await deliveries(hook.id);
+      expect(delivery).toMatchObject({ status: 'pending', attempts: [{ statusCode: null, error: 'interrupted: the server was stopping' }] });
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('checks the address again when it delivers: a private one is refused unless allowed', async () => {
     const hook = await addWebhook(['access_key.created']);
     const strict = new WebhookSender(h.ctx.storage.db, h.ctx.box, h.clock, pino({ level: 'silent' }), { allowPrivate: false });

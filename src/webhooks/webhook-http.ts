@@ -16,12 +16,15 @@ export interface PostOptions {
   allowPrivate: boolean;
   /** For the whole attempt: resolving, connecting, sending and the answer's status line. */
   timeoutMs: number;
+  /** Aborts the attempt (the server is stopping); it fails and is retried later. */
+  signal?: AbortSignal | undefined;
 }
 
 const USER_AGENT = 'Tessera-Webhooks/1';
 
 function describeFailure(error: unknown, timedOut: boolean, timeoutMs: number): string {
   if (timedOut) return `no answer within ${timeoutMs / 1000} s`;
+  if ((error as Error | undefined)?.name === 'AbortError' || (error as Error | undefined)?.message === 'aborted') return 'interrupted: the server was stopping';
   if (error instanceof RefusedAddressError) return `refused: ${error.message}`;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
@@ -57,10 +60,13 @@ export async function postWebhook(url: URL, headers: Record<string, string>, bod
     timedOut = true;
     controller.abort();
   }, options.timeoutMs);
+  const stop = () => controller.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  if (options.signal?.aborted === true) controller.abort();
   try {
     const target = await Promise.race([
       resolveWebhookHost(url.hostname, options.allowPrivate),
-      new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(new Error('timed out')), { once: true })),
+      new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })),
     ]);
     const pinned: LookupFunction = (_hostname, lookupOptions, callback) => {
       if ((lookupOptions as { all?: boolean }).all === true) {
@@ -94,5 +100,6 @@ export async function postWebhook(url: URL, headers: Record<string, string>, bod
     return { statusCode: null, error: describeFailure(error, timedOut, options.timeoutMs), durationMs: elapsed() };
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', stop);
   }
 }

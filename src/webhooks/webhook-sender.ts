@@ -41,6 +41,7 @@ const RUN_BUDGET_MS = 50_000;
 export class WebhookSender {
   readonly #timeoutMs: number;
   readonly #concurrency: number;
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -61,15 +62,23 @@ export class WebhookSender {
       const batch = await dueDeliveries(this.db, this.clock(), BATCH);
       let next = 0;
       const worker = async () => {
-        while (next < batch.length) {
+        while (next < batch.length && !this.#stopping.signal.aborted) {
           const delivery = batch[next++] as DueDelivery;
           await this.#attempt(delivery);
           attempts++;
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.#concurrency, batch.length) }, worker));
-      if (batch.length < BATCH || performance.now() - started > RUN_BUDGET_MS) return attempts;
+      if (batch.length < BATCH || performance.now() - started > RUN_BUDGET_MS || this.#stopping.signal.aborted) return attempts;
     }
+  }
+
+  /**
+   * Makes a run in progress end soon: no new batch, and attempts in flight are cut short (each is
+   * recorded as failed and retried on the usual schedule, by whichever instance runs next).
+   */
+  stop(): void {
+    this.#stopping.abort();
   }
 
   /** Forgets delivered and failed deliveries of events older than the retention. */
@@ -87,7 +96,11 @@ export class WebhookSender {
         'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
         'webhook-signature': signer.sign(delivery.id, at, delivery.payload),
       };
-      outcome = await postWebhook(new URL(delivery.url), headers, delivery.payload, { allowPrivate: this.options.allowPrivate, timeoutMs: this.#timeoutMs });
+      outcome = await postWebhook(new URL(delivery.url), headers, delivery.payload, {
+        allowPrivate: this.options.allowPrivate,
+        timeoutMs: this.#timeoutMs,
+        signal: this.#stopping.signal,
+      });
     } catch (err) {
       // A secret that no longer opens (TESSERA_SECRET changed) or a URL that no longer parses.
       this.log.error({ err: { message: (err as Error).message }, webhook: delivery.webhook_id }, 'webhook delivery could not be prepared');

@@ -166,19 +166,7 @@ export async function recordAttempt(
 ): Promise<void> {
   const at = attempt.at.toISOString();
   await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('webhook_delivery_attempts')
-      .values({
-        webhook_id: delivery.webhook_id,
-        delivery_id: delivery.id,
-        attempt: delivery.attempt_count + 1,
-        at,
-        status_code: attempt.statusCode,
-        error: attempt.error,
-        duration_ms: attempt.durationMs,
-      })
-      .execute();
-    await trx
+    const updated = await trx
       .updateTable('webhook_deliveries')
       .set({
         attempt_count: delivery.attempt_count + 1,
@@ -190,6 +178,20 @@ export async function recordAttempt(
       })
       .where('webhook_id', '=', delivery.webhook_id)
       .where('id', '=', delivery.id)
+      .executeTakeFirst();
+    // The webhook was removed during the attempt: nothing left to record it against.
+    if (Number(updated.numUpdatedRows) === 0) return;
+    await trx
+      .insertInto('webhook_delivery_attempts')
+      .values({
+        webhook_id: delivery.webhook_id,
+        delivery_id: delivery.id,
+        attempt: delivery.attempt_count + 1,
+        at,
+        status_code: attempt.statusCode,
+        error: attempt.error,
+        duration_ms: attempt.durationMs,
+      })
       .execute();
   });
 }
