@@ -1,23 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { validationFailed } from '../http/errors.ts';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../shared/webhook-events.ts';
 import { isPrivateAddress, literalAddress } from './addresses.ts';
 
-/**
- * The events a webhook can subscribe to. `data` is the access key as the API shows it (never a
- * token); `access_key.expiring` adds `daysLeft` and `warningDays`.
- */
-export const WEBHOOK_EVENT_TYPES = [
-  'access_key.created',
-  'access_key.updated',
-  'access_key.removed',
-  'access_key.rolled',
-  'access_key.disabled',
-  'access_key.enabled',
-  'access_key.expiring',
-  'access_key.expired',
-  'access_key.leaked',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../shared/webhook-events.ts';
 
 /** Sent by `POST /api/v1/webhooks/{id}/test` to that webhook only, whatever it subscribes to. */
 export const TEST_EVENT_TYPE = 'webhook.test';
