@@ -85,9 +85,10 @@ export async function postWebhook(url: URL, headers: Record<string, string>, bod
           headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
         },
         (res: IncomingMessage) => {
-          // Only the status matters; the body is read and dropped so the socket can close.
-          res.resume();
+          // Only the status matters: the body is not read, so a receiver that sends one slowly or
+          // without end holds nothing here once the status line has come.
           resolve(res.statusCode ?? 0);
+          res.destroy();
         },
       );
       req.on('error', reject);
