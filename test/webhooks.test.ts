@@ -217,6 +217,24 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     expect((await h.request(admin, { method: 'GET', url: `${url}/${hook.id}/deliveries` })).statusCode).toBe(404);
   });
 
+  it('bounds an attempt by its timeout', async () => {
+    const hook = await addWebhook(['access_key.created']);
+    const silent = await startReceiver({ delayMs: 3000 });
+    try {
+      await h.request(admin, { method: 'PATCH', url: `${url}/${hook.id}`, payload: { url: silent.url } });
+      const sender = new WebhookSender(h.ctx.storage.db, h.ctx.box, h.clock, pino({ level: 'silent' }), { allowPrivate: true, timeoutMs: 300 });
+      await h.key([{ role: 'global-viewer' }]);
+      const started = Date.now();
+      await sender.deliverDue();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(silent.received).toHaveLength(1);
+      const [delivery] = await deliveries(hook.id);
+      expect(delivery).toMatchObject({ status: 'pending', attempts: [{ statusCode: null, error: 'no answer within 0.3 s' }] });
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('cuts an attempt short when the server stops, and retries it later', async () => {
     const hook = await addWebhook(['access_key.created']);
     const slow = await startReceiver({ delayMs: 5000 });
