@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -326,5 +327,37 @@ describe('webhook addresses (SSRF)', () => {
     for (const address of ['203.0.113.7', '8.8.8.8', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) expect(isPrivateAddress(address), address).toBe(false);
     await expect(resolveWebhookHost('localhost', false)).rejects.toBeInstanceOf(RefusedAddressError);
     await expect(resolveWebhookHost('localhost', true)).resolves.toMatchObject({ address: expect.stringMatching(/^(127\.0\.0\.1|::1)$/) });
+  });
+});
+
+describe('webhook secrets stay out of the logs', () => {
+  it('logs neither the secret nor the URL beyond its origin', async () => {
+    const lines: string[] = [];
+    const log = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const h = await createHarness('sqlite', { env: ALLOW_PRIVATE, clock: testClock(new Date()), log });
+    const receiver = await startReceiver();
+    try {
+      receiver.answer(500);
+      const admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
+      const target = `${receiver.url}/t0k3n-in-the-path?sig=s3cr3t-in-the-query`;
+      const created = await h.request(admin, { method: 'POST', url, payload: { url: target, events: ['access_key.created'] } });
+      expect(created.statusCode, created.body).toBe(201);
+      await h.key([{ role: 'global-viewer' }]);
+      await h.ctx.webhookSender.deliverDue();
+      expect(receiver.received).toHaveLength(1);
+      const text = lines.join('');
+      expect(text).toContain('webhook delivery failed, will retry');
+      expect(text).not.toContain(created.json().secret.slice(6, 30));
+      expect(text).not.toContain('t0k3n-in-the-path');
+      expect(text).not.toContain('s3cr3t-in-the-query');
+    } finally {
+      await receiver.close();
+      await h.close();
+    }
   });
 });
