@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
+import { expiringSoonRoutes } from './access-keys/expiry-warnings.routes.ts';
 import { assetRoutes } from './assets/asset.routes.ts';
 import { introspectRoutes } from './auth/introspect.routes.ts';
 import { cloudAccountRoutes } from './cloud-accounts/cloud-account.routes.ts';
@@ -22,6 +23,7 @@ import { tokenRoutes } from './auth/token.routes.ts';
 import { sessionRoutes } from './sessions/session.routes.ts';
 import { invitationRoutes } from './users/invitation.routes.ts';
 import { userRoutes } from './users/user.routes.ts';
+import { webhookRoutes } from './webhooks/webhook.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
@@ -196,6 +198,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     async (api) => {
       await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
       await api.register(accessKeyPolicyRoutes, { prefix: '/settings/access-key-policy', ctx });
+      await api.register(expiringSoonRoutes, { prefix: '/access-keys', ctx });
       await api.register(sessionRoutes, { prefix: '/session', ctx });
       await api.register(tokenRoutes, { prefix: '/token', ctx });
       await api.register(userRoutes, { prefix: '/users', ctx });
@@ -207,6 +210,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       await api.register(assetRoutes, { prefix: '/assets', ctx });
       await api.register(policyRoutes, { prefix: '/policy', ctx });
       await api.register(reportRoutes, { prefix: '/reports', ctx });
+      await api.register(webhookRoutes, { prefix: '/webhooks', ctx });
     },
     { prefix: API_PREFIX },
   );

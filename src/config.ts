@@ -34,6 +34,10 @@ export interface Config {
   /** Bearer token that `/metrics` requires; without it `/metrics` is off (404). */
   readonly metricsToken: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Webhook URLs may point at loopback, private and link-local addresses (on-premises receivers, tests). */
+  readonly webhookAllowPrivate: boolean;
+  /** Days before expiry at which `access_key.expiring` is sent, largest first (default 30, 7, 1). */
+  readonly expiryWarningDays: readonly number[];
 }
 
 /** A configuration value that cannot be used; the message says how to fix it. */
@@ -86,6 +90,36 @@ function trustedProxies(env: Env): string[] {
     }
     return value;
   });
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigError(`${name}="${env[name]}" is not true or false: set it to true to allow it, or unset it.`);
+}
+
+export const DEFAULT_EXPIRY_WARNING_DAYS: readonly number[] = Object.freeze([30, 7, 1]);
+const MAX_EXPIRY_WARNINGS = 10;
+
+/**
+ * TESSERA_EXPIRY_WARNING_DAYS: comma-separated whole numbers of days, each from 1 to 3650,
+ * distinct, at most ten; returned largest first.
+ */
+function expiryWarningDays(env: Env): readonly number[] {
+  const raw = optional(env, 'TESSERA_EXPIRY_WARNING_DAYS');
+  if (raw === undefined) return DEFAULT_EXPIRY_WARNING_DAYS;
+  const fix = `set it to whole numbers of days from 1 to 3650 separated by commas (at most ${MAX_EXPIRY_WARNINGS}, for example 30,7,1), or unset it for 30,7,1.`;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const days = entries.map((entry) => {
+    if (!/^\d{1,4}$/.test(entry) || Number(entry) < 1 || Number(entry) > 3650) {
+      throw new ConfigError(`TESSERA_EXPIRY_WARNING_DAYS holds "${entry}", which is not a number of days: ${fix}`);
+    }
+    return Number(entry);
+  });
+  if (new Set(days).size !== days.length) throw new ConfigError(`TESSERA_EXPIRY_WARNING_DAYS="${raw}" names a day count twice: ${fix}`);
+  if (days.length > MAX_EXPIRY_WARNINGS) throw new ConfigError(`TESSERA_EXPIRY_WARNING_DAYS="${raw}" has more than ${MAX_EXPIRY_WARNINGS} entries: ${fix}`);
+  return Object.freeze(days.sort((a, b) => b - a));
 }
 
 function readOrCreateSecret(dataDir: string): { secret: string; source: 'generated' | 'data-dir' } {
@@ -173,6 +207,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const proxies = Object.freeze(trustedProxies(env));
+  const webhookAllowPrivate = flag(env, 'TESSERA_WEBHOOK_ALLOW_PRIVATE');
+  const warningDays = expiryWarningDays(env);
 
   if (secret === undefined) {
     ensurePrivateDir(dataDir);
@@ -199,5 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: proxies,
     metricsToken,
     logLevel,
+    webhookAllowPrivate,
+    expiryWarningDays: warningDays,
   });
 }

@@ -27,6 +27,9 @@ import { UserTokens } from './auth/user-token.ts';
 import { SessionService } from './sessions/session.service.ts';
 import { SignInService } from './sessions/sign-in.service.ts';
 import { KeyUsage, USAGE_FLUSH_INTERVAL_MS } from './usage/key-usage.ts';
+import { EXPIRY_WARNING_INTERVAL_MS, EXPIRY_WARNING_JOB, ExpiryWarnings } from './access-keys/expiry-warnings.ts';
+import { WebhookService } from './webhooks/webhook.service.ts';
+import { WEBHOOK_DELIVERY_INTERVAL_MS, WEBHOOK_DELIVERY_JOB, WEBHOOK_RETENTION_JOB, WebhookSender } from './webhooks/webhook-sender.ts';
 
 /** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
 export interface Context {
@@ -61,6 +64,12 @@ export interface Context {
   readonly audit: AuditService;
   /** Per-key usage, counted in memory and flushed in batches. */
   readonly usage: KeyUsage;
+  /** Webhook endpoints and their deliveries. */
+  readonly webhooks: WebhookService;
+  /** Sends the webhook outbox (the `webhook-delivery` job, one instance at a time). */
+  readonly webhookSender: WebhookSender;
+  /** Sends `access_key.expiring` and `.expired` (the `access-key-expiry-warnings` job). */
+  readonly expiryWarnings: ExpiryWarnings;
   /** Counters shared by every instance when REDIS_URL is set (sign-in throttling, rate limits). */
   readonly rateLimiter: RateLimiter;
   /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
@@ -132,6 +141,12 @@ export async function createContext(config: Config, log: Logger, options: Contex
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
     // Instance scope: every instance flushes what it counted (no lock, no job_runs row).
     scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush(), { scope: 'instance' });
+    const webhooks = new WebhookService(storage.db, transactions, box, config.webhookAllowPrivate);
+    const webhookSender = new WebhookSender(storage.db, box, clock, log, { allowPrivate: config.webhookAllowPrivate });
+    const expiryWarnings = new ExpiryWarnings(storage.db, transactions, clock, config.expiryWarningDays);
+    scheduler.every(WEBHOOK_DELIVERY_JOB, WEBHOOK_DELIVERY_INTERVAL_MS, async () => void (await webhookSender.deliverDue()));
+    scheduler.every(WEBHOOK_RETENTION_JOB, 60 * 60 * 1000, async () => void (await webhookSender.prune()));
+    scheduler.every(EXPIRY_WARNING_JOB, EXPIRY_WARNING_INTERVAL_MS, async () => void (await expiryWarnings.run()));
     changes.subscribe(['signing-key'], () => {
       // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
       void signingKeys
@@ -164,13 +179,20 @@ export async function createContext(config: Config, log: Logger, options: Contex
       signIn,
       audit,
       usage,
+      webhooks,
+      webhookSender,
+      expiryWarnings,
       rateLimiter,
       scheduler,
       start: () => {
         scheduler.start();
+        // Hourly is not soon enough after a start: a warning due meanwhile goes out now (once per cluster all the same).
+        void scheduler.runNow(EXPIRY_WARNING_JOB);
         checkpointer?.start();
       },
       close: async () => {
+        // A delivery run would otherwise hold the stop for up to its time budget.
+        webhookSender.stop();
         await scheduler.stop();
         await checkpointer?.stop();
         // What this instance counted must not be lost with it.

@@ -44,9 +44,24 @@ describe('configuration', () => {
     [{ TESSERA_TRUSTED_PROXIES: '2001:db8::/129' }, /TESSERA_TRUSTED_PROXIES holds "2001:db8::\/129"/],
     [{ TESSERA_TRUSTED_PROXIES: '10.0.0.1,,10.0.0.2' }, /TESSERA_TRUSTED_PROXIES holds ""/],
     [{ TESSERA_TRUSTED_PROXIES: '10.0.0.0/8/8' }, /TESSERA_TRUSTED_PROXIES holds "10.0.0.0\/8\/8"/],
+    [{ TESSERA_WEBHOOK_ALLOW_PRIVATE: 'yes' }, /TESSERA_WEBHOOK_ALLOW_PRIVATE="yes" is not true or false/],
+    [{ TESSERA_EXPIRY_WARNING_DAYS: '30,seven' }, /TESSERA_EXPIRY_WARNING_DAYS holds "seven", which is not a number of days/],
+    [{ TESSERA_EXPIRY_WARNING_DAYS: '0' }, /TESSERA_EXPIRY_WARNING_DAYS holds "0"/],
+    [{ TESSERA_EXPIRY_WARNING_DAYS: '7,,1' }, /TESSERA_EXPIRY_WARNING_DAYS holds ""/],
+    [{ TESSERA_EXPIRY_WARNING_DAYS: '7,7' }, /names a day count twice/],
+    [{ TESSERA_EXPIRY_WARNING_DAYS: '1,2,3,4,5,6,7,8,9,10,11' }, /more than 10 entries/],
   ])('refuses %j with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig({ ...base(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base(), ...env })).toThrow(message);
+  });
+
+  it('reads the webhook and expiry-warning settings, with their defaults', () => {
+    expect(loadConfig(base())).toMatchObject({ webhookAllowPrivate: false, expiryWarningDays: [30, 7, 1] });
+    expect(loadConfig({ ...base(), TESSERA_WEBHOOK_ALLOW_PRIVATE: 'TRUE', TESSERA_EXPIRY_WARNING_DAYS: ' 3, 14 ,1' })).toMatchObject({
+      webhookAllowPrivate: true,
+      expiryWarningDays: [14, 3, 1],
+    });
+    expect(loadConfig({ ...base(), TESSERA_WEBHOOK_ALLOW_PRIVATE: 'false' }).webhookAllowPrivate).toBe(false);
   });
 
   it('reads TESSERA_TRUSTED_PROXIES as addresses and CIDR ranges, IPv4 and IPv6; unset trusts no proxy', () => {

@@ -67,6 +67,16 @@ const scopedIds = (table: 'cloud_accounts' | 'assets', oneAccount: (f: Fixture) 
 
 const freshAccount = async (f: Fixture) => (await addAccount(f.h, 'aws', unique('Matrix target'))).id;
 const freshKey = async (f: Fixture) => (await f.h.key([{ role: 'global-viewer' }], { name: unique('matrix-key') })).id;
+const WEBHOOK = { url: 'https://203.0.113.7/hooks', events: ['access_key.created'] };
+const freshWebhook = async (f: Fixture) => (await f.h.ctx.webhooks.create(CLI_ACTOR, WEBHOOK)).webhook.id;
+/** One webhook for the routes that leave it in place (webhooks are capped at 50). */
+const sharedWebhooks = new WeakMap<Fixture, Promise<string>>();
+const sharedWebhook = (f: Fixture) => {
+  let id = sharedWebhooks.get(f);
+  if (id === undefined) sharedWebhooks.set(f, (id = freshWebhook(f)));
+  return id;
+};
+
 const freshCredential = async (f: Fixture) =>
   (
     await f.h.ctx.credentials.create(CLI_ACTOR, {
@@ -129,6 +139,30 @@ const MATRIX: Record<string, Case> = {
         disableAfterUnusedDays: null,
         requireDescription: false,
       }),
+    expect: only(ADMIN, 200),
+  },
+  'GET /api/v1/access-keys/expiring-soon': { access: 'access-keys:manage', request: () => get('/api/v1/access-keys/expiring-soon'), expect: only(ADMIN, 200) },
+  'GET /api/v1/webhooks': { access: 'webhooks:manage', request: () => get('/api/v1/webhooks'), expect: only(ADMIN, 200) },
+  'POST /api/v1/webhooks': { access: 'webhooks:manage', request: () => json('POST', '/api/v1/webhooks', WEBHOOK), expect: only(ADMIN, 201) },
+  'GET /api/v1/webhooks/:id': { access: 'webhooks:manage', request: async (f) => get(`/api/v1/webhooks/${await sharedWebhook(f)}`), expect: only(ADMIN, 200) },
+  'PATCH /api/v1/webhooks/:id': {
+    access: 'webhooks:manage',
+    request: async (f) => json('PATCH', `/api/v1/webhooks/${await sharedWebhook(f)}`, { description: unique('hook') }),
+    expect: only(ADMIN, 200),
+  },
+  'DELETE /api/v1/webhooks/:id': {
+    access: 'webhooks:manage',
+    request: async (f) => ({ method: 'DELETE', url: `/api/v1/webhooks/${await freshWebhook(f)}` }),
+    expect: only(ADMIN, 204),
+  },
+  'POST /api/v1/webhooks/:id/test': {
+    access: 'webhooks:manage',
+    request: async (f) => ({ method: 'POST', url: `/api/v1/webhooks/${await sharedWebhook(f)}/test` }),
+    expect: only(ADMIN, 202),
+  },
+  'GET /api/v1/webhooks/:id/deliveries': {
+    access: 'webhooks:manage',
+    request: async (f) => get(`/api/v1/webhooks/${await sharedWebhook(f)}/deliveries`),
     expect: only(ADMIN, 200),
   },
   'POST /api/v1/token/introspect': {

@@ -57,7 +57,7 @@ export async function indexAccessKeyNames(db: Db, rows: ReadonlyArray<Pick<NewAc
 }
 
 /** Rows with their grants (one query for all of them). */
-async function withGrants(db: Db, rows: AccessKeyRow[]): Promise<AccessKeyRecord[]> {
+export async function withGrants<R extends AccessKeyRow>(db: Db, rows: R[]): Promise<Array<R & { grants: Grant[] }>> {
   const grants = await grantsOf(
     db,
     'access-key',
@@ -195,6 +195,11 @@ const nameGlob = (text: string): string => '*' + text.replace(/[[*?]/g, (c) => `
  * plan (access-key-list-plan.ts) decides how a status or name filter is read; `counts` keeps
  * the capped counts it is decided on.
  */
+/** The length in days of an "expiring" window, which its remembered counts are kept per. */
+function expiringWindowDays(q: AccessKeyQuery): number {
+  return q.status === 'expiring' ? Math.round((q.expiringBefore.getTime() - q.now.getTime()) / 86_400_000) : 0;
+}
+
 export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: RememberedCounts): Promise<AccessKeyRecord[]> {
   const postgres = onPostgres(db);
   const nameText = q.name === undefined || q.name === '' ? undefined : nameKey(q.name);
@@ -204,7 +209,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   const found: { status?: number; name?: number } = {};
   if (needed.statusCap !== undefined && range !== undefined) {
     const cap = needed.statusCap;
-    found.status = await counts.get(`status ${q.status} ${cap}`, () => countUpTo(db, range, cap));
+    found.status = await counts.get(`status ${q.status} ${expiringWindowDays(q)} ${cap}`, () => countUpTo(db, range, cap));
   }
   if (needed.nameCap !== undefined && nameText !== undefined) {
     const cap = needed.nameCap;

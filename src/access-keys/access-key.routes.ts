@@ -118,7 +118,12 @@ const ListQuery = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 256, description: 'Keys whose name contains this (case-insensitive).' })),
     role: Type.Optional(Type.Union([Type.Literal('global-admin'), Type.Literal('global-viewer'), Type.Literal('cloud-account-viewer')])),
     status: Type.Optional(
-      Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('expiring')], { description: '"expiring": active and expiring within 30 days.' }),
+      Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('expiring')], {
+        description: '"expiring": active and expiring within 30 days (or `expiringWithinDays`).',
+      }),
+    ),
+    expiringWithinDays: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 365, description: "With `status=expiring`: the window in days (default 30); the console's banner uses 7." }),
     ),
   },
   { additionalProperties: false },

@@ -11,6 +11,8 @@ import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, describeFieldError, invalidFields, notFound, validationFailed, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
+import type { WebhookEventType } from '../shared/webhook-events.ts';
+import { enqueueWebhookEvent } from '../webhooks/webhook-events.ts';
 import { DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLL_GRACE_MINUTES } from '../shared/limits.ts';
 import {
   DEFAULT_EXPIRATION,
@@ -27,6 +29,7 @@ import {
 } from './access-key.ts';
 import { enforceDescription, enforceLifetime, readAccessKeyPolicy, writeAccessKeyPolicy, type AccessKeyPolicy } from './access-key-policy.ts';
 import { RememberedCounts } from './access-key-list-plan.ts';
+import { resetExpiryWarnings } from './expiry-warnings.ts';
 import {
   deleteAccessKey,
   disableAccessKey,
@@ -76,6 +79,8 @@ export interface AccessKeyListOptions {
   name?: string | undefined;
   role?: Grant['role'] | undefined;
   status?: AccessKeyQuery['status'];
+  /** With status "expiring": the window in days (default EXPIRING_WITHIN_DAYS). */
+  expiringWithinDays?: number | undefined;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -157,7 +162,9 @@ export class AccessKeyService {
           detail: { name, roles, expiresAt: row.expires_at, ...(description !== null && { description }) },
         });
         work.announce({ kind: 'access-key', id });
-        return { key: rowToAccessKey({ ...row, grants: roles }, work.now), token };
+        const key = rowToAccessKey({ ...row, grants: roles }, work.now);
+        await enqueueWebhookEvent(work, 'access_key.created', key);
+        return { key, token };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('name_taken', `An access key named "${name}" already exists.`);
@@ -180,6 +187,9 @@ export class AccessKeyService {
       if (sort === 'role' && !/^[0-9]$/.test(value)) throw validationFailed('/cursor', 'is not a cursor this list returned', 'query');
       after = { value, id };
     }
+    if (options.expiringWithinDays !== undefined && options.status !== 'expiring') {
+      throw invalidFields([{ in: 'query', pointer: '/expiringWithinDays', message: 'applies only with status=expiring' }]);
+    }
     const now = this.clock();
     const rows = await listAccessKeyRows(
       this.db,
@@ -192,7 +202,7 @@ export class AccessKeyService {
         role: options.role,
         status: options.status,
         now,
-        expiringBefore: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 24 * 60 * 60 * 1000),
+        expiringBefore: new Date(now.getTime() + (options.expiringWithinDays ?? EXPIRING_WITHIN_DAYS) * 24 * 60 * 60 * 1000),
       },
       this.#listCounts,
     );
@@ -243,6 +253,7 @@ export class AccessKeyService {
       async (work) => {
         let row = await this.#existing(work, id);
         const policy = await readAccessKeyPolicy(work.trx);
+        const events: WebhookEventType[] = [];
         if (changes.roles !== undefined) {
           const before = row.grants;
           const after = await validateGrants(work.trx, changes.roles, existingAccountIds);
@@ -251,6 +262,7 @@ export class AccessKeyService {
           await updateAccessKeyRoles(work.trx, id, after);
           work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
           row = { ...row, role_set: roleSetOf(after), grants: after };
+          events.push('access_key.updated');
         }
         if (description !== undefined && description !== row.description) {
           enforceDescription(policy, description);
@@ -263,20 +275,23 @@ export class AccessKeyService {
             detail: { name: row.name, description: { before: row.description, after: description } },
           });
           row = { ...row, description };
+          if (!events.includes('access_key.updated')) events.push('access_key.updated');
         }
         if (changes.disabled === true && row.disabled_at === null) {
           await disableAccessKey(work.trx, id, work.now, 'manual');
-          // The access_key.disabled event.
           this.#auditDisabled(work, row, 'manual');
           row = { ...row, disabled_at: work.now.toISOString(), disabled_reason: 'manual' };
+          events.push('access_key.disabled');
         } else if (changes.disabled === false && row.disabled_at !== null) {
           await enableAccessKey(work.trx, id, work.now);
-          // The access_key.enabled event.
           work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'enable', detail: { name: row.name } });
           row = { ...row, disabled_at: null, disabled_reason: null, reactivated_at: work.now.toISOString() };
+          events.push('access_key.enabled');
         }
         work.announce({ kind: 'access-key', id });
-        return rowToAccessKey(row, work.now);
+        const key = rowToAccessKey(row, work.now);
+        for (const type of events) await enqueueWebhookEvent(work, type, key);
+        return key;
       },
       { reducesAccess },
     );
@@ -315,7 +330,6 @@ export class AccessKeyService {
           reactivated_at: work.now.toISOString(),
         };
         await updateAccessKeyToken(work.trx, id, rolled);
-        // The access_key.rolled event.
         work.audit({
           category: 'access-keys',
           resource: row.name,
@@ -324,7 +338,10 @@ export class AccessKeyService {
           detail: { name: row.name, expiresAt: rolled.expires_at, previousTokenExpiresAt: rolled.previous_token_expires_at },
         });
         work.announce({ kind: 'access-key', id });
-        return { key: rowToAccessKey({ ...row, ...rolled }, work.now), token };
+        const key = rowToAccessKey({ ...row, ...rolled }, work.now);
+        await resetExpiryWarnings(work, id);
+        await enqueueWebhookEvent(work, 'access_key.rolled', key);
+        return { key, token };
       },
       { reducesAccess: true },
     );
@@ -353,9 +370,10 @@ export class AccessKeyService {
           for (const row of batch) {
             if (!still.has(row.id)) continue;
             await disableAccessKey(work.trx, row.id, work.now, 'dormant');
-            // The access_key.disabled event.
             this.#auditDisabled(work, row, 'dormant', policy.disableAfterUnusedDays);
             work.announce({ kind: 'access-key', id: row.id });
+            const disabledKey = await findAccessKeyRow(work.trx, row.id);
+            if (disabledKey !== undefined) await enqueueWebhookEvent(work, 'access_key.disabled', rowToAccessKey(disabledKey, work.now));
             count++;
           }
           return count;
@@ -404,6 +422,7 @@ export class AccessKeyService {
         await deleteAccessKey(work.trx, id);
         work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
         work.announce({ kind: 'access-key', id });
+        await enqueueWebhookEvent(work, 'access_key.removed', rowToAccessKey(row, work.now));
       },
       { reducesAccess: true },
     );

@@ -20,6 +20,7 @@ export const AUDIT_CATEGORIES = [
   'cves',
   'signing-keys',
   'settings',
+  'webhooks',
 ] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 

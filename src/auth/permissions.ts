@@ -29,6 +29,7 @@ export const PERMISSIONS = [
   'policy:write',
   'cves:write',
   'reports:read',
+  'webhooks:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -38,7 +39,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  */
 export type RouteAccess = Permission | 'authenticated' | 'public';
 
-const ADMIN_ONLY: ReadonlySet<Permission> = new Set(['access-keys:manage', 'users:manage', 'audit:read', 'signing-keys:manage']);
+const ADMIN_ONLY: ReadonlySet<Permission> = new Set(['access-keys:manage', 'users:manage', 'audit:read', 'signing-keys:manage', 'webhooks:manage']);
 
 const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   'global-admin': new Set(PERMISSIONS),

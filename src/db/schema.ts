@@ -23,6 +23,11 @@ export interface Database {
   change_sequence: ChangeSequenceTable;
   instances: InstanceTable;
   settings: SettingTable;
+  webhooks: WebhookTable;
+  webhook_subscriptions: WebhookSubscriptionTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptTable;
+  access_key_expiry_notices: AccessKeyExpiryNoticeTable;
 }
 
 export interface SigningKeyTable {
@@ -249,3 +254,61 @@ export interface SettingTable {
   value: string;
   updated_at: string;
 }
+/** A webhook endpoint; its whsec_ secret is sealed (SecretBox, purpose "webhook-secret"). */
+export interface WebhookTable {
+  id: string;
+  url: string;
+  description: string | null;
+  secret_sealed: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One event type a webhook receives. */
+export interface WebhookSubscriptionTable {
+  event_type: string;
+  webhook_id: string;
+}
+
+/** The outbox: one event for one webhook, written in the transaction of the change. */
+export interface WebhookDeliveryTable {
+  webhook_id: string;
+  /** The webhook-id header, the same on every attempt. */
+  id: string;
+  event_type: string;
+  /** The exact JSON body sent (and signed) on every attempt. */
+  payload: string;
+  created_at: string;
+  /** 'pending', 'delivered' or 'failed'. */
+  status: string;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  delivered_at: string | null;
+}
+
+/** One attempt to deliver; `status_code` null when no answer came (`error` says why). */
+export interface WebhookDeliveryAttemptTable {
+  webhook_id: string;
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+/** What the expiry job announced for a key, for the expiry it had then. */
+export interface AccessKeyExpiryNoticeTable {
+  key_id: string;
+  expires_at: string;
+  /** The smallest warning threshold (days) sent; null: none yet. */
+  warned_days: number | null;
+  /** 1 once access_key.expired was sent. */
+  expired_sent: number;
+}
+
+export type WebhookRow = Selectable<WebhookTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
+export type WebhookDeliveryAttemptRow = Selectable<WebhookDeliveryAttemptTable>;

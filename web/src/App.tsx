@@ -13,6 +13,7 @@ import { DashboardPage } from './pages/DashboardPage';
 import { PolicyPage } from './pages/PolicyPage';
 import { SignIn } from './pages/SignIn';
 import { UsersPage } from './pages/UsersPage';
+import { WebhooksPage } from './pages/WebhooksPage';
 
 function Loading() {
   return (
@@ -127,6 +128,14 @@ export function App() {
             element={
               <Allowed permission="access-keys:manage">
                 <AccessKeysPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="configuration/webhooks"
+            element={
+              <Allowed permission="webhooks:manage">
+                <WebhooksPage />
               </Allowed>
             }
           />

@@ -16,6 +16,8 @@ import * as userTokensValidAfter from './2026-12-07T03-user-tokens-valid-after.t
 import * as acknowledgedChanges from './2026-12-07T05-acknowledged-changes.ts';
 import * as grantsAsRows from './2026-12-07T10-grants-as-rows.ts';
 import * as keyLifecycle from './2026-12-07T20-key-lifecycle.ts';
+import * as webhooks from './2026-12-07T30-webhooks.ts';
+import * as keyExpiryNotices from './2026-12-07T31-key-expiry-notices.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -39,6 +41,8 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T05-acknowledged-changes': acknowledgedChanges,
   '2026-12-07T10-grants-as-rows': grantsAsRows,
   '2026-12-07T20-key-lifecycle': keyLifecycle,
+  '2026-12-07T30-webhooks': webhooks,
+  '2026-12-07T31-key-expiry-notices': keyExpiryNotices,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -286,8 +286,10 @@ export interface paths {
                     /** @description Keys whose name contains this (case-insensitive). */
                     name?: string;
                     role?: "global-admin" | "global-viewer" | "cloud-account-viewer";
-                    /** @description "expiring": active and expiring within 30 days. */
+                    /** @description "expiring": active and expiring within 30 days (or `expiringWithinDays`). */
                     status?: "active" | "expired" | "expiring";
+                    /** @description With `status=expiring`: the window in days (default 30); the console's banner uses 7. */
+                    expiringWithinDays?: number;
                 };
                 header?: never;
                 path?: never;
@@ -1593,6 +1595,170 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access-keys/expiring-soon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count the keys expiring soon
+         * @description Active keys expiring within `withinDays` (default 7): how many (counted up to 1000) and the 5 soonest. List them all with `GET /api/v1/access-keys?status=expiring&expiringWithinDays=7`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The window in days (1–365). */
+                    withinDays?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            withinDays: number;
+                            /** @description How many keys; at most 1000 (see `capped`). */
+                            count: number;
+                            /** @description True when there are more than 1000. */
+                            capped: boolean;
+                            /** @description The 5 that expire first. */
+                            soonest: {
+                                id: string;
+                                /** @description Unique, and cannot be changed. */
+                                name: string;
+                                /** @description One or more roles; the rights are their union. */
+                                roles: components["schemas"]["def-0"][];
+                                /**
+                                 * Format: date-time
+                                 * @description When the key was added.
+                                 */
+                                createdAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the key expires; equals the token's `exp`.
+                                 */
+                                expiresAt: string;
+                                /** @description The last request made with the key (exact to a few seconds). */
+                                lastUsedAt: string | null;
+                                /** @description The client address of that request. */
+                                lastUsedIp: string | null;
+                                /** @description Requests made with the key. */
+                                useCount: number;
+                                /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                                status: "active" | "expired" | "disabled";
+                                /** @description What the key is for (at most 500 characters). */
+                                description: string | null;
+                                /** @description The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded. */
+                                createdBy: string | null;
+                                /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
+                                previousTokenExpiresAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -3451,7 +3617,7 @@ export interface paths {
                     to?: string;
                     /** @description Exactly this actor: an email, or `key:<name>`. */
                     actor?: string;
-                    category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys" | "settings";
+                    category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys" | "settings" | "webhooks";
                     action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable";
                 };
                 header?: never;
@@ -3478,7 +3644,7 @@ export interface paths {
                                 actor: string;
                                 /** @description The client address, when the change came over HTTP. */
                                 actorIp: string | null;
-                                /** @description One of: access-keys, users, invitations, session, cloud-accounts, credentials, assets, policy, cves, signing-keys, settings. */
+                                /** @description One of: access-keys, users, invitations, session, cloud-accounts, credentials, assets, policy, cves, signing-keys, settings, webhooks. */
                                 category: string;
                                 /** @description What was changed, by name. */
                                 resource: string;
@@ -7159,6 +7325,1084 @@ export interface paths {
                 };
                 /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks
+         * @description Every webhook (at most 50), oldest first. Secrets are never listed.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                url: string;
+                                events: ("access_key.created" | "access_key.updated" | "access_key.removed" | "access_key.rolled" | "access_key.disabled" | "access_key.enabled" | "access_key.expiring" | "access_key.expired" | "access_key.leaked")[];
+                                description: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the webhook was added.
+                                 */
+                                createdAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it last changed.
+                                 */
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add a webhook
+         * @description Each event is POSTed as `{ type, timestamp, data }`, signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The `secret` that verifies the signatures is in this answer only: save it now.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://hooks.example.com/tessera",
+                     *       "events": [
+                     *         "access_key.expiring",
+                     *         "access_key.expired"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description An http(s) URL that receives each event as a POST. Refused when it points at a loopback, private or link-local address, unless the server sets TESSERA_WEBHOOK_ALLOW_PRIVATE=true. */
+                        url: string;
+                        /** @description The event types to receive. */
+                        events: ("access_key.created" | "access_key.updated" | "access_key.removed" | "access_key.rolled" | "access_key.disabled" | "access_key.enabled" | "access_key.expiring" | "access_key.expired" | "access_key.leaked")[];
+                        /** @description At most 500 characters. */
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            url: string;
+                            events: ("access_key.created" | "access_key.updated" | "access_key.removed" | "access_key.rolled" | "access_key.disabled" | "access_key.enabled" | "access_key.expiring" | "access_key.expired" | "access_key.leaked")[];
+                            description: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the webhook was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When it last changed.
+                             */
+                            updatedAt: string;
+                        } & {
+                            /** @description The signing secret (`whsec_…`): shown once. */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook
+         * @description One webhook, without its secret.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "0d6c7f3e-2b1a-4c5d-8e9f-0a1b2c3d4e5f",
+                         *       "url": "https://hooks.example.com/tessera",
+                         *       "events": [
+                         *         "access_key.expiring",
+                         *         "access_key.expired"
+                         *       ],
+                         *       "description": "Key expiry to the on-call channel",
+                         *       "createdAt": "2026-12-07T12:00:00.000Z",
+                         *       "updatedAt": "2026-12-07T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            url: string;
+                            events: ("access_key.created" | "access_key.updated" | "access_key.removed" | "access_key.rolled" | "access_key.disabled" | "access_key.enabled" | "access_key.expiring" | "access_key.expired" | "access_key.leaked")[];
+                            description: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the webhook was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When it last changed.
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Remove a webhook
+         * @description Its pending deliveries are dropped.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Edit a webhook
+         * @description Changes its URL (checked as on creation), its event types or its description. The secret stays.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         "access_key.created",
+                     *         "access_key.removed"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description An http(s) URL that receives each event as a POST. Refused when it points at a loopback, private or link-local address, unless the server sets TESSERA_WEBHOOK_ALLOW_PRIVATE=true. */
+                        url?: string;
+                        /** @description The event types to receive. */
+                        events?: ("access_key.created" | "access_key.updated" | "access_key.removed" | "access_key.rolled" | "access_key.disabled" | "access_key.enabled" | "access_key.expiring" | "access_key.expired" | "access_key.leaked")[];
+                        /** @description At most 500 characters. */
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "0d6c7f3e-2b1a-4c5d-8e9f-0a1b2c3d4e5f",
+                         *       "url": "https://hooks.example.com/tessera",
+                         *       "events": [
+                         *         "access_key.expiring",
+                         *         "access_key.expired"
+                         *       ],
+                         *       "description": "Key expiry to the on-call channel",
+                         *       "createdAt": "2026-12-07T12:00:00.000Z",
+                         *       "updatedAt": "2026-12-07T12:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            url: string;
+                            events: ("access_key.created" | "access_key.updated" | "access_key.removed" | "access_key.rolled" | "access_key.disabled" | "access_key.enabled" | "access_key.expiring" | "access_key.expired" | "access_key.leaked")[];
+                            description: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the webhook was added.
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When it last changed.
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Queues a `webhook.test` event (`data`: `{ webhookId }`) for this webhook, whatever it subscribes to; it is sent within about a second and retried like any other. Follow it in the deliveries.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The `webhook-id` header: the same on every attempt. */
+                            id: string;
+                            /** @description The event type (`webhook.test` for a test). */
+                            type: string;
+                            /**
+                             * Format: date-time
+                             * @description When the event happened.
+                             */
+                            createdAt: string;
+                            /** @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`). */
+                            status: "pending" | "delivered" | "failed";
+                            attempts: {
+                                /**
+                                 * Format: date-time
+                                 * @description When the attempt was made.
+                                 */
+                                at: string;
+                                /** @description The receiver's status; null when it never answered. */
+                                statusCode: number | null;
+                                /** @description Why the attempt failed; null when it succeeded. */
+                                error: string | null;
+                                durationMs: number;
+                            }[];
+                            /** @description When the next attempt is due; null when none will be made. */
+                            nextAttemptAt: string | null;
+                            /** @description When a 2xx answer came. */
+                            deliveredAt: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries
+         * @description Newest first, cursor-paginated: each event sent to this webhook, its attempts with their status codes, and the next retry. Kept for 30 days.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page (1–200). */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                    status?: "pending" | "delivered" | "failed";
+                };
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description The `webhook-id` header: the same on every attempt. */
+                                id: string;
+                                /** @description The event type (`webhook.test` for a test). */
+                                type: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the event happened.
+                                 */
+                                createdAt: string;
+                                /** @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`). */
+                                status: "pending" | "delivered" | "failed";
+                                attempts: {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the attempt was made.
+                                     */
+                                    at: string;
+                                    /** @description The receiver's status; null when it never answered. */
+                                    statusCode: number | null;
+                                    /** @description Why the attempt failed; null when it succeeded. */
+                                    error: string | null;
+                                    durationMs: number;
+                                }[];
+                                /** @description When the next attempt is due; null when none will be made. */
+                                nextAttemptAt: string | null;
+                                /** @description When a 2xx answer came. */
+                                deliveredAt: string | null;
+                            }[];
+                            /** @description Pass as `cursor` for the next page; null on the last page. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };

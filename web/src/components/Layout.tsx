@@ -26,6 +26,7 @@ export const MENU: { section?: string; entries: MenuEntry[] }[] = [
     section: 'Configuration',
     entries: [
       { to: '/configuration/api-access-keys', label: 'API Access Keys', permission: 'access-keys:manage' },
+      { to: '/configuration/webhooks', label: 'Webhooks', permission: 'webhooks:manage' },
       { to: '/configuration/users', label: 'Users', permission: 'users:manage' },
       { to: '/configuration/audit', label: 'Audit', permission: 'audit:read' },
     ],

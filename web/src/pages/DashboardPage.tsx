@@ -1,10 +1,13 @@
 /** Main Menu > Dashboard: the report counts, over the cloud accounts the user may see. */
 import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router';
 import { api, call } from '../api/client';
+import { useSession } from '../auth/session';
 import { messageFor } from '../api/errors';
 import { PageHeader } from '../components/Layout';
 import { Banner } from '../components/ui';
 import { EXPOSURE_TITLES, STATUS_TITLES, VENDOR_TITLES } from '../lib/vendors';
+import { countText, EXPIRING_SOON_FILTER, SOON_DAYS, useKeysExpiringSoon } from './access-keys/ExpiringSoon';
 
 function Breakdown({ title, rows }: { title: string; rows: [string, number][] }) {
   const max = Math.max(1, ...rows.map(([, n]) => n));
@@ -31,7 +34,27 @@ function Breakdown({ title, rows }: { title: string; rows: [string, number][] })
 
 const SEVERITIES = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low' } as const;
 
+/** For those who manage access keys: how many expire within a week, linking to them. */
+function ExpiringKeysCard() {
+  const soon = useKeysExpiringSoon();
+  if (soon.data === undefined) return null;
+  return (
+    <div className="card">
+      <dt className="metric-label">Access keys expiring within {SOON_DAYS} days</dt>
+      <dd className="metric">
+        <Link
+          to={`/configuration/api-access-keys?status=${EXPIRING_SOON_FILTER}`}
+          aria-label={`${countText(soon.data.count, soon.data.capped)} access keys expiring within ${SOON_DAYS} days: show them`}
+        >
+          {countText(soon.data.count, soon.data.capped)}
+        </Link>
+      </dd>
+    </div>
+  );
+}
+
 export function DashboardPage() {
+  const { may } = useSession();
   const summary = useQuery({ queryKey: ['reports', 'summary'], queryFn: () => call(api.GET('/api/v1/reports/summary')) });
   const s = summary.data;
   return (
@@ -62,6 +85,7 @@ export function DashboardPage() {
               <dt className="metric-label">Assets with CVEs</dt>
               <dd className="metric">{s.cves.affectedAssets.toLocaleString('en-GB')}</dd>
             </div>
+            {may('access-keys:manage') && <ExpiringKeysCard />}
           </dl>
           <div className="two-col">
             <Breakdown

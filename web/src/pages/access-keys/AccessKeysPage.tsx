@@ -3,6 +3,7 @@
  * server (sorted and filtered there), so it stays quick with any number of keys.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
@@ -18,6 +19,7 @@ import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
 import { PolicyDialog } from './PolicyDialog';
 import { RollDialog } from './RollDialog';
+import { EXPIRING_SOON_FILTER, ExpiringSoonBanner, SOON_DAYS } from './ExpiringSoon';
 
 const EXPIRING_DAYS = 30;
 
@@ -36,6 +38,7 @@ const ROLE_FILTERS = [{ id: 'any', label: 'Any role' }, ...ROLES.map((r) => ({ i
 const STATUS_FILTERS = [
   { id: 'any', label: 'Any status' },
   { id: 'active', label: 'Active' },
+  { id: EXPIRING_SOON_FILTER, label: `Expiring within ${SOON_DAYS} days` },
   { id: 'expiring', label: `Expiring within ${EXPIRING_DAYS} days` },
   { id: 'expired', label: 'Expired' },
 ];
@@ -77,7 +80,9 @@ export function AccessKeysPage() {
   const [sort, setSort] = useState<SortDescriptor>({ column: 'createdAt', direction: 'descending' });
   const [nameFilter, setNameFilter] = useState('');
   const [role, setRole] = useState('any');
-  const [status, setStatus] = useState('any');
+  // The dashboard links here with ?status=expiring-7.
+  const [searchParams] = useSearchParams();
+  const [status, setStatus] = useState(() => (STATUS_FILTERS.some((f) => f.id === searchParams.get('status')) ? (searchParams.get('status') as string) : 'any'));
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
   const name = useDebounced(nameFilter.trim(), 250);
@@ -93,7 +98,11 @@ export function AccessKeysPage() {
     order: order.direction === 'ascending' ? 'asc' : 'desc',
     ...(name ? { name } : {}),
     ...(role !== 'any' ? { role: role as AccessKeyQuery['role'] } : {}),
-    ...(status !== 'any' ? { status: status as AccessKeyQuery['status'] } : {}),
+    ...(status === EXPIRING_SOON_FILTER
+      ? { status: 'expiring' as const, expiringWithinDays: SOON_DAYS }
+      : status !== 'any'
+        ? { status: status as AccessKeyQuery['status'] }
+        : {}),
   });
   const options = (query: AccessKeyQuery) => ({
     queryKey: ['access-keys', query],
@@ -161,6 +170,14 @@ export function AccessKeysPage() {
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
       {switchError !== undefined && <Banner>{switchError}</Banner>}
+      <ExpiringSoonBanner
+        filtered={status === EXPIRING_SOON_FILTER}
+        onShow={() => {
+          setNameFilter('');
+          setRole('any');
+          setStatus(EXPIRING_SOON_FILTER);
+        }}
+      />
 
       <div className="filters" role="search" aria-label="Filter access keys">
         <SearchField value={nameFilter} onChange={setNameFilter} className="field search">
