@@ -2,8 +2,10 @@
 // runs it (the `prepare` script), as does `npm run build`; nothing is built or written into the
 // install folder when Tessera starts, so that folder may be read-only.
 //
-//   node scripts/build.mjs            the server and the console
-//   node scripts/build.mjs --server   the server only (the integration tests build this first)
+//   node scripts/build.mjs             the server and the console
+//   node scripts/build.mjs --server    the server only (the integration tests build this first)
+//   node scripts/build.mjs --prepare   as npm's `prepare` script: the server and the console,
+//                                      but not under `npx` (below)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +18,11 @@ const webDir = join(root, 'web');
 // location (`../web/dist/`) mean the same in the bundle.
 const outDir = join(root, 'build');
 const serverOnly = process.argv.includes('--server');
+
+// `npx tessera` links this folder into npm's npx cache to run its bin, and npm runs a linked
+// folder's `prepare` there too. The folder was built when it was installed, and may be
+// read-only: the CLI must not rebuild it (nor take a console build's time).
+if (process.argv.includes('--prepare') && process.env.npm_command === 'exec') process.exit(0);
 
 /** What the build makes: when all of it is there, an install without the build tools may keep it. */
 const products = [join(outDir, 'tessera.mjs'), join(outDir, 'wal-checkpoint-worker.mjs'), ...(serverOnly ? [] : [join(webDir, 'dist', 'index.html')])];

@@ -5,11 +5,12 @@
  * runs on its own after the other suites: `npm run test:install`.
  *
  * The clone is of the commit checked out (HEAD): what a fresh clone gets, not the working tree.
- * As root, the server and the CLI run as `nobody`, for whom the root-owned folder is read-only
- * (root ignores file modes); otherwise as the current user, with write permission removed.
+ * The installing user creates a key with `npx tessera` as the README does; then the folder loses
+ * its write permission and, as root, the server and the CLI run as `nobody` (root ignores file
+ * modes); otherwise as the current user.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,23 +54,23 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** `command` as the serving user, in `cwd`, with `env` as given. */
+/** The program and arguments that run `command` as the serving user. */
 function asServingUser(command: string[]): [string, string[]] {
   return asRoot ? ['runuser', ['-u', NOBODY.name, '-m', '--', ...command]] : [command[0]!, command.slice(1)];
 }
 
 describe('a fresh clone, installed with the README’s first command, then made read-only', () => {
-  const work = mkdtempSync(join(tmpdir(), 'tessera-install-'));
-  const clone = join(work, 'tessera');
+  let work: string | undefined;
   let server: ChildProcess | undefined;
 
   afterAll(async () => {
     if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((done) => server?.once('close', done));
-      process.kill(-server.pid, 'SIGKILL');
+      process.kill(-server.pid, 'SIGTERM');
       await exited;
     }
-    if (existsSync(clone)) execFileSync('chmod', ['-R', 'u+w', clone]);
+    if (work === undefined) return;
+    execFileSync('chmod', ['-R', 'u+w', work]);
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -78,6 +79,8 @@ describe('a fresh clone, installed with the README’s first command, then made 
     expect(install).toBe('npm ci');
     expect(start).toBe('npm start');
 
+    work = mkdtempSync(join(tmpdir(), 'tessera-install-'));
+    const clone = join(work, 'tessera');
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
     execFileSync('git', ['clone', '--quiet', '--no-checkout', ROOT, clone]);
     execFileSync('git', ['checkout', '--quiet', head], { cwd: clone });
@@ -93,34 +96,37 @@ describe('a fresh clone, installed with the README’s first command, then made 
     expect(installed.status, `${installed.stdout}\n${installed.stderr}`.slice(-4000)).toBe(0);
     // The install built the server, its worker and the console.
     for (const built of ['build/tessera.mjs', 'build/wal-checkpoint-worker.mjs', 'web/dist/index.html']) expect(existsSync(join(clone, built)), built).toBe(true);
+    const installedState = snapshot(clone);
 
-    // Read-only from here on. What the serving user may write is elsewhere: the data folder
-    // and a home for npm's cache and logs.
-    execFileSync('chmod', ['-R', 'a-w', clone]);
+    // Outside the install folder: the data folder, and a home for npm's cache and logs.
     chmodSync(work, 0o755);
-    const writable = join(work, 'serving');
-    for (const dir of [writable, join(writable, 'data'), join(writable, 'home')]) {
-      mkdirSync(dir, { mode: 0o700 });
-      if (asRoot) chownSync(dir, NOBODY.uid, NOBODY.gid);
-    }
-    const before = snapshot(clone);
-
-    const port = await sparePort();
-    const url = `http://127.0.0.1:${port}`;
+    const writable = join(work, 'writable');
+    const dataDir = join(writable, 'data');
+    for (const dir of [writable, dataDir, join(writable, 'home')]) mkdirSync(dir, { mode: 0o700 });
     const env = cleanEnv({
       HOME: join(writable, 'home'),
       npm_config_cache: join(writable, 'home', '.npm'),
       npm_config_update_notifier: 'false',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TESSERA_DATA_DIR: join(writable, 'data'),
+      TESSERA_DATA_DIR: dataDir,
       TESSERA_ADMIN_EMAIL: ADMIN_EMAIL,
       TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'warn',
     });
 
+    // The README's way to a key, by whoever installed (npx links the folder into its cache,
+    // which must not rebuild it).
+    const readmeKey = spawnSync('npx', ['tessera', 'keys', 'create', '--name', 'readme-key', '--role', 'global-admin', '--json'], { cwd: clone, env, encoding: 'utf8' });
+    expect(readmeKey.status, readmeKey.stderr).toBe(0);
+    const { token } = JSON.parse(readmeKey.stdout) as { token: string };
+
+    // Read-only from here on, and served by a user who owns nothing of it.
+    execFileSync('chmod', ['-R', 'a-w', clone]);
+    if (asRoot) execFileSync('chown', ['-R', `${NOBODY.uid}:${NOBODY.gid}`, writable]);
+    const port = await sparePort();
+    const url = `http://127.0.0.1:${port}`;
+    const serving = { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
     const [program, args] = asServingUser(start!.split(' '));
-    server = spawn(program, args, { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(program, args, { cwd: clone, env: serving, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -134,15 +140,18 @@ describe('a fresh clone, installed with the README’s first command, then made 
       await new Promise((r) => setTimeout(r, 200));
     }
 
-    // The README's way to a key, from the same folder.
-    const [cliProgram, cliArgs] = asServingUser(['npx', 'tessera', 'keys', 'create', '--name', 'read-only-check', '--role', 'global-admin', '--json']);
-    const created = spawnSync(cliProgram, cliArgs, { cwd: clone, env: { ...env, LOG_LEVEL: 'warn' }, encoding: 'utf8' });
-    expect(created.status, created.stderr).toBe(0);
-    const { token } = JSON.parse(created.stdout) as { token: string };
-    const keys = await call(url, 'GET', '/api/v1/access-keys', token);
-    expect(keys.status, keys.body).toBe(200);
-    expect(keys.json<{ items: { name: string }[] }>().items.map((key) => key.name)).toContain('read-only-check');
     expect((await call(url, 'GET', '/api/v1/access-keys')).status).toBe(401);
+    const names = async () => {
+      const keys = await call(url, 'GET', '/api/v1/access-keys', token);
+      expect(keys.status, keys.body).toBe(200);
+      return keys.json<{ items: { name: string }[] }>().items.map((key) => key.name);
+    };
+    expect(await names()).toContain('readme-key');
+    // The CLI from the read-only folder, as the serving user; the running server sees its change.
+    const [cli, cliArgs] = asServingUser([process.execPath, 'bin/tessera.js', 'keys', 'create', '--name', 'read-only-key', '--role', 'global-viewer', '--json']);
+    const created = spawnSync(cli, cliArgs, { cwd: clone, env, encoding: 'utf8' });
+    expect(created.status, created.stderr).toBe(0);
+    expect(await names()).toContain('read-only-key');
     // The console that the install built.
     const page = await call(url, 'GET', '/');
     expect(page.status).toBe(200);
@@ -154,10 +163,9 @@ describe('a fresh clone, installed with the README’s first command, then made 
     // The checkpoint worker loaded from the build and never failed; no write was refused; the
     // build was current.
     expect(output).not.toMatch(/checkpoint worker failed|background WAL checkpoint failed|EACCES|EROFS|npm run build/);
-    expect(existsSync(join(writable, 'data', 'tessera.db'))).toBe(true);
 
-    const after = snapshot(clone);
-    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((path) => before.get(path) !== after.get(path));
-    expect(changed, 'nothing in the install folder was created, changed or removed').toEqual([]);
+    const now = snapshot(clone);
+    const changed = [...new Set([...installedState.keys(), ...now.keys()])].filter((path) => installedState.get(path) !== now.get(path));
+    expect(changed, 'nothing in the install folder was created, changed or removed after the install').toEqual([]);
   });
 });
