@@ -20,7 +20,7 @@ import { call, sparePort } from '../helpers/instances.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_EMAIL = 'admin@read-only.test';
 const ADMIN_PASSWORD = 'read-only-admin-password';
-const NOBODY = { name: 'nobody', uid: 65534, gid: 65534 };
+const NOBODY = { uid: 65534, gid: 65534 };
 const asRoot = process.getuid?.() === 0;
 
 /** The README's first command (Quick start): install, then start. */
@@ -54,15 +54,14 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** The program and arguments that run `command` as the serving user. */
-function asServingUser(command: string[]): [string, string[]] {
-  return asRoot ? ['runuser', ['-u', NOBODY.name, '-m', '--', ...command]] : [command[0]!, command.slice(1)];
-}
+/** Spawn options that run a child as the serving user (libuv drops root's supplementary groups too). */
+const servingUser = asRoot ? { uid: NOBODY.uid, gid: NOBODY.gid } : {};
 
 describe('a fresh clone, installed with the README’s first command, then made read-only', () => {
   let work: string | undefined;
   let server: ChildProcess | undefined;
 
+  // Removing a whole install (node_modules included) takes a while on a busy machine.
   afterAll(async () => {
     if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((done) => server?.once('close', done));
@@ -72,7 +71,7 @@ describe('a fresh clone, installed with the README’s first command, then made 
     if (work === undefined) return;
     execFileSync('chmod', ['-R', 'u+w', work]);
     rmSync(work, { recursive: true, force: true });
-  });
+  }, 300_000);
 
   it('starts, serves the API and the console, and runs the CLI, writing nothing into it', async () => {
     const [install, start] = readmeFirstCommand().split(' && ');
@@ -103,7 +102,12 @@ describe('a fresh clone, installed with the README’s first command, then made 
     const writable = join(work, 'writable');
     const dataDir = join(writable, 'data');
     for (const dir of [writable, dataDir, join(writable, 'home')]) mkdirSync(dir, { mode: 0o700 });
+    const port = await sparePort();
+    const url = `http://127.0.0.1:${port}`;
     const env = cleanEnv({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TESSERA_PUBLIC_URL: url,
       HOME: join(writable, 'home'),
       npm_config_cache: join(writable, 'home', '.npm'),
       npm_config_update_notifier: 'false',
@@ -122,11 +126,8 @@ describe('a fresh clone, installed with the README’s first command, then made 
     // Read-only from here on, and served by a user who owns nothing of it.
     execFileSync('chmod', ['-R', 'a-w', clone]);
     if (asRoot) execFileSync('chown', ['-R', `${NOBODY.uid}:${NOBODY.gid}`, writable]);
-    const port = await sparePort();
-    const url = `http://127.0.0.1:${port}`;
-    const serving = { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
-    const [program, args] = asServingUser(start!.split(' '));
-    server = spawn(program, args, { cwd: clone, env: serving, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [program, ...args] = start!.split(' ');
+    server = spawn(program!, args, { ...servingUser, cwd: clone, env: { ...env, LOG_LEVEL: 'info' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -148,8 +149,12 @@ describe('a fresh clone, installed with the README’s first command, then made 
     };
     expect(await names()).toContain('readme-key');
     // The CLI from the read-only folder, as the serving user; the running server sees its change.
-    const [cli, cliArgs] = asServingUser([process.execPath, 'bin/tessera.js', 'keys', 'create', '--name', 'read-only-key', '--role', 'global-viewer', '--json']);
-    const created = spawnSync(cli, cliArgs, { cwd: clone, env, encoding: 'utf8' });
+    const created = spawnSync(process.execPath, ['bin/tessera.js', 'keys', 'create', '--name', 'read-only-key', '--role', 'global-viewer', '--json'], {
+      ...servingUser,
+      cwd: clone,
+      env,
+      encoding: 'utf8',
+    });
     expect(created.status, created.stderr).toBe(0);
     expect(await names()).toContain('read-only-key');
     // The console that the install built.
