@@ -80,9 +80,11 @@ describe('a fresh clone, installed with the README’s first command, then made 
 
     work = mkdtempSync(join(tmpdir(), 'tessera-install-'));
     const clone = join(work, 'tessera');
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    execFileSync('git', ['clone', '--quiet', '--no-checkout', ROOT, clone]);
-    execFileSync('git', ['checkout', '--quiet', head], { cwd: clone });
+    // A checkout owned by another user (as in some CI runners) is still ours to read.
+    const git = (args: string[], cwd = ROOT) => execFileSync('git', ['-c', 'safe.directory=*', ...args], { cwd, encoding: 'utf8' }).trim();
+    const head = git(['rev-parse', 'HEAD']);
+    git(['clone', '--quiet', '--no-checkout', ROOT, clone]);
+    git(['checkout', '--quiet', head], clone);
     expect(existsSync(join(clone, 'build')), 'a clone has no build').toBe(false);
     expect(existsSync(join(clone, 'web', 'dist'))).toBe(false);
 
