@@ -44,11 +44,15 @@ function snapshot(dir: string, into = new Map<string, string>()): Map<string, st
   return into;
 }
 
-/** The environment without what the outer npm (running this suite) or Tessera's own variables would carry in. */
+/**
+ * The environment without what the npm running this suite passes its scripts (npm_config_local_prefix
+ * would point the clone's npm at this folder) and without Tessera's own variables. A user's
+ * NPM_CONFIG_* settings (a registry mirror) stay.
+ */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (/^(npm_|INIT_CWD$|TESSERA_|DATABASE_URL$|REDIS_URL$|PORT$|HOST$)/i.test(name)) continue;
+    if (/^(npm_|INIT_CWD$|TESSERA_|DATABASE_URL$|REDIS_URL$|PORT$|HOST$)/.test(name)) continue;
     env[name] = value;
   }
   return { ...env, ...extra };
