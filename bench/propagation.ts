@@ -5,7 +5,7 @@
  * answered only once every live instance has applied it (src/changes/instances.ts), so the DELETE's
  * own time includes that wait, and no instance should accept the key after the 204.
  *
- *   npx tsx bench/propagation.ts            (needs the local PostgreSQL, as the tests do)
+ *   npm run build && npx tsx bench/propagation.ts   (runs the build; needs the local PostgreSQL, as the tests do)
  *   TRIALS=500 WORKERS=16 INSTANCES=3 npx tsx bench/propagation.ts
  *
  * Writes bench/PROPAGATION.md.

@@ -52,7 +52,7 @@ async function npmStart(): Promise<Started> {
   // 'close': exited, and its output (and its children's) all read.
   const exit = new Promise<number | null>((done) => npm.once('close', (code) => done(code)));
   const url = `http://127.0.0.1:${port}`;
-  // prestart builds the console first when web/dist is missing or stale.
+  // `npm start` builds nothing (the suite's global setup built the server); a busy machine starts slowly.
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}:\n${output}`);

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 import type { Logger } from 'pino';
+import type { CheckpointWorkerData, CheckpointWorkerMessage } from './wal-checkpoint-worker.ts';
 
 /** SQLite's own threshold (pages of write-ahead log) for a checkpoint inside a commit. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
@@ -12,32 +12,14 @@ const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 const BACKSTOP_AUTOCHECKPOINT = 10_000;
 const DEFAULT_INTERVAL_MS = 100;
 
-// The worker's whole program (CommonJS, run by `eval`: the bundled server has no separate
-// file to load). Its own connection copies the log back with PASSIVE checkpoints, which never
-// wait for or block the server's readers and writer.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 1000');
-db.pragma('synchronous = NORMAL');
-const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)');
-let failed = false;
-const timer = setInterval(() => {
-  try {
-    checkpoint();
-    failed = false;
-  } catch (error) {
-    if (!failed) parentPort.postMessage({ failed: String(error && error.message) });
-    failed = true;
-  }
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
-});
-`;
+/**
+ * The worker's module, built beside the server's bundle (build/wal-checkpoint-worker.mjs from
+ * ./wal-checkpoint-worker.ts). Node runs no TypeScript of its own, so the server run from its
+ * sources (the tests) starts that built module too.
+ */
+const WORKER_MODULE = import.meta.url.endsWith('.ts')
+  ? new URL('../../build/wal-checkpoint-worker.mjs', import.meta.url)
+  : new URL('./wal-checkpoint-worker.mjs', import.meta.url);
 
 /**
  * SQLite: copies the write-ahead log back into the database file from a worker thread with
@@ -57,14 +39,11 @@ export class WalCheckpointer {
 
   start(): void {
     if (this.#worker !== undefined || this.sqlite.memory) return;
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      // Nothing of the parent's loaders (tsx in development): the program is plain CommonJS.
-      execArgv: [],
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.sqlite.name, intervalMs: this.intervalMs },
-    });
+    const workerData: CheckpointWorkerData = { file: this.sqlite.name, intervalMs: this.intervalMs };
+    // No execArgv of the parent's (a TypeScript loader in development): the module is plain JavaScript.
+    const worker = new Worker(WORKER_MODULE, { execArgv: [], workerData });
     worker.unref();
-    worker.on('message', (message: { failed?: string }) => {
+    worker.on('message', (message: CheckpointWorkerMessage) => {
       this.log.warn({ reason: message.failed }, 'background WAL checkpoint failed; retrying');
     });
     worker.on('error', (err) => this.log.error({ err }, 'WAL checkpoint worker failed; commits checkpoint again'));
