@@ -58,6 +58,12 @@ export async function findAccessKeyRowByNameKey(db: Db, nameKey: string): Promis
   return db.selectFrom('access_keys').selectAll().where('name_key', '=', nameKey).executeTakeFirst();
 }
 
+/** The keys with these ids (at most a few thousand: one statement), in no particular order. */
+export async function findAccessKeyRowsByIds(db: Db, ids: readonly string[]): Promise<AccessKeyRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('access_keys').selectAll().where('id', 'in', ids).execute();
+}
+
 export async function updateAccessKeyRoles(db: Db, id: string, roles: Grant[]): Promise<void> {
   await db
     .updateTable('access_keys')

@@ -10,6 +10,7 @@ import type { Transactions, Work } from '../db/transactions.ts';
 import { AppError, describeFieldError, invalidFields, notFound, validationFailed, type FieldError } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
+import { normalizeVisibleText } from '../util/names.ts';
 import { DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLL_GRACE_MINUTES } from '../shared/limits.ts';
 import {
   DEFAULT_EXPIRATION,
@@ -34,6 +35,7 @@ import {
   updateAccessKeyToken,
   findAccessKeyRow,
   findAccessKeyRowByNameKey,
+  findAccessKeyRowsByIds,
   indexAccessKeyNames,
   insertAccessKey,
   listAccessKeyRows,
@@ -75,6 +77,19 @@ export interface AccessKeyListOptions {
   role?: Grant['role'] | undefined;
   status?: AccessKeyQuery['status'];
 }
+
+/** A leak report: what `POST /api/v1/access-keys/leaks` hands over. */
+export interface LeakReport {
+  /** Any text; those that are live keys of this Tessera are revoked. */
+  tokens: readonly string[];
+  /** Where the tokens were found (a URL, a scanner's name); kept in the audit record. */
+  source?: string | null | undefined;
+}
+
+/** Tokens one leak report may hold. */
+export const MAX_LEAK_REPORT_TOKENS = 1000;
+/** Characters of a leak report's `source`, once trimmed. */
+export const LEAK_SOURCE_MAX_LENGTH = 300;
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
@@ -393,6 +408,57 @@ export class AccessKeyService {
         await deleteAccessKey(work.trx, id);
         work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
         work.announce({ kind: 'access-key', id });
+      },
+      { reducesAccess: true },
+    );
+  }
+
+  /**
+   * Revokes every key whose token is in the report and still opens it: the signature valid, the
+   * key still there, and the token its current one (unexpired) or the one a roll replaced, in
+   * its grace period. A disabled key counts (enabling it would bring the leaked token back).
+   * Each is removed in one access-reducing unit, acknowledged by every instance before this
+   * returns, and audited as `access_key.leaked` (action `leak`) with the source. Returns how
+   * many were revoked, for the log: the caller must not tell the reporter (no oracle).
+   *
+   * Every token goes through the same steps whatever it is, with no early exit: a signature
+   * check (whose outcome anyone can compute with the JWKS) and, for the genuine ones, one
+   * lookup of all their keys together.
+   */
+  async revokeLeaked(actor: Actor, report: LeakReport): Promise<number> {
+    const source = report.source == null || report.source.normalize('NFC').trim() === '' ? null : normalizeVisibleText(report.source, '/source', LEAK_SOURCE_MAX_LENGTH);
+    const hashesByKey = new Map<string, Set<string>>();
+    for (const token of new Set(report.tokens.map((text) => text.trim()))) {
+      const check = await this.tokens.verify('accessKey', token);
+      if (!check.ok) continue;
+      const hashes = hashesByKey.get(check.claims.sub) ?? new Set<string>();
+      hashes.add(hashToken(token));
+      hashesByKey.set(check.claims.sub, hashes);
+    }
+    if (hashesByKey.size === 0) return 0;
+    return this.transactions.run(
+      actor,
+      async (work) => {
+        let revoked = 0;
+        const now = work.now.getTime();
+        for (const row of await findAccessKeyRowsByIds(work.trx, [...hashesByKey.keys()])) {
+          const hashes = hashesByKey.get(row.id);
+          const current = hashes?.has(row.token_hash) === true && Date.parse(row.expires_at) > now;
+          const previous =
+            row.previous_token_hash !== null &&
+            row.previous_token_expires_at !== null &&
+            hashes?.has(row.previous_token_hash) === true &&
+            Date.parse(row.previous_token_expires_at) > now;
+          if (!current && !previous) continue;
+          if (!(await deleteAccessKey(work.trx, row.id))) continue;
+          const leaked = { id: row.id, name: row.name, source, token: current ? 'current' : 'previous' };
+          // The access_key.leaked event.
+          work.audit({ category: 'access-keys', resource: row.name, resourceId: row.id, action: 'leak', detail: { name: row.name, source, token: leaked.token } });
+          // WEBHOOK access_key.leaked: announce `leaked` here, in this unit, once src/webhooks/ exists.
+          work.announce({ kind: 'access-key', id: row.id });
+          revoked++;
+        }
+        return revoked;
       },
       { reducesAccess: true },
     );
