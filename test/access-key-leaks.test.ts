@@ -138,16 +138,7 @@ describe.each(DIALECTS)('leaked access keys (%s)', (dialect) => {
       const forged = await new SignJWT(JSON.parse(Buffer.from(bystander.token.split('.')[1]!, 'base64url').toString('utf8')))
         .setProtectedHeader({ typ: TOKEN_TYPES.accessKey, alg: 'EdDSA', kid: h.ctx.signingKeys.current().kid })
         .sign(generateKeyPairSync('ed25519').privateKey);
-      const notLive = [
-        'not a token',
-        '',
-        await foreignJwt(),
-        forged,
-        bystander.token.slice(0, -3),
-        removed.token,
-        rolledAway.token,
-        `${ACCESS_KEY_PREFIX}J9.e30.AAAA`,
-      ];
+      const notLive = ['not a token', '', await foreignJwt(), forged, bystander.token.slice(0, -3), removed.token, rolledAway.token, `${ACCESS_KEY_PREFIX}J9.e30.AAAA`];
       for (const tokens of [notLive, [notLive[0]!], notLive.slice(2)]) {
         const res = await report({ tokens, source: 'a scanner' });
         expect(res.statusCode, res.body).toBe(202);
@@ -234,9 +225,7 @@ describe.each(DIALECTS)('leaked access keys (%s)', (dialect) => {
 
     it('is rate limited per client address (behind a trusted proxy, the forwarded one), with Retry-After', async () => {
       const address = '203.0.113.7';
-      const answers = await Promise.all(
-        Array.from({ length: LEAK_REPORTS_PER_WINDOW }, () => report({ tokens: ['x'] }, '10.1.2.3', { 'x-forwarded-for': address })),
-      );
+      const answers = await Promise.all(Array.from({ length: LEAK_REPORTS_PER_WINDOW }, () => report({ tokens: ['x'] }, '10.1.2.3', { 'x-forwarded-for': address })));
       expect(answers.map((a) => a.statusCode)).toEqual(Array(LEAK_REPORTS_PER_WINDOW).fill(202));
       const over = await report({ tokens: ['x'] }, '10.1.2.3', { 'x-forwarded-for': address });
       expect(over.statusCode).toBe(429);
@@ -262,7 +251,13 @@ describe.each(DIALECTS)('leaked access keys (%s)', (dialect) => {
 
     it('is public: no credentials needed, and a bad one is not looked at', async () => {
       const key = await createKey('reported-with-a-bad-bearer');
-      const res = await h.app.inject({ method: 'POST', url: LEAKS, payload: { tokens: [key.token] }, remoteAddress: nextAddress(), headers: { authorization: 'Bearer nonsense' } });
+      const res = await h.app.inject({
+        method: 'POST',
+        url: LEAKS,
+        payload: { tokens: [key.token] },
+        remoteAddress: nextAddress(),
+        headers: { authorization: 'Bearer nonsense' },
+      });
       expect(res.statusCode, res.body).toBe(202);
       expect(await use(key.token)).toBe(401);
     });
@@ -301,6 +296,11 @@ describe.runIf(DIALECTS.includes('postgres'))('a leak reported to one instance (
       expect((await readKeyOn(a, key.token, key.id)).status).toBe(401);
     }
     const events = await call(b.url, 'GET', '/api/v1/audit-events?action=leak', admin);
-    expect(events.json().items.map((e: { detail: { source: string } }) => e.detail.source).sort()).toEqual(['trial 0', 'trial 1', 'trial 2', 'trial 3', 'trial 4']);
+    expect(
+      events
+        .json()
+        .items.map((e: { detail: { source: string } }) => e.detail.source)
+        .sort(),
+    ).toEqual(['trial 0', 'trial 1', 'trial 2', 'trial 3', 'trial 4']);
   }, 120_000);
 });

@@ -70,7 +70,10 @@ describe('the documented scanner rules', () => {
         'an EdDSA JWT of another product with a typ of its own',
         await new SignJWT({ iss: TEST_PUBLIC_URL, aud: TOKEN_AUDIENCE }).setProtectedHeader({ typ: 'other-api-key+jwt', alg: 'EdDSA', kid }).sign(privateKey),
       ],
-      ['a key in the format before the prefix (alg first)', await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPES.accessKey }).sign(privateKey)],
+      [
+        'a key in the format before the prefix (alg first)',
+        await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPES.accessKey }).sign(privateKey),
+      ],
       ['the key cut by one character', key.slice(0, -1)],
       ['the key cut in its payload', `${header}.${payload.slice(0, 30)}`],
       ['the key without its signature', `${header}.${payload}.`],
