@@ -9,7 +9,7 @@ import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { settleChanges } from './helpers/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { call, readKeyOn, startCluster, type Cluster, type Instance } from './helpers/instances.ts';
+import { CLUSTER_METRICS_TOKEN, call, readKeyOn, startCluster, type Cluster, type Instance } from './helpers/instances.ts';
 import { auditRows } from './helpers/people.ts';
 
 const LEAKS = '/api/v1/access-keys/leaks';
@@ -281,6 +281,12 @@ describe.runIf(DIALECTS.includes('postgres'))('a leak reported to one instance (
   }, 120_000);
   afterAll(() => cluster?.close());
 
+  /** Access-reducing writes of this instance that every other live instance acknowledged. */
+  const confirmedOn = async (on: Instance) => {
+    const text = (await call(on.url, 'GET', '/metrics', CLUSTER_METRICS_TOKEN)).body;
+    return Number(/^tessera_change_acknowledgements_total\{outcome="confirmed"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
   it('is refused on the other instance from the first request after the answer', async () => {
     for (let trial = 0; trial < 5; trial++) {
       const key = JSON.parse(await cluster.cli(['keys', 'create', '--name', `leaked-${trial}`, '--role', 'global-admin', '--json'])) as { id: string; token: string };
@@ -288,8 +294,11 @@ describe.runIf(DIALECTS.includes('postgres'))('a leak reported to one instance (
       // B answers from its caches from now on.
       expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
       expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
+      const confirmedBefore = await confirmedOn(a);
       const res = await call(a.url, 'POST', LEAKS, undefined, { tokens: ['noise', key.token], source: `trial ${trial}` });
       expect(res.status, res.body).toBe(202);
+      // A waited for B's acknowledgement of the removal (not only for the answer's floor).
+      expect(await confirmedOn(a)).toBe(confirmedBefore + 1);
       expect(res.json()).toEqual({ received: 2 });
       const onB = await readKeyOn(b, key.token, key.id);
       expect(onB.status, onB.body).toBe(401);
