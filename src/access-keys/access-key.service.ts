@@ -454,7 +454,8 @@ export class AccessKeyService {
           const leaked = { id: row.id, name: row.name, source, token: current ? 'current' : 'previous' };
           // The access_key.leaked event.
           work.audit({ category: 'access-keys', resource: row.name, resourceId: row.id, action: 'leak', detail: { name: row.name, source, token: leaked.token } });
-          // WEBHOOK access_key.leaked: announce `leaked` here, in this unit, once src/webhooks/ exists.
+          // WEBHOOK (access_key.leaked): the webhook announcement belongs here, in this unit, with `leaked` as its data:
+          // enqueueWebhookEvent(work, 'access_key.leaked', leaked) from src/webhooks/.
           work.announce({ kind: 'access-key', id: row.id });
           revoked++;
         }
