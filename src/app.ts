@@ -9,6 +9,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Type } from 'typebox';
+import { accessKeyLeakRoutes } from './access-keys/access-key-leaks.routes.ts';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
 import { expiringSoonRoutes } from './access-keys/expiry-warnings.routes.ts';
 import { assetRoutes } from './assets/asset.routes.ts';
@@ -197,6 +198,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(
     async (api) => {
       await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
+      await api.register(accessKeyLeakRoutes, { prefix: '/access-keys/leaks', ctx });
       await api.register(accessKeyPolicyRoutes, { prefix: '/settings/access-key-policy', ctx });
       await api.register(expiringSoonRoutes, { prefix: '/access-keys', ctx });
       await api.register(sessionRoutes, { prefix: '/session', ctx });

@@ -181,6 +181,8 @@ const MATRIX: Record<string, Case> = {
   'GET /api/v1/session': { access: 'authenticated', request: () => get('/api/v1/session'), expect: everyone(401) },
   'DELETE /api/v1/session': { access: 'authenticated', request: () => ({ method: 'DELETE', url: '/api/v1/session' }), expect: everyone(401) },
   'PUT /api/v1/session/password': { access: 'authenticated', request: () => json('PUT', '/api/v1/session/password', {}), expect: everyone(400) },
+  // An empty report fails validation (never revokes anything), for everyone alike.
+  'POST /api/v1/access-keys/leaks': { access: 'public', request: () => json('POST', '/api/v1/access-keys/leaks', {}), expect: everyone(400) },
   'POST /api/v1/token': { access: 'public', request: () => json('POST', '/api/v1/token', {}), expect: everyone(400) },
   'POST /api/v1/invitations/inspect': { access: 'public', request: () => json('POST', '/api/v1/invitations/inspect', {}), expect: everyone(400) },
   'POST /api/v1/invitations/accept': { access: 'public', request: () => json('POST', '/api/v1/invitations/accept', {}), expect: everyone(400) },

@@ -30,9 +30,9 @@ describe('the route table', () => {
       expect(undeclared(routes), 'routes without config.access').toEqual([]);
       const api = routes.filter((r) => r.url.startsWith('/api/v1/'));
       expect(api.length).toBeGreaterThan(30);
-      // No API route but sign-in, the token grant and invitations is open to the world.
+      // No API route but sign-in, the token grant, invitations and leak reports is open to the world.
       const publicApi = [...new Set(api.filter((r) => r.config?.access === 'public').map((r) => r.url.replace(/\/$/, '')))].sort();
-      expect(publicApi).toEqual(['/api/v1/invitations/accept', '/api/v1/invitations/inspect', '/api/v1/session', '/api/v1/token']);
+      expect(publicApi).toEqual(['/api/v1/access-keys/leaks', '/api/v1/invitations/accept', '/api/v1/invitations/inspect', '/api/v1/session', '/api/v1/token']);
     } finally {
       await app.close();
     }

@@ -13,8 +13,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, UnsecuredJWT, type JWTVerifyGetKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
-import { MAX_TOKEN_LENGTH, TOKEN_AUDIENCE, TOKEN_TYPES, type TokenCheck, type TokenKind } from '../src/auth/tokens.ts';
+import { ACCESS_KEY_PREFIX, MAX_TOKEN_LENGTH, TOKEN_AUDIENCE, TOKEN_TYPES, type TokenCheck, type TokenKind } from '../src/auth/tokens.ts';
 import { createHarness, START, TEST_PUBLIC_URL, type Harness } from './helpers/harness.ts';
+import { kidOf } from './helpers/instances.ts';
 import { otherSpellings } from './helpers/spellings.ts';
 
 const KINDS: TokenKind[] = ['accessKey', 'user'];
@@ -285,8 +286,10 @@ describe("TokenService.verify against jose's jwtVerify", () => {
       const claims = { sub: 'the-subject', jti, iat, exp: iat + 600 };
       expect(await jose(kind, token)).toEqual({ ok: true, claims });
       const { privateKey, kid } = h.ctx.signingKeys.current();
+      // Each kind's documented member order: an API key's header starts with its typ (ACCESS_KEY_PREFIX).
+      const header = kind === 'accessKey' ? { typ: TOKEN_TYPES[kind], alg: 'EdDSA', kid } : { alg: 'EdDSA', kid, typ: TOKEN_TYPES[kind] };
       const byJose = await new SignJWT({})
-        .setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPES[kind] })
+        .setProtectedHeader(header)
         .setIssuer(TEST_PUBLIC_URL)
         .setAudience(TOKEN_AUDIENCE)
         .setSubject('the-subject')
@@ -302,6 +305,35 @@ describe("TokenService.verify against jose's jwtVerify", () => {
       expect((await jose(otherKind, token)).ok).toBe(false);
     });
   }
+
+  it('mints API keys that start with ACCESS_KEY_PREFIX and that jose verifies with nothing but the published JWKS', async () => {
+    const jwks = await h.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(jwks.statusCode).toBe(200);
+    const keySet = createLocalJWKSet(jwks.json());
+    for (let i = 0; i < 20; i++) {
+      const { token } = await h.ctx.tokens.issue('accessKey', `prefixed-${i}`, new Date(nowSeconds() * 1000), new Date((nowSeconds() + 600) * 1000));
+      expect(token.startsWith(ACCESS_KEY_PREFIX)).toBe(true);
+      expect(ACCESS_KEY_PREFIX.length).toBeGreaterThanOrEqual(30);
+      // The header's member order is what makes the prefix: typ first, the kid last.
+      const headerText = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+      expect(headerText).toBe(`{"typ":"tessera-api-key+jwt","alg":"EdDSA","kid":"${kidOf(token)}"}`);
+      // A plain jose verification, as any client library would make it: the JWKS, the algorithm, issuer and audience.
+      const { payload, protectedHeader } = await jwtVerify(token, keySet, {
+        algorithms: ['EdDSA'],
+        issuer: TEST_PUBLIC_URL,
+        audience: TOKEN_AUDIENCE,
+        typ: TOKEN_TYPES.accessKey,
+        currentDate: h.clock(),
+      });
+      expect(payload.sub).toBe(`prefixed-${i}`);
+      expect(protectedHeader).toEqual({ typ: TOKEN_TYPES.accessKey, alg: 'EdDSA', kid: kidOf(token) });
+    }
+    // The prefix is the base64url of the header's fixed start, as documented.
+    expect(Buffer.from(`${ACCESS_KEY_PREFIX}AA`, 'base64url').toString('latin1').startsWith('{"typ":"tessera-api-key+jwt","alg":"EdDSA","kid":')).toBe(true);
+    // A user token does not share it.
+    const user = await h.ctx.tokens.issue('user', 'someone', new Date(nowSeconds() * 1000), new Date((nowSeconds() + 600) * 1000));
+    expect(user.token.slice(0, 12)).not.toBe(ACCESS_KEY_PREFIX.slice(0, 12));
+  });
 
   it('refuses, as jose does, a token whose key was rotated away', async () => {
     const { token } = await h.ctx.tokens.issue('accessKey', 'retired', new Date(nowSeconds() * 1000), new Date((nowSeconds() + 600) * 1000));

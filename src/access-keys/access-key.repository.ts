@@ -70,6 +70,12 @@ async function withGrantsOf(db: Db, row: AccessKeyRow | undefined): Promise<Acce
   return row === undefined ? undefined : (await withGrants(db, [row]))[0];
 }
 
+/** The keys with these ids (at most a few thousand: one statement), in no particular order. */
+export async function findAccessKeyRowsByIds(db: Db, ids: readonly string[]): Promise<AccessKeyRecord[]> {
+  if (ids.length === 0) return [];
+  return withGrants(db, await db.selectFrom('access_keys').selectAll().where('id', 'in', ids).execute());
+}
+
 export async function findAccessKeyRow(db: Db, id: string): Promise<AccessKeyRecord | undefined> {
   return withGrantsOf(db, await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst());
 }

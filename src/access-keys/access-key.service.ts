@@ -13,6 +13,7 @@ import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import { timeOrderedId } from '../util/ids.ts';
 import type { WebhookEventType } from '../shared/webhook-events.ts';
 import { enqueueWebhookEvent } from '../webhooks/webhook-events.ts';
+import { normalizeVisibleText } from '../util/names.ts';
 import { DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLL_GRACE_MINUTES } from '../shared/limits.ts';
 import {
   DEFAULT_EXPIRATION,
@@ -39,6 +40,7 @@ import {
   updateAccessKeyToken,
   findAccessKeyRow,
   findAccessKeyRowByNameKey,
+  findAccessKeyRowsByIds,
   indexAccessKeyNames,
   insertAccessKey,
   listAccessKeyRows,
@@ -82,6 +84,19 @@ export interface AccessKeyListOptions {
   /** With status "expiring": the window in days (default EXPIRING_WITHIN_DAYS). */
   expiringWithinDays?: number | undefined;
 }
+
+/** A leak report: what `POST /api/v1/access-keys/leaks` hands over. */
+export interface LeakReport {
+  /** Any text; those that are live keys of this Tessera are revoked. */
+  tokens: readonly string[];
+  /** Where the tokens were found (a URL, a scanner's name); kept in the audit record. */
+  source?: string | null | undefined;
+}
+
+/** Tokens one leak report may hold. */
+export const MAX_LEAK_REPORT_TOKENS = 1000;
+/** Characters of a leak report's `source`, once trimmed. */
+export const LEAK_SOURCE_MAX_LENGTH = 300;
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
@@ -423,6 +438,57 @@ export class AccessKeyService {
         work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'delete', detail: { name: row.name } });
         work.announce({ kind: 'access-key', id });
         await enqueueWebhookEvent(work, 'access_key.removed', rowToAccessKey(row, work.now));
+      },
+      { reducesAccess: true },
+    );
+  }
+
+  /**
+   * Revokes every key whose token is in the report and still opens it: the signature valid, the
+   * key still there, and the token its current one (unexpired) or the one a roll replaced, in
+   * its grace period. A disabled key counts (enabling it would bring the leaked token back).
+   * Each is removed in one access-reducing unit, acknowledged by every instance before this
+   * returns, and audited as `access_key.leaked` (action `leak`) with the source. Returns how
+   * many were revoked, for the log: the caller must not tell the reporter (no oracle).
+   *
+   * Every token goes through the same steps whatever it is, with no early exit: a signature
+   * check (whose outcome anyone can compute with the JWKS) and, for the genuine ones, one
+   * lookup of all their keys together.
+   */
+  async revokeLeaked(actor: Actor, report: LeakReport): Promise<number> {
+    const source = report.source == null || report.source.normalize('NFC').trim() === '' ? null : normalizeVisibleText(report.source, '/source', LEAK_SOURCE_MAX_LENGTH);
+    const hashesByKey = new Map<string, Set<string>>();
+    for (const token of new Set(report.tokens.map((text) => text.trim()))) {
+      const check = await this.tokens.verify('accessKey', token);
+      if (!check.ok) continue;
+      const hashes = hashesByKey.get(check.claims.sub) ?? new Set<string>();
+      hashes.add(hashToken(token));
+      hashesByKey.set(check.claims.sub, hashes);
+    }
+    if (hashesByKey.size === 0) return 0;
+    return this.transactions.run(
+      actor,
+      async (work) => {
+        let revoked = 0;
+        const now = work.now.getTime();
+        for (const row of await findAccessKeyRowsByIds(work.trx, [...hashesByKey.keys()])) {
+          const hashes = hashesByKey.get(row.id);
+          const current = hashes?.has(row.token_hash) === true && Date.parse(row.expires_at) > now;
+          const previous =
+            row.previous_token_hash !== null &&
+            row.previous_token_expires_at !== null &&
+            hashes?.has(row.previous_token_hash) === true &&
+            Date.parse(row.previous_token_expires_at) > now;
+          if (!current && !previous) continue;
+          if (!(await deleteAccessKey(work.trx, row.id))) continue;
+          const which = current ? 'current' : 'previous';
+          work.audit({ category: 'access-keys', resource: row.name, resourceId: row.id, action: 'leak', detail: { name: row.name, source, token: which } });
+          // The key as the API showed it, where the report came from, and which of its tokens.
+          await enqueueWebhookEvent(work, 'access_key.leaked', { ...rowToAccessKey(row, work.now), source, reportedToken: which });
+          work.announce({ kind: 'access-key', id: row.id });
+          revoked++;
+        }
+        return revoked;
       },
       { reducesAccess: true },
     );

@@ -10,7 +10,7 @@ const IntrospectBody = Type.Object(
     token: Type.String({ maxLength: 16 * 1024, description: 'The token to ask about.' }),
     token_type_hint: Type.Optional(Type.String({ maxLength: 64, description: 'Accepted and ignored (RFC 7662 §2.1): only API access keys can be active here.' })),
   },
-  { additionalProperties: false, examples: [{ token: 'eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6InRlc3NlcmEtYXBpLWtleStqd3QifQ.eyJzdWIiOiIuLi4ifQ.c2ln' }] },
+  { additionalProperties: false, examples: [{ token: 'eyJ0eXAiOiJ0ZXNzZXJhLWFwaS1rZXkrand0IiwiYWxnIjoiRWREU0EiLCJraWQiOiIuLi4ifQ.eyJzdWIiOiIuLi4ifQ.c2ln' }] },
 );
 
 const IntrospectAnswer = Type.Union(

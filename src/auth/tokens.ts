@@ -10,6 +10,15 @@ export const TOKEN_TYPES = {
 export type TokenKind = keyof typeof TOKEN_TYPES;
 
 export const TOKEN_AUDIENCE = 'tessera-api';
+
+/**
+ * The text every API key starts with (docs/SECRET-SCANNING.md): the base64url spelling of the
+ * start of its fixed protected header, `{"typ":"tessera-api-key+jwt","alg":"EdDSA","kid":"`.
+ * `typ` comes first, so no other product's JWT begins this way; the `kid` comes last, as it
+ * varies. 50 header bytes are fixed: 16 whole base64 groups (64 characters) and two more
+ * characters that the `kid` does not reach (the 67th is `I` or `J`, by the kid's first character).
+ */
+export const ACCESS_KEY_PREFIX = 'eyJ0eXAiOiJ0ZXNzZXJhLWFwaS1rZXkrand0IiwiYWxnIjoiRWREU0EiLCJraWQiOi';
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
 const COMPACT_JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
@@ -36,6 +45,15 @@ export function isCanonicalBase64url(text: string, start = 0, end = text.length)
   if (tail === 1) return false;
   const unusedBits = tail === 2 ? 0b1111 : 0b11;
   return ((BASE64URL_VALUES[text.charCodeAt(end - 1)] ?? 0) & unusedBits) === 0;
+}
+
+/**
+ * The protected header of a token, members in a fixed order (JSON.stringify keeps it): an API
+ * key's starts with its `typ`, so that its first characters are ACCESS_KEY_PREFIX; a user
+ * token's keeps the order user tokens always had.
+ */
+function protectedHeader(kind: TokenKind, kid: string): Record<string, string> {
+  return kind === 'accessKey' ? { typ: TOKEN_TYPES.accessKey, alg: 'EdDSA', kid } : { alg: 'EdDSA', kid, typ: TOKEN_TYPES.user };
 }
 
 /** A JSON value as a base64url segment. */
@@ -124,14 +142,15 @@ export class TokenService {
 
   /**
    * Signs a token for `sub`, valid from `issuedAt` (whole seconds) to `expiresAt`: a compact
-   * JWS with the header `{alg, kid, typ}` and the claims `{iss, aud, sub, jti, iat, exp}`,
+   * JWS with the header `{typ, alg, kid}` (an API key: see ACCESS_KEY_PREFIX) or `{alg, kid, typ}`
+   * (a user token), and the claims `{iss, aud, sub, jti, iat, exp}`,
    * signed with Ed25519 by `node:crypto` directly: the very text jose's `SignJWT` produces for
    * the same header and claims (test/tokens-differential.test.ts), without its WebCrypto round trip.
    */
   async issue(kind: TokenKind, sub: string, issuedAt: Date, expiresAt: Date): Promise<{ token: string; jti: string }> {
     const { kid, privateKey } = this.keys.current();
     const jti = randomUUID();
-    const header = encodeSegment({ alg: 'EdDSA', kid, typ: TOKEN_TYPES[kind] });
+    const header = encodeSegment(protectedHeader(kind, kid));
     const payload = encodeSegment({
       iss: this.issuer,
       aud: TOKEN_AUDIENCE,

@@ -1321,6 +1321,182 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access-keys/leaks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report leaked API access keys
+         * @description For secret scanners and anyone who finds a key (docs/SECRET-SCANNING.md): each token that is a live key of this Tessera (its current token, or the one a roll replaced while its grace period lasts; a disabled key too) is removed at once, on every instance, before the answer, and audited as `access_key.leaked` (action `leak`) with the source. The answer is the same, and comes no sooner than 250 ms, whatever the tokens are: it never tells whether a token was a key. No credentials needed; at most 30 reports a minute per client address (429 with `Retry-After`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "tokens": [
+                     *         "eyJ0eXAiOiJ0ZXNzZXJhLWFwaS1rZXkrand0IiwiYWxnIjoiRWREU0EiLCJraWQiOiJ…"
+                     *       ],
+                     *       "source": "https://github.com/example/repo/blob/main/.env"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The texts found (1–1000, each at most 4096 characters; surrounding white space is ignored). Anything may be sent: each that is a live key of this Tessera is revoked, the rest are ignored. */
+                        tokens: string[];
+                        /** @description Where they were found (a URL, a scanner's name): at most 300 characters once trimmed, no control or invisible characters. Kept in the audit record. */
+                        source?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "received": 1
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description How many tokens the report held: the same answer whether any was a live key or not. */
+                            received: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/access-key-policy": {
         parameters: {
             query?: never;
@@ -3618,7 +3794,7 @@ export interface paths {
                     /** @description Exactly this actor: an email, or `key:<name>`. */
                     actor?: string;
                     category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys" | "settings" | "webhooks";
-                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable";
+                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable" | "leak";
                 };
                 header?: never;
                 path?: never;
@@ -3649,7 +3825,7 @@ export interface paths {
                                 /** @description What was changed, by name. */
                                 resource: string;
                                 resourceId: string | null;
-                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable. */
+                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable, leak. */
                                 action: string;
                                 /** @description What changed. Never a secret, token or password. */
                                 detail: {
@@ -3779,7 +3955,7 @@ export interface paths {
                 content: {
                     /**
                      * @example {
-                     *       "token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6InRlc3NlcmEtYXBpLWtleStqd3QifQ.eyJzdWIiOiIuLi4ifQ.c2ln"
+                     *       "token": "eyJ0eXAiOiJ0ZXNzZXJhLWFwaS1rZXkrand0IiwiYWxnIjoiRWREU0EiLCJraWQiOiIuLi4ifQ.eyJzdWIiOiIuLi4ifQ.c2ln"
                      *     }
                      */
                     "application/json": {
