@@ -27,6 +27,7 @@ import { UserTokens } from './auth/user-token.ts';
 import { SessionService } from './sessions/session.service.ts';
 import { SignInService } from './sessions/sign-in.service.ts';
 import { KeyUsage, USAGE_FLUSH_INTERVAL_MS } from './usage/key-usage.ts';
+import { ACTIVITY_PRUNE_INTERVAL_MS, ACTIVITY_PRUNE_JOB, KeyActivity } from './usage/key-activity.ts';
 
 /** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
 export interface Context {
@@ -61,6 +62,8 @@ export interface Context {
   readonly audit: AuditService;
   /** Per-key usage, counted in memory and flushed in batches. */
   readonly usage: KeyUsage;
+  /** What each key did (requests by route, status, address and account per hour), counted in memory and flushed in batches. */
+  readonly activity: KeyActivity;
   /** Counters shared by every instance when REDIS_URL is set (sign-in throttling, rate limits). */
   readonly rateLimiter: RateLimiter;
   /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
@@ -126,12 +129,16 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const audit = new AuditService(storage.db, clock, config.auditRetentionDays);
     const usage = new KeyUsage(storage.db, storage.dialect, log);
     accessKeyAuth.onUse(usage.record);
+    const activity = new KeyActivity(storage.db, storage.dialect, log, clock, config.keyActivityDays);
     scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
     // Disables keys unused beyond the access key policy's limit (a no-op without one).
     scheduler.every(DORMANT_KEYS_JOB, 60 * 60 * 1000, async () => void (await accessKeys.disableDormant(SYSTEM_ACTOR)), { atStart: true });
     scheduler.every('session-cleanup', 10 * 60 * 1000, async () => void (await sessions.sweep()));
     // Instance scope: every instance flushes what it counted (no lock, no job_runs row).
     scheduler.every(usage.jobName, USAGE_FLUSH_INTERVAL_MS, () => usage.flush(), { scope: 'instance' });
+    scheduler.every(activity.jobName, USAGE_FLUSH_INTERVAL_MS, () => activity.flush(), { scope: 'instance' });
+    // Shared data: once per interval in the whole cluster.
+    scheduler.every(ACTIVITY_PRUNE_JOB, ACTIVITY_PRUNE_INTERVAL_MS, async () => void (await activity.prune()), { atStart: true });
     changes.subscribe(['signing-key'], () => {
       // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
       void signingKeys
@@ -164,6 +171,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       signIn,
       audit,
       usage,
+      activity,
       rateLimiter,
       scheduler,
       start: () => {
@@ -175,6 +183,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         await checkpointer?.stop();
         // What this instance counted must not be lost with it.
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
+        await activity.flush().catch((err: unknown) => log.error({ err }, 'final key activity flush failed'));
         await changes.stop();
         databaseAvailability.close();
         cloudAccountPages.close();
