@@ -1,6 +1,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { createContext } from '../src/context.ts';
+import { createLogger } from '../src/http/logging.ts';
 import { KeyActivity } from '../src/usage/key-activity.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -179,6 +182,24 @@ describe.each(DIALECTS)('what each key did (%s)', (dialect) => {
       const viewer = await h.request(key.token, { method: 'GET', url: `/api/v1/access-keys/${key.id}/${path}` });
       expect(viewer.statusCode).toBe(403);
       expect(viewer.json().code).toBe('insufficient_scope');
+    }
+  });
+
+  it('two instances on one database add up what each served', async () => {
+    const key = await h.key([{ role: 'global-viewer' }]);
+    // A second instance: its own context, connections and app, on the same database.
+    const other = await createContext(h.config, createLogger(h.config), { clock: h.clock });
+    const otherApp = await buildApp(other, { logRequests: false });
+    try {
+      const via = (app: typeof otherApp) =>
+        app.inject({ method: 'GET', url: '/api/v1/assets', headers: { authorization: `Bearer ${key.token}` }, remoteAddress: '10.7.7.7' });
+      for (let i = 0; i < 3; i++) expect((await via(h.app)).statusCode).toBe(200);
+      for (let i = 0; i < 2; i++) expect((await via(otherApp)).statusCode).toBe(200);
+      await Promise.all([h.ctx.activity.flush(), other.activity.flush()]);
+      expect((await activity(key.id)).items).toEqual([expect.objectContaining({ route: '/api/v1/assets', ip: '10.7.7.7', status: 200, count: 5 })]);
+    } finally {
+      await otherApp.close();
+      await other.close();
     }
   });
 
