@@ -58,8 +58,13 @@ function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
   };
 }
 
-/** The request's cloud account: as its handler learned it, else as its route declares it (`config.account`). */
-function requestAccount(request: FastifyRequest): string | undefined {
+/**
+ * The request's cloud account: as its handler learned it, else as its route declares it
+ * (`config.account`). Only for a request that succeeded: a failed one may name an account that
+ * does not exist, and filing those would let a key grow its record with invented ids.
+ */
+function requestAccount(request: FastifyRequest, status: number): string | undefined {
+  if (status >= 400) return undefined;
   if (request.activityAccountId !== null) return request.activityAccountId;
   const source = request.routeOptions.config.account;
   if (source === undefined) return undefined;
@@ -120,7 +125,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
           route: routes.template(request.routeOptions.url ?? ''),
           status: reply.statusCode,
           ip: request.ip,
-          accountId: requestAccount(request),
+          accountId: requestAccount(request, reply.statusCode),
         },
         ctx.clock(),
       );

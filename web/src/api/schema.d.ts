@@ -1328,7 +1328,7 @@ export interface paths {
         };
         /**
          * What an API access key did
-         * @description The key's requests grouped by hour, method, route template, status, client address and cloud account, the latest first, kept `TESSERA_KEY_ACTIVITY_DAYS` days (30 by default). Counted in memory and written every ten seconds, so the last few seconds may be missing. Requests refused for lack of scope are listed too (403); a request whose token was refused is nobody's.
+         * @description The key's requests grouped by hour, method, route template, status, client address and cloud account, the latest first, kept `TESSERA_KEY_ACTIVITY_DAYS` days (30 by default). Counted in memory and written every ten seconds, so the last few seconds may be missing. The account is that of the path (`/cloud-accounts/{id}`), of the `accountId` filter, or of the asset read, for requests that succeeded; a failed request is filed without one. Requests refused for lack of scope are listed too (403); a request whose token was refused is nobody's.
          */
         get: {
             parameters: {
