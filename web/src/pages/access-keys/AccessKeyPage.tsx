@@ -17,7 +17,6 @@ import { formatDateTime, relative } from '../../lib/format';
 import { ROLE_TITLES } from '../../lib/roles';
 import { StatusBadge } from './AccessKeysPage';
 import { useKeyActions } from './KeyActions';
-import { KeyGuardRails } from './KeyGuardRails';
 
 const LIST_PATH = '/configuration/api-access-keys';
 
@@ -156,7 +155,6 @@ export function AccessKeyPage() {
                 ))}
             </section>
           </div>
-          <KeyGuardRails accessKey={k} />
           <section className="panel section" aria-labelledby="key-addresses">
             <h2 id="key-addresses">Addresses</h2>
             {activity.isError && <Banner>{messageFor(activity.error)}</Banner>}
