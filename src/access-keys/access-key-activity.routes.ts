@@ -115,7 +115,7 @@ export const accessKeyActivityRoutes: FastifyPluginAsyncTypebox<{ ctx: Context; 
     async (request) => {
       await ctx.accessKeys.get(request.params.id);
       const since = ctx.activity.since();
-      const groups = await ctx.activity.list(request.params.id);
+      const groups = await ctx.activity.list(request.params.id, since);
       return {
         since,
         items: groups.map((g) => ({

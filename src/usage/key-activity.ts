@@ -106,9 +106,9 @@ export class KeyActivity {
     return new Date(ms - (ms % HOUR_MS)).toISOString();
   }
 
-  /** A key's activity in the kept window, the latest first. */
-  list(keyId: string): Promise<ActivityGroup[]> {
-    return listKeyActivity(this.db, keyId, this.since(), MAX_ACTIVITY_ITEMS);
+  /** A key's activity since `since` (the kept window by default), the latest first. */
+  list(keyId: string, since: string = this.since()): Promise<ActivityGroup[]> {
+    return listKeyActivity(this.db, keyId, since, MAX_ACTIVITY_ITEMS);
   }
 
   /** A key's activity in the kept window summed over hours and addresses. */
