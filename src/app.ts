@@ -7,11 +7,12 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import { accessKeyLeakRoutes } from './access-keys/access-key-leaks.routes.ts';
 import { accessKeyRoutes } from './access-keys/access-key.routes.ts';
 import { expiringSoonRoutes } from './access-keys/expiry-warnings.routes.ts';
+import { accessKeyActivityRoutes } from './access-keys/access-key-activity.routes.ts';
 import { assetRoutes } from './assets/asset.routes.ts';
 import { introspectRoutes } from './auth/introspect.routes.ts';
 import { cloudAccountRoutes } from './cloud-accounts/cloud-account.routes.ts';
@@ -27,6 +28,7 @@ import { userRoutes } from './users/user.routes.ts';
 import { webhookRoutes } from './webhooks/webhook.routes.ts';
 import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
+import { RouteTable } from './http/route-table.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { clientErrorHandler, problemHandler, sendInvalidFields, sendProblem } from './http/problem-handler.ts';
@@ -59,6 +61,21 @@ function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
   };
 }
 
+/**
+ * The request's cloud account: as its handler learned it, else as its route declares it
+ * (`config.account`). Only for a request that succeeded: a failed one may name an account that
+ * does not exist, and filing those would let a key grow its record with invented ids.
+ */
+function requestAccount(request: FastifyRequest, status: number): string | undefined {
+  if (status >= 400) return undefined;
+  if (request.activityAccountId !== null) return request.activityAccountId;
+  const source = request.routeOptions.config.account;
+  if (source === undefined) return undefined;
+  const value = (source.from === 'params' ? request.params : request.query) as Record<string, unknown> | undefined;
+  const id = value?.[source.name];
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
 /** Builds the Fastify app on a wired context: the API, the JWKS, the API homepage and the console. */
 export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -88,6 +105,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
+  const routes = new RouteTable();
+  app.addHook('onRoute', routes.add);
 
   await app.register(problemHandler, { onDatabaseUnavailable: ctx.databaseAvailability.failed });
   await app.register(inputText);
@@ -97,6 +116,25 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   // Before access control: the session resolver reads the parsed cookie.
   await app.register(fastifyCookie);
   await app.register(accessControl, { authenticator: ctx.authenticator, changes: ctx.changes });
+
+  // What each key did: counted in memory at response time (no I/O, no promise), API keys only.
+  app.addHook('onResponse', (request, reply, done) => {
+    const caller = request.caller;
+    if (caller !== null && caller.kind === 'access-key') {
+      ctx.activity.record(
+        {
+          keyId: caller.id,
+          method: request.method,
+          route: routes.template(request.routeOptions.url ?? ''),
+          status: reply.statusCode,
+          ip: request.ip,
+          accountId: requestAccount(request, reply.statusCode),
+        },
+        ctx.clock(),
+      );
+    }
+    done();
+  });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -199,6 +237,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     async (api) => {
       await api.register(accessKeyRoutes, { prefix: '/access-keys', ctx });
       await api.register(accessKeyLeakRoutes, { prefix: '/access-keys/leaks', ctx });
+      await api.register(accessKeyActivityRoutes, { prefix: '/access-keys', ctx, routes });
       await api.register(accessKeyPolicyRoutes, { prefix: '/settings/access-key-policy', ctx });
       await api.register(expiringSoonRoutes, { prefix: '/access-keys', ctx });
       await api.register(sessionRoutes, { prefix: '/session', ctx });

@@ -25,6 +25,8 @@ export interface Config {
   readonly sessionIdleMinutes: number;
   readonly sessionAbsoluteHours: number;
   readonly auditRetentionDays: number;
+  /** How many days each access key's activity (requests by route, address and account) is kept. */
+  readonly keyActivityDays: number;
   readonly redisUrl: string | undefined;
   /**
    * Addresses and CIDR ranges of the proxies whose `X-Forwarded-For` is believed (empty: none,
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMinutes: integer(env, 'TESSERA_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionAbsoluteHours: integer(env, 'TESSERA_SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 3650 * 3),
+    keyActivityDays: integer(env, 'TESSERA_KEY_ACTIVITY_DAYS', 30, 1, 366),
     redisUrl,
     trustedProxies: proxies,
     metricsToken,

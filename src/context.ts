@@ -30,6 +30,7 @@ import { KeyUsage, USAGE_FLUSH_INTERVAL_MS } from './usage/key-usage.ts';
 import { EXPIRY_WARNING_INTERVAL_MS, EXPIRY_WARNING_JOB, ExpiryWarnings } from './access-keys/expiry-warnings.ts';
 import { WebhookService } from './webhooks/webhook.service.ts';
 import { WEBHOOK_DELIVERY_INTERVAL_MS, WEBHOOK_DELIVERY_JOB, WEBHOOK_RETENTION_JOB, WebhookSender } from './webhooks/webhook-sender.ts';
+import { ACTIVITY_PRUNE_INTERVAL_MS, ACTIVITY_PRUNE_JOB, KeyActivity } from './usage/key-activity.ts';
 
 /** Everything a Tessera process is made of, wired once: the server and the CLI share it. */
 export interface Context {
@@ -70,6 +71,8 @@ export interface Context {
   readonly webhookSender: WebhookSender;
   /** Sends `access_key.expiring` and `.expired` (the `access-key-expiry-warnings` job). */
   readonly expiryWarnings: ExpiryWarnings;
+  /** What each key did (requests by route, status, address and account per hour), counted in memory and flushed in batches. */
+  readonly activity: KeyActivity;
   /** Counters shared by every instance when REDIS_URL is set (sign-in throttling, rate limits). */
   readonly rateLimiter: RateLimiter;
   /** Periodic housekeeping; started by the server only (not by the CLI or tests). */
@@ -135,6 +138,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const audit = new AuditService(storage.db, clock, config.auditRetentionDays);
     const usage = new KeyUsage(storage.db, storage.dialect, log);
     accessKeyAuth.onUse(usage.record);
+    const activity = new KeyActivity(storage.db, storage.dialect, log, clock, config.keyActivityDays);
     scheduler.every('audit-retention', 60 * 60 * 1000, async () => void (await audit.sweep()));
     // Disables keys unused beyond the access key policy's limit (a no-op without one).
     scheduler.every(DORMANT_KEYS_JOB, 60 * 60 * 1000, async () => void (await accessKeys.disableDormant(SYSTEM_ACTOR)), { atStart: true });
@@ -147,6 +151,9 @@ export async function createContext(config: Config, log: Logger, options: Contex
     scheduler.every(WEBHOOK_DELIVERY_JOB, WEBHOOK_DELIVERY_INTERVAL_MS, async () => void (await webhookSender.deliverDue()));
     scheduler.every(WEBHOOK_RETENTION_JOB, 60 * 60 * 1000, async () => void (await webhookSender.prune()));
     scheduler.every(EXPIRY_WARNING_JOB, EXPIRY_WARNING_INTERVAL_MS, async () => void (await expiryWarnings.run()));
+    scheduler.every(activity.jobName, USAGE_FLUSH_INTERVAL_MS, () => activity.flush(), { scope: 'instance' });
+    // Shared data: once per interval in the whole cluster.
+    scheduler.every(ACTIVITY_PRUNE_JOB, ACTIVITY_PRUNE_INTERVAL_MS, async () => void (await activity.prune()), { atStart: true });
     changes.subscribe(['signing-key'], () => {
       // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
       void signingKeys
@@ -182,6 +189,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       webhooks,
       webhookSender,
       expiryWarnings,
+      activity,
       rateLimiter,
       scheduler,
       start: () => {
@@ -197,6 +205,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         await checkpointer?.stop();
         // What this instance counted must not be lost with it.
         await usage.flush().catch((err: unknown) => log.error({ err }, 'final key usage flush failed'));
+        await activity.flush().catch((err: unknown) => log.error({ err }, 'final key activity flush failed'));
         await changes.stop();
         databaseAvailability.close();
         cloudAccountPages.close();

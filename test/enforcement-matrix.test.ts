@@ -130,6 +130,21 @@ const MATRIX: Record<string, Case> = {
     request: async (f) => json('POST', `/api/v1/access-keys/${await freshKey(f)}/roll`, { graceMinutes: 0 }),
     expect: only(ADMIN, 200),
   },
+  'GET /api/v1/access-keys/:id/activity': {
+    access: 'access-keys:manage',
+    request: (f) => get(`/api/v1/access-keys/${f.keyIds['global-viewer']}/activity`),
+    expect: only(ADMIN, 200),
+  },
+  'GET /api/v1/access-keys/:id/advice': {
+    access: 'access-keys:manage',
+    request: (f) => get(`/api/v1/access-keys/${f.keyIds['global-viewer']}/advice`),
+    expect: only(ADMIN, 200),
+  },
+  'POST /api/v1/access-keys/:id/dry-run': {
+    access: 'access-keys:manage',
+    request: (f) => json('POST', `/api/v1/access-keys/${f.keyIds['global-viewer']}/dry-run`, { roles: [{ role: 'global-viewer' }] }),
+    expect: only(ADMIN, 200),
+  },
   'GET /api/v1/settings/access-key-policy': { access: 'access-keys:manage', request: () => get('/api/v1/settings/access-key-policy'), expect: only(ADMIN, 200) },
   'PUT /api/v1/settings/access-key-policy': {
     access: 'access-keys:manage',

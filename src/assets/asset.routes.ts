@@ -51,6 +51,12 @@ const CveParams = Type.Object(
 
 const TAGS = ['Assets'];
 
+/** Files the request under the asset's cloud account in the key's activity record, and answers the asset. */
+function withAccount<T extends { accountId: string }>(request: FastifyRequest, asset: T): T {
+  request.activityAccountId = asset.accountId;
+  return asset;
+}
+
 /** `/api/v1/assets`: the inventory, read inside the caller's account scope; CVEs added by Global Admins. */
 export const assetRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const service = ctx.assets;
@@ -60,7 +66,7 @@ export const assetRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
   app.get(
     '/',
     {
-      config: { access: 'assets:read' },
+      config: { access: 'assets:read', account: { from: 'query', name: 'accountId' } },
       schema: {
         tags: TAGS,
         summary: 'List assets',
@@ -85,7 +91,7 @@ export const assetRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
         response: { 200: AssetSchema, ...problems(401, 403, 404) },
       },
     },
-    async (request) => service.get(scopeOf(request), request.params.id),
+    async (request) => withAccount(request, await service.get(scopeOf(request), request.params.id)),
   );
 
   app.get(
@@ -100,7 +106,7 @@ export const assetRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
         response: { 200: NetworkSchema, ...problems(401, 403, 404) },
       },
     },
-    async (request) => service.network(scopeOf(request), request.params.id),
+    async (request) => withAccount(request, await service.network(scopeOf(request), request.params.id)),
   );
 
   app.post(
@@ -117,7 +123,7 @@ export const assetRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
         response: { 200: AssetSchema, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => service.addCves(actorOf(request), scopeOf(request), request.params.id, request.body.cves),
+    async (request) => withAccount(request, await service.addCves(actorOf(request), scopeOf(request), request.params.id, request.body.cves)),
   );
 
   app.delete(

@@ -82,6 +82,9 @@ const ReplaceBody = Type.Object(
 /** An account's inventory can be far larger than an ordinary request. */
 export const ASSET_REPLACE_BODY_LIMIT = 16 * 1024 * 1024;
 
+/** These routes name their cloud account by the `id` path parameter. */
+const ACCOUNT_IN_PATH = { from: 'params', name: 'id' } as const;
+
 const TAGS = ['Cloud accounts'];
 
 /** `/api/v1/cloud-accounts`: read inside the caller's account scope; written by Global Admins. */
@@ -136,7 +139,7 @@ export const cloudAccountRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
   app.get(
     '/:id',
     {
-      config: { access: 'cloud-accounts:read' },
+      config: { access: 'cloud-accounts:read', account: ACCOUNT_IN_PATH },
       schema: {
         tags: TAGS,
         summary: 'Get a cloud account',
@@ -151,7 +154,7 @@ export const cloudAccountRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
   app.patch(
     '/:id',
     {
-      config: { access: 'cloud-accounts:write' },
+      config: { access: 'cloud-accounts:write', account: ACCOUNT_IN_PATH },
       schema: {
         tags: TAGS,
         summary: 'Edit a cloud account',
@@ -167,7 +170,7 @@ export const cloudAccountRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
   app.delete(
     '/:id',
     {
-      config: { access: 'cloud-accounts:write' },
+      config: { access: 'cloud-accounts:write', account: ACCOUNT_IN_PATH },
       schema: {
         tags: TAGS,
         summary: 'Delete a cloud account',
@@ -186,7 +189,7 @@ export const cloudAccountRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
   app.put(
     '/:id/assets',
     {
-      config: { access: 'assets:write' },
+      config: { access: 'assets:write', account: ACCOUNT_IN_PATH },
       bodyLimit: ASSET_REPLACE_BODY_LIMIT,
       schema: {
         tags: TAGS,

@@ -28,6 +28,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptTable;
   access_key_expiry_notices: AccessKeyExpiryNoticeTable;
+  access_key_activity: AccessKeyActivityTable;
 }
 
 export interface SigningKeyTable {
@@ -312,3 +313,20 @@ export interface AccessKeyExpiryNoticeTable {
 export type WebhookRow = Selectable<WebhookTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
 export type WebhookDeliveryAttemptRow = Selectable<WebhookDeliveryAttemptTable>;
+
+/** An access key's requests in one hour with one route template, status, address and account. */
+export interface AccessKeyActivityTable {
+  key_id: string;
+  /** The hour's start, ISO 8601 UTC (`2026-12-07T16:00:00.000Z`). */
+  hour: string;
+  method: string;
+  /** The route template (`/api/v1/assets/{id}`), never the request's URL. */
+  route: string;
+  status: number;
+  ip: string;
+  /** The request's cloud account, or '' when it had none. */
+  account_id: string;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+}

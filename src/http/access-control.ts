@@ -11,10 +11,22 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route. Required on every route: a route without it is refused. */
     access?: RouteAccess;
+    /**
+     * Where an account-bound route names the request's cloud account (a path parameter or a
+     * query field): the account a key's activity record files the request under.
+     */
+    account?: { readonly from: 'params' | 'query'; readonly name: string };
   }
   interface FastifyRequest {
     /** The authenticated caller; null only on public routes. */
     principal: Principal | null;
+    /**
+     * Whoever the credentials authenticated, admitted or not (a 403 for lack of scope still
+     * names them): the activity record files refused requests under their key too.
+     */
+    caller: Principal | null;
+    /** The request's cloud account when a handler learns it (an asset's account), for the activity record. */
+    activityAccountId: string | null;
     /** Why authentication was refused, for the request's log line (never sent to the client). */
     authFailure: string | null;
     /** How many changes this process had applied when the request was admitted. */
@@ -46,6 +58,7 @@ function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, 
     );
   }
   const { principal } = result;
+  request.caller = principal;
   if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
     const sent = request.headers['x-csrf-token'];
     if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
@@ -78,6 +91,8 @@ const hasBody = (request: FastifyRequest) =>
 export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeBus }>(
   async (app: FastifyInstance, { authenticator, changes }) => {
     app.decorateRequest('principal', null);
+    app.decorateRequest('caller', null);
+    app.decorateRequest('activityAccountId', null);
     app.decorateRequest('authFailure', null);
     app.decorateRequest('admittedAtChange', 0);
     /** Changes published here since start: a request admitted at another count saw different grants. */

@@ -5,6 +5,7 @@ import { useSession } from './auth/session';
 import { Layout, PageHeader, useHomePath } from './components/Layout';
 import type { Permission } from './lib/roles';
 import { AcceptInvitation } from './pages/AcceptInvitation';
+import { AccessKeyPage } from './pages/access-keys/AccessKeyPage';
 import { AccessKeysPage } from './pages/access-keys/AccessKeysPage';
 import { AuditPage } from './pages/AuditPage';
 import { AssetsPage } from './pages/AssetsPage';
@@ -136,6 +137,14 @@ export function App() {
             element={
               <Allowed permission="webhooks:manage">
                 <WebhooksPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="configuration/api-access-keys/:id"
+            element={
+              <Allowed permission="access-keys:manage">
+                <AccessKeyPage />
               </Allowed>
             }
           />

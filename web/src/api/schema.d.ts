@@ -1497,6 +1497,529 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access-keys/{id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What an API access key did
+         * @description The key's requests grouped by hour, method, route template, status, client address and cloud account, the latest first, kept `TESSERA_KEY_ACTIVITY_DAYS` days (30 by default). Counted in memory and written every ten seconds, so the last few seconds may be missing. The account is that of the path (`/cloud-accounts/{id}`), of the `accountId` filter, or of the asset read, for requests that succeeded; a failed request is filed without one. Requests refused for lack of scope are listed too (403); a request whose token was refused is nobody's.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "method": "GET",
+                         *           "route": "/api/v1/cloud-accounts/{id}",
+                         *           "status": 200,
+                         *           "ip": "203.0.113.7",
+                         *           "accountId": "demo-aws-production",
+                         *           "count": 42,
+                         *           "firstSeen": "2026-12-07T16:02:11.000Z",
+                         *           "lastSeen": "2026-12-07T16:58:40.000Z"
+                         *         }
+                         *       ],
+                         *       "since": "2026-11-07T16:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description Groups by hour, method, route, status, address and account, the latest first; at most 5000. */
+                            items: {
+                                /** @description The HTTP method. */
+                                method: string;
+                                /** @description The route template, such as `/api/v1/assets/{id}` (never the URL as sent). */
+                                route: string;
+                                /** @description The answer’s HTTP status. */
+                                status: number;
+                                /** @description The client address. */
+                                ip: string;
+                                /** @description The request's cloud account; absent when it had none. */
+                                accountId?: string;
+                                /** @description Requests in this group. */
+                                count: number;
+                                /**
+                                 * Format: date-time
+                                 * @description The first of them (all within one hour).
+                                 */
+                                firstSeen: string;
+                                /**
+                                 * Format: date-time
+                                 * @description The last of them.
+                                 */
+                                lastSeen: string;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description The start of the kept window (`TESSERA_KEY_ACTIVITY_DAYS` days, from the hour).
+                             */
+                            since: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access-keys/{id}/advice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Least privilege for an API access key
+         * @description The smallest roles that would have allowed every successful request in the recorded activity: a Global Admin key that only read two cloud accounts gets Cloud Account Viewer of those two. Requests that failed (refused, not found, invalid) are not needs, and requests on since-removed accounts are left out. Try the answer with `POST …/dry-run` before applying it with `PATCH`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "suggestedRoles": [
+                         *         {
+                         *           "role": "cloud-account-viewer",
+                         *           "accounts": [
+                         *             "demo-aws-production",
+                         *             "demo-gcp-analytics"
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "basis": {
+                         *         "days": 30,
+                         *         "requests": 1250
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description The smallest roles that would have allowed every successful recorded request; empty when there is none. */
+                            suggestedRoles: components["schemas"]["def-0"][];
+                            basis: {
+                                /** @description The days of activity judged. */
+                                days: number;
+                                /** @description The successful requests judged (status below 400). */
+                                requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access-keys/{id}/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try roles on an API access key’s recorded activity
+         * @description Which successful recorded requests the given roles would have refused, by method, route and account, changing nothing. The roles are checked as `PATCH` checks them (an unknown account: 400).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "roles": [
+                     *         {
+                     *           "role": "cloud-account-viewer",
+                     *           "accounts": [
+                     *             "demo-aws-production"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The roles to try. */
+                        roles: components["schemas"]["def-0"][];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "wouldDeny": [
+                         *         {
+                         *           "method": "GET",
+                         *           "route": "/api/v1/cloud-accounts/{id}",
+                         *           "accountId": "demo-gcp-analytics",
+                         *           "count": 12
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description The successful recorded requests the roles would have refused (a 403, or a 404 for an account outside their scope). */
+                            wouldDeny: {
+                                /** @description The HTTP method. */
+                                method: string;
+                                /** @description The route template, such as `/api/v1/assets/{id}` (never the URL as sent). */
+                                route: string;
+                                /** @description The request's cloud account; absent when it had none. */
+                                accountId?: string;
+                                /** @description Recorded requests of this kind. */
+                                count: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/access-key-policy": {
         parameters: {
             query?: never;

@@ -41,3 +41,5 @@ export type Policy = Json<paths['/api/v1/policy/rules']['get']['responses'][200]
 export type PolicyRule = Policy['rules'][number];
 export type PolicyRuleInput = Json<NonNullable<paths['/api/v1/policy/rules']['put']['requestBody']>>['rules'][number];
 export type Summary = Json<paths['/api/v1/reports/summary']['get']['responses'][200]>;
+export type KeyActivity = Json<paths['/api/v1/access-keys/{id}/activity']['get']['responses'][200]>;
+export type KeyAdvice = Json<paths['/api/v1/access-keys/{id}/advice']['get']['responses'][200]>;

@@ -3,22 +3,22 @@
  * server (sorted and filtered there), so it stays quick with any number of keys.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { useSearchParams } from 'react-router';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useNavigate, useSearchParams } from 'react-router';
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
 import { messageFor } from '../../api/errors';
 import { useAccessKeyPolicy, useAccountNames } from '../../api/queries';
-import type { AccessKey, AccessKeyQuery, NewAccessKey, RolledAccessKey } from '../../api/types';
+import type { AccessKey, AccessKeyQuery, NewAccessKey } from '../../api/types';
 import { PageHeader } from '../../components/Layout';
 import { Pager, useCursorPages } from '../../components/Pager';
-import { Banner, Button, Icon, RowActions, Select, Window } from '../../components/ui';
+import { Banner, Button, Icon, RowActions, Select } from '../../components/ui';
 import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
+import { useKeyActions } from './KeyActions';
 import { PolicyDialog } from './PolicyDialog';
-import { RollDialog } from './RollDialog';
 import { EXPIRING_SOON_FILTER, ExpiringSoonBanner, SOON_DAYS } from './ExpiringSoon';
 
 const EXPIRING_DAYS = 30;
@@ -65,15 +65,8 @@ export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Dat
   return <span className="badge badge-active">Active</span>;
 }
 
-type Dialog =
-  | { kind: 'add' }
-  | { kind: 'edit'; key: AccessKey }
-  | { kind: 'remove'; key: AccessKey }
-  | { kind: 'roll'; key: AccessKey }
-  | { kind: 'details'; key: NewAccessKey }
-  | { kind: 'rolled'; key: RolledAccessKey }
-  | { kind: 'policy' }
-  | null;
+/** The page's own windows; a key's actions open theirs through useKeyActions. */
+type Dialog = { kind: 'add' } | { kind: 'details'; key: NewAccessKey } | { kind: 'policy' } | null;
 
 export function AccessKeysPage() {
   const queries = useQueryClient();
@@ -84,7 +77,10 @@ export function AccessKeysPage() {
   const [searchParams] = useSearchParams();
   const [status, setStatus] = useState(() => (STATUS_FILTERS.some((f) => f.id === searchParams.get('status')) ? (searchParams.get('status') as string) : 'any'));
   const [dialog, setDialog] = useState<Dialog>(null);
-  const [notice, setNotice] = useState<string | undefined>();
+  const [pageNotice, setNotice] = useState<string | undefined>();
+  const actions = useKeyActions();
+  const notice = pageNotice ?? actions.notice;
+  const navigate = useNavigate();
   const name = useDebounced(nameFilter.trim(), 250);
   const accountNames = useAccountNames();
   const policy = useAccessKeyPolicy();
@@ -123,33 +119,6 @@ export function AccessKeysPage() {
     }
   }, [list.data]);
 
-  const remove = useMutation({
-    mutationFn: (key: AccessKey) => call(api.DELETE('/api/v1/access-keys/{id}', { params: { path: { id: key.id } } })),
-    onSuccess: (_data, key) => {
-      setDialog(null);
-      setNotice(`The access key “${key.name}” was removed. Its token is refused from now on.`);
-      void queries.invalidateQueries({ queryKey: ['access-keys'] });
-    },
-  });
-
-  const [switchError, setSwitchError] = useState<string | undefined>();
-  const switchKey = useMutation({
-    mutationFn: ({ key, disabled }: { key: AccessKey; disabled: boolean }) =>
-      call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: key.id } }, body: { disabled } })),
-    onSuccess: (key) => {
-      setNotice(
-        key.status === 'disabled'
-          ? `The access key “${key.name}” was disabled. Its token is refused until you enable it again.`
-          : `The access key “${key.name}” was enabled. Its token works again.`,
-      );
-      void queries.invalidateQueries({ queryKey: ['access-keys'] });
-    },
-    onError: (error) => {
-      setNotice(undefined);
-      setSwitchError(messageFor(error));
-    },
-  });
-
   const items = list.data?.items ?? [];
 
   return (
@@ -169,7 +138,7 @@ export function AccessKeysPage() {
         }
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
-      {switchError !== undefined && <Banner>{switchError}</Banner>}
+      {actions.error !== undefined && <Banner>{actions.error}</Banner>}
       <ExpiringSoonBanner
         filtered={status === EXPIRING_SOON_FILTER}
         onShow={() => {
@@ -211,6 +180,7 @@ export function AccessKeysPage() {
           sortDescriptor={sort}
           onSortChange={(next) => void prefetch(queryFor(next, undefined)).finally(() => setSort(next))}
           className="table keys-table stack-on-narrow"
+          onRowAction={(id) => void navigate(`/configuration/api-access-keys/${String(id)}`)}
         >
           <TableHeader>
             <Column id="name" isRowHeader allowsSorting className="col-name">
@@ -305,18 +275,10 @@ export function AccessKeysPage() {
                 <Cell className="cell-actions">
                   <RowActions
                     label={`Actions for ${key.name}`}
-                    actions={[
-                      { id: 'edit', label: 'Edit access key' },
-                      { id: 'roll', label: 'Roll access key' },
-                      key.status === 'disabled'
-                        ? { id: 'enable', label: 'Enable access key' }
-                        : { id: 'disable', label: 'Disable access key', disabled: key.status === 'expired' },
-                      { id: 'remove', label: 'Remove access key', danger: true },
-                    ]}
+                    actions={actions.actionsFor(key)}
                     onAction={(action) => {
-                      setSwitchError(undefined);
-                      if (action === 'disable' || action === 'enable') switchKey.mutate({ key, disabled: action === 'disable' });
-                      else setDialog(action === 'edit' ? { kind: 'edit', key } : action === 'roll' ? { kind: 'roll', key } : { kind: 'remove', key });
+                      setNotice(undefined);
+                      actions.run(key, action);
                     }}
                   />
                 </Cell>
@@ -327,34 +289,19 @@ export function AccessKeysPage() {
         <Pager pages={pages} shown={items.length} nextCursor={list.data?.nextCursor} noun="keys" prefetch={(cursor) => prefetch(queryFor(sort, cursor))} />
       </div>
 
-      {(dialog?.kind === 'add' || dialog?.kind === 'edit') && (
+      {dialog?.kind === 'add' && (
         <KeyDialog
-          editing={dialog.kind === 'edit' ? dialog.key : undefined}
           onClose={() => setDialog(null)}
           onAdded={(key) => {
             setNotice(undefined);
+            actions.clearMessages();
             setDialog({ kind: 'details', key });
             void queries.invalidateQueries({ queryKey: ['access-keys'] });
           }}
-          onSaved={(key) => {
-            setDialog(null);
-            setNotice(`The changes to “${key.name}” were saved. New roles apply from the key's next request.`);
-            void queries.invalidateQueries({ queryKey: ['access-keys'] });
-          }}
+          onSaved={() => setDialog(null)}
         />
       )}
       {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={() => setDialog(null)} />}
-      {dialog?.kind === 'roll' && (
-        <RollDialog
-          accessKey={dialog.key}
-          onClose={() => setDialog(null)}
-          onRolled={(key) => {
-            setNotice(undefined);
-            setDialog({ kind: 'rolled', key });
-            void queries.invalidateQueries({ queryKey: ['access-keys'] });
-          }}
-        />
-      )}
       {dialog?.kind === 'policy' && policy.data !== undefined && (
         <PolicyDialog
           policy={policy.data}
@@ -365,25 +312,7 @@ export function AccessKeysPage() {
           }}
         />
       )}
-      {dialog?.kind === 'rolled' && <KeyDetailsWindow accessKey={dialog.key} rolled onClose={() => setDialog(null)} />}
-      {dialog?.kind === 'remove' && (
-        <Window title="Remove access key" isOpen alert onOpenChange={(open) => !open && !remove.isPending && setDialog(null)} size="sm">
-          <div className="dialog-body">
-            <p>
-              Remove the access key <strong>{dialog.key.name}</strong>? Applications using its token will be refused from their next request. This cannot be undone.
-            </p>
-            {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
-          </div>
-          <footer className="dialog-footer">
-            <Button onPress={() => setDialog(null)} isDisabled={remove.isPending}>
-              Cancel
-            </Button>
-            <Button variant="danger" onPress={() => remove.mutate(dialog.key)} isDisabled={remove.isPending} autoFocus>
-              {remove.isPending ? 'Removing…' : 'Remove'}
-            </Button>
-          </footer>
-        </Window>
-      )}
+      {actions.windows}
     </>
   );
 }

@@ -5,16 +5,26 @@ import { useMutation } from '@tanstack/react-query';
 import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH, visibleLength } from '../../../../src/shared/limits.ts';
 import { api, call } from '../../api/client';
 import { ApiError, messageFor } from '../../api/errors';
-import { useAccessKeyPolicy } from '../../api/queries';
-import type { AccessKey, NewAccessKey } from '../../api/types';
+import { useAccessKeyPolicy, useAccountNames } from '../../api/queries';
+import type { AccessKey, Grant, NewAccessKey } from '../../api/types';
 import { draftsFromGrants, grantsFromDrafts, newRoleDraft, RoleBlocks, validateRoles, type RoleDraft, type RoleErrors } from '../../components/RoleBlocks';
 import { Banner, Button, TextField, Window } from '../../components/ui';
 import { formatDateTime } from '../../lib/format';
 import { ExpirationField, useExpirationChoice } from './ExpirationField';
+import { DryRunResult } from './DryRun';
 import { describeLimit, lifetimeLimit } from './expiration';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Roles compared as the server keeps them: one grant per role, accounts in any order. */
+function sameRoles(a: readonly Grant[], b: readonly Grant[]): boolean {
+  const canonical = (grants: readonly Grant[]) =>
+    JSON.stringify(
+      grants.map((g) => (g.role === 'cloud-account-viewer' ? `${g.role}:${g.accounts === 'all' ? '*' : [...new Set(g.accounts)].sort().join(',')}` : g.role)).sort(),
+    );
+  return canonical(a) === canonical(b);
+}
 
 interface Errors {
   name?: string;
@@ -26,19 +36,22 @@ interface Errors {
 
 export function KeyDialog({
   editing,
+  initialRoles,
   onClose,
   onAdded,
   onSaved,
 }: {
   /** The key to edit; undefined to add one. */
   editing?: AccessKey;
+  /** Editing: roles to start from instead of the key's own (the advice, offered on the key's page). */
+  initialRoles?: Grant[];
   onClose: () => void;
   onAdded: (key: NewAccessKey) => void;
   onSaved: (key: AccessKey) => void;
 }) {
   const [name, setName] = useState(editing?.name ?? '');
   const [description, setDescription] = useState(editing?.description ?? '');
-  const [drafts, setDrafts] = useState<RoleDraft[]>(() => (editing ? draftsFromGrants(editing.roles) : [newRoleDraft()]));
+  const [drafts, setDrafts] = useState<RoleDraft[]>(() => (editing ? draftsFromGrants(initialRoles ?? editing.roles) : [newRoleDraft()]));
   const policy = useAccessKeyPolicy().data;
   const limit = lifetimeLimit(policy, drafts);
   const expiration = useExpirationChoice(limit);
@@ -64,6 +77,11 @@ export function KeyDialog({
     if (roleErrors.some((e) => e.role !== undefined || e.accounts !== undefined)) errors.roles = roleErrors;
     return errors;
   };
+  const accountNames = useAccountNames();
+  // Editing: once the roles differ from the key's (and are complete), what they would have refused of its recorded requests.
+  const proposedRoles =
+    editing !== undefined && !validateRoles(drafts).some((e) => e.role !== undefined || e.accounts !== undefined) ? grantsFromDrafts(drafts) : undefined;
+  const rolesChanged = proposedRoles !== undefined && editing !== undefined && !sameRoles(proposedRoles, editing.roles);
   const local = checked ? check() : {};
   const errors: Errors = { ...local, ...serverErrors, roles: local.roles };
 
@@ -160,6 +178,11 @@ export function KeyDialog({
             }}
             errors={errors.roles}
           />
+          {rolesChanged && editing !== undefined && proposedRoles !== undefined && (
+            <section className="dry-run" aria-label="Effect on recorded requests">
+              <DryRunResult keyId={editing.id} roles={proposedRoles} accountNames={accountNames} />
+            </section>
+          )}
         </div>
         <footer className="dialog-footer">
           <Button onPress={onClose} isDisabled={save.isPending}>
