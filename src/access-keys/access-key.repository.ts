@@ -4,6 +4,7 @@ import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
 import { parseStoredGrants } from '../auth/grants.ts';
 import { ROLES, type Grant, type Role } from '../auth/permissions.ts';
 import { nameKey, statusAt, type AccessKey, type DisabledReason } from './access-key.ts';
+import type { KeyRateLimit } from './access-key-guards.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
 
 /** PostgreSQL or SQLite: where the two plan differently. */
@@ -25,7 +26,35 @@ export function rowToAccessKey(row: AccessKeyRow, now: Date): AccessKey {
     description: row.description ?? null,
     createdBy: row.created_by ?? null,
     previousTokenExpiresAt: row.previous_token_expires_at !== null && Date.parse(row.previous_token_expires_at) > now.getTime() ? row.previous_token_expires_at : null,
+    allowedCidrs: storedAllowedCidrs(row.allowed_cidrs),
+    rateLimit: storedRateLimit(row),
   };
+}
+
+/** The allowlist column as a list (null: any address, the empty list). */
+export function storedAllowedCidrs(stored: string | null): string[] {
+  return stored === null ? [] : (JSON.parse(stored) as string[]);
+}
+
+/** The rate limit columns as a limit, or null when the key has none. */
+export function storedRateLimit(row: Pick<AccessKeyRow, 'rate_limit_requests' | 'rate_limit_per_seconds'>): KeyRateLimit | null {
+  return row.rate_limit_requests === null || row.rate_limit_per_seconds === null
+    ? null
+    : { requests: Number(row.rate_limit_requests), perSeconds: Number(row.rate_limit_per_seconds) };
+}
+
+/** The columns that hold an allowlist and a rate limit. */
+export function guardColumns(allowedCidrs: readonly string[], rateLimit: KeyRateLimit | null) {
+  return {
+    allowed_cidrs: allowedCidrs.length === 0 ? null : JSON.stringify(allowedCidrs),
+    rate_limit_requests: rateLimit?.requests ?? null,
+    rate_limit_per_seconds: rateLimit?.perSeconds ?? null,
+  };
+}
+
+/** Replaces a key's allowlist and rate limit (guardColumns). */
+export async function updateAccessKeyGuards(db: Db, id: string, columns: ReturnType<typeof guardColumns>): Promise<void> {
+  await db.updateTable('access_keys').set(columns).where('id', '=', id).execute();
 }
 
 /** Inserts a key; on SQLite its name goes into the trigram table separately (indexAccessKeyNames). */

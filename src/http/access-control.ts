@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthResult, Authenticator } from '../auth/authenticate.ts';
 import type { RouteAccess } from '../auth/permissions.ts';
@@ -34,7 +34,12 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Sets the request's principal when `result` allows `access`; else the error to answer with. */
-function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, result: AuthResult | undefined): AppError | undefined {
+function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'>, result: AuthResult | undefined): AppError | undefined {
+  // A valid key used from outside its allowlist or over its rate limit: its own answer, and not
+  // a failed authentication (authFailure stays null, so no failure is counted or logged as one).
+  if (result !== undefined && !result.ok && result.refusal !== undefined) {
+    return new AppError(result.refusal.code, result.refusal.detail, result.refusal.headers === undefined ? {} : { headers: result.refusal.headers });
+  }
   if (result === undefined || !result.ok) {
     request.authFailure = result?.reason ?? 'no-credentials';
     return new AppError(
@@ -46,6 +51,7 @@ function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, 
     );
   }
   const { principal } = result;
+  if (result.headers !== undefined) reply.headers(result.headers);
   if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
     const sent = request.headers['x-csrf-token'];
     if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
@@ -85,7 +91,7 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
     const unsubscribe = changes.subscribe('all', () => void changesSeen++);
     app.addHook('onClose', async () => unsubscribe());
     // A callback hook: on the hot path (a cache answers) the request goes on synchronously, with no promise made.
-    app.addHook('onRequest', (request, _reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
       let result: ReturnType<Authenticator['authenticate']>;
       let access: RouteAccess | undefined;
       try {
@@ -104,13 +110,13 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
       }
       const required = access;
       request.admittedAtChange = changesSeen;
-      if (result instanceof Promise) result.then((settled) => done(admit(request, required, settled)), done);
-      else done(admit(request, required, result));
+      if (result instanceof Promise) result.then((settled) => done(admit(request, reply, required, settled)), done);
+      else done(admit(request, reply, required, result));
     });
     // A request with a body was admitted when its headers arrived; its last byte may come after
     // a removal or a reduction of access was answered. If anything changed meanwhile, or the
     // caches are not trusted now, it is admitted again before its handler runs.
-    app.addHook('preHandler', (request, _reply, done) => {
+    app.addHook('preHandler', (request, reply, done) => {
       const access = request.routeOptions.config.access;
       if (request.principal === null || access === undefined || access === 'public' || !hasBody(request)) return done();
       let result: ReturnType<Authenticator['authenticate']>;
@@ -122,8 +128,8 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
       } catch (error) {
         return done(error as Error);
       }
-      if (result instanceof Promise) result.then((settled) => done(admit(request, access, settled)), done);
-      else done(admit(request, access, result));
+      if (result instanceof Promise) result.then((settled) => done(admit(request, reply, access, settled)), done);
+      else done(admit(request, reply, access, result));
     });
   },
   { name: 'access-control' },

@@ -27,6 +27,11 @@ export class MemoryRateLimiter implements RateLimiter {
   ) {}
 
   async increment(key: string, windowMs: number): Promise<WindowCount> {
+    return this.hit(key, windowMs);
+  }
+
+  /** `increment` without a promise, for callers on the synchronous request path. */
+  hit(key: string, windowMs: number): WindowCount {
     const now = this.clock().getTime();
     let window = this.#windows.get(key);
     if (window === undefined || window.resetAt <= now) {

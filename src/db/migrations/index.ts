@@ -15,6 +15,7 @@ import * as foldedNameKeys from './2026-12-07T02-folded-name-keys.ts';
 import * as userTokensValidAfter from './2026-12-07T03-user-tokens-valid-after.ts';
 import * as acknowledgedChanges from './2026-12-07T05-acknowledged-changes.ts';
 import * as keyLifecycle from './2026-12-07T20-key-lifecycle.ts';
+import * as keyGuards from './2026-12-07T40-key-guards.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T03-user-tokens-valid-after': userTokensValidAfter,
   '2026-12-07T05-acknowledged-changes': acknowledgedChanges,
   '2026-12-07T20-key-lifecycle': keyLifecycle,
+  '2026-12-07T40-key-guards': keyGuards,
 };
 
 export const migrationProvider: MigrationProvider = {
