@@ -80,7 +80,10 @@ export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
 /** Reports a valid key used from an address outside its allowlist (the audit, off the request path). */
 export type AddressRefusedListener = (keyId: string, keyName: string, ip: string) => void;
 
-const IP_NOT_ALLOWED = Object.freeze({ code: 'ip_not_allowed', detail: "This access key's network allowlist does not include the address this request came from." } as const);
+const IP_NOT_ALLOWED = Object.freeze({
+  code: 'ip_not_allowed',
+  detail: "This access key's network allowlist does not include the address this request came from.",
+} as const);
 
 /**
  * Authenticates API keys. Cold: signature and claims (pinned), the key looked up by id, the
@@ -210,7 +213,11 @@ export class AccessKeyAuthenticator {
       return {
         ok: false,
         reason: 'rate-limited',
-        refusal: { code: 'rate_limited', detail: `This access key allows ${limit.requests} requests every ${limit.perSeconds} seconds. Try again in ${resetSeconds} seconds.`, headers },
+        refusal: {
+          code: 'rate_limited',
+          detail: `This access key allows ${limit.requests} requests every ${limit.perSeconds} seconds. Try again in ${resetSeconds} seconds.`,
+          headers,
+        },
       };
     }
     this.#useListener?.(result.keyId, request.ip, result.at);

@@ -36,7 +36,7 @@ const RateLimit = Type.Union(
   ],
   {
     description:
-      'The key\'s own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit.',
+      "The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit.",
   },
 );
 
@@ -123,7 +123,8 @@ const EditBody = Type.Object(
   {
     additionalProperties: false,
     minProperties: 1,
-    description: "Any of roles, description, disabled, allowedCidrs (`[]` for any address) and rateLimit (null for none); the others stay as they are. A key's name is permanent.",
+    description:
+      "Any of roles, description, disabled, allowedCidrs (`[]` for any address) and rateLimit (null for none); the others stay as they are. A key's name is permanent.",
     examples: [
       { roles: [{ role: 'global-viewer' }] },
       { description: 'Nightly inventory export' },

@@ -23,7 +23,21 @@ export const AUDIT_CATEGORIES = [
 ] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
-export const AUDIT_ACTIONS = ['add', 'edit', 'delete', 'sign-in', 'sign-in-failed', 'sign-out', 'accept', 'rotate', 'replace', 'roll', 'disable', 'enable', 'ip-not-allowed'] as const;
+export const AUDIT_ACTIONS = [
+  'add',
+  'edit',
+  'delete',
+  'sign-in',
+  'sign-in-failed',
+  'sign-out',
+  'accept',
+  'rotate',
+  'replace',
+  'roll',
+  'disable',
+  'enable',
+  'ip-not-allowed',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent extends AuditEntry {

@@ -17,6 +17,11 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Why authentication was refused, for the request's log line (never sent to the client). */
     authFailure: string | null;
+    /**
+     * Why a valid key was refused for how it was used (`ip-not-allowed`, `rate-limited`): not a
+     * failed authentication, so kept apart from authFailure (in the log line and the metrics).
+     */
+    authRefusal: string | null;
     /** How many changes this process had applied when the request was admitted. */
     admittedAtChange: number;
   }
@@ -38,6 +43,7 @@ function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<Rou
   // A valid key used from outside its allowlist or over its rate limit: its own answer, and not
   // a failed authentication (authFailure stays null, so no failure is counted or logged as one).
   if (result !== undefined && !result.ok && result.refusal !== undefined) {
+    request.authRefusal = result.reason;
     return new AppError(result.refusal.code, result.refusal.detail, result.refusal.headers === undefined ? {} : { headers: result.refusal.headers });
   }
   if (result === undefined || !result.ok) {
@@ -85,6 +91,7 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
   async (app: FastifyInstance, { authenticator, changes }) => {
     app.decorateRequest('principal', null);
     app.decorateRequest('authFailure', null);
+    app.decorateRequest('authRefusal', null);
     app.decorateRequest('admittedAtChange', 0);
     /** Changes published here since start: a request admitted at another count saw different grants. */
     let changesSeen = 0;
