@@ -110,7 +110,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -138,7 +138,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -332,6 +332,15 @@ export interface paths {
                                 createdBy: string | null;
                                 /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                                 previousTokenExpiresAt: string | null;
+                                /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                                allowedCidrs: string[];
+                                /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                                rateLimit: {
+                                    /** @description Requests allowed in each window. */
+                                    requests: number;
+                                    /** @description The window, in seconds (at most a day). */
+                                    perSeconds: number;
+                                } | null;
                             }[];
                             /** @description Pass as `cursor` for the next page; null on the last page. */
                             nextCursor: string | null;
@@ -350,7 +359,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -378,7 +387,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -406,7 +415,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -464,6 +473,15 @@ export interface paths {
                         roles: components["schemas"]["def-0"][];
                         /** @description What the key is for: at most 500 characters once trimmed, no control or invisible characters; null or blank for none. */
                         description?: string | null;
+                        /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                        allowedCidrs?: string[];
+                        /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                        rateLimit?: {
+                            /** @description Requests allowed in each window. */
+                            requests: number;
+                            /** @description The window, in seconds (at most a day). */
+                            perSeconds: number;
+                        } | null;
                     };
                 };
             };
@@ -504,6 +522,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         } & {
                             /** @description The JSON web token: shown once. */
                             token: string;
@@ -522,7 +549,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -550,7 +577,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -578,7 +605,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -606,7 +633,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -679,7 +706,15 @@ export interface paths {
                          *       "status": "active",
                          *       "description": "Nightly inventory export from CI",
                          *       "createdBy": "admin@example.com",
-                         *       "previousTokenExpiresAt": null
+                         *       "previousTokenExpiresAt": null,
+                         *       "allowedCidrs": [
+                         *         "203.0.113.0/24",
+                         *         "2001:db8::/32"
+                         *       ],
+                         *       "rateLimit": {
+                         *         "requests": 100,
+                         *         "perSeconds": 60
+                         *       }
                          *     }
                          */
                         "application/json": {
@@ -712,6 +747,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         };
                     };
                 };
@@ -727,7 +771,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -755,7 +799,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -783,7 +827,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -838,7 +882,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -866,7 +910,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -894,7 +938,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -916,7 +960,7 @@ export interface paths {
         head?: never;
         /**
          * Edit an API access key
-         * @description Replaces the key's roles, its description, or whether it is disabled; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).
+         * @description Replaces the key's roles, its description, whether it is disabled, its network allowlist or its rate limit; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).
          */
         patch: {
             parameters: {
@@ -928,7 +972,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description Any of roles, description and disabled; the others stay as they are. A key's name is permanent. */
+            /** @description Any of roles, description, disabled, allowedCidrs (`[]` for any address) and rateLimit (null for none); the others stay as they are. A key's name is permanent. */
             requestBody: {
                 content: {
                     "application/json": {
@@ -938,6 +982,15 @@ export interface paths {
                         description?: string | null;
                         /** @description true disables the key (its token is refused from the next request); false enables it again. */
                         disabled?: boolean;
+                        /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                        allowedCidrs?: string[];
+                        /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                        rateLimit?: {
+                            /** @description Requests allowed in each window. */
+                            requests: number;
+                            /** @description The window, in seconds (at most a day). */
+                            perSeconds: number;
+                        } | null;
                     };
                 };
             };
@@ -968,7 +1021,15 @@ export interface paths {
                          *       "status": "active",
                          *       "description": "Nightly inventory export from CI",
                          *       "createdBy": "admin@example.com",
-                         *       "previousTokenExpiresAt": null
+                         *       "previousTokenExpiresAt": null,
+                         *       "allowedCidrs": [
+                         *         "203.0.113.0/24",
+                         *         "2001:db8::/32"
+                         *       ],
+                         *       "rateLimit": {
+                         *         "requests": 100,
+                         *         "perSeconds": 60
+                         *       }
                          *     }
                          */
                         "application/json": {
@@ -1001,6 +1062,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         };
                     };
                 };
@@ -1016,7 +1086,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1044,7 +1114,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1072,7 +1142,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1100,7 +1170,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1193,6 +1263,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         } & {
                             /** @description The JSON web token: shown once. */
                             token: string;
@@ -1211,7 +1290,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1239,7 +1318,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1267,7 +1346,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1295,7 +1374,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1385,7 +1464,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1413,7 +1492,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1519,7 +1598,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1547,7 +1626,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1575,7 +1654,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1663,7 +1742,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1745,7 +1824,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1773,7 +1852,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1801,7 +1880,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1829,7 +1908,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1882,7 +1961,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1910,7 +1989,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1938,7 +2017,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2009,7 +2088,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2037,7 +2116,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2065,7 +2144,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2093,7 +2172,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2184,7 +2263,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2214,7 +2293,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2242,7 +2321,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2339,7 +2418,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2367,7 +2446,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2395,7 +2474,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2484,7 +2563,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2512,7 +2591,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2540,7 +2619,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2568,7 +2647,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2656,7 +2735,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2684,7 +2763,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2712,7 +2791,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2767,7 +2846,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2795,7 +2874,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2823,7 +2902,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2851,7 +2930,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2938,7 +3017,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2966,7 +3045,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2994,7 +3073,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3022,7 +3101,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3050,7 +3129,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3141,7 +3220,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3169,7 +3248,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3197,7 +3276,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3225,7 +3304,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3307,7 +3386,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3403,7 +3482,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3452,7 +3531,7 @@ export interface paths {
                     /** @description Exactly this actor: an email, or `key:<name>`. */
                     actor?: string;
                     category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys" | "settings";
-                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable";
+                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable" | "ip-not-allowed";
                 };
                 header?: never;
                 path?: never;
@@ -3483,7 +3562,7 @@ export interface paths {
                                 /** @description What was changed, by name. */
                                 resource: string;
                                 resourceId: string | null;
-                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable. */
+                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable, ip-not-allowed. */
                                 action: string;
                                 /** @description What changed. Never a secret, token or password. */
                                 detail: {
@@ -3507,7 +3586,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3535,7 +3614,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3563,7 +3642,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3662,7 +3741,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3690,7 +3769,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3718,7 +3797,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3746,7 +3825,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3774,7 +3853,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3870,7 +3949,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3898,7 +3977,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3926,7 +4005,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4034,7 +4113,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4062,7 +4141,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4090,7 +4169,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4118,7 +4197,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4216,7 +4295,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4244,7 +4323,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4272,7 +4351,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4327,7 +4406,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4355,7 +4434,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4383,7 +4462,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4492,7 +4571,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4520,7 +4599,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4548,7 +4627,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4576,7 +4655,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4604,7 +4683,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4769,7 +4848,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4797,7 +4876,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4825,7 +4904,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4853,7 +4932,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4881,7 +4960,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4977,7 +5056,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5005,7 +5084,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5033,7 +5112,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5143,7 +5222,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5171,7 +5250,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5199,7 +5278,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5299,7 +5378,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5327,7 +5406,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5355,7 +5434,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5410,7 +5489,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5438,7 +5517,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5466,7 +5545,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5494,7 +5573,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5613,7 +5692,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5641,7 +5720,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5669,7 +5748,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5697,7 +5776,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5809,7 +5888,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5837,7 +5916,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5865,7 +5944,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6020,7 +6099,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6048,7 +6127,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6076,7 +6155,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6198,7 +6277,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6226,7 +6305,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6254,7 +6333,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6437,7 +6516,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6465,7 +6544,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6493,7 +6572,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6521,7 +6600,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6592,7 +6671,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6620,7 +6699,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6648,7 +6727,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6760,7 +6839,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6788,7 +6867,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6942,7 +7021,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6970,7 +7049,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6998,7 +7077,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7141,7 +7220,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7169,7 +7248,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
