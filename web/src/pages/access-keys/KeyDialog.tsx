@@ -1,4 +1,4 @@
-/** The Add Access Key window, and the same window for editing a key's roles and description. */
+/** The Add Access Key window, and the same window for editing a key's roles, description, allowlist and rate limit. */
 import { useState, type FormEvent } from 'react';
 import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
@@ -11,12 +11,13 @@ import { draftsFromGrants, grantsFromDrafts, newRoleDraft, RoleBlocks, validateR
 import { Banner, Button, TextField, Window } from '../../components/ui';
 import { formatDateTime } from '../../lib/format';
 import { ExpirationField, useExpirationChoice } from './ExpirationField';
+import { GuardFields, guardErrorsFrom, useGuardFields, type GuardErrors } from './GuardFields';
 import { describeLimit, lifetimeLimit } from './expiration';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-interface Errors {
+interface Errors extends GuardErrors {
   name?: string;
   description?: string;
   days?: string;
@@ -42,6 +43,7 @@ export function KeyDialog({
   const policy = useAccessKeyPolicy().data;
   const limit = lifetimeLimit(policy, drafts);
   const expiration = useExpirationChoice(limit);
+  const guards = useGuardFields(editing);
   const [checked, setChecked] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
 
@@ -62,7 +64,7 @@ export function KeyDialog({
     else if (policy?.requireDescription === true && description.trim() === '') errors.description = 'The access key policy requires a description.';
     const roleErrors = validateRoles(drafts);
     if (roleErrors.some((e) => e.role !== undefined || e.accounts !== undefined)) errors.roles = roleErrors;
-    return errors;
+    return { ...errors, ...guards.check() };
   };
   const local = checked ? check() : {};
   const errors: Errors = { ...local, ...serverErrors, roles: local.roles };
@@ -71,10 +73,16 @@ export function KeyDialog({
     mutationFn: async () => {
       const roles = grantsFromDrafts(drafts);
       const text = description.trim() === '' ? null : description;
-      if (editing) return { saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles, description: text } })) };
+      const { allowedCidrs, rateLimit } = guards.value();
+      if (editing)
+        return {
+          saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles, description: text, allowedCidrs, rateLimit } })),
+        };
       return {
         added: await call(
-          api.POST('/api/v1/access-keys', { body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }) } }),
+          api.POST('/api/v1/access-keys', {
+            body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }), allowedCidrs, rateLimit },
+          }),
         ),
       };
     },
@@ -85,6 +93,10 @@ export function KeyDialog({
     onError: (error) => {
       if (error instanceof ApiError) {
         if (error.code === 'name_taken') return setServerErrors({ name: 'An access key with this name already exists. Choose a unique name.' });
+        if (error.code === 'validation_failed') {
+          const guardErrors = guardErrorsFrom(error, guards.value().allowedCidrs);
+          if (guardErrors !== undefined) return setServerErrors(guardErrors);
+        }
         if (error.code === 'validation_failed' || error.code === 'policy_violation') {
           const nameError = error.fieldError('/name');
           const daysError = error.fieldError('/expiration') ?? error.fieldError('/expiration/days');
@@ -108,7 +120,7 @@ export function KeyDialog({
     setChecked(true);
     setServerErrors({});
     const found = check();
-    if (found.name || found.days || found.description || found.roles) return;
+    if (found.name || found.days || found.description || found.roles || found.allowedCidrs || found.requests || found.perSeconds) return;
     save.mutate();
   }
 
@@ -159,6 +171,11 @@ export function KeyDialog({
               setServerErrors((e) => ({ ...e, form: undefined, days: undefined }));
             }}
             errors={errors.roles}
+          />
+          <GuardFields
+            state={guards}
+            errors={errors}
+            onEdit={() => setServerErrors((e) => ({ ...e, allowedCidrs: undefined, requests: undefined, perSeconds: undefined }))}
           />
         </div>
         <footer className="dialog-footer">
