@@ -31,6 +31,11 @@ interface KeyGuard {
   keyName: string;
   allowlist: AddressAllowlist | null;
   rateLimit: KeyRateLimit | null;
+  /**
+   * The limiter's counter for the key, named once. The window's length is part of the name: a
+   * key given another window starts afresh.
+   */
+  counter: string;
 }
 
 /** A verified token: the key it belongs to and its hash, which says whether it is the key's current or replaced token. */
@@ -193,16 +198,14 @@ export class AccessKeyAuthenticator {
       return { ok: true, principal: result.principal };
     }
     this.#counted.add(request);
-    // The window's length is part of the counter's name: a key given another window starts afresh.
-    const counter = `key:${result.keyId}:${limit.perSeconds}`;
     const windowMs = limit.perSeconds * 1000;
-    if (this.#localLimiter !== undefined) return this.#limited(result, limit, this.#localLimiter.hit(counter, windowMs), request);
-    return this.#sharedLimiter.increment(counter, windowMs).then((window) => this.#limited(result, limit, window, request));
+    if (this.#localLimiter !== undefined) return this.#limited(result, limit, this.#localLimiter.hit(guard.counter, windowMs), request);
+    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, limit, window, request));
   }
 
   /** The answer for a request counted as `window.count` in its window; the headers as @fastify/rate-limit writes them. */
-  #limited(result: Extract<KeyCheck, { ok: true }>, limit: KeyRateLimit, window: WindowCount, request: FastifyRequest): AuthResult {
-    const resetSeconds = String(Math.max(0, Math.ceil((window.resetAt - this.clock().getTime()) / 1000)));
+  #limited(result: Extract<KeyCheck, { ok: true }>, limit: KeyRateLimit, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+    const resetSeconds = String(Math.max(0, Math.ceil((window.resetAt - result.at.getTime()) / 1000)));
     const headers: Record<string, string> = {
       'ratelimit-limit': String(limit.requests),
       'ratelimit-remaining': String(Math.max(0, limit.requests - window.count)),
@@ -340,5 +343,10 @@ function guardOf(row: StateRow): KeyGuard | null {
   const allowedCidrs = storedAllowedCidrs(row.allowed_cidrs);
   const rateLimit = storedRateLimit(row);
   if (allowedCidrs.length === 0 && rateLimit === null) return null;
-  return { keyName: row.name, allowlist: allowedCidrs.length === 0 ? null : new AddressAllowlist(allowedCidrs), rateLimit };
+  return {
+    keyName: row.name,
+    allowlist: allowedCidrs.length === 0 ? null : new AddressAllowlist(allowedCidrs),
+    rateLimit,
+    counter: rateLimit === null ? '' : `key:${row.id}:${rateLimit.perSeconds}`,
+  };
 }
