@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/config.ts';
@@ -253,6 +253,22 @@ describe.each(DIALECTS)('a key guarded by an allowlist and a rate limit (%s)', (
       expect((await from(key.token, '203.0.113.1')).statusCode).toBe(429);
     });
 
+    it('a warm key with an allowlist and a limit is still answered synchronously, without SQL', async () => {
+      const key = await createKey({ allowedCidrs: ['203.0.113.0/24'], rateLimit: { requests: 100, perSeconds: 60 } });
+      expect((await from(key.token, '203.0.113.1')).statusCode).toBe(200);
+      await settleChanges(h);
+      expect((await from(key.token, '203.0.113.1')).statusCode).toBe(200);
+      const misses = h.ctx.accessKeyAuth.cacheStats.stateMisses;
+      const request = (ip: string) => ({ ip, headers: {} }) as unknown as Parameters<typeof h.ctx.accessKeyAuth.verify>[1];
+      const inside = h.ctx.accessKeyAuth.verify(key.token, request('203.0.113.1'));
+      const outside = h.ctx.accessKeyAuth.verify(key.token, request('198.51.100.1'));
+      expect(inside).not.toBeInstanceOf(Promise);
+      expect(outside).not.toBeInstanceOf(Promise);
+      expect(inside).toMatchObject({ ok: true, headers: { 'ratelimit-limit': '100' } });
+      expect(outside).toMatchObject({ ok: false, refusal: { code: 'ip_not_allowed' } });
+      expect(h.ctx.accessKeyAuth.cacheStats.stateMisses).toBe(misses);
+    });
+
     it('refuses limits out of bounds, naming the field', async () => {
       for (const [rateLimit, pointer] of [
         [{ requests: 0, perSeconds: 10 }, '/rateLimit/requests'],
@@ -312,6 +328,32 @@ describe.each(DIALECTS)('a key rate limit with Redis is shared by two instances 
     for (const ctx of contexts) await ctx.close();
     await dropSchema?.();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('asks Redis only for keys that have a limit', async () => {
+    const limiter = contexts[0]!.rateLimiter;
+    const increment = vi.spyOn(limiter, 'increment');
+    try {
+      const plain = await contexts[0]!.accessKeys.create(CLI_ACTOR, { name: `plain-${randomBytes(4).toString('hex')}`, roles: [{ role: 'global-admin' }] });
+      const allowlisted = await contexts[0]!.accessKeys.create(CLI_ACTOR, {
+        name: `allowlisted-${randomBytes(4).toString('hex')}`,
+        roles: [{ role: 'global-admin' }],
+        allowedCidrs: ['127.0.0.0/8'],
+      });
+      for (const { token } of [plain, allowlisted]) {
+        for (let i = 0; i < 3; i++) expect((await apps[0]!.inject({ ...READ, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+      }
+      expect(increment).not.toHaveBeenCalled();
+      const limited = await contexts[0]!.accessKeys.create(CLI_ACTOR, {
+        name: `limited-${randomBytes(4).toString('hex')}`,
+        roles: [{ role: 'global-admin' }],
+        rateLimit: { requests: 10, perSeconds: 60 },
+      });
+      expect((await apps[0]!.inject({ ...READ, headers: { authorization: `Bearer ${limited.token}` } })).statusCode).toBe(200);
+      expect(increment).toHaveBeenCalledTimes(1);
+    } finally {
+      increment.mockRestore();
+    }
   });
 
   it('counts requests to either instance in one window', async () => {
