@@ -100,12 +100,12 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const tokens = new TokenService(signingKeys, config.publicUrl, clock);
     const authenticator = new Authenticator();
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
-    // Keys' own rate limits: shared through Redis when there is one; else counted here, in a
-    // limiter of their own (synchronous, and apart from the sign-in counts a flood could grow).
-    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock, {
-      rateLimiter: config.redisUrl === undefined ? new MemoryRateLimiter(clock) : rateLimiter,
-    });
-    accessKeyAuth.onAddressRefused(new RefusedAddressAudit(transactions, rateLimiter, log).record);
+    // Keys' own rate limits and the audit windows of refused addresses: shared through Redis
+    // when there is one; else counted here, in a limiter of their own (asked synchronously, and
+    // apart from the sign-in counts, which a flood of keys' counters must not push out).
+    const keyLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : rateLimiter;
+    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock, { rateLimiter: keyLimiter });
+    accessKeyAuth.onAddressRefused(new RefusedAddressAudit(transactions, keyLimiter, log).record);
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock, config.publicUrl);
