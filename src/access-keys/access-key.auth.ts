@@ -99,6 +99,9 @@ const IP_NOT_ALLOWED = Object.freeze({
  * checked against the clock on every request. A verified token keeps its hash: it is accepted
  * only while the state holds that hash as the key's current token, or as the token a roll
  * replaced and its grace period has not ended; a disabled key's state refuses every token.
+ * A valid key is then held to its allowlist and rate limit, both in its state (the allowlist
+ * parsed once): refusals of a valid key, answered with their own codes, not failed
+ * authentications.
  */
 export class AccessKeyAuthenticator {
   /**
