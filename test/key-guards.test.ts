@@ -11,6 +11,7 @@ import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import type { RedisRateLimiter } from '../src/rate-limit/redis-rate-limiter.ts';
+import { AddressAllowlist, normalizeAllowedCidrs } from '../src/access-keys/access-key-guards.ts';
 import { REFUSED_ADDRESS_AUDIT_WINDOW_MS } from '../src/access-keys/refused-address-audit.ts';
 import { createPgSchema, DIALECTS } from './helpers/databases.ts';
 import { settleChanges } from './helpers/feed.ts';
@@ -30,6 +31,21 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('allowlist entries and matching', () => {
+  it('maps an IPv4-mapped IPv6 range to the IPv4 range it denotes, and keeps a wider one IPv6', () => {
+    expect(normalizeAllowedCidrs(['::ffff:192.0.2.0/120', '::ffff:0:0/95', ' 198.51.100.0/24 '])).toEqual(['192.0.2.0/24', '::fffe:0:0/95', '198.51.100.0/24']);
+  });
+
+  it('matches by family; a mapped client address as IPv4; never an address it cannot read', () => {
+    const allowlist = new AddressAllowlist(['192.0.2.0/24', '2001:db8::/32']);
+    expect(['192.0.2.1', '::ffff:192.0.2.1', '2001:db8:ffff::1'].map((ip) => allowlist.allows(ip))).toEqual([true, true, true]);
+    expect(['192.0.3.1', '::ffff:192.0.3.1', '2001:db9::1', '', 'not-an-ip', '::'].map((ip) => allowlist.allows(ip))).toEqual([false, false, false, false, false, false]);
+    // 0.0.0.0/0 is every IPv4 address, and no IPv6 one.
+    const anyIpv4 = new AddressAllowlist(normalizeAllowedCidrs(['0.0.0.0/0']));
+    expect([anyIpv4.allows('203.0.113.1'), anyIpv4.allows('2001:db8::1')]).toEqual([true, false]);
+  });
+});
 
 // Issue 18, parts 1 and 2: a key's network allowlist and its own rate limit, checked on every
 // request. Each check is made at least twice, so the second answer comes from the warm caches.
