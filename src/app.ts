@@ -153,6 +153,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
           ip: request.ip,
           actor: request.principal?.actor,
           authFailure: request.authFailure ?? undefined,
+          authRefusal: request.authRefusal ?? undefined,
         },
         'request',
       );

@@ -14,6 +14,7 @@ import { WalCheckpointer } from './db/wal-checkpointer.ts';
 import { ReadCache } from './db/read-cache.ts';
 import { Transactions } from './db/transactions.ts';
 import { Scheduler } from './jobs/scheduler.ts';
+import { RefusedAddressAudit } from './access-keys/refused-address-audit.ts';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.ts';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 import { UserService } from './users/user.service.ts';
@@ -110,7 +111,13 @@ export async function createContext(config: Config, log: Logger, options: Contex
     await signingKeys.init();
     const tokens = new TokenService(signingKeys, config.publicUrl, clock);
     const authenticator = new Authenticator();
-    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock);
+    const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
+    // Keys' own rate limits and the audit windows of refused addresses: shared through Redis
+    // when there is one; else counted here, in a limiter of their own (asked synchronously, and
+    // apart from the sign-in counts, which a flood of keys' counters must not push out).
+    const keyLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : rateLimiter;
+    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock, { rateLimiter: keyLimiter });
+    accessKeyAuth.onAddressRefused(new RefusedAddressAudit(transactions, keyLimiter, log).record);
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);
     const users = new UserService(storage.db, transactions, clock, config.publicUrl);
@@ -121,7 +128,6 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const assets = new AssetService(storage.db, transactions);
     const policy = new PolicyService(storage.db, transactions);
     const reports = new ReportService(storage.db);
-    const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     const databaseAvailability = new DatabaseAvailability(storage, log);
     const scheduler = new Scheduler(storage, log, databaseAvailability.failed);
     // SQLite: copies the write-ahead log back into the database off the request path.

@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatGrants, parseRoleArgument } from './cli/role-argument.ts';
+import { formatGuards, parseAllowArgument, parseRateLimitArgument } from './cli/guard-arguments.ts';
+import type { KeyRateLimit } from './access-keys/access-key-guards.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { migrateToLatest, openStorage } from './db/database.ts';
@@ -29,6 +31,35 @@ function collectRole(value: string, previous: Grant[] = []): Grant[] {
     throw new InvalidArgumentError((error as Error).message);
   }
 }
+
+function collectAllow(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, parseAllowArgument(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function rateLimitArgument(value: string): KeyRateLimit {
+  try {
+    return parseRateLimitArgument(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+/** `--allow` and `--allow-any` as the service takes them: undefined when neither was given. */
+function allowlistOption(options: { allow?: string[]; allowAny?: boolean }): string[] | undefined {
+  return options.allowAny === true ? [] : options.allow;
+}
+
+/** `--rate-limit N/S` a limit, `--no-rate-limit` none (false), undefined when neither was given. */
+function rateLimitOption(options: { rateLimit?: KeyRateLimit | false | true }): KeyRateLimit | null | undefined {
+  return options.rateLimit === false ? null : options.rateLimit === true ? undefined : options.rateLimit;
+}
+
+const ALLOW_HELP = 'an IPv4/IPv6 address or CIDR range the key may be used from (repeatable; default: any address)';
+const RATE_LIMIT_HELP = 'at most N requests every S seconds, e.g. 100/60 (shared by all instances with REDIS_URL, per instance without)';
 
 function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of days');
@@ -153,20 +184,40 @@ export function buildCli(): Command {
     .addOption(new Option('--expires <period>', 'expiration preset').choices([...EXPIRATION_PRESETS]).conflicts('days'))
     .addOption(new Option('--days <n>', 'custom expiration in days').argParser(positiveInteger))
     .option('--description <text>', 'what the key is for (at most 500 characters)')
+    .option('--allow <cidr>', ALLOW_HELP, collectAllow)
+    .option('--rate-limit <N/S>', RATE_LIMIT_HELP, rateLimitArgument)
     .option('--json', 'print one JSON object, token included')
-    .action(async (options: { name: string; role: Grant[]; expires?: string; days?: number; description?: string; json?: boolean }) => {
-      const expiration = expirationOption(options);
-      const { key, token } = await withContext((ctx) =>
-        ctx.accessKeys.create(CLI_ACTOR, { name: options.name, roles: options.role, expiration, description: options.description }),
-      );
-      if (options.json === true) {
-        console.log(JSON.stringify({ ...key, token }));
-        return;
-      }
-      console.log(`Added access key "${key.name}" (${formatGrants(key.roles)}), expires ${key.expiresAt}.`);
-      console.log('Save this JSON web token now; it cannot be shown again:\n');
-      console.log(token);
-    });
+    .action(
+      async (options: {
+        name: string;
+        role: Grant[];
+        expires?: string;
+        days?: number;
+        description?: string;
+        allow?: string[];
+        rateLimit?: KeyRateLimit;
+        json?: boolean;
+      }) => {
+        const expiration = expirationOption(options);
+        const { key, token } = await withContext((ctx) =>
+          ctx.accessKeys.create(CLI_ACTOR, {
+            name: options.name,
+            roles: options.role,
+            expiration,
+            description: options.description,
+            allowedCidrs: options.allow,
+            rateLimit: options.rateLimit,
+          }),
+        );
+        if (options.json === true) {
+          console.log(JSON.stringify({ ...key, token }));
+          return;
+        }
+        console.log(`Added access key "${key.name}" (${formatGrants(key.roles)}), expires ${key.expiresAt}; usable ${formatGuards(key)}.`);
+        console.log('Save this JSON web token now; it cannot be shown again:\n');
+        console.log(token);
+      },
+    );
 
   keys
     .command('list')
@@ -189,17 +240,35 @@ export function buildCli(): Command {
 
   keys
     .command('edit <name>')
-    .description('replace the roles or the description of an API access key (its name cannot change)')
+    .description('replace the roles, the description, the network allowlist or the rate limit of an API access key (its name cannot change)')
     .option('--role <role>', 'a role, as for create (repeatable); replaces all roles', collectRole)
     .option('--description <text>', 'what the key is for; "" removes it')
+    .addOption(new Option('--allow <cidr>', `${ALLOW_HELP}; replaces the allowlist`).argParser(collectAllow).conflicts('allowAny'))
+    .option('--allow-any', 'remove the allowlist: the key may be used from any address')
+    .option('--rate-limit <N/S>', RATE_LIMIT_HELP, rateLimitArgument)
+    .option('--no-rate-limit', 'remove the rate limit')
     .option('--json', 'print JSON')
-    .action(async (name: string, options: { role?: Grant[]; description?: string; json?: boolean }) => {
-      if (options.role === undefined && options.description === undefined) throw new InvalidArgumentError('give --role or --description');
-      const key = await withContext(async (ctx) =>
-        ctx.accessKeys.update(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, { roles: options.role, description: options.description }),
-      );
-      console.log(options.json === true ? JSON.stringify(key) : `Access key "${key.name}" now has: ${formatGrants(key.roles)}.`);
-    });
+    .action(
+      async (
+        name: string,
+        options: { role?: Grant[]; description?: string; allow?: string[]; allowAny?: boolean; rateLimit?: KeyRateLimit | boolean; json?: boolean },
+      ) => {
+        const allowedCidrs = allowlistOption(options);
+        const rateLimit = rateLimitOption(options);
+        if (options.role === undefined && options.description === undefined && allowedCidrs === undefined && rateLimit === undefined) {
+          throw new InvalidArgumentError('give --role, --description, --allow, --allow-any, --rate-limit or --no-rate-limit');
+        }
+        const key = await withContext(async (ctx) =>
+          ctx.accessKeys.update(CLI_ACTOR, (await ctx.accessKeys.getByName(name)).id, {
+            roles: options.role,
+            description: options.description,
+            allowedCidrs,
+            rateLimit,
+          }),
+        );
+        console.log(options.json === true ? JSON.stringify(key) : `Access key "${key.name}" now has: ${formatGrants(key.roles)}; usable ${formatGuards(key)}.`);
+      },
+    );
 
   keys
     .command('roll <name>')

@@ -101,6 +101,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     expect(created.headers['cache-control']).toBe('no-store');
     const body = created.json();
     expect(Object.keys(body).sort()).toEqual([
+      'allowedCidrs',
       'createdAt',
       'createdBy',
       'description',
@@ -110,6 +111,7 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       'lastUsedIp',
       'name',
       'previousTokenExpiresAt',
+      'rateLimit',
       'roles',
       'status',
       'token',

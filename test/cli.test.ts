@@ -126,7 +126,36 @@ describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
     expect(described).toMatchObject({ description: null, roles: [{ role: 'global-admin' }] });
     const nothing = await runCli(['keys', 'edit', 'rolling'], h.env);
     expect(nothing.code).not.toBe(0);
-    expect(nothing.stderr).toContain('give --role or --description');
+    expect(nothing.stderr).toContain('give --role, --description, --allow');
+  });
+
+  it('keys create and edit set, replace and clear a network allowlist and a rate limit', async () => {
+    const created = await runCli(
+      ['keys', 'create', '--name', 'guarded', '--role', 'global-admin', '--allow', '10.1.2.3/8', '--allow', '2001:DB8::/32', '--rate-limit', '100/60', '--json'],
+      h.env,
+    );
+    expect(created.stderr).toBe('');
+    const key = JSON.parse(created.stdout);
+    expect(key).toMatchObject({ allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'], rateLimit: { requests: 100, perSeconds: 60 } });
+    const fromOutside = await h.request(key.token, { method: 'GET', url: '/api/v1/access-keys', remoteAddress: '198.51.100.1' });
+    expect(fromOutside.json().code).toBe('ip_not_allowed');
+
+    const human = await runCli(['keys', 'edit', 'guarded', '--allow', '198.51.100.0/24', '--rate-limit', '5/1'], h.env);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('usable from 198.51.100.0/24, at most 5 requests every 1 s');
+    const cleared = JSON.parse((await runCli(['keys', 'edit', 'guarded', '--allow-any', '--no-rate-limit', '--json'], h.env)).stdout);
+    expect(cleared).toMatchObject({ allowedCidrs: [], rateLimit: null });
+
+    for (const [args, message] of [
+      [['--allow', '10.0.0.0/33'], '"10.0.0.0/33" is not an IPv4 or IPv6 address or CIDR range'],
+      [['--rate-limit', '100'], '"100" is not a rate limit: use N/S'],
+      [['--rate-limit', '0/60'], 'must be a whole number from 1 to 1000000'],
+      [['--allow', '10.0.0.1', '--allow-any'], 'cannot be used with option'],
+    ] as const) {
+      const bad = await runCli(['keys', 'edit', 'guarded', ...args], h.env);
+      expect(bad.code, args.join(' ')).not.toBe(0);
+      expect(bad.stderr).toContain(message);
+    }
   });
 
   it('signing-keys rotate makes a new signer; tokens signed before keep working', async () => {

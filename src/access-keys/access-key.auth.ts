@@ -8,7 +8,10 @@ import type { Principal } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { ChangeBus } from '../changes/change-bus.ts';
 import type { AccessKeyRow, Database } from '../db/schema.ts';
+import { MemoryRateLimiter, type RateLimiter, type WindowCount } from '../rate-limit/rate-limiter.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
+import { AddressAllowlist, type KeyRateLimit } from './access-key-guards.ts';
+import { storedAllowedCidrs, storedRateLimit } from './access-key.repository.ts';
 
 /** What authentication needs to know of a key, kept in memory between changes. */
 interface KeyState {
@@ -19,6 +22,20 @@ interface KeyState {
   previousUntilMs: number;
   disabled: boolean;
   principal: Principal;
+  /** Null when the key has neither an allowlist nor a rate limit (most keys): nothing more to check. */
+  guard: KeyGuard | null;
+}
+
+/** A key's allowlist (parsed once, when its state is loaded) and rate limit. */
+interface KeyGuard {
+  keyName: string;
+  allowlist: AddressAllowlist | null;
+  rateLimit: KeyRateLimit | null;
+  /**
+   * The limiter's counter for the key, named once. The window's length is part of the name: a
+   * key given another window starts afresh.
+   */
+  counter: string;
 }
 
 /** A verified token: the key it belongs to and its hash, which says whether it is the key's current or replaced token. */
@@ -33,21 +50,46 @@ export interface AccessKeyAuthOptions {
   tokenCacheSize?: number;
   /** Key states remembered (key id -> state). */
   stateCacheSize?: number;
+  /**
+   * Counts each key's requests against its rate limit. In process (the default) it is asked
+   * synchronously; a shared one (Redis) is asked only for keys that have a limit.
+   */
+  rateLimiter?: RateLimiter;
 }
 
 type Access = Pick<Principal, 'grants' | 'permissions' | 'scope'>;
 
 /** The key joined with its grant rows: one row per grant row. */
-type StateRow = Pick<AccessKeyRow, 'id' | 'name' | 'expires_at' | 'token_hash' | 'disabled_at' | 'previous_token_hash' | 'previous_token_expires_at'> &
+type StateRow = Pick<
+  AccessKeyRow,
+  | 'id'
+  | 'name'
+  | 'expires_at'
+  | 'token_hash'
+  | 'disabled_at'
+  | 'previous_token_hash'
+  | 'previous_token_expires_at'
+  | 'allowed_cidrs'
+  | 'rate_limit_requests'
+  | 'rate_limit_per_seconds'
+> &
   Omit<GrantRow, 'holder_id'>;
 
 const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
 /** `untilMs`: when this token stops working (its expiry, or the end of a roll's grace period). */
-type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date; untilMs: number } | { ok: false; reason: string };
+type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date; untilMs: number; guard: KeyGuard | null } | { ok: false; reason: string };
 
 /** Reports each successful use of a key (usage accounting stays off the hot path). */
 export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
+
+/** Reports a valid key used from an address outside its allowlist (the audit, off the request path). */
+export type AddressRefusedListener = (keyId: string, keyName: string, ip: string) => void;
+
+const IP_NOT_ALLOWED = Object.freeze({
+  code: 'ip_not_allowed',
+  detail: "This access key's network allowlist does not include the address this request came from.",
+} as const);
 
 /**
  * Authenticates API keys. Cold: signature and claims (pinned), the key looked up by id, the
@@ -58,6 +100,9 @@ export type KeyUseListener = (keyId: string, ip: string, at: Date) => void;
  * checked against the clock on every request. A verified token keeps its hash: it is accepted
  * only while the state holds that hash as the key's current token, or as the token a roll
  * replaced and its grace period has not ended; a disabled key's state refuses every token.
+ * A valid key is then held to its allowlist and rate limit, both in its state (the allowlist
+ * parsed once): refusals of a valid key, answered with their own codes, not failed
+ * authentications.
  */
 export class AccessKeyAuthenticator {
   /**
@@ -70,6 +115,15 @@ export class AccessKeyAuthenticator {
   /** Bumped by every invalidation, so a lookup that raced a change is not cached. */
   #generation = 0;
   #useListener: KeyUseListener | undefined;
+  #addressRefusedListener: AddressRefusedListener | undefined;
+  /** The in-process limiter, asked synchronously; undefined when the limit is shared (Redis). */
+  readonly #localLimiter: MemoryRateLimiter | undefined;
+  readonly #sharedLimiter: RateLimiter;
+  /**
+   * Requests already counted against their key's rate limit: one whose body arrived after a
+   * change is admitted again (access-control's preHandler), and must not be counted twice.
+   */
+  readonly #counted = new WeakSet<FastifyRequest>();
   /** The key-state read, compiled once (Kysely's builder costs more than the lookup): each use binds only the id. */
   readonly #stateQuery: CompiledQuery<StateRow>;
   /** Cache lookups since start, read by `/metrics` (src/ops). Counting only: no behaviour depends on it. */
@@ -84,6 +138,8 @@ export class AccessKeyAuthenticator {
   ) {
     this.#verified = new BoundedCache(options.tokenCacheSize ?? 20_000);
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
+    this.#sharedLimiter = options.rateLimiter ?? new MemoryRateLimiter(clock);
+    this.#localLimiter = this.#sharedLimiter instanceof MemoryRateLimiter ? this.#sharedLimiter : undefined;
     this.#stateQuery = db
       .selectFrom('access_keys')
       .innerJoin('access_key_grants', 'access_key_grants.key_id', 'access_keys.id')
@@ -95,6 +151,9 @@ export class AccessKeyAuthenticator {
         'disabled_at',
         'previous_token_hash',
         'previous_token_expires_at',
+        'allowed_cidrs',
+        'rate_limit_requests',
+        'rate_limit_per_seconds',
         'role',
         'all_accounts',
         'account_id',
@@ -113,16 +172,66 @@ export class AccessKeyAuthenticator {
     this.#useListener = listener;
   }
 
+  onAddressRefused(listener: AddressRefusedListener): void {
+    this.#addressRefusedListener = listener;
+  }
+
   /** The bearer verifier: synchronous when both caches answer. */
   readonly verify = (token: string, request: FastifyRequest): AuthResult | Promise<AuthResult> => {
     const warm = this.#warm(token);
     return warm !== undefined ? this.#used(warm, request) : this.#cold(token).then((cold) => this.#used(cold, request));
   };
 
-  #used(result: KeyCheck, request: FastifyRequest): AuthResult {
+  #used(result: KeyCheck, request: FastifyRequest): AuthResult | Promise<AuthResult> {
     if (!result.ok) return result;
+    if (result.guard !== null) return this.#guarded(result, result.guard, request);
     this.#useListener?.(result.keyId, request.ip, result.at);
     return { ok: true, principal: result.principal };
+  }
+
+  /**
+   * A valid key with an allowlist or a rate limit: the client address must be inside the
+   * allowlist (else 403, reported for the audit), then the request is counted against the limit
+   * (synchronously in process; through Redis, shared by all instances, when configured).
+   */
+  #guarded(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, request: FastifyRequest): AuthResult | Promise<AuthResult> {
+    if (guard.allowlist !== null && !guard.allowlist.allows(request.ip)) {
+      this.#addressRefusedListener?.(result.keyId, guard.keyName, request.ip);
+      return { ok: false, reason: 'ip-not-allowed', refusal: IP_NOT_ALLOWED };
+    }
+    const limit = guard.rateLimit;
+    if (limit === null || this.#counted.has(request)) {
+      this.#useListener?.(result.keyId, request.ip, result.at);
+      return { ok: true, principal: result.principal };
+    }
+    this.#counted.add(request);
+    const windowMs = limit.perSeconds * 1000;
+    if (this.#localLimiter !== undefined) return this.#limited(result, limit, this.#localLimiter.hit(guard.counter, windowMs), request);
+    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, limit, window, request));
+  }
+
+  /** The answer for a request counted as `window.count` in its window; the headers as @fastify/rate-limit writes them. */
+  #limited(result: Extract<KeyCheck, { ok: true }>, limit: KeyRateLimit, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+    const resetSeconds = String(Math.max(0, Math.ceil((window.resetAt - result.at.getTime()) / 1000)));
+    const headers: Record<string, string> = {
+      'ratelimit-limit': String(limit.requests),
+      'ratelimit-remaining': String(Math.max(0, limit.requests - window.count)),
+      'ratelimit-reset': resetSeconds,
+    };
+    if (window.count > limit.requests) {
+      headers['retry-after'] = resetSeconds;
+      return {
+        ok: false,
+        reason: 'rate-limited',
+        refusal: {
+          code: 'rate_limited',
+          detail: `This access key allows ${limit.requests} requests every ${limit.perSeconds} seconds. Try again in ${resetSeconds} seconds.`,
+          headers,
+        },
+      };
+    }
+    this.#useListener?.(result.keyId, request.ip, result.at);
+    return { ok: true, principal: result.principal, headers };
   }
 
   /**
@@ -193,7 +302,7 @@ export class AccessKeyAuthenticator {
       untilMs = state.previousUntilMs;
       if (untilMs <= now.getTime()) return { ok: false, reason: 'grace-ended' };
     }
-    return { ok: true, keyId: verified.keyId, principal: state.principal, at: now, untilMs };
+    return { ok: true, keyId: verified.keyId, principal: state.principal, at: now, untilMs, guard: state.guard };
   }
 
   /** What grants allow; many keys hold the same grants, so they share one frozen answer. */
@@ -231,9 +340,23 @@ export class AccessKeyAuthenticator {
         previousUntilMs: row.previous_token_expires_at === null ? 0 : Date.parse(row.previous_token_expires_at),
         disabled: row.disabled_at !== null,
         principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(grants) }),
+        guard: guardOf(row),
       };
     }
     if (generation === this.#generation && this.changes.live) this.#states.set(keyId, state);
     return state;
   }
+}
+
+/** What the request path must check of a key besides its token, parsed once; null when nothing. */
+function guardOf(row: StateRow): KeyGuard | null {
+  const allowedCidrs = storedAllowedCidrs(row.allowed_cidrs);
+  const rateLimit = storedRateLimit(row);
+  if (allowedCidrs.length === 0 && rateLimit === null) return null;
+  return {
+    keyName: row.name,
+    allowlist: allowedCidrs.length === 0 ? null : new AddressAllowlist(allowedCidrs),
+    rateLimit,
+    counter: rateLimit === null ? '' : `key:${row.id}:${rateLimit.perSeconds}`,
+  };
 }

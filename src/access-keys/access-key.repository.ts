@@ -5,6 +5,7 @@ import { grantsOf, replaceGrants, ROLE_SETS, roleSetOf, roleSetsHolding } from '
 import type { Grant } from '../auth/permissions.ts';
 import { nameKey, statusAt, type AccessKey, type DisabledReason } from './access-key.ts';
 import { choosePlan, countsNeeded, type ListShape, type RememberedCounts } from './access-key-list-plan.ts';
+import type { KeyRateLimit } from './access-key-guards.ts';
 
 /** PostgreSQL or SQLite: where the two plan differently. */
 function onPostgres(db: Db): boolean {
@@ -28,7 +29,35 @@ export function rowToAccessKey(row: AccessKeyRecord, now: Date): AccessKey {
     description: row.description ?? null,
     createdBy: row.created_by ?? null,
     previousTokenExpiresAt: row.previous_token_expires_at !== null && Date.parse(row.previous_token_expires_at) > now.getTime() ? row.previous_token_expires_at : null,
+    allowedCidrs: storedAllowedCidrs(row.allowed_cidrs),
+    rateLimit: storedRateLimit(row),
   };
+}
+
+/** The allowlist column as a list (null: any address, the empty list). */
+export function storedAllowedCidrs(stored: string | null): string[] {
+  return stored === null ? [] : (JSON.parse(stored) as string[]);
+}
+
+/** The rate limit columns as a limit, or null when the key has none. */
+export function storedRateLimit(row: Pick<AccessKeyRow, 'rate_limit_requests' | 'rate_limit_per_seconds'>): KeyRateLimit | null {
+  return row.rate_limit_requests === null || row.rate_limit_per_seconds === null
+    ? null
+    : { requests: Number(row.rate_limit_requests), perSeconds: Number(row.rate_limit_per_seconds) };
+}
+
+/** The columns that hold an allowlist and a rate limit. */
+export function guardColumns(allowedCidrs: readonly string[], rateLimit: KeyRateLimit | null) {
+  return {
+    allowed_cidrs: allowedCidrs.length === 0 ? null : JSON.stringify(allowedCidrs),
+    rate_limit_requests: rateLimit?.requests ?? null,
+    rate_limit_per_seconds: rateLimit?.perSeconds ?? null,
+  };
+}
+
+/** Replaces a key's allowlist and rate limit (guardColumns). */
+export async function updateAccessKeyGuards(db: Db, id: string, columns: ReturnType<typeof guardColumns>): Promise<void> {
+  await db.updateTable('access_keys').set(columns).where('id', '=', id).execute();
 }
 
 /**

@@ -5,9 +5,40 @@ import type { Grant } from '../auth/permissions.ts';
 import { principalOf } from '../http/access-control.ts';
 import { IdParams, NullableTimestamp, page, PageQuery, problems, Timestamp } from '../http/schemas.ts';
 import type { Context } from '../context.ts';
-import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH, DEFAULT_ROLL_GRACE_MINUTES, MAX_ROLES, MAX_ROLL_GRACE_MINUTES } from '../shared/limits.ts';
+import {
+  ACCESS_KEY_DESCRIPTION_MAX_LENGTH,
+  ACCESS_KEY_NAME_MAX_LENGTH,
+  DEFAULT_ROLL_GRACE_MINUTES,
+  MAX_ALLOWED_CIDRS,
+  MAX_RATE_LIMIT_REQUESTS,
+  MAX_RATE_LIMIT_SECONDS,
+  MAX_ROLES,
+  MAX_ROLL_GRACE_MINUTES,
+} from '../shared/limits.ts';
 import { EXPIRATION_PRESETS, type Expiration } from './access-key.ts';
 import { ACCESS_KEY_SORTS } from './access-key.repository.ts';
+
+const AllowedCidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+  maxItems: MAX_ALLOWED_CIDRS,
+  description: `IPv4 and IPv6 addresses or CIDR ranges (at most ${MAX_ALLOWED_CIDRS}) the key may be used from; empty: any address. A request from elsewhere answers 403 \`ip_not_allowed\`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES.`,
+});
+
+const RateLimit = Type.Union(
+  [
+    Type.Object(
+      {
+        requests: Type.Integer({ minimum: 1, maximum: MAX_RATE_LIMIT_REQUESTS, description: 'Requests allowed in each window.' }),
+        perSeconds: Type.Integer({ minimum: 1, maximum: MAX_RATE_LIMIT_SECONDS, description: 'The window, in seconds (at most a day).' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Null(),
+  ],
+  {
+    description:
+      "The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit.",
+  },
+);
 
 const Roles = Type.Array(GrantSchema, { minItems: 1, maxItems: MAX_ROLES, description: 'One or more roles; the rights are their union.' });
 
@@ -29,6 +60,8 @@ export const AccessKeySchema = Type.Object(
       description: 'The user (email), key (`key:NAME`) or `cli` that created the key; null for keys from before it was recorded.',
     }),
     previousTokenExpiresAt: NullableTimestamp('After a roll with a grace period: until when the replaced token still works; null otherwise.'),
+    allowedCidrs: AllowedCidrs,
+    rateLimit: RateLimit,
   },
   {
     examples: [
@@ -45,6 +78,8 @@ export const AccessKeySchema = Type.Object(
         description: 'Nightly inventory export from CI',
         createdBy: 'admin@example.com',
         previousTokenExpiresAt: null,
+        allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+        rateLimit: { requests: 100, perSeconds: 60 },
       },
     ],
   },
@@ -71,6 +106,8 @@ const CreateBody = Type.Object(
     expiration: Type.Optional(ExpirationSchema),
     roles: Roles,
     description: Type.Optional(Description),
+    allowedCidrs: Type.Optional(AllowedCidrs),
+    rateLimit: Type.Optional(RateLimit),
   },
   { additionalProperties: false, examples: [{ name: 'ci-bot', expiration: '90d', roles: [{ role: 'cloud-account-viewer', accounts: ['demo-aws-production'] }] }] },
 );
@@ -80,12 +117,20 @@ const EditBody = Type.Object(
     roles: Type.Optional(Roles),
     description: Type.Optional(Description),
     disabled: Type.Optional(Type.Boolean({ description: 'true disables the key (its token is refused from the next request); false enables it again.' })),
+    allowedCidrs: Type.Optional(AllowedCidrs),
+    rateLimit: Type.Optional(RateLimit),
   },
   {
     additionalProperties: false,
     minProperties: 1,
-    description: "Any of roles, description and disabled; the others stay as they are. A key's name is permanent.",
-    examples: [{ roles: [{ role: 'global-viewer' }] }, { description: 'Nightly inventory export' }, { disabled: true }],
+    description:
+      "Any of roles, description, disabled, allowedCidrs (`[]` for any address) and rateLimit (null for none); the others stay as they are. A key's name is permanent.",
+    examples: [
+      { roles: [{ role: 'global-viewer' }] },
+      { description: 'Nightly inventory export' },
+      { disabled: true },
+      { allowedCidrs: ['203.0.113.0/24'], rateLimit: { requests: 100, perSeconds: 60 } },
+    ],
   },
 );
 
@@ -170,6 +215,8 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         expiration: request.body.expiration as Expiration | undefined,
         roles: request.body.roles as Grant[],
         description: request.body.description,
+        allowedCidrs: request.body.allowedCidrs,
+        rateLimit: request.body.rateLimit,
       });
       reply.code(201).header('cache-control', 'no-store');
       return { ...key, token };
@@ -199,7 +246,7 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         tags: TAGS,
         summary: 'Edit an API access key',
         description:
-          "Replaces the key's roles, its description, or whether it is disabled; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).",
+          "Replaces the key's roles, its description, whether it is disabled, its network allowlist or its rate limit; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).",
         params: IdParams,
         body: EditBody,
         response: { 200: AccessKeySchema, ...problems(400, 401, 403, 404) },
@@ -210,6 +257,8 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         roles: request.body.roles as Grant[] | undefined,
         description: request.body.description,
         disabled: request.body.disabled,
+        allowedCidrs: request.body.allowedCidrs,
+        rateLimit: request.body.rateLimit,
       }),
   );
 

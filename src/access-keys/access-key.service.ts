@@ -28,6 +28,7 @@ import {
   type DisabledReason,
   type Expiration,
 } from './access-key.ts';
+import { normalizeAllowedCidrs, normalizeRateLimit, type KeyRateLimit } from './access-key-guards.ts';
 import { enforceDescription, enforceLifetime, readAccessKeyPolicy, writeAccessKeyPolicy, type AccessKeyPolicy } from './access-key-policy.ts';
 import { RememberedCounts } from './access-key-list-plan.ts';
 import { resetExpiryWarnings } from './expiry-warnings.ts';
@@ -41,6 +42,10 @@ import {
   findAccessKeyRow,
   findAccessKeyRowByNameKey,
   findAccessKeyRowsByIds,
+  guardColumns,
+  storedAllowedCidrs,
+  storedRateLimit,
+  updateAccessKeyGuards,
   indexAccessKeyNames,
   insertAccessKey,
   listAccessKeyRows,
@@ -56,6 +61,9 @@ export interface NewAccessKey {
   expiration?: Expiration | undefined;
   roles: Grant[];
   description?: string | null | undefined;
+  /** Addresses and CIDR ranges the key may be used from; empty or absent: any. */
+  allowedCidrs?: readonly string[] | undefined;
+  rateLimit?: KeyRateLimit | null | undefined;
 }
 
 /** What `PATCH /api/v1/access-keys/{id}` may change; each field left out stays as it is. */
@@ -64,6 +72,10 @@ export interface AccessKeyChanges {
   /** Null or blank removes the description. */
   description?: string | null | undefined;
   disabled?: boolean | undefined;
+  /** Empty: any address. */
+  allowedCidrs?: readonly string[] | undefined;
+  /** Null removes the limit. */
+  rateLimit?: KeyRateLimit | null | undefined;
 }
 
 export interface RollOptions {
@@ -136,6 +148,8 @@ export class AccessKeyService {
     const name = normalizeName(input.name);
     const description = normalizeDescription(input.description ?? null);
     const expiration = input.expiration ?? DEFAULT_EXPIRATION;
+    const allowedCidrs = normalizeAllowedCidrs(input.allowedCidrs ?? []);
+    const rateLimit = normalizeRateLimit(input.rateLimit ?? null);
     try {
       return await this.transactions.run(actor, async (work) => {
         const roles = await validateGrants(work.trx, input.roles, existingAccountIds);
@@ -165,6 +179,7 @@ export class AccessKeyService {
           previous_token_hash: null,
           previous_token_expires_at: null,
           reactivated_at: null,
+          ...guardColumns(allowedCidrs, rateLimit),
         };
         await insertAccessKey(work.trx, row);
         await storeGrants(work.trx, 'access-key', id, roles);
@@ -174,7 +189,14 @@ export class AccessKeyService {
           resource: name,
           resourceId: id,
           action: 'add',
-          detail: { name, roles, expiresAt: row.expires_at, ...(description !== null && { description }) },
+          detail: {
+            name,
+            roles,
+            expiresAt: row.expires_at,
+            ...(description !== null && { description }),
+            ...(allowedCidrs.length > 0 && { allowedCidrs }),
+            ...(rateLimit !== null && { rateLimit }),
+          },
         });
         work.announce({ kind: 'access-key', id });
         const key = rowToAccessKey({ ...row, grants: roles }, work.now);
@@ -260,9 +282,12 @@ export class AccessKeyService {
    */
   async update(actor: Actor, id: string, changes: AccessKeyChanges): Promise<AccessKey> {
     const description = changes.description === undefined ? undefined : normalizeDescription(changes.description);
-    // Roles may be reduced and disabling reduces access; a key enabled again must work on every
-    // instance at once as well. All three are answered once every live instance applied them.
-    const reducesAccess = changes.roles !== undefined || changes.disabled !== undefined;
+    const allowedCidrs = changes.allowedCidrs === undefined ? undefined : normalizeAllowedCidrs(changes.allowedCidrs);
+    const rateLimit = changes.rateLimit === undefined ? undefined : normalizeRateLimit(changes.rateLimit);
+    // Roles may be reduced, disabling, a narrower allowlist and a lower rate limit reduce access;
+    // a key enabled again must work on every instance at once as well. All are answered once
+    // every live instance applied them.
+    const reducesAccess = changes.roles !== undefined || changes.disabled !== undefined || allowedCidrs !== undefined || rateLimit !== undefined;
     return this.transactions.run(
       actor,
       async (work) => {
@@ -291,6 +316,17 @@ export class AccessKeyService {
           });
           row = { ...row, description };
           if (!events.includes('access_key.updated')) events.push('access_key.updated');
+        }
+        if (allowedCidrs !== undefined || rateLimit !== undefined) {
+          const before = { allowedCidrs: storedAllowedCidrs(row.allowed_cidrs), rateLimit: storedRateLimit(row) };
+          const after = { allowedCidrs: allowedCidrs ?? before.allowedCidrs, rateLimit: rateLimit === undefined ? before.rateLimit : rateLimit };
+          if (JSON.stringify(before) !== JSON.stringify(after)) {
+            const columns = guardColumns(after.allowedCidrs, after.rateLimit);
+            await updateAccessKeyGuards(work.trx, id, columns);
+            work.audit({ category: 'access-keys', resource: row.name, resourceId: id, action: 'edit', detail: { name: row.name, before, after } });
+            row = { ...row, ...columns };
+            if (!events.includes('access_key.updated')) events.push('access_key.updated');
+          }
         }
         if (changes.disabled === true && row.disabled_at === null) {
           await disableAccessKey(work.trx, id, work.now, 'manual');

@@ -1,4 +1,5 @@
 import type { Grant } from '../auth/permissions.ts';
+import type { KeyRateLimit } from './access-key-guards.ts';
 import { validationFailed } from '../http/errors.ts';
 import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH } from '../shared/limits.ts';
 import { comparisonKey, normalizeVisibleText } from '../util/names.ts';
@@ -19,6 +20,9 @@ export interface AccessKey {
   createdBy: string | null;
   /** After a roll with a grace period: until when the replaced token still works; null otherwise. */
   previousTokenExpiresAt: string | null;
+  /** Addresses and CIDR ranges the key may be used from; empty: any. */
+  allowedCidrs: string[];
+  rateLimit: KeyRateLimit | null;
 }
 
 /** `expired` wins over `disabled`: what brings an expired key back is a roll, not enabling it. */

@@ -38,6 +38,7 @@ export const AUDIT_ACTIONS = [
   'disable',
   'enable',
   'leak',
+  'ip-not-allowed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

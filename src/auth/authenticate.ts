@@ -2,8 +2,21 @@ import type { FastifyRequest } from 'fastify';
 import { MAX_TOKEN_LENGTH, TokenService, type TokenKind } from './tokens.ts';
 import type { Principal } from './principal.ts';
 
-/** Denials are values (with a reason for the log); failures such as a database outage throw. */
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+/**
+ * A valid credential refused for how it is used now (from outside its allowlist, over its rate
+ * limit): answered with its own code, and not a failed authentication.
+ */
+export interface UseRefusal {
+  code: 'ip_not_allowed' | 'rate_limited';
+  detail: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Denials are values (with a reason for the log); failures such as a database outage throw.
+ * `headers` go on the answer (a key's rate limit state).
+ */
+export type AuthResult = { ok: true; principal: Principal; headers?: Record<string, string> } | { ok: false; reason: string; refusal?: UseRefusal };
 
 /** Verifies one kind of bearer token into a principal; synchronously when a cache answers. */
 export type BearerVerifier = (token: string, request: FastifyRequest) => AuthResult | Promise<AuthResult>;

@@ -70,6 +70,11 @@ export interface AccessKeyTable {
   previous_token_expires_at: string | null;
   /** When the key was last enabled or rolled: dormancy counts from the latest of this, its last use and its creation. */
   reactivated_at: string | null;
+  /** The network allowlist: JSON array of canonical addresses and CIDR ranges; null for any address. */
+  allowed_cidrs: string | null;
+  /** The key's rate limit (both null: none): at most this many requests per window of `rate_limit_per_seconds`. */
+  rate_limit_requests: number | null;
+  rate_limit_per_seconds: number | null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthResult, Authenticator } from '../auth/authenticate.ts';
 import type { RouteAccess } from '../auth/permissions.ts';
@@ -29,6 +29,11 @@ declare module 'fastify' {
     activityAccountId: string | null;
     /** Why authentication was refused, for the request's log line (never sent to the client). */
     authFailure: string | null;
+    /**
+     * Why a valid key was refused for how it was used (`ip-not-allowed`, `rate-limited`): not a
+     * failed authentication, so kept apart from authFailure (in the log line and the metrics).
+     */
+    authRefusal: string | null;
     /** How many changes this process had applied when the request was admitted. */
     admittedAtChange: number;
   }
@@ -46,7 +51,13 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Sets the request's principal when `result` allows `access`; else the error to answer with. */
-function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, result: AuthResult | undefined): AppError | undefined {
+function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'>, result: AuthResult | undefined): AppError | undefined {
+  // A valid key used from outside its allowlist or over its rate limit: its own answer, and not
+  // a failed authentication (authFailure stays null, so no failure is counted or logged as one).
+  if (result !== undefined && !result.ok && result.refusal !== undefined) {
+    request.authRefusal = result.reason;
+    return new AppError(result.refusal.code, result.refusal.detail, result.refusal.headers === undefined ? {} : { headers: result.refusal.headers });
+  }
   if (result === undefined || !result.ok) {
     request.authFailure = result?.reason ?? 'no-credentials';
     return new AppError(
@@ -59,6 +70,7 @@ function admit(request: FastifyRequest, access: Exclude<RouteAccess, 'public'>, 
   }
   const { principal } = result;
   request.caller = principal;
+  if (result.headers !== undefined) reply.headers(result.headers);
   if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
     const sent = request.headers['x-csrf-token'];
     if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
@@ -94,13 +106,14 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
     app.decorateRequest('caller', null);
     app.decorateRequest('activityAccountId', null);
     app.decorateRequest('authFailure', null);
+    app.decorateRequest('authRefusal', null);
     app.decorateRequest('admittedAtChange', 0);
     /** Changes published here since start: a request admitted at another count saw different grants. */
     let changesSeen = 0;
     const unsubscribe = changes.subscribe('all', () => void changesSeen++);
     app.addHook('onClose', async () => unsubscribe());
     // A callback hook: on the hot path (a cache answers) the request goes on synchronously, with no promise made.
-    app.addHook('onRequest', (request, _reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
       let result: ReturnType<Authenticator['authenticate']>;
       let access: RouteAccess | undefined;
       try {
@@ -119,13 +132,13 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
       }
       const required = access;
       request.admittedAtChange = changesSeen;
-      if (result instanceof Promise) result.then((settled) => done(admit(request, required, settled)), done);
-      else done(admit(request, required, result));
+      if (result instanceof Promise) result.then((settled) => done(admit(request, reply, required, settled)), done);
+      else done(admit(request, reply, required, result));
     });
     // A request with a body was admitted when its headers arrived; its last byte may come after
     // a removal or a reduction of access was answered. If anything changed meanwhile, or the
     // caches are not trusted now, it is admitted again before its handler runs.
-    app.addHook('preHandler', (request, _reply, done) => {
+    app.addHook('preHandler', (request, reply, done) => {
       const access = request.routeOptions.config.access;
       if (request.principal === null || access === undefined || access === 'public' || !hasBody(request)) return done();
       let result: ReturnType<Authenticator['authenticate']>;
@@ -137,8 +150,8 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
       } catch (error) {
         return done(error as Error);
       }
-      if (result instanceof Promise) result.then((settled) => done(admit(request, access, settled)), done);
-      else done(admit(request, access, result));
+      if (result instanceof Promise) result.then((settled) => done(admit(request, reply, access, settled)), done);
+      else done(admit(request, reply, access, result));
     });
   },
   { name: 'access-control' },

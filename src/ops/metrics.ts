@@ -37,7 +37,7 @@ export class Metrics {
     });
     this.#auth = new Counter({
       name: 'tessera_auth_total',
-      help: 'Authentication outcomes on non-public routes: success (reason = how: api-key, user-token, session), failure (reason = why), forbidden (authenticated but not permitted).',
+      help: 'Authentication outcomes on non-public routes: success (reason = how: api-key, user-token, session), failure (reason = why), refused (a valid key used from outside its allowlist or over its rate limit: reason ip-not-allowed or rate-limited), forbidden (authenticated but not permitted).',
       labelNames: ['outcome', 'reason'],
       registers,
     });
@@ -216,6 +216,7 @@ export class Metrics {
     if (request.is404 || access === undefined || access === 'public') return;
     if (request.principal !== null) this.#auth.inc({ outcome: 'success', reason: request.principal.via });
     else if (request.authFailure !== null) this.#auth.inc({ outcome: 'failure', reason: request.authFailure });
+    else if (request.authRefusal !== null) this.#auth.inc({ outcome: 'refused', reason: request.authRefusal });
     else if (reply.statusCode === 403) this.#auth.inc({ outcome: 'forbidden', reason: 'not-permitted' });
   }
 

@@ -27,6 +27,14 @@ export class MemoryRateLimiter implements RateLimiter {
   ) {}
 
   async increment(key: string, windowMs: number): Promise<WindowCount> {
+    return { ...this.hit(key, windowMs) };
+  }
+
+  /**
+   * `increment` without a promise, for callers on the synchronous request path: the window
+   * itself, not a copy (read it at once; the next hit changes it).
+   */
+  hit(key: string, windowMs: number): Readonly<WindowCount> {
     const now = this.clock().getTime();
     let window = this.#windows.get(key);
     if (window === undefined || window.resetAt <= now) {
@@ -35,7 +43,7 @@ export class MemoryRateLimiter implements RateLimiter {
       this.#windows.set(key, window);
     }
     window.count++;
-    return { ...window };
+    return window;
   }
 
   async get(key: string): Promise<WindowCount | undefined> {

@@ -38,3 +38,9 @@ export function codePointLength(text: string): number {
 export function visibleLength(raw: string): number {
   return codePointLength(raw.normalize('NFC').trim());
 }
+/** Addresses and CIDR ranges in one key's network allowlist. */
+export const MAX_ALLOWED_CIDRS = 50;
+/** A key's rate limit: requests per window, from 1 to this. */
+export const MAX_RATE_LIMIT_REQUESTS = 1_000_000;
+/** A key's rate limit window, in seconds: from 1 to a day. */
+export const MAX_RATE_LIMIT_SECONDS = 86_400;

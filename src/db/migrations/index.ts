@@ -18,6 +18,7 @@ import * as grantsAsRows from './2026-12-07T10-grants-as-rows.ts';
 import * as keyLifecycle from './2026-12-07T20-key-lifecycle.ts';
 import * as webhooks from './2026-12-07T30-webhooks.ts';
 import * as keyExpiryNotices from './2026-12-07T31-key-expiry-notices.ts';
+import * as keyGuards from './2026-12-07T40-key-guards.ts';
 import * as keyActivity from './2026-12-07T50-key-activity.ts';
 
 /**
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T20-key-lifecycle': keyLifecycle,
   '2026-12-07T30-webhooks': webhooks,
   '2026-12-07T31-key-expiry-notices': keyExpiryNotices,
+  '2026-12-07T40-key-guards': keyGuards,
   '2026-12-07T50-key-activity': keyActivity,
 };
 

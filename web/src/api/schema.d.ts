@@ -110,7 +110,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -138,7 +138,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -334,6 +334,15 @@ export interface paths {
                                 createdBy: string | null;
                                 /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                                 previousTokenExpiresAt: string | null;
+                                /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                                allowedCidrs: string[];
+                                /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                                rateLimit: {
+                                    /** @description Requests allowed in each window. */
+                                    requests: number;
+                                    /** @description The window, in seconds (at most a day). */
+                                    perSeconds: number;
+                                } | null;
                             }[];
                             /** @description Pass as `cursor` for the next page; null on the last page. */
                             nextCursor: string | null;
@@ -352,7 +361,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -380,7 +389,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -408,7 +417,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -466,6 +475,15 @@ export interface paths {
                         roles: components["schemas"]["def-0"][];
                         /** @description What the key is for: at most 500 characters once trimmed, no control or invisible characters; null or blank for none. */
                         description?: string | null;
+                        /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                        allowedCidrs?: string[];
+                        /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                        rateLimit?: {
+                            /** @description Requests allowed in each window. */
+                            requests: number;
+                            /** @description The window, in seconds (at most a day). */
+                            perSeconds: number;
+                        } | null;
                     };
                 };
             };
@@ -506,6 +524,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         } & {
                             /** @description The JSON web token: shown once. */
                             token: string;
@@ -524,7 +551,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -552,7 +579,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -580,7 +607,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -608,7 +635,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -681,7 +708,15 @@ export interface paths {
                          *       "status": "active",
                          *       "description": "Nightly inventory export from CI",
                          *       "createdBy": "admin@example.com",
-                         *       "previousTokenExpiresAt": null
+                         *       "previousTokenExpiresAt": null,
+                         *       "allowedCidrs": [
+                         *         "203.0.113.0/24",
+                         *         "2001:db8::/32"
+                         *       ],
+                         *       "rateLimit": {
+                         *         "requests": 100,
+                         *         "perSeconds": 60
+                         *       }
                          *     }
                          */
                         "application/json": {
@@ -714,6 +749,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         };
                     };
                 };
@@ -729,7 +773,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -757,7 +801,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -785,7 +829,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -840,7 +884,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -868,7 +912,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -896,7 +940,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -918,7 +962,7 @@ export interface paths {
         head?: never;
         /**
          * Edit an API access key
-         * @description Replaces the key's roles, its description, or whether it is disabled; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).
+         * @description Replaces the key's roles, its description, whether it is disabled, its network allowlist or its rate limit; the next request made with the key, on any instance, has the new rights (a disabled key's token answers 401 until it is enabled again). The name cannot be changed (a `name` in the body is refused).
          */
         patch: {
             parameters: {
@@ -930,7 +974,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description Any of roles, description and disabled; the others stay as they are. A key's name is permanent. */
+            /** @description Any of roles, description, disabled, allowedCidrs (`[]` for any address) and rateLimit (null for none); the others stay as they are. A key's name is permanent. */
             requestBody: {
                 content: {
                     "application/json": {
@@ -940,6 +984,15 @@ export interface paths {
                         description?: string | null;
                         /** @description true disables the key (its token is refused from the next request); false enables it again. */
                         disabled?: boolean;
+                        /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                        allowedCidrs?: string[];
+                        /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                        rateLimit?: {
+                            /** @description Requests allowed in each window. */
+                            requests: number;
+                            /** @description The window, in seconds (at most a day). */
+                            perSeconds: number;
+                        } | null;
                     };
                 };
             };
@@ -970,7 +1023,15 @@ export interface paths {
                          *       "status": "active",
                          *       "description": "Nightly inventory export from CI",
                          *       "createdBy": "admin@example.com",
-                         *       "previousTokenExpiresAt": null
+                         *       "previousTokenExpiresAt": null,
+                         *       "allowedCidrs": [
+                         *         "203.0.113.0/24",
+                         *         "2001:db8::/32"
+                         *       ],
+                         *       "rateLimit": {
+                         *         "requests": 100,
+                         *         "perSeconds": 60
+                         *       }
                          *     }
                          */
                         "application/json": {
@@ -1003,6 +1064,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         };
                     };
                 };
@@ -1018,7 +1088,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1046,7 +1116,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1074,7 +1144,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1102,7 +1172,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1195,6 +1265,15 @@ export interface paths {
                             createdBy: string | null;
                             /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                             previousTokenExpiresAt: string | null;
+                            /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                            allowedCidrs: string[];
+                            /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                            rateLimit: {
+                                /** @description Requests allowed in each window. */
+                                requests: number;
+                                /** @description The window, in seconds (at most a day). */
+                                perSeconds: number;
+                            } | null;
                         } & {
                             /** @description The JSON web token: shown once. */
                             token: string;
@@ -1213,7 +1292,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1241,7 +1320,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1269,7 +1348,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1297,7 +1376,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1389,7 +1468,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1417,7 +1496,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1445,7 +1524,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1473,7 +1552,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1589,7 +1668,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1617,7 +1696,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1645,7 +1724,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1741,7 +1820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1769,7 +1848,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1797,7 +1876,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1912,7 +1991,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1940,7 +2019,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1968,7 +2047,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -1996,7 +2075,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2086,7 +2165,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2114,7 +2193,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2220,7 +2299,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2248,7 +2327,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2276,7 +2355,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2367,6 +2446,15 @@ export interface paths {
                                 createdBy: string | null;
                                 /** @description After a roll with a grace period: until when the replaced token still works; null otherwise. */
                                 previousTokenExpiresAt: string | null;
+                                /** @description IPv4 and IPv6 addresses or CIDR ranges (at most 50) the key may be used from; empty: any address. A request from elsewhere answers 403 `ip_not_allowed`. Stored in canonical form (a range's host bits cleared, IPv6 compressed); an IPv4-mapped IPv6 client address is matched as IPv4. The client address honours TESSERA_TRUSTED_PROXIES. */
+                                allowedCidrs: string[];
+                                /** @description The key's own rate limit, in fixed windows that start at the first request: over it, 429 `rate_limited` with `Retry-After`; every answer to the key carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window ends). With REDIS_URL the count is shared by all instances; without, each instance counts on its own. null: no limit. */
+                                rateLimit: {
+                                    /** @description Requests allowed in each window. */
+                                    requests: number;
+                                    /** @description The window, in seconds (at most a day). */
+                                    perSeconds: number;
+                                } | null;
                             }[];
                         };
                     };
@@ -2383,7 +2471,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2411,7 +2499,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2439,7 +2527,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2528,7 +2616,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2610,7 +2698,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2638,7 +2726,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2666,7 +2754,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2694,7 +2782,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2747,7 +2835,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2775,7 +2863,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2803,7 +2891,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2874,7 +2962,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2902,7 +2990,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2930,7 +3018,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -2958,7 +3046,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3049,7 +3137,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3079,7 +3167,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3107,7 +3195,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3204,7 +3292,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3232,7 +3320,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3260,7 +3348,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3349,7 +3437,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3377,7 +3465,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3405,7 +3493,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3433,7 +3521,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3521,7 +3609,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3549,7 +3637,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3577,7 +3665,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3632,7 +3720,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3660,7 +3748,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3688,7 +3776,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3716,7 +3804,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3803,7 +3891,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3831,7 +3919,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3859,7 +3947,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3887,7 +3975,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -3915,7 +4003,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4006,7 +4094,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4034,7 +4122,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4062,7 +4150,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4090,7 +4178,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4172,7 +4260,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4268,7 +4356,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4317,7 +4405,7 @@ export interface paths {
                     /** @description Exactly this actor: an email, or `key:<name>`. */
                     actor?: string;
                     category?: "access-keys" | "users" | "invitations" | "session" | "cloud-accounts" | "credentials" | "assets" | "policy" | "cves" | "signing-keys" | "settings" | "webhooks";
-                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable" | "leak";
+                    action?: "add" | "edit" | "delete" | "sign-in" | "sign-in-failed" | "sign-out" | "accept" | "rotate" | "replace" | "roll" | "disable" | "enable" | "leak" | "ip-not-allowed";
                 };
                 header?: never;
                 path?: never;
@@ -4348,7 +4436,7 @@ export interface paths {
                                 /** @description What was changed, by name. */
                                 resource: string;
                                 resourceId: string | null;
-                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable, leak. */
+                                /** @description One of: add, edit, delete, sign-in, sign-in-failed, sign-out, accept, rotate, replace, roll, disable, enable, leak, ip-not-allowed. */
                                 action: string;
                                 /** @description What changed. Never a secret, token or password. */
                                 detail: {
@@ -4372,7 +4460,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4400,7 +4488,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4428,7 +4516,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4527,7 +4615,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4555,7 +4643,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4583,7 +4671,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4611,7 +4699,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4639,7 +4727,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4735,7 +4823,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4763,7 +4851,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4791,7 +4879,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4899,7 +4987,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4927,7 +5015,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4955,7 +5043,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -4983,7 +5071,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5081,7 +5169,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5109,7 +5197,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5137,7 +5225,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5192,7 +5280,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5220,7 +5308,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5248,7 +5336,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5357,7 +5445,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5385,7 +5473,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5413,7 +5501,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5441,7 +5529,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5469,7 +5557,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5634,7 +5722,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5662,7 +5750,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5690,7 +5778,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5718,7 +5806,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5746,7 +5834,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5842,7 +5930,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5870,7 +5958,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -5898,7 +5986,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6008,7 +6096,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6036,7 +6124,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6064,7 +6152,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6164,7 +6252,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6192,7 +6280,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6220,7 +6308,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6275,7 +6363,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6303,7 +6391,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6331,7 +6419,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6359,7 +6447,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6478,7 +6566,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6506,7 +6594,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6534,7 +6622,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6562,7 +6650,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6674,7 +6762,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6702,7 +6790,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6730,7 +6818,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6885,7 +6973,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6913,7 +7001,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -6941,7 +7029,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7063,7 +7151,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7091,7 +7179,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7119,7 +7207,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7302,7 +7390,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7330,7 +7418,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7358,7 +7446,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7386,7 +7474,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7457,7 +7545,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7485,7 +7573,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7513,7 +7601,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7625,7 +7713,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7653,7 +7741,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7807,7 +7895,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7835,7 +7923,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -7863,7 +7951,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8006,7 +8094,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8034,7 +8122,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8118,7 +8206,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8146,7 +8234,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8237,7 +8325,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8265,7 +8353,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8293,7 +8381,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8321,7 +8409,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8417,7 +8505,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8445,7 +8533,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8473,7 +8561,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8528,7 +8616,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8556,7 +8644,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8584,7 +8672,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8688,7 +8776,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8716,7 +8804,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8744,7 +8832,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8772,7 +8860,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8866,7 +8954,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8894,7 +8982,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -8922,7 +9010,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -9028,7 +9116,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -9056,7 +9144,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -9084,7 +9172,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";
@@ -9112,7 +9200,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @description Stable: match on it (docs/ERRORS.md). */
-                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
                                 /** @description The part of the request the field is in. */
                                 in: "body" | "query" | "path" | "header";

@@ -1,4 +1,4 @@
-/** The Add Access Key window, and the same window for editing a key's roles and description. */
+/** The Add Access Key window, and the same window for editing a key's roles, description, allowlist and rate limit. */
 import { useState, type FormEvent } from 'react';
 import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
@@ -12,6 +12,7 @@ import { Banner, Button, TextField, Window } from '../../components/ui';
 import { formatDateTime } from '../../lib/format';
 import { ExpirationField, useExpirationChoice } from './ExpirationField';
 import { DryRunResult } from './DryRun';
+import { GuardFields, guardErrorsFrom, useGuardFields, type GuardErrors } from './GuardFields';
 import { describeLimit, lifetimeLimit } from './expiration';
 
 // eslint-disable-next-line no-control-regex
@@ -26,7 +27,7 @@ function sameRoles(a: readonly Grant[], b: readonly Grant[]): boolean {
   return canonical(a) === canonical(b);
 }
 
-interface Errors {
+interface Errors extends GuardErrors {
   name?: string;
   description?: string;
   days?: string;
@@ -55,6 +56,7 @@ export function KeyDialog({
   const policy = useAccessKeyPolicy().data;
   const limit = lifetimeLimit(policy, drafts);
   const expiration = useExpirationChoice(limit);
+  const guards = useGuardFields(editing);
   const [checked, setChecked] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
 
@@ -75,7 +77,7 @@ export function KeyDialog({
     else if (policy?.requireDescription === true && description.trim() === '') errors.description = 'The access key policy requires a description.';
     const roleErrors = validateRoles(drafts);
     if (roleErrors.some((e) => e.role !== undefined || e.accounts !== undefined)) errors.roles = roleErrors;
-    return errors;
+    return { ...errors, ...guards.check() };
   };
   const accountNames = useAccountNames();
   // Editing: once the roles differ from the key's (and are complete), what they would have refused of its recorded requests.
@@ -89,10 +91,16 @@ export function KeyDialog({
     mutationFn: async () => {
       const roles = grantsFromDrafts(drafts);
       const text = description.trim() === '' ? null : description;
-      if (editing) return { saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles, description: text } })) };
+      const { allowedCidrs, rateLimit } = guards.value();
+      if (editing)
+        return {
+          saved: await call(api.PATCH('/api/v1/access-keys/{id}', { params: { path: { id: editing.id } }, body: { roles, description: text, allowedCidrs, rateLimit } })),
+        };
       return {
         added: await call(
-          api.POST('/api/v1/access-keys', { body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }) } }),
+          api.POST('/api/v1/access-keys', {
+            body: { name: name.trim(), expiration: expiration.value, roles, ...(text === null ? {} : { description: text }), allowedCidrs, rateLimit },
+          }),
         ),
       };
     },
@@ -103,6 +111,10 @@ export function KeyDialog({
     onError: (error) => {
       if (error instanceof ApiError) {
         if (error.code === 'name_taken') return setServerErrors({ name: 'An access key with this name already exists. Choose a unique name.' });
+        if (error.code === 'validation_failed') {
+          const guardErrors = guardErrorsFrom(error, guards.value().allowedCidrs);
+          if (guardErrors !== undefined) return setServerErrors(guardErrors);
+        }
         if (error.code === 'validation_failed' || error.code === 'policy_violation') {
           const nameError = error.fieldError('/name');
           const daysError = error.fieldError('/expiration') ?? error.fieldError('/expiration/days');
@@ -126,7 +138,7 @@ export function KeyDialog({
     setChecked(true);
     setServerErrors({});
     const found = check();
-    if (found.name || found.days || found.description || found.roles) return;
+    if (found.name || found.days || found.description || found.roles || found.allowedCidrs || found.requests || found.perSeconds) return;
     save.mutate();
   }
 
@@ -177,6 +189,11 @@ export function KeyDialog({
               setServerErrors((e) => ({ ...e, form: undefined, days: undefined }));
             }}
             errors={errors.roles}
+          />
+          <GuardFields
+            state={guards}
+            errors={errors}
+            onEdit={() => setServerErrors((e) => ({ ...e, allowedCidrs: undefined, requests: undefined, perSeconds: undefined }))}
           />
           {rolesChanged && editing !== undefined && proposedRoles !== undefined && (
             <section className="dry-run" aria-label="Effect on recorded requests">
