@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { indexAccessKeyNames } from '../../src/access-keys/access-key.repository.ts';
+import type { NewAccessKey } from '../../src/access-keys/access-key.service.ts';
 import { grantsToRows, roleSetOf } from '../../src/auth/grants.ts';
 import type { Grant } from '../../src/auth/permissions.ts';
 import { CLI_ACTOR } from '../../src/auth/principal.ts';
@@ -197,9 +198,15 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
   if (target.assets > assetsBefore) assetBar.done();
 
   // The three keys the benchmark calls with, made the ordinary way (service, audit, token).
-  const make = async (name: string, roles: Grant[]) => (await ctx.accessKeys.create(CLI_ACTOR, { name, roles, expiration: '1y' })).token;
+  const make = async (name: string, roles: Grant[], guards: Pick<NewAccessKey, 'allowedCidrs' | 'rateLimit'> = {}) =>
+    (await ctx.accessKeys.create(CLI_ACTOR, { name, roles, expiration: '1y', ...guards })).token;
   const admin = await make(`bench-admin-${randomUUID().slice(0, 8)}`, [{ role: 'global-admin' }]);
-  const viewer = await make(`bench-viewer-${randomUUID().slice(0, 8)}`, [{ role: 'global-viewer' }]);
+  // The warm-path key carries an allowlist and a rate limit (one that the load never reaches),
+  // so that the warm path is measured with both checks running on every request.
+  const viewer = await make(`bench-viewer-${randomUUID().slice(0, 8)}`, [{ role: 'global-viewer' }], {
+    allowedCidrs: ['127.0.0.1', '::1'],
+    rateLimit: { requests: 1_000_000, perSeconds: 1 },
+  });
   const accountId = accounts[0]!.id;
   const accountViewer = await make(`bench-account-viewer-${randomUUID().slice(0, 8)}`, [{ role: 'cloud-account-viewer', accounts: [accountId] }]);
 
