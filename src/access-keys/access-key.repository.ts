@@ -152,17 +152,20 @@ export interface AccessKeyQuery {
   /** Case-insensitive substring of the name. */
   name: string | undefined;
   role: Grant['role'] | undefined;
-  status: 'active' | 'expired' | 'expiring' | undefined;
+  status: 'active' | 'expired' | 'expiring' | 'disabled' | undefined;
   now: Date;
   /** Keys expiring before this count as "expiring". */
   expiringBefore: Date;
 }
 
-/** The expiry range (exclusive lower, inclusive upper bound) of a status filter. */
+/**
+ * The expiry range (exclusive lower, inclusive upper bound) of a status filter. As statusAt
+ * has it, an expired key is `expired` whether disabled or not; the other statuses are unexpired.
+ */
 function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | undefined {
   const now = q.now.toISOString();
   if (q.status === 'expired') return { upTo: now };
-  if (q.status === 'active') return { after: now };
+  if (q.status === 'active' || q.status === 'disabled') return { after: now };
   if (q.status === 'expiring') return { after: now, upTo: q.expiringBefore.toISOString() };
   return undefined;
 }
@@ -222,17 +225,26 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // A never-used key sorts as the empty string, so keyset pagination stays total.
   const sortExpr = column === 'last_used_at' ? sql<string>`coalesce(last_used_at, '')` : sql.ref<string>(column);
   const cmp = q.order === 'desc' ? '<' : '>';
+  // The row key: SQLite's rowid, which every index entry holds (the table without the id
+  // index); PostgreSQL's id, which every sort index holds.
+  const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
+  // The keys in the partial index of disabled keys (migration 2026-12-07T24): few, read once.
+  const disabledKeys = sql`(select ${rowKey} from access_keys where disabled_at is not null)`;
   let query = db.selectFrom('access_keys');
+  if (plan.status === 'read-disabled') query = query.where(sql<boolean>`${rowKey} in ${disabledKeys}`);
   // SQLite tests the terms in the order written: the status range first, as the sort index
   // holds it right after (value, id), then the role set and the name.
   if (range !== undefined) {
     // Written as `expires_at || ''`, the expression each sort index carries after (value, id)
     // (migration 2026-11-27T11), the range is checked inside the sort index it walks, and
-    // keeps either planner off the expiry index.
-    const expiry = plan.status === 'checked-in-sort-index' ? sql<string>`(expires_at || '')` : sql.ref<string>('expires_at');
+    // keeps either planner off the expiry index (and, reading the disabled keys, off any index).
+    const expiry = plan.status === 'checked-in-sort-index' || plan.status === 'read-disabled' ? sql<string>`(expires_at || '')` : sql.ref<string>('expires_at');
     if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
+  // An unexpired disabled key is `disabled`, not `active` or `expiring` (statusAt). Tested by
+  // the row key the walked index entry holds, against the disabled keys built once per query.
+  if (q.status === 'active' || q.status === 'expiring') query = query.where(sql<boolean>`${rowKey} not in ${disabledKeys}`);
   if (q.role !== undefined && q.sort !== 'role') {
     // `role_set + 0`: checked in the sort index being walked; neither planner may look the role
     // sets up in the role index instead, which holds a tenth to a half of all keys, then sort them.
@@ -249,10 +261,10 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // sort index, so keys it skips are never read from the table. SQLite finds the rows again by
   // rowid, which every index entry holds (the table without the id index); PostgreSQL by id,
   // or, with nothing tested, the walk reads the rows itself.
-  const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
   // The range plan orders by `value || ''`, which no index holds, to keep either planner off the
   // sort index: one that trusts the range to be spread evenly through the sort order walks it.
-  const unindexed = (expr: typeof sortExpr) => (plan.status === 'read-range' ? sql<string>`(${expr} || '')` : expr);
+  // So does the read of the disabled keys, which are few.
+  const unindexed = (expr: typeof sortExpr) => (plan.status === 'read-range' || plan.status === 'read-disabled' ? sql<string>`(${expr} || '')` : expr);
   const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
     plan.rows === 'from-scan'
       ? scan.selectAll().execute()
