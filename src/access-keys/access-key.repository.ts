@@ -245,7 +245,9 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // An unexpired disabled key is `disabled`, not `active` or `expiring` (statusAt). Tested by
   // the row key the walked index entry holds, against the disabled keys built once per query.
   if (q.status === 'active' || q.status === 'expiring') query = query.where(sql<boolean>`${rowKey} not in ${disabledKeys}`);
-  if (q.role !== undefined && q.sort !== 'role') {
+  // In role order, one scan per role set (below); but the few disabled keys are read once, sorted.
+  const perRoleSet = q.sort === 'role' && plan.status !== 'read-disabled';
+  if (q.role !== undefined && !perRoleSet) {
     // `role_set + 0`: checked in the sort index being walked; neither planner may look the role
     // sets up in the role index instead, which holds a tenth to a half of all keys, then sort them.
     query = query.where(sql<number>`(role_set + 0)`, 'in', roleSetsHolding(q.role));
@@ -277,7 +279,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
           .execute();
   const idOrder = unindexed(sql.ref<string>('id'));
 
-  if (q.sort === 'role') {
+  if (perRoleSet) {
     // One scan per role set, in order, from the cursor's: each an equality on the sort index's
     // first column, walked by id. A role filter visits only the sets that hold the role.
     const sets = q.role === undefined ? ROLE_SETS.map((_, position) => position) : roleSetsHolding(q.role);
@@ -293,7 +295,9 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
     return withGrants(db, rows);
   }
 
-  const sorted = (scan: typeof query) => scan.orderBy(unindexed(sortExpr), q.order).orderBy('id', q.order);
+  // (A role set is a number: `role_set + 0` hides it from the indexes as `|| ''` does text.)
+  const sortedBy = q.sort === 'role' && plan.status === 'read-disabled' ? sql<string>`(role_set + 0)` : unindexed(sortExpr);
+  const sorted = (scan: typeof query) => scan.orderBy(sortedBy, q.order).orderBy('id', q.order);
   if (q.after === undefined) return withGrants(db, await rowsOf(sorted(query).limit(q.limit)));
   // "After (value, id)" as two range scans of the sort index: the rest of the cursor's value
   // (value = v, id beyond the cursor), then the values beyond it. One scan bounded on the value
@@ -302,6 +306,12 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // with them on the last-use expression. (The first scan is ordered by id alone: SQLite would
   // sort the whole value otherwise.)
   const { value, id } = q.after;
+  if (plan.status === 'read-disabled') {
+    // The disabled keys are read whole anyway: one scan, its bound on expressions no index holds.
+    const from = q.sort === 'role' ? Number(value) : value;
+    const beyond = sql<boolean>`(${sortedBy} ${sql.raw(cmp)} ${from} or (${sortedBy} = ${from} and ${idOrder} ${sql.raw(cmp)} ${id}))`;
+    return withGrants(db, await rowsOf(sorted(query.where(beyond)).limit(q.limit)));
+  }
   const tied = query.where(sql<boolean>`${sortExpr} = ${value}`).where('id', cmp, id);
   const rows = await rowsOf(tied.orderBy(idOrder, q.order).limit(q.limit));
   if (rows.length < q.limit) {
