@@ -231,7 +231,8 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // The keys in the partial index of disabled keys (migration 2026-12-07T24): few, read once.
   const disabledKeys = sql`(select ${rowKey} from access_keys where disabled_at is not null)`;
   let query = db.selectFrom('access_keys');
-  if (plan.status === 'read-disabled') query = query.where(sql<boolean>`${rowKey} in ${disabledKeys}`);
+  // Only the partial index holds these keys, with all the list tests and sorts by (a covering read).
+  if (plan.status === 'read-disabled') query = query.where(sql<boolean>`disabled_at is not null`);
   // SQLite tests the terms in the order written: the status range first, as the sort index
   // holds it right after (value, id), then the role set and the name.
   if (range !== undefined) {

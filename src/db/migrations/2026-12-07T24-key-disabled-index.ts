@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 // Frozen: never edit after it lands; add a new migration instead.
 // The access-keys list's status filter tells disabled keys apart (issue 17: a disabled, unexpired
@@ -6,9 +6,15 @@ import { type Kysely, sql } from 'kysely';
 // their own: `status=disabled` reads them from it and sorts them, and `active`/`expiring` exclude
 // them with `not in (the keys in it)`, built once per query and checked against the row key each
 // walked sort-index entry holds (SQLite's rowid, PostgreSQL's id), so the walk still reads no rows.
-// It holds id as well, so that PostgreSQL answers the exclusion from the index alone.
+// It carries the expiry and every sort value too, so that both the exclusion and a page of
+// disabled keys are answered from the index alone, the table read only for the page's rows
+// (at a million keys, 1,000 disabled, PostgreSQL otherwise probed the table for all 1,000).
+const CARRIED = ['expires_at', 'created_at', 'name_key', 'last_used_at', 'role_set'];
+
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`create index access_keys_disabled on access_keys (disabled_at, id) where disabled_at is not null`.execute(db);
+  const carried = sql.join(CARRIED.map((c) => sql.ref(c)));
+  const columns = db.getExecutor().adapter instanceof PostgresAdapter ? sql`(disabled_at, id) include (${carried})` : sql`(disabled_at, id, ${carried})`;
+  await sql`create index access_keys_disabled on access_keys ${columns} where disabled_at is not null`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
