@@ -52,6 +52,27 @@ describe('the access-keys list plan', () => {
       { statusCap: 2000 },
       { status: 'checked-in-sort-index', name: 'none', rows: 'by-row-key' },
     ],
+    [
+      'disabled: read from its partial index, uncounted, in any sort',
+      { dialect: 'postgres', sort: 'name', status: 'disabled' },
+      {},
+      {},
+      { status: 'read-disabled', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'disabled, sorted by expiry: still read from its partial index',
+      { sort: 'expiresAt', status: 'disabled' },
+      {},
+      {},
+      { status: 'read-disabled', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'SQLite in creation order, disabled: no count of the expiry range',
+      { sort: 'createdAt', status: 'disabled', name: 'deploy' },
+      { name: 5000 },
+      { nameCap: 2000 },
+      { status: 'read-disabled', name: 'like', rows: 'by-row-key' },
+    ],
     ['SQLite, a common name walks the sort index', { name: 'deploy' }, { name: 2000 }, { nameCap: 2000 }, { status: 'none', name: 'like', rows: 'by-row-key' }],
     [
       'SQLite, a rare name is looked up in the trigram table',

@@ -331,7 +331,9 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
   // Expiring: 2,100 keys in range, so the list walks each sort index and checks the expiry in
   // it (on SQLite in creation order with no other filter, it reads the range from the index of
   // expiry and creation and sorts it); expired: a few hundred, read from the expiry index and
-  // sorted; active: the walk again.
+  // sorted; active: the walk again. Every 29th key is disabled (expired ones among them), so
+  // active and expiring skip disabled keys in each plan, and disabled reads them from their
+  // partial index; expired keeps them (statusAt: expired wins).
   // Sort values are shared by hundreds of keys (creation second, never used, role, expiry day),
   // so pages start in the middle of a shared value and a cursor's value runs over pages.
   it('pages through each status filter, alone and with role and name filters, in every sort: each key exactly once and in order, across shared sort values', async () => {
@@ -351,14 +353,23 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
         last_used_at: i % 2 === 0 ? null : new Date(base + (i % 7) * 1000).toISOString(),
         last_used_ip: null,
         use_count: 0,
+        disabled_at: i % 29 === 0 ? new Date(base).toISOString() : null,
+        disabled_reason: i % 29 === 0 ? 'manual' : null,
       };
     });
     await insertKeyRows(rows);
-    const inStatus: Record<string, (r: (typeof rows)[number]) => boolean> = {
-      expiring: (r) => Date.parse(r.expires_at) > now && Date.parse(r.expires_at) <= now + 30 * DAY,
-      expired: (r) => Date.parse(r.expires_at) <= now,
-      active: (r) => Date.parse(r.expires_at) > now,
+    type Row = Pick<(typeof rows)[number], 'expires_at' | 'disabled_at'>;
+    const unexpired = (r: Row) => Date.parse(r.expires_at) > now;
+    const inStatus: Record<string, (r: Row) => boolean> = {
+      expiring: (r) => unexpired(r) && r.disabled_at === null && Date.parse(r.expires_at) <= now + 30 * DAY,
+      expired: (r) => !unexpired(r),
+      active: (r) => unexpired(r) && r.disabled_at === null,
+      disabled: (r) => unexpired(r) && r.disabled_at !== null,
     };
+    // The status each filter's keys show (an expiring key is active).
+    const shown: Record<string, string> = { expiring: 'active', expired: 'expired', active: 'active', disabled: 'disabled' };
+    expect(rows.filter((r) => inStatus.disabled!(r)).length).toBeGreaterThan(40);
+    expect(rows.filter((r) => r.disabled_at !== null && !unexpired(r)).length).toBeGreaterThan(5);
     // With a role and a name filter too: the name matching all 2,400 (a walk) or 1,000 (the trigram index).
     const extras: Array<[string, (r: (typeof rows)[number]) => boolean]> = [
       ['', () => true],
@@ -369,12 +380,16 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       for (const status of Object.keys(inStatus)) {
         for (const sort of Object.keys(SORT_VALUE)) {
           for (const order of ['asc', 'desc']) {
-            const seen = await allPages<{ id: string; expiresAt: string }>(`/api/v1/access-keys?sort=${sort}&order=${order}&limit=200&status=${status}${extra}`);
+            // Disabled keys are few: smaller pages, so that their list pages too.
+            const limit = status === 'disabled' ? 7 : 200;
+            const seen = await allPages<{ id: string; expiresAt: string; status: string }>(
+              `/api/v1/access-keys?sort=${sort}&order=${order}&limit=${limit}&status=${status}${extra}`,
+            );
             const label = `${status}${extra} ${sort} ${order}`;
             expect(
-              seen.every((k) => inStatus[status]!({ expires_at: k.expiresAt } as (typeof rows)[number])),
+              seen.filter((k) => k.status !== shown[status]).map((k) => k.id),
               label,
-            ).toBe(true);
+            ).toEqual([]);
             expect(new Set(seen.map((k) => k.id)).size, label).toBe(seen.length);
             const expected = inListOrder(
               rows.filter((r) => inStatus[status]!(r) && alsoMatches(r)),
@@ -594,6 +609,32 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
       expect(listed.json().status).toBe('expired');
       const expiredOnly = await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?status=expired&limit=200' });
       expect(expiredOnly.json().items.map((k: { id: string }) => k.id)).toContain(id);
+      h.clock.set(new Date('2027-01-01T00:00:00Z'));
+    });
+
+    it('lists a disabled key under status=disabled only, until it expires; enabled again, under active', async () => {
+      const { id } = (await post({ name: 'switched-off', roles: [{ role: 'global-viewer' }], expiration: '7d' })).json();
+      const listedUnder = async () => {
+        const statuses: string[] = [];
+        for (const status of ['active', 'expiring', 'disabled', 'expired']) {
+          const ids = (await allPages<{ id: string }>(`/api/v1/access-keys?status=${status}&limit=200`)).map((k) => k.id);
+          if (ids.includes(id)) statuses.push(status);
+        }
+        return statuses;
+      };
+      expect(await listedUnder()).toEqual(['active', 'expiring']);
+      const disabled = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { disabled: true } });
+      expect(disabled.json().status).toBe('disabled');
+      expect(await listedUnder()).toEqual(['disabled']);
+
+      const enabled = await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { disabled: false } });
+      expect(enabled.json().status).toBe('active');
+      expect(await listedUnder()).toEqual(['active', 'expiring']);
+
+      await h.request(admin, { method: 'PATCH', url: `/api/v1/access-keys/${id}`, payload: { disabled: true } });
+      h.clock.set(new Date(Date.parse(disabled.json().expiresAt)));
+      expect((await h.request(admin, { method: 'GET', url: `/api/v1/access-keys/${id}` })).json().status).toBe('expired');
+      expect(await listedUnder()).toEqual(['expired']);
       h.clock.set(new Date('2027-01-01T00:00:00Z'));
     });
   });

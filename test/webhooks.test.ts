@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DORMANT_KEYS_JOB } from '../src/access-keys/access-key.service.ts';
 import { isPrivateAddress, RefusedAddressError, resolveWebhookHost } from '../src/webhooks/addresses.ts';
 import { WebhookSender } from '../src/webhooks/webhook-sender.ts';
 import { RETRY_DELAYS_MS, RETRY_WINDOW_MS } from '../src/webhooks/webhook.ts';
@@ -358,6 +359,131 @@ describe('webhook secrets stay out of the logs', () => {
     } finally {
       await receiver.close();
       await h.close();
+    }
+  });
+});
+
+// Issue 17's lifecycle, announced: each change sends its event with the key as the API shows it
+// right after the change (never its token), verified as a receiver would.
+describe.each(DIALECTS)('access key lifecycle events (%s)', (dialect) => {
+  const DAY = 24 * 60 * 60 * 1000;
+  const realNow = new Date();
+  let h: Harness;
+  let admin: string;
+  let receiver: Receiver;
+  let secret: string;
+  /** Created 31 days ago and never used: dormant under a 30-day policy. */
+  let idle: { id: string; token: string };
+
+  const api = (method: 'GET' | 'POST' | 'PATCH' | 'PUT', path: string, payload?: object) => h.request(admin, { method, url: path, payload });
+  /** Sends what is queued; the events the receiver got, each verified with the webhook's secret. */
+  const delivered = async () => {
+    await h.ctx.webhookSender.deliverDue();
+    const events = receiver.received.map(
+      (request) => new StandardWebhook(secret).verify(request.body, request.headers as Record<string, string>) as { type: string; data: Record<string, unknown> },
+    );
+    const bodies = receiver.received.map((request) => request.body);
+    receiver.received.length = 0;
+    return { events, bodies };
+  };
+  const shown = async (id: string) => (await api('GET', `/api/v1/access-keys/${id}`)).json();
+
+  beforeAll(async () => {
+    // Receivers check `webhook-timestamp` against their own clock: only the idle key is made in
+    // the past; everything else happens at the real time.
+    h = await createHarness(dialect, { env: ALLOW_PRIVATE, clock: testClock(new Date(realNow.getTime() - 31 * DAY)) });
+    const made = await h.key([{ role: 'global-viewer' }], { name: 'idle' });
+    idle = { id: made.id, token: made.token };
+    h.clock.set(realNow);
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'root' })).token;
+    receiver = await startReceiver();
+    const events = ['access_key.rolled', 'access_key.disabled', 'access_key.enabled', 'access_key.updated', 'access_key.expiring'];
+    const hook = await api('POST', url, { url: receiver.url, events });
+    expect(hook.statusCode, hook.body).toBe(201);
+    secret = hook.json().secret;
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await h.close();
+  });
+
+  it('sends access_key.rolled, .disabled, .enabled and .updated with the key as shown, without its token', async () => {
+    const key = await h.key([{ role: 'global-viewer' }], { name: 'lifecycle' });
+    const steps: Array<[string, () => Promise<{ shown: Record<string, unknown>; tokens: string[] }>]> = [
+      [
+        'access_key.rolled',
+        async () => {
+          const res = await api('POST', `/api/v1/access-keys/${key.id}/roll`, { graceMinutes: 5 });
+          expect(res.statusCode, res.body).toBe(200);
+          const { token, ...rolled } = res.json();
+          expect(rolled.previousTokenExpiresAt).not.toBeNull();
+          return { shown: rolled, tokens: [token, key.token] };
+        },
+      ],
+      ['access_key.disabled', async () => ({ shown: (await api('PATCH', `/api/v1/access-keys/${key.id}`, { disabled: true })).json(), tokens: [] })],
+      ['access_key.enabled', async () => ({ shown: (await api('PATCH', `/api/v1/access-keys/${key.id}`, { disabled: false })).json(), tokens: [] })],
+      [
+        'access_key.updated',
+        async () => ({
+          shown: (await api('PATCH', `/api/v1/access-keys/${key.id}`, { roles: [{ role: 'global-admin' }], description: 'nightly export' })).json(),
+          tokens: [],
+        }),
+      ],
+    ];
+    const statuses: Record<string, string> = { 'access_key.disabled': 'disabled' };
+    for (const [type, act] of steps) {
+      const { shown: answered, tokens } = await act();
+      expect(answered.status, type).toBe(statuses[type] ?? 'active');
+      const { events, bodies } = await delivered();
+      // One event per change (roles and description together are one edit).
+      expect(
+        events.map((e) => e.type),
+        type,
+      ).toEqual([type]);
+      expect(events[0]!.data, type).toEqual(answered);
+      expect(events[0]!.data, type).toEqual(await shown(key.id));
+      for (const token of [...tokens, key.token]) expect(bodies[0], type).not.toContain(token.split('.')[2]);
+      expect(Object.keys(events[0]!.data), type).not.toContain('token');
+    }
+    expect((await shown(key.id)).description).toBe('nightly export');
+    // An edit that changes nothing announces nothing.
+    expect((await api('PATCH', `/api/v1/access-keys/${key.id}`, { disabled: false, description: 'nightly export' })).statusCode).toBe(200);
+    expect((await delivered()).events).toEqual([]);
+  });
+
+  it('a roll starts the expiry warnings again, even with the same expiry', async () => {
+    const key = await h.key([{ role: 'global-viewer' }], { name: 'weekly', expiration: '7d' });
+    const warned = async () => {
+      await h.ctx.expiryWarnings.run();
+      return (await delivered()).events.filter((e) => e.data['id'] === key.id).map((e) => [e.type, e.data['warningDays'] ?? null]);
+    };
+    expect(await warned()).toEqual([['access_key.expiring', 7]]);
+    expect(await warned()).toEqual([]);
+    const before = await shown(key.id);
+    // The clock stands still: the rolled token expires when the old one did, so only the reset
+    // (not a moved expiry) brings the warning back.
+    const rolled = await api('POST', `/api/v1/access-keys/${key.id}/roll`, { expiration: '7d' });
+    expect(rolled.json().expiresAt).toBe(before.expiresAt);
+    expect((await delivered()).events.map((e) => e.type)).toEqual(['access_key.rolled']);
+    expect(await warned()).toEqual([['access_key.expiring', 7]]);
+    expect(await warned()).toEqual([]);
+  });
+
+  it('sends access_key.disabled for a key the dormancy job disables, once', async () => {
+    const policy = { maxDays: { 'global-admin': null, 'global-viewer': null, 'cloud-account-viewer': null }, disableAfterUnusedDays: 30, requireDescription: false };
+    expect((await api('PUT', '/api/v1/settings/access-key-policy', policy)).statusCode).toBe(200);
+    try {
+      expect(await h.ctx.scheduler.runNow(DORMANT_KEYS_JOB, { force: true })).toBe('ran');
+      const { events, bodies } = await delivered();
+      const key = await shown(idle.id);
+      expect(key.status).toBe('disabled');
+      // Only the idle key: the others were made (or rolled) just now.
+      expect(events).toEqual([expect.objectContaining({ type: 'access_key.disabled', data: key })]);
+      expect(bodies[0]).not.toContain(idle.token.split('.')[2]);
+      await h.ctx.scheduler.runNow(DORMANT_KEYS_JOB, { force: true });
+      expect((await delivered()).events).toEqual([]);
+    } finally {
+      await api('PUT', '/api/v1/settings/access-key-policy', { ...policy, disableAfterUnusedDays: null });
     }
   });
 });

@@ -9,14 +9,15 @@ import { BoundedCache } from '../util/bounded-cache.ts';
  * index; the trigram index) and sort them (cheap when few match, and the only cheap way when
  * none do). Neither planner knows which at scale, so the list first counts the matches, capped
  * at the threshold that decides (countsNeeded), and chooses (choosePlan). A role filter needs no
- * choice: `role_set` is in every sort index, so a walk checks it there.
+ * choice: `role_set` is in every sort index, so a walk checks it there. Nor does `disabled`:
+ * disabled keys are few, and have a partial index of their own (migration 2026-12-07T55).
  */
 export type ListDialect = 'sqlite' | 'postgres';
 
 export interface ListShape {
   dialect: ListDialect;
   sort: 'createdAt' | 'name' | 'expiresAt' | 'lastUsedAt' | 'role';
-  status: 'active' | 'expired' | 'expiring' | undefined;
+  status: 'active' | 'expired' | 'expiring' | 'disabled' | undefined;
   role: boolean;
   /** The name filter as compared (name key), or undefined. */
   name: string | undefined;
@@ -43,7 +44,7 @@ export function hasTrigram(text: string): boolean {
 /** The capped counts a shape's plan depends on (none: the plan is fixed). */
 export function countsNeeded(shape: ListShape): { statusCap?: number; nameCap?: number } {
   const needed: { statusCap?: number; nameCap?: number } = {};
-  if (shape.status !== undefined && shape.sort !== 'expiresAt') {
+  if (shape.status !== undefined && shape.status !== 'disabled' && shape.sort !== 'expiresAt') {
     const byCreation = shape.dialect === 'sqlite' && shape.sort === 'createdAt' && !shape.role && shape.name === undefined;
     needed.statusCap = byCreation ? DENSE_STATUS_BY_CREATION : DENSE_STATUS;
   }
@@ -57,9 +58,11 @@ export interface ListPlan {
   /**
    * `sort-column`: sorted by expiry, the sort index is the expiry index. `checked-in-sort-index`:
    * the walk tests `expires_at || ''`, which every sort index carries. `read-range`: the range is
-   * read from the expiry index and sorted.
+   * read from the expiry index and sorted. `read-disabled`: the disabled keys are read from their
+   * partial index, the expired among them dropped, and sorted. (`active` and `expiring` exclude
+   * the disabled keys in every plan, by row key, which every index entry holds.)
    */
-  status: 'none' | 'sort-column' | 'checked-in-sort-index' | 'read-range';
+  status: 'none' | 'sort-column' | 'checked-in-sort-index' | 'read-range' | 'read-disabled';
   /**
    * `like`: `name_key like`, tested in the walked sort index (SQLite), or left to the planner
    * (PostgreSQL: sort index or GIN). `trigram`: the matches looked up in the FTS5 trigram table.
@@ -79,7 +82,8 @@ export function choosePlan(shape: ListShape, counts: { status?: number; name?: n
   const needed = countsNeeded(shape);
   let status: ListPlan['status'] = 'none';
   if (shape.status !== undefined) {
-    if (shape.sort === 'expiresAt') status = 'sort-column';
+    if (shape.status === 'disabled') status = 'read-disabled';
+    else if (shape.sort === 'expiresAt') status = 'sort-column';
     else status = (counts.status ?? 0) < (needed.statusCap ?? 0) ? 'read-range' : 'checked-in-sort-index';
   }
   let name: ListPlan['name'] = 'none';

@@ -187,17 +187,20 @@ export interface AccessKeyQuery {
   /** Case-insensitive substring of the name. */
   name: string | undefined;
   role: Grant['role'] | undefined;
-  status: 'active' | 'expired' | 'expiring' | undefined;
+  status: 'active' | 'expired' | 'expiring' | 'disabled' | undefined;
   now: Date;
   /** Keys expiring before this count as "expiring". */
   expiringBefore: Date;
 }
 
-/** The expiry range (exclusive lower, inclusive upper bound) of a status filter. */
+/**
+ * The expiry range (exclusive lower, inclusive upper bound) of a status filter. As statusAt
+ * has it, an expired key is `expired` whether disabled or not; the other statuses are unexpired.
+ */
 function statusRange(q: AccessKeyQuery): { after?: string; upTo?: string } | undefined {
   const now = q.now.toISOString();
   if (q.status === 'expired') return { upTo: now };
-  if (q.status === 'active') return { after: now };
+  if (q.status === 'active' || q.status === 'disabled') return { after: now };
   if (q.status === 'expiring') return { after: now, upTo: q.expiringBefore.toISOString() };
   return undefined;
 }
@@ -257,18 +260,30 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // A never-used key sorts as the empty string, so keyset pagination stays total.
   const sortExpr = column === 'last_used_at' ? sql<string>`coalesce(last_used_at, '')` : sql.ref<string>(column);
   const cmp = q.order === 'desc' ? '<' : '>';
+  // The row key: SQLite's rowid, which every index entry holds (the table without the id
+  // index); PostgreSQL's id, which every sort index holds.
+  const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
+  // The keys in the partial index of disabled keys (migration 2026-12-07T55): few, read once.
+  const disabledKeys = sql`(select ${rowKey} from access_keys where disabled_at is not null)`;
   let query = db.selectFrom('access_keys');
+  // Only the partial index holds these keys, with all the list tests and sorts by (a covering read).
+  if (plan.status === 'read-disabled') query = query.where(sql<boolean>`disabled_at is not null`);
   // SQLite tests the terms in the order written: the status range first, as the sort index
   // holds it right after (value, id), then the role set and the name.
   if (range !== undefined) {
     // Written as `expires_at || ''`, the expression each sort index carries after (value, id)
     // (migration 2026-11-27T11), the range is checked inside the sort index it walks, and
-    // keeps either planner off the expiry index.
-    const expiry = plan.status === 'checked-in-sort-index' ? sql<string>`(expires_at || '')` : sql.ref<string>('expires_at');
+    // keeps either planner off the expiry index (and, reading the disabled keys, off any index).
+    const expiry = plan.status === 'checked-in-sort-index' || plan.status === 'read-disabled' ? sql<string>`(expires_at || '')` : sql.ref<string>('expires_at');
     if (range.after !== undefined) query = query.where(sql<boolean>`${expiry} > ${range.after}`);
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
-  if (q.role !== undefined && q.sort !== 'role') {
+  // An unexpired disabled key is `disabled`, not `active` or `expiring` (statusAt). Tested by
+  // the row key the walked index entry holds, against the disabled keys built once per query.
+  if (q.status === 'active' || q.status === 'expiring') query = query.where(sql<boolean>`${rowKey} not in ${disabledKeys}`);
+  // In role order, one scan per role set (below); but the few disabled keys are read once, sorted.
+  const perRoleSet = q.sort === 'role' && plan.status !== 'read-disabled';
+  if (q.role !== undefined && !perRoleSet) {
     // `role_set + 0`: checked in the sort index being walked; neither planner may look the role
     // sets up in the role index instead, which holds a tenth to a half of all keys, then sort them.
     query = query.where(sql<number>`(role_set + 0)`, 'in', roleSetsHolding(q.role));
@@ -284,10 +299,10 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // sort index, so keys it skips are never read from the table. SQLite finds the rows again by
   // rowid, which every index entry holds (the table without the id index); PostgreSQL by id,
   // or, with nothing tested, the walk reads the rows itself.
-  const rowKey = postgres ? sql.ref<string>('id') : sql<string>`rowid`;
   // The range plan orders by `value || ''`, which no index holds, to keep either planner off the
   // sort index: one that trusts the range to be spread evenly through the sort order walks it.
-  const unindexed = (expr: typeof sortExpr) => (plan.status === 'read-range' ? sql<string>`(${expr} || '')` : expr);
+  // So does the read of the disabled keys, which are few.
+  const unindexed = (expr: typeof sortExpr) => (plan.status === 'read-range' || plan.status === 'read-disabled' ? sql<string>`(${expr} || '')` : expr);
   const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
     plan.rows === 'from-scan'
       ? scan.selectAll().execute()
@@ -300,7 +315,7 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
           .execute();
   const idOrder = unindexed(sql.ref<string>('id'));
 
-  if (q.sort === 'role') {
+  if (perRoleSet) {
     // One scan per role set, in order, from the cursor's: each an equality on the sort index's
     // first column, walked by id. A role filter visits only the sets that hold the role.
     const sets = q.role === undefined ? ROLE_SETS.map((_, position) => position) : roleSetsHolding(q.role);
@@ -316,7 +331,9 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
     return withGrants(db, rows);
   }
 
-  const sorted = (scan: typeof query) => scan.orderBy(unindexed(sortExpr), q.order).orderBy('id', q.order);
+  // (A role set is a number: `role_set + 0` hides it from the indexes as `|| ''` does text.)
+  const sortedBy = q.sort === 'role' && plan.status === 'read-disabled' ? sql<string>`(role_set + 0)` : unindexed(sortExpr);
+  const sorted = (scan: typeof query) => scan.orderBy(sortedBy, q.order).orderBy('id', q.order);
   if (q.after === undefined) return withGrants(db, await rowsOf(sorted(query).limit(q.limit)));
   // "After (value, id)" as two range scans of the sort index: the rest of the cursor's value
   // (value = v, id beyond the cursor), then the values beyond it. One scan bounded on the value
@@ -325,6 +342,12 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // with them on the last-use expression. (The first scan is ordered by id alone: SQLite would
   // sort the whole value otherwise.)
   const { value, id } = q.after;
+  if (plan.status === 'read-disabled') {
+    // The disabled keys are read whole anyway: one scan, its bound on expressions no index holds.
+    const from = q.sort === 'role' ? Number(value) : value;
+    const beyond = sql<boolean>`(${sortedBy} ${sql.raw(cmp)} ${from} or (${sortedBy} = ${from} and ${idOrder} ${sql.raw(cmp)} ${id}))`;
+    return withGrants(db, await rowsOf(sorted(query.where(beyond)).limit(q.limit)));
+  }
   const tied = query.where(sql<boolean>`${sortExpr} = ${value}`).where('id', cmp, id);
   const rows = await rowsOf(tied.orderBy(idOrder, q.order).limit(q.limit));
   if (rows.length < q.limit) {

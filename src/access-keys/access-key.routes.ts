@@ -163,8 +163,9 @@ const ListQuery = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 256, description: 'Keys whose name contains this (case-insensitive).' })),
     role: Type.Optional(Type.Union([Type.Literal('global-admin'), Type.Literal('global-viewer'), Type.Literal('cloud-account-viewer')])),
     status: Type.Optional(
-      Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('expiring')], {
-        description: '"expiring": active and expiring within 30 days (or `expiringWithinDays`).',
+      Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('expiring'), Type.Literal('disabled')], {
+        description:
+          'A key\'s `status` as shown: "active" (unexpired, enabled), "disabled" (unexpired, disabled), "expired" (disabled or not). "expiring": active and expiring within 30 days (or `expiringWithinDays`).',
       }),
     ),
     expiringWithinDays: Type.Optional(

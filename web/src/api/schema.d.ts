@@ -286,8 +286,8 @@ export interface paths {
                     /** @description Keys whose name contains this (case-insensitive). */
                     name?: string;
                     role?: "global-admin" | "global-viewer" | "cloud-account-viewer";
-                    /** @description "expiring": active and expiring within 30 days (or `expiringWithinDays`). */
-                    status?: "active" | "expired" | "expiring";
+                    /** @description A key's `status` as shown: "active" (unexpired, enabled), "disabled" (unexpired, disabled), "expired" (disabled or not). "expiring": active and expiring within 30 days (or `expiringWithinDays`). */
+                    status?: "active" | "expired" | "expiring" | "disabled";
                     /** @description With `status=expiring`: the window in days (default 30); the console's banner uses 7. */
                     expiringWithinDays?: number;
                 };

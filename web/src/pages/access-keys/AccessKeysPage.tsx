@@ -40,6 +40,7 @@ const STATUS_FILTERS = [
   { id: 'active', label: 'Active' },
   { id: EXPIRING_SOON_FILTER, label: `Expiring within ${SOON_DAYS} days` },
   { id: 'expiring', label: `Expiring within ${EXPIRING_DAYS} days` },
+  { id: 'disabled', label: 'Disabled' },
   { id: 'expired', label: 'Expired' },
 ];
 
