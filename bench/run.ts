@@ -485,6 +485,7 @@ const FILTERS: Array<{ label: string; query: string }> = [
   { label: 'status active', query: 'status=active' },
   { label: 'status expired', query: 'status=expired' },
   { label: 'status expiring', query: 'status=expiring' },
+  { label: 'status disabled', query: 'status=disabled' },
 ];
 
 interface ListCase {

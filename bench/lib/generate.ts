@@ -62,7 +62,20 @@ function prng(seed: number): () => number {
 
 type Row = Record<string, string | number | null>;
 
-const KEY_COLUMNS = ['id', 'name', 'name_key', 'role_set', 'created_at', 'expires_at', 'token_hash', 'last_used_at', 'last_used_ip', 'use_count'] as const;
+const KEY_COLUMNS = [
+  'id',
+  'name',
+  'name_key',
+  'role_set',
+  'created_at',
+  'expires_at',
+  'token_hash',
+  'last_used_at',
+  'last_used_ip',
+  'use_count',
+  'disabled_at',
+  'disabled_reason',
+] as const;
 const GRANT_COLUMNS = ['key_id', 'role', 'all_accounts', 'account_id'] as const;
 const ACCOUNT_COLUMNS = ['id', 'vendor', 'display_name', 'external_id', 'status', 'status_detail', 'credential_id', 'created_at'] as const;
 const ASSET_COLUMNS = [
@@ -105,7 +118,7 @@ async function insertBatch(ctx: Context, table: string, columns: readonly string
 
 /** Keys as the API stores them: the rows with their role set, their grants, and (SQLite) their names in the trigram table. */
 async function insertKeys(ctx: Context, keys: Array<{ row: Row; roles: Grant[] }>): Promise<void> {
-  const rows = keys.map(({ row, roles }): Row => ({ ...row, role_set: roleSetOf(roles) }));
+  const rows = keys.map(({ row, roles }): Row => ({ disabled_at: null, disabled_reason: null, ...row, role_set: roleSetOf(roles) }));
   await insertBatch(ctx, 'access_keys', KEY_COLUMNS, rows, new Set(['use_count', 'role_set']));
   const grants = keys.flatMap(({ row, roles }) => grantsToRows(String(row['id']), roles).map(({ holder_id, ...grant }): Row => ({ key_id: holder_id, ...grant })));
   await insertBatch(ctx, 'access_key_grants', GRANT_COLUMNS, grants, new Set(['all_accounts']));
@@ -281,6 +294,8 @@ export async function generate(ctx: Context, target: GenerateTarget, seed = 6): 
         last_used_ip: used ? `10.0.${serial % 256}.${(serial >> 8) % 256}` : null,
         use_count: used ? 1 + (serial % 5000) : 0,
       };
+      // One key in a thousand switched off by hand, as the status=disabled case reads.
+      if (serial % 1000 === 7) Object.assign(row, { disabled_at: new Date(createdMs + DAY_MS).toISOString(), disabled_reason: 'manual' });
       rows.push({ row, roles });
     }
     await insertKeys(ctx, rows);
