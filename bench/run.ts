@@ -583,11 +583,16 @@ async function startupTimes(dataset: Dataset): Promise<number[]> {
         TESSERA_ADMIN_EMAIL: 'admin@bench.test',
         TESSERA_ADMIN_PASSWORD: 'bench-password-123',
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+    });
+    const exited = new Promise((r) => child.once('exit', r));
     try {
       for (;;) {
-        if (child.exitCode !== null) throw new Error(`tessera serve exited with ${child.exitCode}`);
+        if (child.exitCode !== null) throw new Error(`tessera serve exited with ${child.exitCode}: ${stderr}`);
         try {
           const res = await fetch(`http://127.0.0.1:${port}/healthz`);
           if (res.status === 200) break;
@@ -599,7 +604,6 @@ async function startupTimes(dataset: Dataset): Promise<number[]> {
       }
       times.push(performance.now() - started);
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
     }
