@@ -18,6 +18,7 @@ import * as grantsAsRows from './2026-12-07T10-grants-as-rows.ts';
 import * as keyLifecycle from './2026-12-07T20-key-lifecycle.ts';
 import * as webhooks from './2026-12-07T30-webhooks.ts';
 import * as keyExpiryNotices from './2026-12-07T31-key-expiry-notices.ts';
+import * as userPasswordGenerated from './2026-12-07T70-user-password-generated.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T20-key-lifecycle': keyLifecycle,
   '2026-12-07T30-webhooks': webhooks,
   '2026-12-07T31-key-expiry-notices': keyExpiryNotices,
+  '2026-12-07T70-user-password-generated': userPasswordGenerated,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1987,6 +1987,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                             };
                             /** @description Send it as the `x-csrf-token` header on every request that changes something. */
                             csrfToken: string;
@@ -2069,6 +2071,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                             };
                             /** @description Send it as the `x-csrf-token` header on every request that changes something. */
                             csrfToken: string;
@@ -2661,6 +2665,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                                 /** @description When the pending invitation link expires; null for active users. */
                                 invitationExpiresAt: string | null;
                             }[];
@@ -2804,6 +2810,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /**
                              * Format: date-time
                              * @description When the link expires.
@@ -2981,6 +2989,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /** @description When the pending invitation link expires; null for active users. */
                             invitationExpiresAt: string | null;
                         };
@@ -3263,6 +3273,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /** @description When the pending invitation link expires; null for active users. */
                             invitationExpiresAt: string | null;
                         };
@@ -3461,6 +3473,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /**
                              * Format: date-time
                              * @description When the link expires.
@@ -3729,6 +3743,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                             };
                         };
                     };

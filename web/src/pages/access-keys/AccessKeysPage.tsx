@@ -3,7 +3,6 @@
  * server (sorted and filtered there), so it stays quick with any number of keys.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
@@ -15,6 +14,7 @@ import { Pager, useCursorPages } from '../../components/Pager';
 import { Banner, Button, Icon, RowActions, Select, Window } from '../../components/ui';
 import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
+import { useUrlState } from '../../lib/url-state';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
 import { PolicyDialog } from './PolicyDialog';
@@ -52,6 +52,9 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
+/** The list's filters and sort, as they appear in the address (the dashboard links here with ?status=expiring-7). */
+const LIST_DEFAULTS = { name: '', role: 'any', status: 'any', sort: 'createdAt', order: 'desc' } as const;
+
 export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Date }) {
   if (accessKey.status === 'expired') return <span className="badge badge-expired">Expired</span>;
   if (accessKey.status === 'disabled') return <span className="badge badge-expired">Disabled</span>;
@@ -77,18 +80,28 @@ type Dialog =
 
 export function AccessKeysPage() {
   const queries = useQueryClient();
-  const [sort, setSort] = useState<SortDescriptor>({ column: 'createdAt', direction: 'descending' });
-  const [nameFilter, setNameFilter] = useState('');
-  const [role, setRole] = useState('any');
-  // The dashboard links here with ?status=expiring-7.
-  const [searchParams] = useSearchParams();
-  const [status, setStatus] = useState(() => (STATUS_FILTERS.some((f) => f.id === searchParams.get('status')) ? (searchParams.get('status') as string) : 'any'));
+  const [listState, setListState] = useUrlState(LIST_DEFAULTS);
+  const nameFilter = listState.name;
+  const role = ROLE_FILTERS.some((f) => f.id === listState.role) ? listState.role : 'any';
+  const status = STATUS_FILTERS.some((f) => f.id === listState.status) ? listState.status : 'any';
+  const sort: SortDescriptor = {
+    column: Object.hasOwn(SERVER_SORT, listState.sort) ? listState.sort : LIST_DEFAULTS.sort,
+    direction: listState.order === 'asc' ? 'ascending' : 'descending',
+  };
+  const setSort = (next: SortDescriptor) => setListState({ sort: String(next.column), order: next.direction === 'ascending' ? 'asc' : 'desc' });
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
   const name = useDebounced(nameFilter.trim(), 250);
   const accountNames = useAccountNames();
   const policy = useAccessKeyPolicy();
   const marked = useRef(false);
+  const addButton = useRef<HTMLButtonElement>(null);
+  // The details window follows the Add window, so there is nothing of the user's to return focus
+  // to when it closes: send it to "Add access key", where the journey began.
+  const closeDetails = () => {
+    setDialog(null);
+    requestAnimationFrame(() => addButton.current?.focus());
+  };
   const pages = useCursorPages(JSON.stringify([sort.column, sort.direction, name, role, status]));
 
   const queryFor = (order: SortDescriptor, cursor: string | undefined): AccessKeyQuery => ({
@@ -162,7 +175,7 @@ export function AccessKeysPage() {
             <Button onPress={() => setDialog({ kind: 'policy' })} isDisabled={policy.data === undefined}>
               Key policy
             </Button>
-            <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
+            <Button variant="primary" onPress={() => setDialog({ kind: 'add' })} ref={addButton}>
               <Icon name="plus" /> Add access key
             </Button>
           </>
@@ -172,15 +185,11 @@ export function AccessKeysPage() {
       {switchError !== undefined && <Banner>{switchError}</Banner>}
       <ExpiringSoonBanner
         filtered={status === EXPIRING_SOON_FILTER}
-        onShow={() => {
-          setNameFilter('');
-          setRole('any');
-          setStatus(EXPIRING_SOON_FILTER);
-        }}
+        onShow={() => setListState({ name: '', role: 'any', status: EXPIRING_SOON_FILTER })}
       />
 
       <div className="filters" role="search" aria-label="Filter access keys">
-        <SearchField value={nameFilter} onChange={setNameFilter} className="field search">
+        <SearchField value={nameFilter} onChange={(name) => setListState({ name })} className="field search">
           <Label>Name</Label>
           <div className="search-box">
             <Icon name="search" />
@@ -192,8 +201,8 @@ export function AccessKeysPage() {
             )}
           </div>
         </SearchField>
-        <Select label="Role" options={ROLE_FILTERS} value={role} onChange={setRole} className="filter" />
-        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
+        <Select label="Role" options={ROLE_FILTERS} value={role} onChange={(role) => setListState({ role })} className="filter" />
+        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={(status) => setListState({ status })} className="filter" />
       </div>
 
       {list.isError && (
@@ -249,14 +258,7 @@ export function AccessKeysPage() {
                 return (
                   <div className="table-empty">
                     No access keys match these filters.{' '}
-                    <Button
-                      variant="quiet"
-                      onPress={() => {
-                        setNameFilter('');
-                        setRole('any');
-                        setStatus('any');
-                      }}
-                    >
+                    <Button variant="quiet" onPress={() => setListState({ name: '', role: 'any', status: 'any' })}>
                       Clear filters
                     </Button>
                   </div>
@@ -343,7 +345,7 @@ export function AccessKeysPage() {
           }}
         />
       )}
-      {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={closeDetails} />}
       {dialog?.kind === 'roll' && (
         <RollDialog
           accessKey={dialog.key}
@@ -375,10 +377,11 @@ export function AccessKeysPage() {
             {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
           </div>
           <footer className="dialog-footer">
-            <Button onPress={() => setDialog(null)} isDisabled={remove.isPending}>
+            {/* The safe answer has focus first: Enter must not remove a key. */}
+            <Button onPress={() => setDialog(null)} isDisabled={remove.isPending} autoFocus>
               Cancel
             </Button>
-            <Button variant="danger" onPress={() => remove.mutate(dialog.key)} isDisabled={remove.isPending} autoFocus>
+            <Button variant="danger" onPress={() => remove.mutate(dialog.key)} isDisabled={remove.isPending}>
               {remove.isPending ? 'Removing…' : 'Remove'}
             </Button>
           </footer>
