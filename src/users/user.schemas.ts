@@ -13,7 +13,8 @@ export const UserSchema = Type.Object({
   createdAt: Timestamp('When the user was added.'),
   lastSignInAt: NullableTimestamp('The last successful sign-in (console or token).'),
   passwordGenerated: Type.Boolean({
-    description: 'The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own.',
+    description:
+      'The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own.',
   }),
 });
 

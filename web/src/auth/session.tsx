@@ -75,7 +75,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       },
       passwordChanged() {
         setState((current) =>
-          current.status === 'signed-in' ? { status: 'signed-in', session: { ...current.session, user: { ...current.session.user, passwordGenerated: false } } } : current,
+          current.status === 'signed-in'
+            ? { status: 'signed-in', session: { ...current.session, user: { ...current.session.user, passwordGenerated: false } } }
+            : current,
         );
       },
       async signOut() {

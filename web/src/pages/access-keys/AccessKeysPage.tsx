@@ -183,10 +183,7 @@ export function AccessKeysPage() {
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
       {switchError !== undefined && <Banner>{switchError}</Banner>}
-      <ExpiringSoonBanner
-        filtered={status === EXPIRING_SOON_FILTER}
-        onShow={() => setListState({ name: '', role: 'any', status: EXPIRING_SOON_FILTER })}
-      />
+      <ExpiringSoonBanner filtered={status === EXPIRING_SOON_FILTER} onShow={() => setListState({ name: '', role: 'any', status: EXPIRING_SOON_FILTER })} />
 
       <div className="filters" role="search" aria-label="Filter access keys">
         <SearchField value={nameFilter} onChange={(name) => setListState({ name })} className="field search">

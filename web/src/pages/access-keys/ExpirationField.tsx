@@ -72,15 +72,7 @@ export function ExpirationField({
       <div className="expiration-row">
         <Select label="Expiration" options={state.options} value={state.selection} onChange={(v) => state.setSelection(v as ExpirationSelection)} className="grow" />
         {state.selection === 'custom' && (
-          <TextField
-            label="Days"
-            value={state.daysText}
-            onChange={state.setDaysText}
-            inputMode="numeric"
-            error={error}
-            inputRef={daysRef}
-            className="days"
-          />
+          <TextField label="Days" value={state.daysText} onChange={state.setDaysText} inputMode="numeric" error={error} inputRef={daysRef} className="days" />
         )}
       </div>
       {limit !== undefined && (
