@@ -205,4 +205,24 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
       code: 'validation_failed',
     });
   });
+
+  it('a generated password is flagged until the user chooses their own; a chosen one never is', async () => {
+    const { user, generatedPassword } = await h.ctx.users.createActive(CLI_ACTOR, { email: 'gen@example.com', roles: [{ role: 'global-viewer' }] });
+    expect(user.passwordGenerated).toBe(true);
+    const session = await signIn(h, 'gen@example.com', generatedPassword);
+    expect(session.response.json().user.passwordGenerated).toBe(true);
+    const changed = await asSession(h, session, {
+      method: 'PUT',
+      url: '/api/v1/session/password',
+      payload: { currentPassword: generatedPassword, newPassword: 'a password of my own' },
+    });
+    expect(changed.statusCode, changed.body).toBe(204);
+    const after = await asSession(h, session, { method: 'GET', url: '/api/v1/session' });
+    expect(after.json().user.passwordGenerated).toBe(false);
+
+    const chosen = await h.ctx.users.createActive(CLI_ACTOR, { email: 'chosen@example.com', roles: [{ role: 'global-viewer' }], password: 'long enough pw' });
+    expect(chosen.user.passwordGenerated).toBe(false);
+    const primary = await signIn(h, 'root@example.com', 'the primary password');
+    expect(primary.response.json().user.passwordGenerated).toBe(false);
+  });
 });

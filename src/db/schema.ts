@@ -119,6 +119,8 @@ export interface UserTable {
   last_sign_in_at: string | null;
   /** User tokens issued before this time (whole seconds) are revoked; null: none revoked. */
   tokens_valid_after: string | null;
+  /** 1 while the password is one Tessera generated (printed once); any change clears it. */
+  password_generated: Generated<number>;
 }
 
 export interface AuditEventTable {

@@ -30,6 +30,7 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       'users.created_at as u_created_at',
       'users.last_sign_in_at as u_last_sign_in_at',
       'users.tokens_valid_after as u_tokens_valid_after',
+      'users.password_generated as u_password_generated',
     ])
     .where('sessions.id_hash', '=', idHash)
     .executeTakeFirst();
@@ -58,6 +59,7 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
           created_at: row.u_created_at,
           last_sign_in_at: row.u_last_sign_in_at,
           tokens_valid_after: row.u_tokens_valid_after,
+          password_generated: row.u_password_generated,
         },
       ])
     )[0]!,

@@ -33,6 +33,7 @@ export function rowToUser(row: UserRecord): User {
     primary: Number(row.is_primary) === 1,
     createdAt: row.created_at,
     lastSignInAt: row.last_sign_in_at,
+    passwordGenerated: Number(row.password_generated) === 1,
   };
 }
 
@@ -73,7 +74,7 @@ export async function setUserPassword(db: Db, row: Pick<UserRow, 'id' | 'tokens_
   const tokensValidAfter = tokensRevokedAt(now, row.tokens_valid_after);
   await db
     .updateTable('users')
-    .set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, ...(status === undefined ? {} : { status }) })
+    .set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, password_generated: 0, ...(status === undefined ? {} : { status }) })
     .where('id', '=', row.id)
     .execute();
 }

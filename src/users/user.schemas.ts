@@ -12,6 +12,10 @@ export const UserSchema = Type.Object({
   primary: Type.Boolean({ description: 'The first Global Admin: cannot be deleted or lose Global Admin.' }),
   createdAt: Timestamp('When the user was added.'),
   lastSignInAt: NullableTimestamp('The last successful sign-in (console or token).'),
+  passwordGenerated: Type.Boolean({
+    description:
+      'The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own.',
+  }),
 });
 
 /** A user as admins see it in the users API. */

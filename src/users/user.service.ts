@@ -95,6 +95,7 @@ export class UserService {
           created_at: work.now.toISOString(),
           last_sign_in_at: null,
           tokens_valid_after: null,
+          password_generated: generatedPassword === undefined ? 0 : 1,
         };
         await insertUser(work.trx, row);
         await storeGrants(work.trx, 'user', row.id, roles);
@@ -130,6 +131,7 @@ export class UserService {
           created_at: work.now.toISOString(),
           last_sign_in_at: null,
           tokens_valid_after: null,
+          password_generated: generatedPassword === undefined ? 0 : 1,
         };
         const grants: Grant[] = [{ role: 'global-admin' }];
         await insertUser(work.trx, row);
@@ -197,6 +199,7 @@ export class UserService {
           created_at: work.now.toISOString(),
           last_sign_in_at: null,
           tokens_valid_after: null,
+          password_generated: 0,
         };
         await insertUser(work.trx, row);
         await storeGrants(work.trx, 'user', row.id, roles);

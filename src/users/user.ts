@@ -11,6 +11,8 @@ export interface User {
   primary: boolean;
   createdAt: string;
   lastSignInAt: string | null;
+  /** The password is one Tessera generated and printed once, not changed since. */
+  passwordGenerated: boolean;
 }
 
 import { validationFailed } from '../http/errors.ts';

@@ -29,7 +29,7 @@ test('a Global Viewer sees only the functions its role can use', async ({ page }
   await signIn(page, email, 'viewer-password-0123');
 
   const links = menu(page).getByRole('link');
-  await expect(links).toHaveText(['Dashboard', 'Cloud Accounts', 'Assets', 'Policy', /API homepage/]);
+  await expect(links).toHaveText(['Dashboard', 'Cloud Accounts', 'Credentials', 'Assets', 'CVEs', 'Policy', 'Reports', /API homepage/]);
   await expect(menu(page).getByText('Configuration')).toHaveCount(0);
   await expect(page.getByRole('heading', { level: 1, name: 'Dashboard' })).toBeVisible();
 
@@ -51,11 +51,11 @@ test('a Global Viewer sees only the functions its role can use', async ({ page }
   await expect(page).toHaveURL(/\/sign-in$/);
 });
 
-test('a Cloud Account Viewer sees accounts, assets and the dashboard only', async ({ page }) => {
+test('a Cloud Account Viewer sees accounts, assets, CVEs, reports and the dashboard only', async ({ page }) => {
   const email = `${unique('cav')}@tessera.example`;
   cli(['users', 'create', '--email', email, '--role', 'cloud-account-viewer:all', '--password-stdin'], 'account-viewer-0123\n');
   await signIn(page, email, 'account-viewer-0123');
-  await expect(menu(page).getByRole('link')).toHaveText(['Dashboard', 'Cloud Accounts', 'Assets', /API homepage/]);
+  await expect(menu(page).getByRole('link')).toHaveText(['Dashboard', 'Cloud Accounts', 'Assets', 'CVEs', 'Reports', /API homepage/]);
 });
 
 test('invite a user, who accepts the invitation and signs in', async ({ page, browser }) => {
@@ -192,7 +192,7 @@ test('a user changes their own password from the account menu', async ({ page })
   const email = `${unique('changer')}@tessera.example`;
   cli(['users', 'create', '--email', email, '--role', 'global-viewer', '--password-stdin'], 'first-password-0123\n');
   await signIn(page, email, 'first-password-0123');
-  await page.getByRole('button', { name: `Account: ${email}` }).click();
+  await page.getByRole('button', { name: email.split('@')[0], exact: true }).click();
   await page.getByRole('menuitem', { name: 'Change password' }).click();
   const dialog = page.getByRole('dialog', { name: 'Change Password' });
   await dialog.getByLabel('Current password').fill('not-my-password-0');

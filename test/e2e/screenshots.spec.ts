@@ -68,6 +68,15 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await expect(page.getByText('Production (AWS)')).toBeVisible();
   await expect(page.getByRole('grid', { name: 'Cloud accounts' }).getByText('AWS connector').first()).toBeVisible();
   await shot(page, 'cloud-accounts');
+  await page.goto('/credentials');
+  await expect(page.getByRole('rowheader', { name: 'AWS connector' })).toBeVisible();
+  await shot(page, 'credentials');
+  await page.goto('/cves?cve=CVE-2021-44228');
+  await expect(page.getByRole('grid', { name: 'Assets affected by CVE-2021-44228' }).getByRole('link').first()).toBeVisible();
+  await shot(page, 'cves');
+  await page.goto('/reports');
+  await expect(page.getByRole('table', { name: 'CVE findings by severity' })).toBeVisible();
+  await page.screenshot({ path: `${DIR}/reports.png`, fullPage: true });
 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('/configuration/api-access-keys');

@@ -15,6 +15,9 @@ import { PolicyPage } from './pages/PolicyPage';
 import { SignIn } from './pages/SignIn';
 import { UsersPage } from './pages/UsersPage';
 import { WebhooksPage } from './pages/WebhooksPage';
+import { CredentialsPage } from './pages/inventory/CredentialsPage';
+import { CvesPage } from './pages/inventory/CvesPage';
+import { ReportsPage } from './pages/inventory/ReportsPage';
 
 function Loading() {
   return (
@@ -113,6 +116,30 @@ export function App() {
             element={
               <Allowed permission="assets:read">
                 <AssetsPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="credentials"
+            element={
+              <Allowed permission="credentials:read">
+                <CredentialsPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="cves"
+            element={
+              <Allowed permission="assets:read">
+                <CvesPage />
+              </Allowed>
+            }
+          />
+          <Route
+            path="reports"
+            element={
+              <Allowed permission="reports:read">
+                <ReportsPage />
               </Allowed>
             }
           />

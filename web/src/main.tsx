@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { BrowserRouter } from 'react-router';
+import { createBrowserRouter, RouterProvider } from 'react-router';
 import { I18nProvider } from 'react-aria-components';
 import { ApiError } from './api/errors';
 import { App } from './App';
@@ -19,15 +19,24 @@ const queries = new QueryClient({
   },
 });
 
+// A data router (rather than <BrowserRouter>) so a page can hold back navigation with useBlocker:
+// the one-time token window does, until its box is ticked. The app keeps its own <Routes>.
+const router = createBrowserRouter([
+  {
+    path: '*',
+    element: (
+      <SessionProvider>
+        <App />
+      </SessionProvider>
+    ),
+  },
+]);
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <I18nProvider locale="en-GB">
       <QueryClientProvider client={queries}>
-        <BrowserRouter>
-          <SessionProvider>
-            <App />
-          </SessionProvider>
-        </BrowserRouter>
+        <RouterProvider router={router} />
       </QueryClientProvider>
     </I18nProvider>
   </StrictMode>,

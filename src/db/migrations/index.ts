@@ -21,6 +21,7 @@ import * as keyExpiryNotices from './2026-12-07T31-key-expiry-notices.ts';
 import * as keyGuards from './2026-12-07T40-key-guards.ts';
 import * as keyActivity from './2026-12-07T50-key-activity.ts';
 import * as keyDisabledIndex from './2026-12-07T55-key-disabled-index.ts';
+import * as userPasswordGenerated from './2026-12-07T70-user-password-generated.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T40-key-guards': keyGuards,
   '2026-12-07T50-key-activity': keyActivity,
   '2026-12-07T55-key-disabled-index': keyDisabledIndex,
+  '2026-12-07T70-user-password-generated': userPasswordGenerated,
 };
 
 export const migrationProvider: MigrationProvider = {

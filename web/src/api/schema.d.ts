@@ -2598,6 +2598,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                             };
                             /** @description Send it as the `x-csrf-token` header on every request that changes something. */
                             csrfToken: string;
@@ -2680,6 +2682,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                             };
                             /** @description Send it as the `x-csrf-token` header on every request that changes something. */
                             csrfToken: string;
@@ -3272,6 +3276,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                                 /** @description When the pending invitation link expires; null for active users. */
                                 invitationExpiresAt: string | null;
                             }[];
@@ -3415,6 +3421,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /**
                              * Format: date-time
                              * @description When the link expires.
@@ -3592,6 +3600,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /** @description When the pending invitation link expires; null for active users. */
                             invitationExpiresAt: string | null;
                         };
@@ -3874,6 +3884,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /** @description When the pending invitation link expires; null for active users. */
                             invitationExpiresAt: string | null;
                         };
@@ -4072,6 +4084,8 @@ export interface paths {
                             createdAt: string;
                             /** @description The last successful sign-in (console or token). */
                             lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
                             /**
                              * Format: date-time
                              * @description When the link expires.
@@ -4340,6 +4354,8 @@ export interface paths {
                                 createdAt: string;
                                 /** @description The last successful sign-in (console or token). */
                                 lastSignInAt: string | null;
+                                /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                                passwordGenerated: boolean;
                             };
                         };
                     };

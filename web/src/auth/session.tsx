@@ -19,6 +19,8 @@ interface SessionApi {
   may(permission: Permission): boolean;
   signIn(email: string, password: string): Promise<void>;
   signOut(): Promise<void>;
+  /** The user chose a new password: a generated one is no longer theirs to replace. */
+  passwordChanged(): void;
 }
 
 const SessionContext = createContext<SessionApi | null>(null);
@@ -70,6 +72,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       may: (permission) => can(user?.roles, permission),
       async signIn(email, password) {
         signedIn(await call(api.POST('/api/v1/session', { body: { email, password } })));
+      },
+      passwordChanged() {
+        setState((current) =>
+          current.status === 'signed-in'
+            ? { status: 'signed-in', session: { ...current.session, user: { ...current.session.user, passwordGenerated: false } } }
+            : current,
+        );
       },
       async signOut() {
         try {

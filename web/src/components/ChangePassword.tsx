@@ -4,6 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import { codePointLength, MIN_PASSWORD_LENGTH } from '../../../src/shared/limits.ts';
+import { useSession } from '../auth/session';
 import { Banner, Button, TextField, Window } from './ui';
 
 /** The signed-in user changes their password; their other sessions end, this one stays. */
@@ -13,8 +14,10 @@ export function ChangePassword({ onClose }: { onClose: () => void }) {
   const [repeat, setRepeat] = useState('');
   const [checked, setChecked] = useState(false);
   const [errors, setErrors] = useState<{ current?: string; next?: string; form?: string }>({});
+  const { passwordChanged } = useSession();
   const change = useMutation({
     mutationFn: () => call(api.PUT('/api/v1/session/password', { body: { currentPassword: current, newPassword: next } })),
+    onSuccess: passwordChanged,
     onError: (error) => {
       if (error instanceof ApiError && error.fieldError('/currentPassword')) setErrors({ current: 'This is not your current password.' });
       else if (error instanceof ApiError && error.fieldError('/newPassword')) setErrors({ next: `The new password ${error.fieldError('/newPassword')}.` });

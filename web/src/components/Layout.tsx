@@ -4,6 +4,7 @@ import { Button as AriaButton, Menu, MenuItem, MenuTrigger, Popover } from 'reac
 import { useSession } from '../auth/session';
 import type { Permission } from '../lib/roles';
 import { ChangePassword } from './ChangePassword';
+import { useDocumentTitle } from '../lib/title';
 import { Icon } from './ui';
 
 export interface MenuEntry {
@@ -18,8 +19,11 @@ export const MENU: { section?: string; entries: MenuEntry[] }[] = [
     entries: [
       { to: '/dashboard', label: 'Dashboard', permission: 'reports:read' },
       { to: '/cloud-accounts', label: 'Cloud Accounts', permission: 'cloud-accounts:read' },
+      { to: '/credentials', label: 'Credentials', permission: 'credentials:read' },
       { to: '/assets', label: 'Assets', permission: 'assets:read' },
+      { to: '/cves', label: 'CVEs', permission: 'assets:read' },
       { to: '/policy', label: 'Policy', permission: 'policy:read' },
+      { to: '/reports', label: 'Reports', permission: 'reports:read' },
     ],
   },
   {
@@ -69,9 +73,8 @@ export function Layout() {
         </span>
         <span className="spacer" />
         <MenuTrigger>
-          <AriaButton className="btn btn-quiet whoami" aria-label={`Account: ${user?.email ?? ''}`}>
-            {user?.displayName || user?.email}
-          </AriaButton>
+          {/* Its name is what it shows (WCAG 2.5.3); the menu it opens starts with the email. */}
+          <AriaButton className="btn btn-quiet whoami">{user?.displayName || user?.email}</AriaButton>
           <Popover className="popover" placement="bottom end">
             <Menu className="menu" onAction={(k) => k === 'password' && setChanging(true)}>
               <MenuItem id="email" className="menu-item" isDisabled textValue={user?.email}>
@@ -84,7 +87,7 @@ export function Layout() {
           </Popover>
         </MenuTrigger>
         <AriaButton className="btn btn-quiet sign-out" onPress={() => void signOut()}>
-          <Icon name="out" /> Sign out
+          <Icon name="out" /> <span className="sign-out-label">Sign out</span>
         </AriaButton>
       </header>
       <nav id="main-menu" aria-label="Main menu" className={`sidebar${menuOpen ? ' open' : ''}`}>
@@ -122,6 +125,14 @@ export function Layout() {
         </div>
       </nav>
       <main id="main" className="content" tabIndex={-1}>
+        {user?.passwordGenerated === true && (
+          <div className="banner banner-info" role="status" data-testid="generated-password-prompt">
+            <span>You are signed in with a password Tessera generated and printed once. Choose your own now, one only you know.</span>
+            <AriaButton className="btn btn-primary" onPress={() => setChanging(true)}>
+              Change password
+            </AriaButton>
+          </div>
+        )}
         <Outlet />
       </main>
       {changing && <ChangePassword onClose={() => setChanging(false)} />}
@@ -130,9 +141,7 @@ export function Layout() {
 }
 
 export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
-  useEffect(() => {
-    document.title = `${title} · Tessera`;
-  }, [title]);
+  useDocumentTitle(title);
   return (
     <div className="page-header">
       <div>

@@ -76,7 +76,8 @@ export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; 
             <Select
               label="Assigned Role"
               placeholder="Select a role"
-              options={ROLE_OPTIONS}
+              // A role already held in another block is not offered again: one grant per role.
+              options={ROLE_OPTIONS.filter((o) => o.id === draft.role || !drafts.some((d) => d.uid !== draft.uid && d.role === o.id))}
               value={draft.role}
               onChange={(role) => update(draft.uid, { role: role as Role, accounts: role === 'cloud-account-viewer' ? draft.accounts : [] })}
               error={error?.role}
@@ -99,7 +100,7 @@ export function RoleBlocks({ drafts, onChange, errors }: { drafts: RoleDraft[]; 
           </section>
         );
       })}
-      <Button variant="quiet" className="add-role" onPress={() => onChange([...drafts, newRoleDraft()])} isDisabled={drafts.length >= MAX_ROLES}>
+      <Button variant="quiet" className="add-role" onPress={() => onChange([...drafts, newRoleDraft()])} isDisabled={drafts.length >= Math.min(MAX_ROLES, ROLES.length)}>
         <Icon name="plus" /> Add another role
       </Button>
     </div>

@@ -2,7 +2,7 @@
  * The console's small kit on top of react-aria-components: the library gives the behaviour
  * (labels, focus, keyboard, dialogs that trap focus); this file gives the look, in styles.css.
  */
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import {
   Button as AriaButton,
   ButtonContext,
@@ -37,7 +37,7 @@ import {
 
 export type Variant = 'primary' | 'secondary' | 'danger' | 'quiet';
 
-export function Button({ variant = 'secondary', className, ...props }: AriaButtonProps & { variant?: Variant }) {
+export function Button({ variant = 'secondary', className, ...props }: AriaButtonProps & { variant?: Variant; ref?: React.Ref<HTMLButtonElement> }) {
   return <AriaButton {...props} className={`btn btn-${variant}${className ? ` ${className}` : ''}`} />;
 }
 
@@ -116,10 +116,11 @@ export function TextField({
   type,
   placeholder,
   inputRef,
+  className,
   ...props
-}: AriaTextFieldProps & FieldBits & { placeholder?: string; inputRef?: React.Ref<HTMLInputElement> }) {
+}: AriaTextFieldProps & FieldBits & { placeholder?: string; inputRef?: React.Ref<HTMLInputElement>; className?: string }) {
   return (
-    <AriaTextField {...props} type={type} isInvalid={error !== undefined || props.isInvalid} className="field">
+    <AriaTextField {...props} type={type} isInvalid={error !== undefined || props.isInvalid} className={`field${className ? ` ${className}` : ''}`}>
       <Label>{label}</Label>
       <Input placeholder={placeholder} ref={inputRef} />
       {description !== undefined && (
@@ -132,12 +133,12 @@ export function TextField({
   );
 }
 
-export function NumberField({ label, description, error, ...props }: NumberFieldProps & FieldBits) {
+export function NumberField({ label, description, error, inputRef, ...props }: NumberFieldProps & FieldBits & { inputRef?: React.Ref<HTMLInputElement> }) {
   return (
     <AriaNumberField {...props} isInvalid={error !== undefined || props.isInvalid} className="field">
       <Label>{label}</Label>
       <Group className="number-group">
-        <Input />
+        <Input ref={inputRef} />
       </Group>
       {description !== undefined && (
         <Text slot="description" className="field-hint">
@@ -309,10 +310,15 @@ export function Checkbox({ children, ...props }: CheckboxProps & { children: Rea
   );
 }
 
+/**
+ * An ⓘ that explains. Hover and keyboard focus open it, as any tooltip; so do a click and a tap,
+ * since a phone has no hover (a press first closes a tooltip, then this opens it again).
+ */
 export function InfoTip({ label, children }: { label: string; children: ReactNode }) {
+  const [open, setOpen] = useState(false);
   return (
-    <TooltipTrigger delay={200}>
-      <AriaButton className="info-tip" aria-label={label}>
+    <TooltipTrigger delay={200} isOpen={open} onOpenChange={setOpen}>
+      <AriaButton className="info-tip" aria-label={label} onPress={() => setOpen(true)}>
         <Icon name="info" />
       </AriaButton>
       <Tooltip className="tooltip" placement="top">

@@ -6,10 +6,12 @@ import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import { codePointLength, MIN_PASSWORD_LENGTH } from '../../../src/shared/limits.ts';
 import { Banner, Button, TextField } from '../components/ui';
+import { useDocumentTitle } from '../lib/title';
 
 /** /invite/<token>: the invited person chooses a password, then signs in. */
 export function AcceptInvitation() {
   const { token = '' } = useParams();
+  useDocumentTitle('Accept invitation');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [touched, setTouched] = useState(false);
@@ -39,7 +41,6 @@ export function AcceptInvitation() {
 
   return (
     <main className="auth-page">
-      <title>Accept invitation · Tessera</title>
       <div className="auth-card">
         <div className="auth-brand">
           <img src="/favicon.svg" alt="" width="36" height="36" />

@@ -28,7 +28,7 @@ const SECRET_FIELDS: Record<Vendor, { id: keyof CreateCredentialBody['secret']; 
 };
 const STATUS_BADGE: Record<CloudAccount['status'], string> = { connected: 'badge-active', 'connected-with-warnings': 'badge-expiring', error: 'badge-expired' };
 
-function useCredentials(enabled: boolean) {
+export function useCredentials(enabled: boolean) {
   return useQuery({
     queryKey: ['credentials'],
     enabled,
@@ -122,7 +122,7 @@ function AccountForm({
   );
 }
 
-function CredentialForm({ onClose, onDone }: { onClose: () => void; onDone: (message: string) => void }) {
+export function CredentialForm({ onClose, onDone }: { onClose: () => void; onDone: (message: string) => void }) {
   const [vendor, setVendor] = useState<Vendor>('aws');
   const [displayName, setDisplayName] = useState('');
   const [secret, setSecret] = useState<Record<string, string>>({});

@@ -5,6 +5,7 @@ import { api, call } from '../api/client';
 import { useSession } from '../auth/session';
 import { messageFor } from '../api/errors';
 import { PageHeader } from '../components/Layout';
+import { NoCloudAccounts } from '../components/EmptyState';
 import { Banner } from '../components/ui';
 import { EXPOSURE_TITLES, STATUS_TITLES, VENDOR_TITLES } from '../lib/vendors';
 import { countText, EXPIRING_SOON_FILTER, SOON_DAYS, useKeysExpiringSoon } from './access-keys/ExpiringSoon';
@@ -62,6 +63,7 @@ export function DashboardPage() {
       <PageHeader title="Dashboard" description="What Tessera monitors, counted over the cloud accounts your roles let you see." />
       {summary.isError && <Banner>{messageFor(summary.error)}</Banner>}
       {summary.isPending && <p role="status">Loading the summary…</p>}
+      {s && s.cloudAccounts.total === 0 && <NoCloudAccounts what="figures" />}
       {s && (
         <>
           <dl className="cards">

@@ -3,6 +3,7 @@ import { Form } from 'react-aria-components';
 import { ApiError, messageFor } from '../api/errors';
 import { useSession } from '../auth/session';
 import { Banner, Button, TextField } from '../components/ui';
+import { useDocumentTitle } from '../lib/title';
 
 export function SignIn() {
   const { signIn, state } = useSession();
@@ -24,9 +25,9 @@ export function SignIn() {
     }
   }
 
+  useDocumentTitle('Sign in');
   return (
     <main className="auth-page">
-      <title>Sign in · Tessera</title>
       <div className="auth-card">
         <div className="auth-brand">
           <img src="/favicon.svg" alt="" width="36" height="36" />

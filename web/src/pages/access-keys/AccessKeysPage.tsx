@@ -4,7 +4,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useNavigate, useSearchParams } from 'react-router';
+import { useNavigate } from 'react-router';
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
 import { messageFor } from '../../api/errors';
@@ -15,6 +15,7 @@ import { Pager, useCursorPages } from '../../components/Pager';
 import { Banner, Button, Icon, RowActions, Select } from '../../components/ui';
 import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
+import { useUrlState } from '../../lib/url-state';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
 import { useKeyActions } from './KeyActions';
@@ -53,6 +54,9 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
+/** The list's filters and sort, as they appear in the address (the dashboard links here with ?status=expiring-7). */
+const LIST_DEFAULTS = { name: '', role: 'any', status: 'any', sort: 'createdAt', order: 'desc' } as const;
+
 export function StatusBadge({ accessKey, now }: { accessKey: AccessKey; now: Date }) {
   if (accessKey.status === 'expired') return <span className="badge badge-expired">Expired</span>;
   if (accessKey.status === 'disabled') return <span className="badge badge-expired">Disabled</span>;
@@ -71,12 +75,15 @@ type Dialog = { kind: 'add' } | { kind: 'details'; key: NewAccessKey } | { kind:
 
 export function AccessKeysPage() {
   const queries = useQueryClient();
-  const [sort, setSort] = useState<SortDescriptor>({ column: 'createdAt', direction: 'descending' });
-  const [nameFilter, setNameFilter] = useState('');
-  const [role, setRole] = useState('any');
-  // The dashboard links here with ?status=expiring-7.
-  const [searchParams] = useSearchParams();
-  const [status, setStatus] = useState(() => (STATUS_FILTERS.some((f) => f.id === searchParams.get('status')) ? (searchParams.get('status') as string) : 'any'));
+  const [listState, setListState] = useUrlState(LIST_DEFAULTS);
+  const nameFilter = listState.name;
+  const role = ROLE_FILTERS.some((f) => f.id === listState.role) ? listState.role : 'any';
+  const status = STATUS_FILTERS.some((f) => f.id === listState.status) ? listState.status : 'any';
+  const sort: SortDescriptor = {
+    column: Object.hasOwn(SERVER_SORT, listState.sort) ? listState.sort : LIST_DEFAULTS.sort,
+    direction: listState.order === 'asc' ? 'ascending' : 'descending',
+  };
+  const setSort = (next: SortDescriptor) => setListState({ sort: String(next.column), order: next.direction === 'ascending' ? 'asc' : 'desc' });
   const [dialog, setDialog] = useState<Dialog>(null);
   const [pageNotice, setNotice] = useState<string | undefined>();
   const actions = useKeyActions();
@@ -86,6 +93,13 @@ export function AccessKeysPage() {
   const accountNames = useAccountNames();
   const policy = useAccessKeyPolicy();
   const marked = useRef(false);
+  const addButton = useRef<HTMLButtonElement>(null);
+  // The details window follows the Add window, so there is nothing of the user's to return focus
+  // to when it closes: send it to "Add access key", where the journey began.
+  const closeDetails = () => {
+    setDialog(null);
+    requestAnimationFrame(() => addButton.current?.focus());
+  };
   const pages = useCursorPages(JSON.stringify([sort.column, sort.direction, name, role, status]));
 
   const queryFor = (order: SortDescriptor, cursor: string | undefined): AccessKeyQuery => ({
@@ -132,7 +146,7 @@ export function AccessKeysPage() {
             <Button onPress={() => setDialog({ kind: 'policy' })} isDisabled={policy.data === undefined}>
               Key policy
             </Button>
-            <Button variant="primary" onPress={() => setDialog({ kind: 'add' })}>
+            <Button variant="primary" onPress={() => setDialog({ kind: 'add' })} ref={addButton}>
               <Icon name="plus" /> Add access key
             </Button>
           </>
@@ -140,17 +154,10 @@ export function AccessKeysPage() {
       />
       {notice !== undefined && <Banner tone="success">{notice}</Banner>}
       {actions.error !== undefined && <Banner>{actions.error}</Banner>}
-      <ExpiringSoonBanner
-        filtered={status === EXPIRING_SOON_FILTER}
-        onShow={() => {
-          setNameFilter('');
-          setRole('any');
-          setStatus(EXPIRING_SOON_FILTER);
-        }}
-      />
+      <ExpiringSoonBanner filtered={status === EXPIRING_SOON_FILTER} onShow={() => setListState({ name: '', role: 'any', status: EXPIRING_SOON_FILTER })} />
 
       <div className="filters" role="search" aria-label="Filter access keys">
-        <SearchField value={nameFilter} onChange={setNameFilter} className="field search">
+        <SearchField value={nameFilter} onChange={(name) => setListState({ name })} className="field search">
           <Label>Name</Label>
           <div className="search-box">
             <Icon name="search" />
@@ -162,8 +169,8 @@ export function AccessKeysPage() {
             )}
           </div>
         </SearchField>
-        <Select label="Role" options={ROLE_FILTERS} value={role} onChange={setRole} className="filter" />
-        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
+        <Select label="Role" options={ROLE_FILTERS} value={role} onChange={(role) => setListState({ role })} className="filter" />
+        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={(status) => setListState({ status })} className="filter" />
       </div>
 
       {list.isError && (
@@ -220,14 +227,7 @@ export function AccessKeysPage() {
                 return (
                   <div className="table-empty">
                     No access keys match these filters.{' '}
-                    <Button
-                      variant="quiet"
-                      onPress={() => {
-                        setNameFilter('');
-                        setRole('any');
-                        setStatus('any');
-                      }}
-                    >
+                    <Button variant="quiet" onPress={() => setListState({ name: '', role: 'any', status: 'any' })}>
                       Clear filters
                     </Button>
                   </div>
@@ -302,7 +302,7 @@ export function AccessKeysPage() {
           onSaved={() => setDialog(null)}
         />
       )}
-      {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'details' && <KeyDetailsWindow accessKey={dialog.key} onClose={closeDetails} />}
       {dialog?.kind === 'policy' && policy.data !== undefined && (
         <PolicyDialog
           policy={policy.data}

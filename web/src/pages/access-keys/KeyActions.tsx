@@ -104,10 +104,11 @@ export function useKeyActions({ onRemoved }: { onRemoved?: (key: AccessKey) => v
             {remove.isError && <Banner>{messageFor(remove.error)}</Banner>}
           </div>
           <footer className="dialog-footer">
-            <Button onPress={() => setOpen(null)} isDisabled={remove.isPending}>
+            {/* The safe answer has focus first: Enter must not remove a key. */}
+            <Button onPress={() => setOpen(null)} isDisabled={remove.isPending} autoFocus>
               Cancel
             </Button>
-            <Button variant="danger" onPress={() => remove.mutate(open.key)} isDisabled={remove.isPending} autoFocus>
+            <Button variant="danger" onPress={() => remove.mutate(open.key)} isDisabled={remove.isPending}>
               {remove.isPending ? 'Removing…' : 'Remove'}
             </Button>
           </footer>

@@ -3,10 +3,11 @@
  * buttons; it cannot be closed (✕, Escape, a click outside) until the user says both are saved.
  */
 import { useEffect, useState } from 'react';
+import { useBlocker } from 'react-router';
 import type { NewAccessKey, RolledAccessKey } from '../../api/types';
 import { formatDateTime } from '../../lib/format';
 import { CopyButton } from '../../components/CopyButton';
-import { Button, Checkbox, Window } from '../../components/ui';
+import { Banner, Button, Checkbox, Window } from '../../components/ui';
 
 /** Shown once a key is added, and once it is rolled (`rolled`): the same window, the same promise. */
 export function KeyDetailsWindow({ accessKey, rolled = false, onClose }: { accessKey: NewAccessKey | RolledAccessKey; rolled?: boolean; onClose: () => void }) {
@@ -19,6 +20,8 @@ export function KeyDetailsWindow({ accessKey, rolled = false, onClose }: { acces
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
   }, [saved]);
+  // So would the browser's Back button or any link inside the console: hold it and ask.
+  const leaving = useBlocker(!saved);
 
   return (
     <Window title="Access Key" isOpen onOpenChange={(open) => !open && saved && onClose()} dismissable={saved} closeDisabled={!saved} size="lg">
@@ -55,7 +58,27 @@ export function KeyDetailsWindow({ accessKey, rolled = false, onClose }: { acces
             <CopyButton value={accessKey.token} label="Copy JSON web token" />
           </div>
         </dl>
-        <Checkbox isSelected={saved} onChange={setSaved}>
+        {leaving.state === 'blocked' && (
+          <Banner>
+            <p>Leaving this page now loses the JSON web token for good: it will not be shown again.</p>
+            <div className="banner-actions">
+              <Button variant="primary" onPress={() => leaving.reset()} autoFocus>
+                Stay on this page
+              </Button>
+              <Button variant="danger" onPress={() => leaving.proceed()}>
+                Leave without the token
+              </Button>
+            </div>
+          </Banner>
+        )}
+        <Checkbox
+          isSelected={saved}
+          onChange={(ticked) => {
+            setSaved(ticked);
+            // With the token saved the question is moot; the user stays and may now leave freely.
+            if (ticked && leaving.state === 'blocked') leaving.reset();
+          }}
+        >
           I have saved the access key name and JSON web token
         </Checkbox>
       </div>

@@ -1,5 +1,5 @@
 /** The Add Access Key window, and the same window for editing a key's roles, description, allowlist and rate limit. */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Form } from 'react-aria-components';
 import { useMutation } from '@tanstack/react-query';
 import { ACCESS_KEY_DESCRIPTION_MAX_LENGTH, ACCESS_KEY_NAME_MAX_LENGTH, visibleLength } from '../../../../src/shared/limits.ts';
@@ -59,6 +59,28 @@ export function KeyDialog({
   const guards = useGuardFields(editing);
   const [checked, setChecked] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
+  const nameRef = useRef<HTMLInputElement>(null);
+  const daysRef = useRef<HTMLInputElement>(null);
+  const descriptionRef = useRef<HTMLInputElement>(null);
+  const formErrorRef = useRef<HTMLDivElement>(null);
+  const [refused, setRefused] = useState(0);
+
+  // The Add button is disabled while the request runs, which drops focus to <body>: a refusal
+  // puts it back on what the server refused, so a keyboard or screen reader user lands on it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a new refusal moves focus, not the edits that clear its messages.
+  useEffect(() => {
+    if (refused === 0) return;
+    const target = serverErrors.name
+      ? nameRef.current
+      : serverErrors.days
+        ? daysRef.current
+        : serverErrors.description
+          ? descriptionRef.current
+          : serverErrors.form
+            ? formErrorRef.current
+            : null;
+    target?.focus();
+  }, [refused]);
 
   const check = (): Errors => {
     const errors: Errors = {};
@@ -109,6 +131,7 @@ export function KeyDialog({
       if (result.saved) onSaved(result.saved);
     },
     onError: (error) => {
+      setRefused((n) => n + 1);
       if (error instanceof ApiError) {
         if (error.code === 'name_taken') return setServerErrors({ name: 'An access key with this name already exists. Choose a unique name.' });
         if (error.code === 'validation_failed') {
@@ -146,7 +169,11 @@ export function KeyDialog({
     <Window title={editing ? 'Edit Access Key' : 'Add Access Key'} isOpen onOpenChange={(open) => !open && !save.isPending && onClose()} size="md">
       <Form onSubmit={submit} className="dialog-form" validationBehavior="aria">
         <div className="dialog-body">
-          {errors.form !== undefined && <Banner>{errors.form}</Banner>}
+          {errors.form !== undefined && (
+            <div ref={formErrorRef} tabIndex={-1} className="focus-target">
+              <Banner>{errors.form}</Banner>
+            </div>
+          )}
           {editing ? (
             <>
               <TextField label="Access Key Name" value={editing.name} isReadOnly description="The name cannot be changed." />
@@ -165,10 +192,11 @@ export function KeyDialog({
                   if (serverErrors.name) setServerErrors({ ...serverErrors, name: undefined });
                 }}
                 error={errors.name}
+                inputRef={nameRef}
                 autoFocus
                 description="Unique; it cannot be changed later."
               />
-              <ExpirationField state={expiration} limit={limit} error={errors.days} />
+              <ExpirationField state={expiration} limit={limit} error={errors.days} daysRef={daysRef} />
             </>
           )}
           <TextField
@@ -179,6 +207,7 @@ export function KeyDialog({
               if (serverErrors.description) setServerErrors({ ...serverErrors, description: undefined });
             }}
             error={errors.description}
+            inputRef={descriptionRef}
             description={`What the key is for, at most ${ACCESS_KEY_DESCRIPTION_MAX_LENGTH} characters.`}
           />
           <RoleBlocks
