@@ -130,6 +130,18 @@ export function AccessKeyPage() {
                     </>
                   )}
                 </dd>
+                <dt>Allowed addresses</dt>
+                <dd data-testid="key-allowlist">
+                  {k.allowedCidrs.length === 0 ? <span className="muted">Any address</span> : k.allowedCidrs.map((entry) => <code key={entry}>{entry} </code>)}
+                </dd>
+                <dt>Rate limit</dt>
+                <dd data-testid="key-rate-limit">
+                  {k.rateLimit === null ? (
+                    <span className="muted">None</span>
+                  ) : (
+                    `${k.rateLimit.requests} ${k.rateLimit.requests === 1 ? 'request' : 'requests'} per ${k.rateLimit.perSeconds} ${k.rateLimit.perSeconds === 1 ? 'second' : 'seconds'}`
+                  )}
+                </dd>
               </dl>
             </section>
             <section className="panel" aria-labelledby="key-advice">
