@@ -72,7 +72,11 @@ test('an allowlist and a rate limit set in the Add window, changed and cleared i
   expect(Number(limited.headers['retry-after'])).toBeGreaterThan(3500);
 
   // The key's own page shows both.
-  await page.getByRole('row', { name: new RegExp(name) }).getByRole('gridcell').first().click();
+  await page
+    .getByRole('row', { name: new RegExp(name) })
+    .getByRole('gridcell')
+    .first()
+    .click();
   await expect(page.getByTestId('key-allowlist')).toHaveText(/203\.0\.113\.0\/24\s+127\.0\.0\.1/);
   await expect(page.getByTestId('key-rate-limit')).toHaveText('2 requests per 3600 seconds');
   await page.goBack();
