@@ -5,6 +5,7 @@ import { Authenticator } from './auth/authenticate.ts';
 import { SigningKeyStore } from './auth/keystore.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { SYSTEM_ACTOR } from './auth/principal.ts';
+import { resolveTokenIssuer, type TokenIssuer } from './auth/token-issuer.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability, isDatabaseUnavailable } from './db/availability.ts';
@@ -45,6 +46,8 @@ export interface Context {
   readonly changes: ChangeBus;
   readonly signingKeys: SigningKeyStore;
   readonly tokens: TokenService;
+  /** The issuer this instance's tokens carry, kept in the database. */
+  readonly issuer: TokenIssuer;
   readonly authenticator: Authenticator;
   readonly accessKeys: AccessKeyService;
   readonly accessKeyAuth: AccessKeyAuthenticator;
@@ -87,6 +90,8 @@ export interface ContextOptions {
   storage?: Storage;
   /** The CLI needs no change listener: it only writes. */
   listen?: boolean;
+  /** A server makes TESSERA_PUBLIC_URL the token issuer; the CLI uses the stored one (default: true). */
+  adoptPublicUrl?: boolean;
 }
 
 /** Opens the database, runs migrations, loads signing keys and wires the services. */
@@ -105,7 +110,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     if (listen) await changes.start();
     const signingKeys = new SigningKeyStore(storage.db, box, clock);
     await signingKeys.init();
-    const tokens = new TokenService(signingKeys, config.publicUrl, clock);
+    const { issuer } = await resolveTokenIssuer(storage.db, config, { adopt: options.adoptPublicUrl !== false, now: clock() });
+    const tokens = new TokenService(signingKeys, issuer, clock);
     const authenticator = new Authenticator();
     const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock);
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
@@ -164,6 +170,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       changes,
       signingKeys,
       tokens,
+      issuer,
       authenticator,
       accessKeys,
       accessKeyAuth,

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { Config } from '../config.ts';
+import { type Config, sqliteFile } from '../config.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
 import { ensurePrivateDir, ensurePrivateFile } from '../util/private-files.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -97,7 +96,7 @@ export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opt
     return { db, dialect: 'postgres', sqlite: undefined, pool, close: () => db.destroy() };
   }
   ensurePrivateDir(config.dataDir);
-  const file = join(config.dataDir, 'tessera.db');
+  const file = sqliteFile(config.dataDir);
   ensurePrivateFile(file);
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');

@@ -309,6 +309,18 @@ export class UserService {
     );
   }
 
+  /**
+   * Gives an active user a new generated password, returned once (for the person who asked to
+   * pass on); their sessions and tokens end. A pending user has no password yet: 409.
+   */
+  async resetPassword(actor: Actor, id: string): Promise<{ user: ManagedUser; password: string }> {
+    const user = await this.get(id);
+    if (user.status === 'pending') throw new AppError('conflict', `${user.email} has not accepted the invitation yet: make a new invitation link instead.`);
+    const password = generatePassword();
+    await this.changePassword(actor, id, password, undefined);
+    return { user, password };
+  }
+
   /** Who an invitation is for, so the page that accepts it can say so. */
   async inspectInvitation(token: string): Promise<{ email: string; displayName: string; expiresAt: string }> {
     const invitation = await findInvitation(this.db, hashInvitationToken(token));
