@@ -124,6 +124,29 @@ describe('the token issuer is kept in the database', () => {
     }
   });
 
+  it('a database from before the issuer was stored: tokens its server issued keep working after the CLI stores another issuer', async () => {
+    const dataDir = join(root, 'upgraded');
+    const env = { TESSERA_DATA_DIR: dataDir, TESSERA_SECRET: TEST_SECRET };
+    const before = await serverOn({ ...env, PORT: '18604' });
+    const issued = await before.ctx.accessKeys.create({ name: 'test', ip: null }, { name: 'pre-upgrade', roles: [{ role: 'global-admin' }] });
+    // As before this change: no stored issuer, and the token names the server's own address.
+    await before.ctx.storage.db.deleteFrom('settings').where('name', '=', 'token-issuer').execute();
+    await before.close();
+    expect(JSON.parse(Buffer.from(issued.token.split('.')[1]!, 'base64url').toString()).iss).toBe('http://127.0.0.1:18604');
+
+    // The CLI (PORT 8080 by default) opens it first and stores its own address as the issuer.
+    const cli = await runCli(['keys', 'create', '--name', 'post-upgrade', '--role', 'global-admin', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    const after = await serverOn({ ...env, PORT: '18604' });
+    try {
+      expect(after.ctx.issuer.current).toBe('http://127.0.0.1:8080');
+      expect(await after.get(issued.token)).toBe(200);
+      expect(await after.get(JSON.parse(cli.stdout).token)).toBe(200);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('a server given a new TESSERA_PUBLIC_URL makes it the issuer; tokens issued before keep working; the CLI keeps the stored one', async () => {
     const dataDir = join(root, 'moved');
     const env = { TESSERA_DATA_DIR: dataDir, TESSERA_SECRET: TEST_SECRET };
