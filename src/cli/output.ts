@@ -20,7 +20,7 @@ export function readableTime(iso: string | null, now: Date, never = 'never'): st
   const at = new Date(iso);
   const distance = at.getTime() - now.getTime();
   const [unit, size] = UNITS.find(([, ms]) => Math.abs(distance) >= ms) ?? ['minute', 60_000];
-  const amount = Math.trunc(distance / size);
+  const amount = Math.round(distance / size);
   const phrase = amount === 0 ? (distance < 0 ? 'just now' : 'in a moment') : relative.format(amount, unit);
   return `${phrase} (${iso.slice(0, 10)})`;
 }
