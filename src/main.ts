@@ -4,7 +4,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { type CliBackend, LocalBackend, type UserAccess } from './cli/backend.ts';
 import { completionScript } from './cli/completion.ts';
 import { formatKeyDetails, formatKeyTable, formatUserTable } from './cli/output.ts';
-import { normalizeServerUrl, RemoteBackend, remoteTarget, writeLogin } from './cli/remote.ts';
+import { normalizeServerUrl, RemoteBackend, remoteTarget, removeLogin, writeLogin } from './cli/remote.ts';
 import { formatGrants, parseRoleArgument } from './cli/role-argument.ts';
 import { type Config, ConfigError, type LoadOptions, loadConfig, sqliteFile } from './config.ts';
 import { createContext, type Context } from './context.ts';
@@ -101,7 +101,7 @@ async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
  * TESSERA_URL or `tessera login` (remote mode), else on the database.
  */
 async function withBackend<T>(fn: (backend: CliBackend) => Promise<T>): Promise<T> {
-  const remote = remoteTarget(globalOptions.url);
+  const remote = remoteTarget(globalOptions);
   if (remote !== undefined) {
     note(`Using the server ${remote.url}`);
     return fn(new RemoteBackend(remote));
@@ -444,6 +444,13 @@ export function buildCli(): Command {
     .action(async () => {
       const kid = await withContext((ctx) => ctx.signingKeys.rotate(ctx.transactions, CLI_ACTOR));
       console.log(`New current signing key: ${kid}`);
+    });
+
+  program
+    .command('logout')
+    .description('forget the key `tessera login` stored: keys and users commands use the database again')
+    .action(() => {
+      console.log(removeLogin() ? 'Logged out: the stored key is deleted.' : 'Not logged in.');
     });
 
   program

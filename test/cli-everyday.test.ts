@@ -419,5 +419,15 @@ describe.each(DIALECTS)('remote mode: keys and users through the HTTP API (%s)',
     expect(list.code, list.stderr).toBe(0);
     expect(list.using).toBe(`server ${url}`);
     expect(JSON.parse(list.stdout).map((k: { name: string }) => k.name)).toContain('operator');
+
+    // --data-dir asks for a database: the stored login is not used (and this folder has none).
+    const local = await runCli(['keys', 'list', '--data-dir', join(home, 'no-such-folder')], config);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toContain('does not exist');
+
+    expect((await runCli(['logout'], config)).stdout.trim()).toBe('Logged out: the stored key is deleted.');
+    expect(existsSync(file)).toBe(false);
+    expect((await runCli(['keys', 'list'], config)).code).toBe(2);
+    expect((await runCli(['logout'], config)).stdout.trim()).toBe('Not logged in.');
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessKey } from '../access-keys/access-key.ts';
@@ -60,6 +60,14 @@ export function readLogin(env: Env = process.env): RemoteLogin | undefined {
   return undefined;
 }
 
+/** Forgets the stored login; false when there was none. */
+export function removeLogin(env: Env = process.env): boolean {
+  const file = loginFile(env);
+  if (!existsSync(file)) return false;
+  rmSync(file);
+  return true;
+}
+
 /** Writes the login with mode 0600 in a 0700 folder, replacing the previous one whole. */
 export function writeLogin(login: RemoteLogin, env: Env = process.env): string {
   const dir = configDir(env);
@@ -74,13 +82,14 @@ export function writeLogin(login: RemoteLogin, env: Env = process.env): string {
 
 /**
  * The server the `keys` and `users` commands go to, if any: `--url`, else TESSERA_URL, else
- * the one `tessera login` stored. The key is TESSERA_TOKEN, else the stored one (only for
- * the server it was stored for).
+ * the one `tessera login` stored (unless `--data-dir` asks for a database). The key is
+ * TESSERA_TOKEN, else the stored one (only for the server it was stored for).
  */
-export function remoteTarget(urlOption: string | undefined, env: Env = process.env): RemoteLogin | undefined {
-  const given = urlOption ?? (env['TESSERA_URL']?.trim() || undefined);
+export function remoteTarget(options: { url?: string | undefined; dataDir?: string | undefined }, env: Env = process.env): RemoteLogin | undefined {
+  const given = options.url ?? (env['TESSERA_URL']?.trim() || undefined);
   const stored = readLogin(env);
-  const url = given === undefined ? stored?.url : normalizeServerUrl(given, urlOption !== undefined ? '--url' : 'TESSERA_URL');
+  if (given === undefined && options.dataDir !== undefined) return undefined;
+  const url = given === undefined ? stored?.url : normalizeServerUrl(given, options.url !== undefined ? '--url' : 'TESSERA_URL');
   if (url === undefined) return undefined;
   const token = env['TESSERA_TOKEN']?.trim() || (stored?.url === url ? stored.token : undefined);
   if (token === undefined) {
