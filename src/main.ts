@@ -6,9 +6,9 @@ import { completionScript } from './cli/completion.ts';
 import { formatKeyDetails, formatKeyTable, formatUserTable } from './cli/output.ts';
 import { normalizeServerUrl, RemoteBackend, remoteTarget, removeLogin, writeLogin } from './cli/remote.ts';
 import { formatGrants, parseRoleArgument } from './cli/role-argument.ts';
-import { type Config, ConfigError, type LoadOptions, loadConfig, sqliteFile } from './config.ts';
+import { type Config, ConfigError, type LoadOptions, loadConfig } from './config.ts';
 import { createContext, type Context } from './context.ts';
-import { migrateToLatest, openStorage } from './db/database.ts';
+import { describeDatabase, migrateToLatest, openStorage } from './db/database.ts';
 import { type Grant, ROLES } from './auth/permissions.ts';
 import { CLI_ACTOR } from './auth/principal.ts';
 import { EXPIRATION_PRESETS, type Expiration } from './access-keys/access-key.ts';
@@ -65,13 +65,6 @@ let globalOptions: GlobalOptions = {};
 function cliConfig(options: LoadOptions = {}): Config {
   const env = globalOptions.dataDir === undefined ? process.env : { ...process.env, TESSERA_DATA_DIR: globalOptions.dataDir };
   return loadConfig(env, options);
-}
-
-/** Which database a command uses, for a person reading stderr: the SQLite file, or the PostgreSQL server and database (never credentials). */
-export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
-  if (config.databaseUrl === undefined) return `SQLite database ${sqliteFile(config.dataDir)}`;
-  const url = new URL(config.databaseUrl);
-  return `PostgreSQL database ${url.host}${url.pathname}`;
 }
 
 /** One line on stderr (never stdout, which `--json` keeps for JSON). */
@@ -185,9 +178,8 @@ export function buildCli(): Command {
     .command('serve')
     .description('run the server (the API, the console and the API homepage)')
     .action(async () => {
-      const config = cliConfig();
-      note(`Using the ${describeDatabase(config)}`);
-      const server = await startServer(config);
+      // The start-up log line names the database (JSON on stdout, as every log line).
+      const server = await startServer(cliConfig());
       // Not process.exit() at once: the log is written asynchronously, and its last lines would be
       // lost. The process ends when its last write is done; a handle left open cannot hold it.
       const exit = (code: number) => {

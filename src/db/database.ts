@@ -83,6 +83,13 @@ export function openPool(options: pg.PoolConfig): pg.Pool {
 }
 
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else SQLite in the data folder. */
+/** Which database a process uses, for a person to read: the SQLite file, or the PostgreSQL host and database (never credentials). */
+export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
+  if (config.databaseUrl === undefined) return `SQLite database ${sqliteFile(config.dataDir)}`;
+  const url = new URL(config.databaseUrl);
+  return `PostgreSQL database ${url.host}${url.pathname}`;
+}
+
 export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { poolSize?: number } = {}): Storage {
   if (config.databaseUrl !== undefined) {
     const pool = openPool({
