@@ -347,6 +347,8 @@ describe.each(DIALECTS)('remote mode: keys and users through the HTTP API (%s)',
 
     const edited = await runCli(['keys', 'edit', 'remote-bot', '--role', 'global-admin'], remote);
     expect(edited.stdout.trim()).toBe('Access key "remote-bot" now has: global-admin.');
+    const undescribed = JSON.parse((await runCli(['keys', 'edit', 'remote-bot', '--description', '', '--json'], remote)).stdout);
+    expect(undescribed).toMatchObject({ description: null, roles: [{ role: 'global-admin' }] });
     const rolled = await runCli(['keys', 'roll', 'remote-bot', '--grace', '0'], remote);
     expect(rolled.code, rolled.stderr).toBe(0);
     const newToken = JSON.stringify(JWT.exec(rolled.stdout)?.[0]);
