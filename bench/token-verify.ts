@@ -32,7 +32,7 @@ class JoseTokenService extends TokenService {
   readonly #clock: () => Date;
 
   constructor(keys: SigningKeyStore, issuer: string, clock: () => Date, resolveKey: JWTVerifyGetKey) {
-    super(keys, issuer, clock);
+    super(keys, { current: issuer, accepted: [issuer] }, clock);
     this.#resolveKey = resolveKey;
     this.#issuer = issuer;
     this.#clock = clock;

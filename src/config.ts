@@ -16,8 +16,13 @@ export interface Config {
   readonly secret: string;
   /** Where the secret came from, so start-up can say so. */
   readonly secretSource: 'environment' | 'generated' | 'data-dir';
-  /** The issuer of every token; links (invitations) are built from it. */
+  /**
+   * The address users reach Tessera at: links (invitations) are built from it, and the first
+   * process on a database makes it the token issuer (src/auth/token-issuer.ts).
+   */
   readonly publicUrl: string;
+  /** TESSERA_PUBLIC_URL, or the `http://HOST:PORT` default. */
+  readonly publicUrlSource: 'environment' | 'host-port';
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   /** Upper bound of a custom key expiration, in days. */
@@ -144,7 +149,21 @@ function readOrCreateSecret(dataDir: string): { secret: string; source: 'generat
  * Without TESSERA_SECRET (and only on SQLite) the instance secret is generated into the
  * data folder with mode 0600, so that it survives restarts.
  */
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadOptions {
+  /**
+   * Refuse a SQLite data folder or database file that does not exist (every CLI command but
+   * `serve` and `migrate`): run from the wrong folder, the CLI would otherwise make a new,
+   * empty database there and mint tokens that no server accepts.
+   */
+  requireExistingDatabase?: boolean;
+}
+
+/** The SQLite database file in a data folder. */
+export function sqliteFile(dataDir: string): string {
+  return join(dataDir, 'tessera.db');
+}
+
+export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
   const host = optional(env, 'HOST') ?? '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const dataDirRaw = optional(env, 'TESSERA_DATA_DIR') ?? './data';
@@ -169,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const publicUrlSource: Config['publicUrlSource'] = optional(env, 'TESSERA_PUBLIC_URL') === undefined ? 'host-port' : 'environment';
   const rawPublicUrl = optional(env, 'TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let publicUrl: string;
   try {
@@ -212,6 +232,19 @@ export function loadConfig(env: Env = process.env): Config {
   const webhookAllowPrivate = flag(env, 'TESSERA_WEBHOOK_ALLOW_PRIVATE');
   const warningDays = expiryWarningDays(env);
 
+  if (options.requireExistingDatabase === true && databaseUrl === undefined) {
+    const missing = !existsSync(dataDir)
+      ? `The data folder ${dataDir} does not exist`
+      : !existsSync(sqliteFile(dataDir))
+        ? `The data folder ${dataDir} holds no database`
+        : undefined;
+    if (missing !== undefined) {
+      throw new ConfigError(
+        `${missing}: run this where the server runs, or point --data-dir (or TESSERA_DATA_DIR) at the server's data folder; \`tessera migrate\` makes a new database.`,
+      );
+    }
+  }
+
   if (secret === undefined) {
     ensurePrivateDir(dataDir);
     const created = readOrCreateSecret(dataDir);
@@ -227,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     secret,
     secretSource,
     publicUrl,
+    publicUrlSource,
     adminEmail,
     adminPassword,
     maxKeyDays: integer(env, 'TESSERA_MAX_KEY_DAYS', DEFAULT_MAX_KEY_DAYS, 1, 3650),

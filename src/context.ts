@@ -5,6 +5,7 @@ import { Authenticator } from './auth/authenticate.ts';
 import { SigningKeyStore } from './auth/keystore.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { SYSTEM_ACTOR } from './auth/principal.ts';
+import { resolveTokenIssuer, type TokenIssuer } from './auth/token-issuer.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability, isDatabaseUnavailable } from './db/availability.ts';
@@ -47,6 +48,8 @@ export interface Context {
   readonly changes: ChangeBus;
   readonly signingKeys: SigningKeyStore;
   readonly tokens: TokenService;
+  /** The issuer this instance's tokens carry, kept in the database. */
+  readonly issuer: TokenIssuer;
   readonly authenticator: Authenticator;
   readonly accessKeys: AccessKeyService;
   readonly accessKeyAuth: AccessKeyAuthenticator;
@@ -91,6 +94,8 @@ export interface ContextOptions {
   storage?: Storage;
   /** The CLI needs no change listener: it only writes. */
   listen?: boolean;
+  /** A server makes TESSERA_PUBLIC_URL the token issuer; the CLI uses the stored one (default: true). */
+  adoptPublicUrl?: boolean;
 }
 
 /** Opens the database, runs migrations, loads signing keys and wires the services. */
@@ -109,7 +114,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     if (listen) await changes.start();
     const signingKeys = new SigningKeyStore(storage.db, box, clock);
     await signingKeys.init();
-    const tokens = new TokenService(signingKeys, config.publicUrl, clock);
+    const { issuer } = await resolveTokenIssuer(storage.db, config, { adopt: options.adoptPublicUrl !== false, now: clock() });
+    const tokens = new TokenService(signingKeys, issuer, clock);
     const authenticator = new Authenticator();
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     // Keys' own rate limits and the audit windows of refused addresses: shared through Redis
@@ -177,6 +183,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       changes,
       signingKeys,
       tokens,
+      issuer,
       authenticator,
       accessKeys,
       accessKeyAuth,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
+import { describeDatabase } from './db/database.ts';
 import { createLogger } from './http/logging.ts';
 
 /** How long shutdown waits for in-flight requests before closing their connections. */
@@ -34,7 +35,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info({ url, database: ctx.storage.dialect, publicUrl: config.publicUrl }, 'Tessera is listening');
+  log.info(
+    { url, database: ctx.storage.dialect, databaseLocation: describeDatabase(config), publicUrl: config.publicUrl, tokenIssuer: ctx.issuer.current },
+    'Tessera is listening',
+  );
   let stopping: Promise<void> | undefined;
   return {
     app,

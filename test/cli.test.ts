@@ -59,7 +59,7 @@ describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
     expect(keys.map((k: { name: string }) => k.name)).toContain('worker');
     expect(list.stdout).not.toContain(created.token);
     const table = await runCli(['keys', 'list'], h.env);
-    expect(table.stdout).toMatch(/^NAME\s+ROLES\s+CREATED\s+EXPIRES\s+STATUS/m);
+    expect(table.stdout).toMatch(/^NAME\s+ROLES\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS/m);
 
     const edit = await runCli(['keys', 'edit', 'worker', '--role', 'global-viewer'], h.env);
     expect(edit.code).toBe(0);

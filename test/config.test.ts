@@ -25,6 +25,8 @@ describe('configuration', () => {
   it('derives the public URL from HOST and PORT, or takes TESSERA_PUBLIC_URL without a trailing slash', () => {
     expect(loadConfig({ ...base(), HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://0.0.0.0:9000');
     expect(loadConfig({ ...base(), TESSERA_PUBLIC_URL: 'https://keys.example.com/' }).publicUrl).toBe('https://keys.example.com');
+    expect(loadConfig({ ...base(), TESSERA_PUBLIC_URL: 'https://keys.example.com/' }).publicUrlSource).toBe('environment');
+    expect(loadConfig({ ...base(), PORT: '9000' }).publicUrlSource).toBe('host-port');
   });
 
   it.each([

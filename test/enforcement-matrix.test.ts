@@ -208,6 +208,11 @@ const MATRIX: Record<string, Case> = {
   'PATCH /api/v1/users/:id': { access: 'users:manage', request: () => json('PATCH', '/api/v1/users/missing', { displayName: 'x' }), expect: only(ADMIN, 404) },
   'DELETE /api/v1/users/:id': { access: 'users:manage', request: () => ({ method: 'DELETE', url: '/api/v1/users/missing' }), expect: only(ADMIN, 404) },
   'POST /api/v1/users/:id/invitation': { access: 'users:manage', request: () => ({ method: 'POST', url: '/api/v1/users/missing/invitation' }), expect: only(ADMIN, 404) },
+  'POST /api/v1/users/:id/password-reset': {
+    access: 'users:manage',
+    request: () => ({ method: 'POST', url: '/api/v1/users/missing/password-reset' }),
+    expect: only(ADMIN, 404),
+  },
   'GET /api/v1/audit-events': { access: 'audit:read', request: () => get('/api/v1/audit-events'), expect: only(ADMIN, 200) },
 
   // Cloud accounts: read by every role inside its scope; written by Global Admins.

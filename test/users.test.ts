@@ -225,4 +225,29 @@ describe.each(DIALECTS)('users API (%s)', (dialect) => {
     const primary = await signIn(h, 'root@example.com', 'the primary password');
     expect(primary.response.json().user.passwordGenerated).toBe(false);
   });
+
+  it('password-reset gives an active user a new generated password, shown once, and ends their sessions; 409 for a pending user', async () => {
+    const { user, generatedPassword } = await h.ctx.users.createActive(CLI_ACTOR, { email: 'reset@example.com', roles: [{ role: 'global-viewer' }] });
+    const session = await signIn(h, 'reset@example.com', generatedPassword!);
+    const res = await h.request(adminKey, { method: 'POST', url: `/api/v1/users/${user.id}/password-reset` });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const body = res.json();
+    expect(body).toMatchObject({ id: user.id, email: 'reset@example.com', status: 'active' });
+    expect(body.password).toMatch(/^\S{12,}$/);
+    expect(body.password).not.toBe(generatedPassword);
+    expect((await asSession(h, session, { method: 'GET', url: '/api/v1/session' })).statusCode).toBe(401);
+    const again = await signIn(h, 'reset@example.com', body.password);
+    // A password someone else passed on is one to change.
+    expect(again.response.json().user.passwordGenerated).toBe(true);
+    const events = await auditRows(h, { actor: 'key:admin-key' });
+    const event = events.find((e) => e.resource === 'reset@example.com');
+    expect(event).toMatchObject({ action: 'edit' });
+    expect(JSON.stringify(events)).not.toContain(body.password);
+
+    const pending = (await invite({ email: 'not-yet@example.com', roles: [{ role: 'global-viewer' }] })).json();
+    const refused = await h.request(adminKey, { method: 'POST', url: `/api/v1/users/${pending.id}/password-reset` });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().detail).toContain('has not accepted the invitation yet');
+  });
 });

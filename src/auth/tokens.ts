@@ -1,6 +1,7 @@
 import { randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { BoundedCache } from '../util/bounded-cache.ts';
 import type { SigningKeyStore } from './keystore.ts';
+import type { TokenIssuer } from './token-issuer.ts';
 
 /** The `typ` of each kind of token: an API key can never pass as a user token, nor the reverse. */
 export const TOKEN_TYPES = {
@@ -136,9 +137,13 @@ export type TokenCheck = { ok: true; claims: VerifiedClaims } | { ok: false; rea
 export class TokenService {
   constructor(
     private readonly keys: SigningKeyStore,
-    private readonly issuer: string,
+    private readonly issuer: TokenIssuer,
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.#acceptedIssuers = new Set(issuer.accepted);
+  }
+
+  readonly #acceptedIssuers: ReadonlySet<unknown>;
 
   /**
    * Signs a token for `sub`, valid from `issuedAt` (whole seconds) to `expiresAt`: a compact
@@ -152,7 +157,7 @@ export class TokenService {
     const jti = randomUUID();
     const header = encodeSegment(protectedHeader(kind, kid));
     const payload = encodeSegment({
-      iss: this.issuer,
+      iss: this.issuer.current,
       aud: TOKEN_AUDIENCE,
       sub,
       jti,
@@ -187,7 +192,7 @@ export class TokenService {
    * kind's, no `crit` or `b64`, and a `kid` resolved only from the local key store (never a
    * key or URL from the token); the Ed25519 signature over the exact header.payload text; a
    * payload that is UTF-8 JSON of an object with `iss`, `aud`, `sub`, `jti`, `iat` and `exp` of the right
-   * types, the pinned issuer and audience, `nbf` (if any) reached and `exp` not reached,
+   * types, an issuer the instance accepts (token-issuer.ts), the pinned audience, `nbf` (if any) reached and `exp` not reached,
    * with no clock tolerance.
    */
   async verify(kind: TokenKind, token: string): Promise<TokenCheck> {
@@ -210,7 +215,7 @@ export class TokenService {
     if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
       return { ok: false, reason: 'claims' };
     }
-    if (iss !== this.issuer) return { ok: false, reason: 'issuer' };
+    if (!this.#acceptedIssuers.has(iss)) return { ok: false, reason: 'issuer' };
     if (aud !== TOKEN_AUDIENCE && !(Array.isArray(aud) && aud.includes(TOKEN_AUDIENCE))) return { ok: false, reason: 'audience' };
     const now = Math.floor(this.clock().getTime() / 1000);
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) return { ok: false, reason: 'not-yet-valid' };

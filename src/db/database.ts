@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { Config } from '../config.ts';
+import { type Config, sqliteFile } from '../config.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
 import { ensurePrivateDir, ensurePrivateFile } from '../util/private-files.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -84,6 +83,13 @@ export function openPool(options: pg.PoolConfig): pg.Pool {
 }
 
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else SQLite in the data folder. */
+/** Which database a process uses, for a person to read: the SQLite file, or the PostgreSQL host and database (never credentials). */
+export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
+  if (config.databaseUrl === undefined) return `SQLite database ${sqliteFile(config.dataDir)}`;
+  const url = new URL(config.databaseUrl);
+  return `PostgreSQL database ${url.host}${url.pathname}`;
+}
+
 export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { poolSize?: number } = {}): Storage {
   if (config.databaseUrl !== undefined) {
     const pool = openPool({
@@ -97,7 +103,7 @@ export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opt
     return { db, dialect: 'postgres', sqlite: undefined, pool, close: () => db.destroy() };
   }
   ensurePrivateDir(config.dataDir);
-  const file = join(config.dataDir, 'tessera.db');
+  const file = sqliteFile(config.dataDir);
   ensurePrivateFile(file);
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');

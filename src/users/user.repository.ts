@@ -70,11 +70,23 @@ export async function updateUserRow(
  * (a token stolen before a change or a reset must not outlive it). `row` is the user as read
  * in this transaction; `status` activates an invited user in the same statement.
  */
-export async function setUserPassword(db: Db, row: Pick<UserRow, 'id' | 'tokens_valid_after'>, passwordHash: string, now: Date, status?: 'active'): Promise<void> {
+/** Sets a password (generated: one the user did not choose, to be changed); earlier user tokens end. */
+export async function setUserPassword(
+  db: Db,
+  row: Pick<UserRow, 'id' | 'tokens_valid_after'>,
+  passwordHash: string,
+  now: Date,
+  options: { status?: 'active'; generated?: boolean } = {},
+): Promise<void> {
   const tokensValidAfter = tokensRevokedAt(now, row.tokens_valid_after);
   await db
     .updateTable('users')
-    .set({ password_hash: passwordHash, tokens_valid_after: tokensValidAfter, password_generated: 0, ...(status === undefined ? {} : { status }) })
+    .set({
+      password_hash: passwordHash,
+      tokens_valid_after: tokensValidAfter,
+      password_generated: options.generated === true ? 1 : 0,
+      ...(options.status === undefined ? {} : { status: options.status }),
+    })
     .where('id', '=', row.id)
     .execute();
 }

@@ -18,6 +18,11 @@ const InvitedUserSchema = Type.Object({
   invitationExpiresAt: Timestamp('When the link expires.'),
 });
 
+const PasswordResetSchema = Type.Object({
+  ...ManagedUserSchema.properties,
+  password: Type.String({ description: 'The new generated password to pass on to the user. Shown in this answer only.' }),
+});
+
 const CreateBody = Type.Object(
   {
     email: Type.String({ minLength: 3, maxLength: 320, description: 'Unique (case-insensitively); cannot be changed later.' }),
@@ -113,6 +118,26 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (ap
       const invited = await service.reinvite(actorOf(request), request.params.id);
       reply.code(201).header('cache-control', 'no-store');
       return invited;
+    },
+  );
+
+  app.post(
+    '/:id/password-reset',
+    {
+      config: { access },
+      schema: {
+        tags: TAGS,
+        summary: "Reset a user's password",
+        description:
+          "For an active user: sets a new generated password, returned in this answer only, and ends the user's sessions and tokens. 409 for a pending user (make a new invitation link instead).",
+        params: IdParams,
+        response: { 200: PasswordResetSchema, ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { user, password } = await service.resetPassword(actorOf(request), request.params.id);
+      reply.header('cache-control', 'no-store');
+      return { ...user, password };
     },
   );
 

@@ -290,14 +290,14 @@ export class UserService {
    * Sets a new password for a user whose current password was just checked, and ends the
    * user's other sessions (`keepSessionHash`: the one making the change, if any).
    */
-  async changePassword(actor: Actor, id: string, newPassword: string, keepSessionHash: string | undefined): Promise<void> {
+  async changePassword(actor: Actor, id: string, newPassword: string, keepSessionHash: string | undefined, generated = false): Promise<void> {
     checkNewPassword(newPassword, '/newPassword');
     const passwordHash = await hashPassword(newPassword);
     await this.transactions.run(
       actor,
       async (work) => {
         const row = await this.#existing(work, id);
-        await setUserPassword(work.trx, row, passwordHash, work.now);
+        await setUserPassword(work.trx, row, passwordHash, work.now, { generated });
         const sessionsEnded = await endSessionsOf(work.trx, id, keepSessionHash);
         work.audit({
           category: 'users',
@@ -310,6 +310,18 @@ export class UserService {
       },
       { reducesAccess: true },
     );
+  }
+
+  /**
+   * Gives an active user a new generated password, returned once (for the person who asked to
+   * pass on); their sessions and tokens end. A pending user has no password yet: 409.
+   */
+  async resetPassword(actor: Actor, id: string): Promise<{ user: ManagedUser; password: string }> {
+    const user = await this.get(id);
+    if (user.status === 'pending') throw new AppError('conflict', `${user.email} has not accepted the invitation yet: make a new invitation link instead.`);
+    const password = generatePassword();
+    await this.changePassword(actor, id, password, undefined, true);
+    return { user: { ...user, passwordGenerated: true }, password };
   }
 
   /** Who an invitation is for, so the page that accepts it can say so. */
@@ -338,7 +350,7 @@ export class UserService {
       const row = await findUserRow(work.trx, found.user_id);
       if (!claimed || row === undefined || row.status !== 'pending') throw invalidInvitation();
       if (Date.parse(found.expires_at) <= work.now.getTime()) throw invalidInvitation();
-      await setUserPassword(work.trx, row, passwordHash, work.now, 'active');
+      await setUserPassword(work.trx, row, passwordHash, work.now, { status: 'active' });
       work.audit({ category: 'invitations', resource: row.email, resourceId: row.id, action: 'accept', detail: { email: row.email } });
       work.announce({ kind: 'user', id: row.id });
       return rowToUser({ ...row, status: 'active', password_hash: passwordHash });

@@ -124,7 +124,13 @@ describe('a fresh clone, installed with the README’s first command, then made 
     });
 
     // The README's way to a key, by whoever installed (npx links the folder into its cache,
-    // which must not rebuild it).
+    // which must not rebuild it). The data folder is new and empty: the CLI refuses it until
+    // `migrate` (or the server) has made the database there.
+    const refused = spawnSync('npx', ['tessera', 'keys', 'list'], { cwd: clone, env, encoding: 'utf8' });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`The data folder ${dataDir} holds no database`);
+    const migrated = spawnSync('npx', ['tessera', 'migrate'], { cwd: clone, env, encoding: 'utf8' });
+    expect(migrated.status, migrated.stderr).toBe(0);
     const readmeKey = spawnSync('npx', ['tessera', 'keys', 'create', '--name', 'readme-key', '--role', 'global-admin', '--json'], { cwd: clone, env, encoding: 'utf8' });
     expect(readmeKey.status, readmeKey.stderr).toBe(0);
     const { token } = JSON.parse(readmeKey.stdout) as { token: string };

@@ -4216,6 +4216,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a user's password
+         * @description For an active user: sets a new generated password, returned in this answer only, and ends the user's sessions and tokens. 409 for a pending user (make a new invitation link instead).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The resource id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Unique (case-insensitively); cannot be changed. */
+                            email: string;
+                            displayName: string;
+                            /** @description The user's roles; the rights are their union. */
+                            roles: components["schemas"]["def-0"][];
+                            /** @description "pending" until the invitation is accepted. */
+                            status: "active" | "pending";
+                            /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
+                            primary: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the user was added.
+                             */
+                            createdAt: string;
+                            /** @description The last successful sign-in (console or token). */
+                            lastSignInAt: string | null;
+                            /** @description The password is one Tessera generated and printed once (first run, or added without a password), not yet changed: the console asks the user to choose their own. */
+                            passwordGenerated: boolean;
+                            /** @description When the pending invitation link expires; null for active users. */
+                            invitationExpiresAt: string | null;
+                            /** @description The new generated password to pass on to the user. Shown in this answer only. */
+                            password: string;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+                /** @description An application/problem+json error (RFC 9457); `code` is stable, see docs/ERRORS.md. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
+                            errors?: {
+                                /** @description The part of the request the field is in. */
+                                in: "body" | "query" | "path" | "header";
+                                /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
+                                pointer: string;
+                                message: string;
+                            }[];
+                            unknownAccounts?: string[];
+                            /** @description policy_violation: the role whose lifetime limit the key exceeds. */
+                            role?: string;
+                            /** @description policy_violation: that role's limit, in days. */
+                            maxDays?: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations/inspect": {
         parameters: {
             query?: never;
