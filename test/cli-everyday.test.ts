@@ -346,7 +346,7 @@ describe.each(DIALECTS)('remote mode: keys and users through the HTTP API (%s)',
     expect(JSON.parse((await runCli(['keys', 'get', 'REMOTE-BOT', '--json'], remote)).stdout).id).toBe(key.id);
 
     const edited = await runCli(['keys', 'edit', 'remote-bot', '--role', 'global-admin'], remote);
-    expect(edited.stdout.trim()).toBe('Access key "remote-bot" now has: global-admin.');
+    expect(edited.stdout.trim()).toBe('Access key "remote-bot" now has: global-admin; usable from any address, no rate limit.');
     const undescribed = JSON.parse((await runCli(['keys', 'edit', 'remote-bot', '--description', '', '--json'], remote)).stdout);
     expect(undescribed).toMatchObject({ description: null, roles: [{ role: 'global-admin' }] });
     const rolled = await runCli(['keys', 'roll', 'remote-bot', '--grace', '0'], remote);
