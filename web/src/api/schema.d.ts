@@ -28,13 +28,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @enum {string} */
                             status: "ready" | "not-ready";
                             checks: {
-                                /** @description A query answers within 2 s. */
+                                /**
+                                 * @description A query answers within 2 s.
+                                 * @enum {string}
+                                 */
                                 database: "ok" | "failed" | "not-applicable";
-                                /** @description PostgreSQL only: the LISTEN connection that hears other instances' changes. */
+                                /**
+                                 * @description PostgreSQL only: the LISTEN connection that hears other instances' changes.
+                                 * @enum {string}
+                                 */
                                 changeListener: "ok" | "failed" | "not-applicable";
-                                /** @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready. */
+                                /**
+                                 * @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready.
+                                 * @enum {string}
+                                 */
                                 rateLimiter: "redis" | "memory" | "memory-fallback";
                             };
                         };
@@ -47,13 +57,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @enum {string} */
                             status: "ready" | "not-ready";
                             checks: {
-                                /** @description A query answers within 2 s. */
+                                /**
+                                 * @description A query answers within 2 s.
+                                 * @enum {string}
+                                 */
                                 database: "ok" | "failed" | "not-applicable";
-                                /** @description PostgreSQL only: the LISTEN connection that hears other instances' changes. */
+                                /**
+                                 * @description PostgreSQL only: the LISTEN connection that hears other instances' changes.
+                                 * @enum {string}
+                                 */
                                 changeListener: "ok" | "failed" | "not-applicable";
-                                /** @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready. */
+                                /**
+                                 * @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready.
+                                 * @enum {string}
+                                 */
                                 rateLimiter: "redis" | "memory" | "memory-fallback";
                             };
                         };
@@ -109,10 +129,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -137,10 +163,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -326,7 +358,10 @@ export interface paths {
                                 lastUsedIp: string | null;
                                 /** @description Requests made with the key. */
                                 useCount: number;
-                                /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                                /**
+                                 * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "expired" | "disabled";
                                 /** @description What the key is for (at most 500 characters). */
                                 description: string | null;
@@ -351,10 +386,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -379,10 +420,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -407,10 +454,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -498,7 +551,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -523,10 +579,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -551,10 +613,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -579,10 +647,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -607,10 +681,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -706,7 +786,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -728,10 +811,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -756,10 +845,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -784,10 +879,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -839,10 +940,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -867,10 +974,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -895,10 +1008,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -995,7 +1114,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -1017,10 +1139,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1045,10 +1173,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1073,10 +1207,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1101,10 +1241,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1187,7 +1333,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -1212,10 +1361,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1240,10 +1395,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1268,10 +1429,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1296,10 +1463,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1388,10 +1561,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1416,10 +1595,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1444,10 +1629,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1472,10 +1663,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1562,10 +1759,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1590,10 +1793,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1696,10 +1905,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1724,10 +1939,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1752,10 +1973,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1836,7 +2063,10 @@ export interface paths {
                                 lastUsedIp: string | null;
                                 /** @description Requests made with the key. */
                                 useCount: number;
-                                /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                                /**
+                                 * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "expired" | "disabled";
                                 /** @description What the key is for (at most 500 characters). */
                                 description: string | null;
@@ -1859,10 +2089,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1887,10 +2123,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1915,10 +2157,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1976,7 +2224,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -2004,10 +2255,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2058,7 +2315,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -2086,10 +2346,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2114,10 +2380,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2142,10 +2414,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2170,10 +2448,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2223,10 +2507,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2251,10 +2541,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2279,10 +2575,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2350,10 +2652,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2378,10 +2686,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2406,10 +2720,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2434,10 +2754,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2525,10 +2851,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2555,10 +2887,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2583,10 +2921,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2650,7 +2994,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -2680,10 +3027,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2708,10 +3061,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2736,10 +3095,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2793,7 +3158,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -2825,10 +3193,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2853,10 +3227,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2881,10 +3261,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2909,10 +3295,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2970,7 +3362,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -2997,10 +3392,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3025,10 +3426,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3053,10 +3460,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3108,10 +3521,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3136,10 +3555,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3164,10 +3589,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3192,10 +3623,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3252,7 +3689,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -3279,10 +3719,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3307,10 +3753,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3335,10 +3787,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3363,10 +3821,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3391,10 +3855,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3450,7 +3920,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -3482,10 +3955,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3510,10 +3989,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3538,10 +4023,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3566,10 +4057,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3648,10 +4145,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3718,7 +4221,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -3744,10 +4250,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3848,10 +4360,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3876,10 +4394,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3904,10 +4428,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4003,10 +4533,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4031,10 +4567,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4059,10 +4601,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4087,10 +4635,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4115,10 +4669,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4178,12 +4738,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                /** @description The public cloud: aws, azure or gcp. */
+                                /**
+                                 * @description The public cloud: aws, azure or gcp.
+                                 * @enum {string}
+                                 */
                                 vendor: "aws" | "azure" | "gcp";
                                 displayName: string;
                                 /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                                 externalId: string;
-                                /** @description How the connection to the cloud account is doing. */
+                                /**
+                                 * @description How the connection to the cloud account is doing.
+                                 * @enum {string}
+                                 */
                                 status: "connected" | "connected-with-warnings" | "error";
                                 /** @description What is wrong, when the status is not "connected". */
                                 statusDetail: string | null;
@@ -4211,10 +4777,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4239,10 +4811,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4267,10 +4845,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4309,7 +4893,10 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
-                        /** @description The public cloud: aws, azure or gcp. */
+                        /**
+                         * @description The public cloud: aws, azure or gcp.
+                         * @enum {string}
+                         */
                         vendor: "aws" | "azure" | "gcp";
                         /** @description 1–100 characters once trimmed. */
                         displayName: string;
@@ -4317,7 +4904,10 @@ export interface paths {
                         externalId: string;
                         /** @description A credential of the same vendor; null for none. */
                         credentialId?: string | null;
-                        /** @description How the connection to the cloud account is doing. */
+                        /**
+                         * @description How the connection to the cloud account is doing.
+                         * @enum {string}
+                         */
                         status?: "connected" | "connected-with-warnings" | "error";
                         /** @description What is wrong (for the two non-connected statuses). */
                         statusDetail?: string | null;
@@ -4345,12 +4935,18 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                             externalId: string;
-                            /** @description How the connection to the cloud account is doing. */
+                            /**
+                             * @description How the connection to the cloud account is doing.
+                             * @enum {string}
+                             */
                             status: "connected" | "connected-with-warnings" | "error";
                             /** @description What is wrong, when the status is not "connected". */
                             statusDetail: string | null;
@@ -4375,10 +4971,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4403,10 +5005,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4431,10 +5039,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4459,10 +5073,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4527,12 +5147,18 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                             externalId: string;
-                            /** @description How the connection to the cloud account is doing. */
+                            /**
+                             * @description How the connection to the cloud account is doing.
+                             * @enum {string}
+                             */
                             status: "connected" | "connected-with-warnings" | "error";
                             /** @description What is wrong, when the status is not "connected". */
                             statusDetail: string | null;
@@ -4557,10 +5183,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4585,10 +5217,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4613,10 +5251,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4668,10 +5312,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4696,10 +5346,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4724,10 +5380,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4775,7 +5437,10 @@ export interface paths {
                         externalId?: string;
                         /** @description A credential of the same vendor; null for none. */
                         credentialId?: string | null;
-                        /** @description How the connection to the cloud account is doing. */
+                        /**
+                         * @description How the connection to the cloud account is doing.
+                         * @enum {string}
+                         */
                         status?: "connected" | "connected-with-warnings" | "error";
                         /** @description What is wrong (for the two non-connected statuses). */
                         statusDetail?: string | null;
@@ -4803,12 +5468,18 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                             externalId: string;
-                            /** @description How the connection to the cloud account is doing. */
+                            /**
+                             * @description How the connection to the cloud account is doing.
+                             * @enum {string}
+                             */
                             status: "connected" | "connected-with-warnings" | "error";
                             /** @description What is wrong, when the status is not "connected". */
                             statusDetail: string | null;
@@ -4833,10 +5504,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4861,10 +5538,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4889,10 +5572,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4917,10 +5606,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4945,10 +5640,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5024,11 +5725,17 @@ export interface paths {
                         assets: {
                             /** @description The vendor's id of the resource (instance id, ARN, resource id…); unique within the account. */
                             resourceId: string;
-                            /** @description The kind of resource. */
+                            /**
+                             * @description The kind of resource.
+                             * @enum {string}
+                             */
                             type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                             name: string;
                             region: string;
-                            /** @description "internet-exposed": reachable from the internet. */
+                            /**
+                             * @description "internet-exposed": reachable from the internet.
+                             * @enum {string}
+                             */
                             exposure?: "internet-exposed" | "no-internet";
                             /** @description Cloud tags / labels. */
                             tags?: {
@@ -5041,7 +5748,10 @@ export interface paths {
                             securityControls?: {
                                 /** @description For example "encryption-at-rest" or "mfa-delete". */
                                 name: string;
-                                /** @description Whether the control is in place. */
+                                /**
+                                 * @description Whether the control is in place.
+                                 * @enum {string}
+                                 */
                                 status: "enabled" | "disabled" | "misconfigured";
                                 detail?: string | null;
                             }[];
@@ -5056,11 +5766,20 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     rules: {
-                                        /** @description Traffic to the asset, or from it. */
+                                        /**
+                                         * @description Traffic to the asset, or from it.
+                                         * @enum {string}
+                                         */
                                         direction: "inbound" | "outbound";
-                                        /** @description What the rule does. */
+                                        /**
+                                         * @description What the rule does.
+                                         * @enum {string}
+                                         */
                                         action: "allow" | "deny";
-                                        /** @description IP protocol. */
+                                        /**
+                                         * @description IP protocol.
+                                         * @enum {string}
+                                         */
                                         protocol: "tcp" | "udp" | "icmp" | "any";
                                         /** @description "any", a port, or a range such as "8000-8080". */
                                         ports: string;
@@ -5110,10 +5829,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5138,10 +5863,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5166,10 +5897,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5194,10 +5931,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5222,10 +5965,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5284,7 +6033,10 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                /** @description The public cloud: aws, azure or gcp. */
+                                /**
+                                 * @description The public cloud: aws, azure or gcp.
+                                 * @enum {string}
+                                 */
                                 vendor: "aws" | "azure" | "gcp";
                                 displayName: string;
                                 /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -5318,10 +6070,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5346,10 +6104,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5374,10 +6138,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5409,7 +6179,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description The public cloud: aws, azure or gcp. */
+                        /**
+                         * @description The public cloud: aws, azure or gcp.
+                         * @enum {string}
+                         */
                         vendor: "aws" | "azure" | "gcp";
                         /** @description 1–100 characters once trimmed. */
                         displayName: string;
@@ -5453,7 +6226,10 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -5484,10 +6260,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5512,10 +6294,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5540,10 +6328,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5609,7 +6403,10 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -5640,10 +6437,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5668,10 +6471,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5696,10 +6505,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5751,10 +6566,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5779,10 +6600,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5807,10 +6634,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5835,10 +6668,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5923,7 +6762,10 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -5954,10 +6796,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5982,10 +6830,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6010,10 +6864,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6038,10 +6898,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6109,14 +6975,23 @@ export interface paths {
                             items: {
                                 id: string;
                                 accountId: string;
-                                /** @description The public cloud: aws, azure or gcp. */
+                                /**
+                                 * @description The public cloud: aws, azure or gcp.
+                                 * @enum {string}
+                                 */
                                 vendor: "aws" | "azure" | "gcp";
                                 resourceId: string;
-                                /** @description The kind of resource. */
+                                /**
+                                 * @description The kind of resource.
+                                 * @enum {string}
+                                 */
                                 type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                                 name: string;
                                 region: string;
-                                /** @description "internet-exposed": reachable from the internet. */
+                                /**
+                                 * @description "internet-exposed": reachable from the internet.
+                                 * @enum {string}
+                                 */
                                 exposure: "internet-exposed" | "no-internet";
                                 tags: {
                                     [key: string]: string;
@@ -6150,10 +7025,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6178,10 +7059,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6206,10 +7093,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6302,14 +7195,23 @@ export interface paths {
                         "application/json": {
                             id: string;
                             accountId: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             resourceId: string;
-                            /** @description The kind of resource. */
+                            /**
+                             * @description The kind of resource.
+                             * @enum {string}
+                             */
                             type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                             name: string;
                             region: string;
-                            /** @description "internet-exposed": reachable from the internet. */
+                            /**
+                             * @description "internet-exposed": reachable from the internet.
+                             * @enum {string}
+                             */
                             exposure: "internet-exposed" | "no-internet";
                             tags: {
                                 [key: string]: string;
@@ -6336,7 +7238,10 @@ export interface paths {
                             cves: {
                                 /** @description The CVE id, such as CVE-2021-44228. */
                                 id: string;
-                                /** @description The CVE's severity (CVSS v3 band). */
+                                /**
+                                 * @description The CVE's severity (CVSS v3 band).
+                                 * @enum {string}
+                                 */
                                 severity: "critical" | "high" | "medium" | "low";
                                 /** @description CVSS v3 base score, when known. */
                                 cvss: number | null;
@@ -6361,10 +7266,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6389,10 +7300,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6417,10 +7334,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6513,11 +7436,20 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 rules: {
-                                    /** @description Traffic to the asset, or from it. */
+                                    /**
+                                     * @description Traffic to the asset, or from it.
+                                     * @enum {string}
+                                     */
                                     direction: "inbound" | "outbound";
-                                    /** @description What the rule does. */
+                                    /**
+                                     * @description What the rule does.
+                                     * @enum {string}
+                                     */
                                     action: "allow" | "deny";
-                                    /** @description IP protocol. */
+                                    /**
+                                     * @description IP protocol.
+                                     * @enum {string}
+                                     */
                                     protocol: "tcp" | "udp" | "icmp" | "any";
                                     /** @description "any", a port, or a range such as "8000-8080". */
                                     ports: string;
@@ -6539,10 +7471,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6567,10 +7505,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6595,10 +7539,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6663,7 +7613,10 @@ export interface paths {
                         cves: {
                             /** @description CVE-YYYY-NNNN (year 1999 or later, at least four digits). */
                             id: string;
-                            /** @description The CVE's severity (CVSS v3 band). */
+                            /**
+                             * @description The CVE's severity (CVSS v3 band).
+                             * @enum {string}
+                             */
                             severity: "critical" | "high" | "medium" | "low";
                             /** @description CVSS v3 base score with at most one decimal; must fall in the severity's band (critical 9.0–10, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9). */
                             cvss?: number | null;
@@ -6719,14 +7672,23 @@ export interface paths {
                         "application/json": {
                             id: string;
                             accountId: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             resourceId: string;
-                            /** @description The kind of resource. */
+                            /**
+                             * @description The kind of resource.
+                             * @enum {string}
+                             */
                             type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                             name: string;
                             region: string;
-                            /** @description "internet-exposed": reachable from the internet. */
+                            /**
+                             * @description "internet-exposed": reachable from the internet.
+                             * @enum {string}
+                             */
                             exposure: "internet-exposed" | "no-internet";
                             tags: {
                                 [key: string]: string;
@@ -6753,7 +7715,10 @@ export interface paths {
                             cves: {
                                 /** @description The CVE id, such as CVE-2021-44228. */
                                 id: string;
-                                /** @description The CVE's severity (CVSS v3 band). */
+                                /**
+                                 * @description The CVE's severity (CVSS v3 band).
+                                 * @enum {string}
+                                 */
                                 severity: "critical" | "high" | "medium" | "low";
                                 /** @description CVSS v3 base score, when known. */
                                 cvss: number | null;
@@ -6778,10 +7743,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6806,10 +7777,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6834,10 +7811,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6862,10 +7845,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6933,10 +7922,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6961,10 +7956,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6989,10 +7990,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7078,7 +8085,9 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 description: string;
+                                /** @enum {string} */
                                 action: "allow" | "deny";
+                                /** @enum {string} */
                                 protocol: "tcp" | "udp" | "icmp" | "any";
                                 source: string;
                                 destination: string;
@@ -7101,10 +8110,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7129,10 +8144,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7200,7 +8221,9 @@ export interface paths {
                             /** @description Unique in the policy (case-insensitive), 1–100 characters. */
                             name: string;
                             description?: string;
+                            /** @enum {string} */
                             action: "allow" | "deny";
+                            /** @enum {string} */
                             protocol: "tcp" | "udp" | "icmp" | "any";
                             /** @description Where traffic comes from: "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod. */
                             source: string;
@@ -7260,7 +8283,9 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 description: string;
+                                /** @enum {string} */
                                 action: "allow" | "deny";
+                                /** @enum {string} */
                                 protocol: "tcp" | "udp" | "icmp" | "any";
                                 source: string;
                                 destination: string;
@@ -7283,10 +8308,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7311,10 +8342,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7339,10 +8376,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7482,10 +8525,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7510,10 +8559,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7594,10 +8649,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7622,10 +8683,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7713,10 +8780,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7741,10 +8814,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7769,10 +8848,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7797,10 +8882,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7893,10 +8984,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7921,10 +9018,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7949,10 +9052,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8004,10 +9113,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8032,10 +9147,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8060,10 +9181,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8164,10 +9291,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8192,10 +9325,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8220,10 +9359,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8248,10 +9393,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8310,7 +9461,10 @@ export interface paths {
                              * @description When the event happened.
                              */
                             createdAt: string;
-                            /** @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`). */
+                            /**
+                             * @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`).
+                             * @enum {string}
+                             */
                             status: "pending" | "delivered" | "failed";
                             attempts: {
                                 /**
@@ -8342,10 +9496,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8370,10 +9530,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8398,10 +9564,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8469,7 +9641,10 @@ export interface paths {
                                  * @description When the event happened.
                                  */
                                 createdAt: string;
-                                /** @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`). */
+                                /**
+                                 * @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`).
+                                 * @enum {string}
+                                 */
                                 status: "pending" | "delivered" | "failed";
                                 attempts: {
                                     /**
@@ -8504,10 +9679,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8532,10 +9713,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8560,10 +9747,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8588,10 +9781,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
