@@ -3,7 +3,6 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsync } from 'fastify';
 import { DOCS_CSP, pageHeaders } from './page-headers.ts';
 
-
 /**
  * Stands for a browser expression in Swagger UI's configuration. @fastify/swagger-ui writes the
  * configuration into its initializer script as source text, a function as its own source: the
