@@ -5,7 +5,6 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Type } from 'typebox';
@@ -33,11 +32,15 @@ import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl } from './http/logging.ts';
 import { clientErrorHandler, problemHandler, sendInvalidFields, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
-import { CONSOLE_CSP, DOCS_CSP, pageHeaders } from './http/page-headers.ts';
+import { CONSOLE_CSP, pageHeaders } from './http/page-headers.ts';
+import { apiHomepage } from './http/api-homepage.ts';
+import { enumsAsValues } from './http/openapi-enums.ts';
 import { inputText, parseUrlEncoded } from './http/input-text.ts';
 
 export const API_PREFIX = '/api/v1';
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
+/** The API homepage's script, styles and logo: read from src/ by the sources and the bundle alike. */
+const API_HOMEPAGE_ASSETS = new URL('../src/http/api-homepage/', import.meta.url);
 /** Request bodies larger than this are refused with 413 before parsing. */
 const BODY_LIMIT = 1024 * 1024;
 
@@ -163,6 +166,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(fastifySwagger, {
     // A collection route is registered as `/` under its prefix; document it without the slash.
     transform: ({ schema, url }) => ({ schema, url: url.length > 1 ? url.replace(/\/$/, '') : url }),
+    transformObject: (document) => ('openapiObject' in document ? enumsAsValues(document.openapiObject) : document.swaggerObject),
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -257,13 +261,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     { prefix: API_PREFIX },
   );
 
-  await app.register(
-    publicScope(async (scope) => {
-      // The API homepage has a password form (the OAuth password flow): the console's headers.
-      scope.addHook('onSend', pageHeaders(DOCS_CSP));
-      await scope.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false, deepLinking: true } });
-    }),
-  );
+  await app.register(publicScope(async (scope) => scope.register(apiHomepage, { assets: API_HOMEPAGE_ASSETS })));
 
   if (existsSync(WEB_DIST)) {
     await app.register(

@@ -98,6 +98,10 @@ const MATRIX: Record<string, Case> = {
   // Swagger UI sends its own index page to /docs.
   'GET /docs/static/index.html': { access: 'public', request: () => get('/docs/static/index.html'), expect: everyone(302) },
   'GET /docs/static/swagger-initializer.js': { access: 'public', request: () => get('/docs/static/swagger-initializer.js'), expect: everyone(200) },
+  // The API homepage's own script, styles and icon (src/http/api-homepage/).
+  'GET /docs/static/theme/tessera.js': { access: 'public', request: () => get('/docs/static/theme/tessera.js'), expect: everyone(200) },
+  'GET /docs/static/theme/tessera.css': { access: 'public', request: () => get('/docs/static/theme/tessera.css'), expect: everyone(200) },
+  'GET /docs/static/theme/favicon.svg': { access: 'public', request: () => get('/docs/static/theme/favicon.svg'), expect: everyone(200) },
   'GET /docs/json': { access: 'public', request: () => get('/docs/json'), expect: everyone(200) },
   'GET /docs/yaml': { access: 'public', request: () => get('/docs/yaml'), expect: everyone(200) },
   'GET /docs/static/*': { access: 'public', request: () => get('/docs/static/swagger-ui.css'), expect: everyone(200) },
@@ -423,7 +427,8 @@ describe.each(DIALECTS)('enforcement matrix (%s)', (dialect) => {
         expect(res.statusCode, `${where}: ${res.body.slice(0, 300)}`).toBe(expected);
         if (expected === 401) {
           expect(res.json().code, where).toBe('invalid_token');
-          expect(res.headers['www-authenticate'], where).toBe('Bearer error="invalid_token"');
+          // RFC 6750 §3.1: a request without credentials is challenged without an error code.
+          expect(res.headers['www-authenticate'], where).toBe(caller === 'no-key' ? 'Bearer' : 'Bearer error="invalid_token"');
         }
         if (expected === 403) {
           expect(res.json().code, where).toBe('insufficient_scope');

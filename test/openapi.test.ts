@@ -33,4 +33,22 @@ describe('the OpenAPI document', () => {
       }
     }
   });
+
+  it('writes every union of literals as one enum, so the API homepage shows the values (regression: "string | (string | string)")', () => {
+    const literalUnions: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (typeof node !== 'object' || node === null) return;
+      for (const keyword of ['anyOf', 'oneOf']) {
+        const branches = (node as Record<string, unknown>)[keyword];
+        if (Array.isArray(branches) && branches.every((b) => typeof b === 'object' && b !== null && ('const' in b || (Array.isArray(b.enum) && b.enum.length === 1)))) {
+          literalUnions.push(where);
+        }
+      }
+      for (const [key, value] of Object.entries(node)) walk(value, `${where}/${key}`);
+    };
+    walk(doc, '');
+    expect(literalUnions).toEqual([]);
+    const parameters = doc.paths['/api/v1/access-keys']?.['get']?.parameters as { name: string; schema: unknown }[];
+    expect(parameters.find((p) => p.name === 'status')?.schema).toMatchObject({ type: 'string', enum: ['active', 'expired', 'expiring'] });
+  });
 });

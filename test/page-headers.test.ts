@@ -34,6 +34,9 @@ describe('the API homepage (/docs) headers', () => {
       '/docs/static/swagger-ui.css',
       '/docs/static/index.css',
       '/docs/static/oauth2-redirect.html',
+      '/docs/static/theme/tessera.js',
+      '/docs/static/theme/tessera.css',
+      '/docs/static/theme/favicon.svg',
     ]) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(200);

@@ -57,9 +57,33 @@ describe.each(DIALECTS)('API key tokens (%s)', (dialect) => {
     ];
     for (const res of await Promise.all(elsewhere)) {
       expect(res.statusCode).toBe(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      // RFC 6750 §3.1: no bearer credentials were sent, so the challenge names no error.
+      expect(res.headers['www-authenticate']).toBe('Bearer');
       expect(res.body).not.toContain(admin.token);
     }
+  });
+
+  it('challenges a request without credentials with a bare "Bearer", a refused token with invalid_token (RFC 6750)', async () => {
+    const none = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect(none.json().detail).toBe('Send an API access key as "Authorization: Bearer <key>".');
+    const refused = await h.request(`${admin.token}x`, { method: 'GET', url: '/api/v1/access-keys' });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect(refused.json().detail).toBe('The credentials are invalid, expired or revoked.');
+  });
+
+  it('tells a caller who sent the key without the "Bearer " prefix to add it, without echoing the key', async () => {
+    const bare = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys', headers: { authorization: admin.token } });
+    expect(bare.statusCode).toBe(401);
+    expect(bare.json().detail).toMatch(/^The Authorization header has no "Bearer " prefix: put "Bearer " before the key\./);
+    expect(bare.body).not.toContain(admin.token);
+    const basic = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys', headers: { authorization: `Basic ${admin.token}` } });
+    expect(basic.json().detail).toMatch(/^Only the Bearer scheme is accepted\./);
+    expect(basic.body).not.toContain(admin.token);
+    const empty = await h.app.inject({ method: 'GET', url: '/api/v1/access-keys', headers: { authorization: 'Bearer ' } });
+    expect(empty.json().detail).toMatch(/^The Authorization header names the Bearer scheme but no key\./);
   });
 
   it('refuses forged, tampered and mis-typed tokens with 401 invalid_token', async () => {

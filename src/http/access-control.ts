@@ -41,6 +41,11 @@ declare module 'fastify' {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * RFC 6750 §3.1: a request that carries no bearer credentials (none at all, or another scheme)
+ * is challenged without an error code; one whose token is refused, with `invalid_token`.
+ */
+export const BEARER_CHALLENGE = 'Bearer';
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
 export const INSUFFICIENT_SCOPE_CHALLENGE = 'Bearer error="insufficient_scope"';
 
@@ -48,6 +53,21 @@ function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+const SEND_A_KEY = 'Send an API access key as "Authorization: Bearer <key>".';
+
+/**
+ * What a refused request is told. A header that is one word is most often a key pasted without
+ * its scheme: it is told to add the prefix. The header itself is never echoed (it may be a token).
+ */
+function refusalDetail(reason: string, authorization: string | undefined): string {
+  if (reason === 'no-credentials') return SEND_A_KEY;
+  if (reason !== 'not-bearer') return 'The credentials are invalid, expired or revoked.';
+  const header = (authorization ?? '').trim();
+  if (/^bearer$/i.test(header)) return `The Authorization header names the Bearer scheme but no key. ${SEND_A_KEY}`;
+  if (!/\s/.test(header)) return `The Authorization header has no "Bearer " prefix: put "Bearer " before the key. ${SEND_A_KEY}`;
+  return `Only the Bearer scheme is accepted. ${SEND_A_KEY}`;
 }
 
 /** Sets the request's principal when `result` allows `access`; else the error to answer with. */
@@ -59,14 +79,12 @@ function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<Rou
     return new AppError(result.refusal.code, result.refusal.detail, result.refusal.headers === undefined ? {} : { headers: result.refusal.headers });
   }
   if (result === undefined || !result.ok) {
-    request.authFailure = result?.reason ?? 'no-credentials';
-    return new AppError(
-      'invalid_token',
-      result === undefined ? 'Send an API access key as "Authorization: Bearer <key>".' : 'The credentials are invalid, expired or revoked.',
-      {
-        headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-      },
-    );
+    const reason = result?.reason ?? 'no-credentials';
+    request.authFailure = reason;
+    const presented = reason !== 'no-credentials' && reason !== 'not-bearer';
+    return new AppError('invalid_token', refusalDetail(reason, request.headers.authorization), {
+      headers: { 'www-authenticate': presented ? INVALID_TOKEN_CHALLENGE : BEARER_CHALLENGE },
+    });
   }
   const { principal } = result;
   request.caller = principal;

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Context } from '../context.ts';
-import { INVALID_TOKEN_CHALLENGE } from '../http/access-control.ts';
+import { BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE } from '../http/access-control.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { problems } from '../http/schemas.ts';
 import { Metrics } from './metrics.ts';
@@ -108,7 +108,7 @@ const routes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx })
       if (sent === undefined || !sameToken(sent, expected)) {
         request.authFailure = sent === undefined ? 'no-credentials' : 'metrics-token-mismatch';
         throw new AppError('invalid_token', 'Send the metrics token as "Authorization: Bearer <TESSERA_METRICS_TOKEN>".', {
-          headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+          headers: { 'www-authenticate': sent === undefined ? BEARER_CHALLENGE : INVALID_TOKEN_CHALLENGE },
         });
       }
       const { contentType, body } = await metrics.render();

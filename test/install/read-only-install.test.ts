@@ -99,6 +99,9 @@ describe('a fresh clone, installed with the README’s first command, then made 
       env: cleanEnv({ npm_config_audit: 'false', npm_config_fund: 'false', npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' }),
     });
     expect(installed.status, `${installed.stdout}\n${installed.stderr}`.slice(-4000)).toBe(0);
+    // Every package supports the Node versions package.json declares (20.19+, 22.13+, 24): no
+    // EBADENGINE warning (regression: cookie 2 and content-disposition 3 want Node 22).
+    expect(installed.stderr).not.toContain('EBADENGINE');
     // The install built the server, its worker and the console.
     for (const built of ['build/tessera.mjs', 'build/wal-checkpoint-worker.mjs', 'web/dist/index.html']) expect(existsSync(join(clone, built)), built).toBe(true);
     const installedState = snapshot(clone);

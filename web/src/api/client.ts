@@ -6,7 +6,7 @@
  */
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
-import { ApiError, codeOf, type Problem } from './errors';
+import { ApiError, codeOf, parseRetryAfter, type Problem } from './errors';
 
 let csrfToken: string | undefined;
 let onSessionEnded: (() => void) | undefined;
@@ -56,5 +56,6 @@ export async function call<T>(pending: Promise<{ data?: T; error?: unknown; resp
     detail: body?.detail ?? '',
     errors: body?.errors,
     unknownAccounts: body?.unknownAccounts,
+    retryAfterSeconds: parseRetryAfter(result.response.headers.get('retry-after')),
   });
 }

@@ -18,6 +18,29 @@ export interface Problem {
   detail: string;
   errors?: FieldError[];
   unknownAccounts?: string[];
+  /** How long the server asked the client to wait (its `Retry-After`), in seconds. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * A `Retry-After` header in seconds: either form of RFC 9110 §10.2.3 (a number of seconds or
+ * an HTTP date). `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  // An HTTP date names its day and month ("Mon, 07 Dec 2026 16:15:00 GMT").
+  const at = /^[A-Za-z]{3}, /.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** A wait in words a person reads at a glance: "30 seconds", "15 minutes", "2 hours". */
+export function waitInWords(seconds: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (seconds < 60) return plural(Math.max(1, seconds), 'second');
+  if (seconds < 3600) return plural(Math.ceil(seconds / 60), 'minute');
+  return plural(Math.ceil(seconds / 3600), 'hour');
 }
 
 /**
@@ -84,6 +107,8 @@ export class ApiError extends Error {
 /** The words for any error the console can meet. */
 export function messageFor(error: unknown): string {
   if (error instanceof ApiError) {
+    const wait = error.problem.retryAfterSeconds;
+    if (error.code === 'too_many_requests' && wait !== undefined) return `Too many attempts. Try again in ${waitInWords(wait)}.`;
     // Which answer it was helps whoever reads the server log.
     return error.code === 'unexpected_response' ? `${MESSAGES.unexpected_response} (HTTP ${error.status})` : MESSAGES[error.code];
   }

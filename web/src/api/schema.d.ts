@@ -28,13 +28,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @enum {string} */
                             status: "ready" | "not-ready";
                             checks: {
-                                /** @description A query answers within 2 s. */
+                                /**
+                                 * @description A query answers within 2 s.
+                                 * @enum {string}
+                                 */
                                 database: "ok" | "failed" | "not-applicable";
-                                /** @description PostgreSQL only: the LISTEN connection that hears other instances' changes. */
+                                /**
+                                 * @description PostgreSQL only: the LISTEN connection that hears other instances' changes.
+                                 * @enum {string}
+                                 */
                                 changeListener: "ok" | "failed" | "not-applicable";
-                                /** @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready. */
+                                /**
+                                 * @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready.
+                                 * @enum {string}
+                                 */
                                 rateLimiter: "redis" | "memory" | "memory-fallback";
                             };
                         };
@@ -47,13 +57,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @enum {string} */
                             status: "ready" | "not-ready";
                             checks: {
-                                /** @description A query answers within 2 s. */
+                                /**
+                                 * @description A query answers within 2 s.
+                                 * @enum {string}
+                                 */
                                 database: "ok" | "failed" | "not-applicable";
-                                /** @description PostgreSQL only: the LISTEN connection that hears other instances' changes. */
+                                /**
+                                 * @description PostgreSQL only: the LISTEN connection that hears other instances' changes.
+                                 * @enum {string}
+                                 */
                                 changeListener: "ok" | "failed" | "not-applicable";
-                                /** @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready. */
+                                /**
+                                 * @description Where rate limits are counted. "memory-fallback" (Redis unreachable) degrades limits to per instance but does not make the instance unready.
+                                 * @enum {string}
+                                 */
                                 rateLimiter: "redis" | "memory" | "memory-fallback";
                             };
                         };
@@ -109,10 +129,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -137,10 +163,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -326,7 +358,10 @@ export interface paths {
                                 lastUsedIp: string | null;
                                 /** @description Requests made with the key. */
                                 useCount: number;
-                                /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                                /**
+                                 * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "expired" | "disabled";
                                 /** @description What the key is for (at most 500 characters). */
                                 description: string | null;
@@ -360,10 +395,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -388,10 +429,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -416,10 +463,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -516,7 +569,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -550,10 +606,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -578,10 +640,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -606,10 +674,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -634,10 +708,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -741,7 +821,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -772,10 +855,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -800,10 +889,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -828,10 +923,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -883,10 +984,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -911,10 +1018,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -939,10 +1052,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1056,7 +1175,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -1087,10 +1209,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1115,10 +1243,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1143,10 +1277,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1171,10 +1311,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1257,7 +1403,10 @@ export interface paths {
                             lastUsedIp: string | null;
                             /** @description Requests made with the key. */
                             useCount: number;
-                            /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                            /**
+                             * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                             * @enum {string}
+                             */
                             status: "active" | "expired" | "disabled";
                             /** @description What the key is for (at most 500 characters). */
                             description: string | null;
@@ -1291,10 +1440,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1319,10 +1474,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1347,10 +1508,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1375,10 +1542,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1467,10 +1640,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1495,10 +1674,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1523,10 +1708,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1551,10 +1742,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1667,10 +1864,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1695,10 +1898,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1723,10 +1932,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1819,10 +2034,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1847,10 +2068,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1875,10 +2102,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -1990,10 +2223,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2018,10 +2257,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2046,10 +2291,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2074,10 +2325,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2164,10 +2421,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2192,10 +2455,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2298,10 +2567,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2326,10 +2601,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2354,10 +2635,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2438,7 +2725,10 @@ export interface paths {
                                 lastUsedIp: string | null;
                                 /** @description Requests made with the key. */
                                 useCount: number;
-                                /** @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not. */
+                                /**
+                                 * @description "disabled": its token is refused until it is enabled again; an expired key shows "expired" whether disabled or not.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "expired" | "disabled";
                                 /** @description What the key is for (at most 500 characters). */
                                 description: string | null;
@@ -2470,10 +2760,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2498,10 +2794,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2526,10 +2828,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2587,7 +2895,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -2617,10 +2928,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2671,7 +2988,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -2701,10 +3021,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2729,10 +3055,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2757,10 +3089,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2785,10 +3123,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2838,10 +3182,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2866,10 +3216,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2894,10 +3250,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2965,10 +3327,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -2993,10 +3361,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3021,10 +3395,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3049,10 +3429,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3140,10 +3526,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3170,10 +3562,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3198,10 +3596,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3265,7 +3669,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -3297,10 +3704,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3325,10 +3738,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3353,10 +3772,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3410,7 +3835,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -3444,10 +3872,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3472,10 +3906,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3500,10 +3940,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3528,10 +3974,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3589,7 +4041,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -3618,10 +4073,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3646,10 +4107,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3674,10 +4141,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3729,10 +4202,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3757,10 +4236,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3785,10 +4270,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3813,10 +4304,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3873,7 +4370,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -3902,10 +4402,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3930,10 +4436,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3958,10 +4470,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -3986,10 +4504,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4014,10 +4538,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4073,7 +4603,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -4107,10 +4640,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4135,10 +4674,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4163,10 +4708,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4191,10 +4742,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4254,7 +4811,10 @@ export interface paths {
                             displayName: string;
                             /** @description The user's roles; the rights are their union. */
                             roles: components["schemas"]["def-0"][];
-                            /** @description "pending" until the invitation is accepted. */
+                            /**
+                             * @description "pending" until the invitation is accepted.
+                             * @enum {string}
+                             */
                             status: "active" | "pending";
                             /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                             primary: boolean;
@@ -4285,10 +4845,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4313,10 +4879,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4341,10 +4913,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4369,10 +4947,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4451,10 +5035,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4521,7 +5111,10 @@ export interface paths {
                                 displayName: string;
                                 /** @description The user's roles; the rights are their union. */
                                 roles: components["schemas"]["def-0"][];
-                                /** @description "pending" until the invitation is accepted. */
+                                /**
+                                 * @description "pending" until the invitation is accepted.
+                                 * @enum {string}
+                                 */
                                 status: "active" | "pending";
                                 /** @description The first Global Admin: cannot be deleted or lose Global Admin. */
                                 primary: boolean;
@@ -4549,10 +5142,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4653,10 +5252,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4681,10 +5286,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4709,10 +5320,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4808,10 +5425,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4836,10 +5459,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4864,10 +5493,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4892,10 +5527,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4920,10 +5561,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -4983,12 +5630,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                /** @description The public cloud: aws, azure or gcp. */
+                                /**
+                                 * @description The public cloud: aws, azure or gcp.
+                                 * @enum {string}
+                                 */
                                 vendor: "aws" | "azure" | "gcp";
                                 displayName: string;
                                 /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                                 externalId: string;
-                                /** @description How the connection to the cloud account is doing. */
+                                /**
+                                 * @description How the connection to the cloud account is doing.
+                                 * @enum {string}
+                                 */
                                 status: "connected" | "connected-with-warnings" | "error";
                                 /** @description What is wrong, when the status is not "connected". */
                                 statusDetail: string | null;
@@ -5016,10 +5669,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5044,10 +5703,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5072,10 +5737,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5114,7 +5785,10 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
-                        /** @description The public cloud: aws, azure or gcp. */
+                        /**
+                         * @description The public cloud: aws, azure or gcp.
+                         * @enum {string}
+                         */
                         vendor: "aws" | "azure" | "gcp";
                         /** @description 1–100 characters once trimmed. */
                         displayName: string;
@@ -5122,7 +5796,10 @@ export interface paths {
                         externalId: string;
                         /** @description A credential of the same vendor; null for none. */
                         credentialId?: string | null;
-                        /** @description How the connection to the cloud account is doing. */
+                        /**
+                         * @description How the connection to the cloud account is doing.
+                         * @enum {string}
+                         */
                         status?: "connected" | "connected-with-warnings" | "error";
                         /** @description What is wrong (for the two non-connected statuses). */
                         statusDetail?: string | null;
@@ -5150,12 +5827,18 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                             externalId: string;
-                            /** @description How the connection to the cloud account is doing. */
+                            /**
+                             * @description How the connection to the cloud account is doing.
+                             * @enum {string}
+                             */
                             status: "connected" | "connected-with-warnings" | "error";
                             /** @description What is wrong, when the status is not "connected". */
                             statusDetail: string | null;
@@ -5180,10 +5863,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5208,10 +5897,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5236,10 +5931,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5264,10 +5965,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5332,12 +6039,18 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                             externalId: string;
-                            /** @description How the connection to the cloud account is doing. */
+                            /**
+                             * @description How the connection to the cloud account is doing.
+                             * @enum {string}
+                             */
                             status: "connected" | "connected-with-warnings" | "error";
                             /** @description What is wrong, when the status is not "connected". */
                             statusDetail: string | null;
@@ -5362,10 +6075,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5390,10 +6109,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5418,10 +6143,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5473,10 +6204,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5501,10 +6238,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5529,10 +6272,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5580,7 +6329,10 @@ export interface paths {
                         externalId?: string;
                         /** @description A credential of the same vendor; null for none. */
                         credentialId?: string | null;
-                        /** @description How the connection to the cloud account is doing. */
+                        /**
+                         * @description How the connection to the cloud account is doing.
+                         * @enum {string}
+                         */
                         status?: "connected" | "connected-with-warnings" | "error";
                         /** @description What is wrong (for the two non-connected statuses). */
                         statusDetail?: string | null;
@@ -5608,12 +6360,18 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description The AWS account id (12 digits), Azure subscription id (GUID) or GCP project id. */
                             externalId: string;
-                            /** @description How the connection to the cloud account is doing. */
+                            /**
+                             * @description How the connection to the cloud account is doing.
+                             * @enum {string}
+                             */
                             status: "connected" | "connected-with-warnings" | "error";
                             /** @description What is wrong, when the status is not "connected". */
                             statusDetail: string | null;
@@ -5638,10 +6396,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5666,10 +6430,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5694,10 +6464,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5722,10 +6498,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5750,10 +6532,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5829,11 +6617,17 @@ export interface paths {
                         assets: {
                             /** @description The vendor's id of the resource (instance id, ARN, resource id…); unique within the account. */
                             resourceId: string;
-                            /** @description The kind of resource. */
+                            /**
+                             * @description The kind of resource.
+                             * @enum {string}
+                             */
                             type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                             name: string;
                             region: string;
-                            /** @description "internet-exposed": reachable from the internet. */
+                            /**
+                             * @description "internet-exposed": reachable from the internet.
+                             * @enum {string}
+                             */
                             exposure?: "internet-exposed" | "no-internet";
                             /** @description Cloud tags / labels. */
                             tags?: {
@@ -5846,7 +6640,10 @@ export interface paths {
                             securityControls?: {
                                 /** @description For example "encryption-at-rest" or "mfa-delete". */
                                 name: string;
-                                /** @description Whether the control is in place. */
+                                /**
+                                 * @description Whether the control is in place.
+                                 * @enum {string}
+                                 */
                                 status: "enabled" | "disabled" | "misconfigured";
                                 detail?: string | null;
                             }[];
@@ -5861,11 +6658,20 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     rules: {
-                                        /** @description Traffic to the asset, or from it. */
+                                        /**
+                                         * @description Traffic to the asset, or from it.
+                                         * @enum {string}
+                                         */
                                         direction: "inbound" | "outbound";
-                                        /** @description What the rule does. */
+                                        /**
+                                         * @description What the rule does.
+                                         * @enum {string}
+                                         */
                                         action: "allow" | "deny";
-                                        /** @description IP protocol. */
+                                        /**
+                                         * @description IP protocol.
+                                         * @enum {string}
+                                         */
                                         protocol: "tcp" | "udp" | "icmp" | "any";
                                         /** @description "any", a port, or a range such as "8000-8080". */
                                         ports: string;
@@ -5915,10 +6721,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5943,10 +6755,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5971,10 +6789,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -5999,10 +6823,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6027,10 +6857,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6089,7 +6925,10 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                /** @description The public cloud: aws, azure or gcp. */
+                                /**
+                                 * @description The public cloud: aws, azure or gcp.
+                                 * @enum {string}
+                                 */
                                 vendor: "aws" | "azure" | "gcp";
                                 displayName: string;
                                 /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -6123,10 +6962,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6151,10 +6996,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6179,10 +7030,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6214,7 +7071,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description The public cloud: aws, azure or gcp. */
+                        /**
+                         * @description The public cloud: aws, azure or gcp.
+                         * @enum {string}
+                         */
                         vendor: "aws" | "azure" | "gcp";
                         /** @description 1–100 characters once trimmed. */
                         displayName: string;
@@ -6258,7 +7118,10 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -6289,10 +7152,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6317,10 +7186,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6345,10 +7220,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6414,7 +7295,10 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -6445,10 +7329,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6473,10 +7363,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6501,10 +7397,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6556,10 +7458,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6584,10 +7492,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6612,10 +7526,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6640,10 +7560,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6728,7 +7654,10 @@ export interface paths {
                          */
                         "application/json": {
                             id: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             displayName: string;
                             /** @description Each secret field of the vendor, and whether it is set. Values are never returned. */
@@ -6759,10 +7688,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6787,10 +7722,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6815,10 +7756,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6843,10 +7790,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6914,14 +7867,23 @@ export interface paths {
                             items: {
                                 id: string;
                                 accountId: string;
-                                /** @description The public cloud: aws, azure or gcp. */
+                                /**
+                                 * @description The public cloud: aws, azure or gcp.
+                                 * @enum {string}
+                                 */
                                 vendor: "aws" | "azure" | "gcp";
                                 resourceId: string;
-                                /** @description The kind of resource. */
+                                /**
+                                 * @description The kind of resource.
+                                 * @enum {string}
+                                 */
                                 type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                                 name: string;
                                 region: string;
-                                /** @description "internet-exposed": reachable from the internet. */
+                                /**
+                                 * @description "internet-exposed": reachable from the internet.
+                                 * @enum {string}
+                                 */
                                 exposure: "internet-exposed" | "no-internet";
                                 tags: {
                                     [key: string]: string;
@@ -6955,10 +7917,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -6983,10 +7951,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7011,10 +7985,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7107,14 +8087,23 @@ export interface paths {
                         "application/json": {
                             id: string;
                             accountId: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             resourceId: string;
-                            /** @description The kind of resource. */
+                            /**
+                             * @description The kind of resource.
+                             * @enum {string}
+                             */
                             type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                             name: string;
                             region: string;
-                            /** @description "internet-exposed": reachable from the internet. */
+                            /**
+                             * @description "internet-exposed": reachable from the internet.
+                             * @enum {string}
+                             */
                             exposure: "internet-exposed" | "no-internet";
                             tags: {
                                 [key: string]: string;
@@ -7141,7 +8130,10 @@ export interface paths {
                             cves: {
                                 /** @description The CVE id, such as CVE-2021-44228. */
                                 id: string;
-                                /** @description The CVE's severity (CVSS v3 band). */
+                                /**
+                                 * @description The CVE's severity (CVSS v3 band).
+                                 * @enum {string}
+                                 */
                                 severity: "critical" | "high" | "medium" | "low";
                                 /** @description CVSS v3 base score, when known. */
                                 cvss: number | null;
@@ -7166,10 +8158,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7194,10 +8192,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7222,10 +8226,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7318,11 +8328,20 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 rules: {
-                                    /** @description Traffic to the asset, or from it. */
+                                    /**
+                                     * @description Traffic to the asset, or from it.
+                                     * @enum {string}
+                                     */
                                     direction: "inbound" | "outbound";
-                                    /** @description What the rule does. */
+                                    /**
+                                     * @description What the rule does.
+                                     * @enum {string}
+                                     */
                                     action: "allow" | "deny";
-                                    /** @description IP protocol. */
+                                    /**
+                                     * @description IP protocol.
+                                     * @enum {string}
+                                     */
                                     protocol: "tcp" | "udp" | "icmp" | "any";
                                     /** @description "any", a port, or a range such as "8000-8080". */
                                     ports: string;
@@ -7344,10 +8363,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7372,10 +8397,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7400,10 +8431,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7468,7 +8505,10 @@ export interface paths {
                         cves: {
                             /** @description CVE-YYYY-NNNN (year 1999 or later, at least four digits). */
                             id: string;
-                            /** @description The CVE's severity (CVSS v3 band). */
+                            /**
+                             * @description The CVE's severity (CVSS v3 band).
+                             * @enum {string}
+                             */
                             severity: "critical" | "high" | "medium" | "low";
                             /** @description CVSS v3 base score with at most one decimal; must fall in the severity's band (critical 9.0–10, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9). */
                             cvss?: number | null;
@@ -7524,14 +8564,23 @@ export interface paths {
                         "application/json": {
                             id: string;
                             accountId: string;
-                            /** @description The public cloud: aws, azure or gcp. */
+                            /**
+                             * @description The public cloud: aws, azure or gcp.
+                             * @enum {string}
+                             */
                             vendor: "aws" | "azure" | "gcp";
                             resourceId: string;
-                            /** @description The kind of resource. */
+                            /**
+                             * @description The kind of resource.
+                             * @enum {string}
+                             */
                             type: "virtual-machine" | "container-cluster" | "database" | "storage-bucket" | "load-balancer" | "serverless-function" | "virtual-network" | "security-group";
                             name: string;
                             region: string;
-                            /** @description "internet-exposed": reachable from the internet. */
+                            /**
+                             * @description "internet-exposed": reachable from the internet.
+                             * @enum {string}
+                             */
                             exposure: "internet-exposed" | "no-internet";
                             tags: {
                                 [key: string]: string;
@@ -7558,7 +8607,10 @@ export interface paths {
                             cves: {
                                 /** @description The CVE id, such as CVE-2021-44228. */
                                 id: string;
-                                /** @description The CVE's severity (CVSS v3 band). */
+                                /**
+                                 * @description The CVE's severity (CVSS v3 band).
+                                 * @enum {string}
+                                 */
                                 severity: "critical" | "high" | "medium" | "low";
                                 /** @description CVSS v3 base score, when known. */
                                 cvss: number | null;
@@ -7583,10 +8635,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7611,10 +8669,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7639,10 +8703,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7667,10 +8737,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7738,10 +8814,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7766,10 +8848,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7794,10 +8882,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7883,7 +8977,9 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 description: string;
+                                /** @enum {string} */
                                 action: "allow" | "deny";
+                                /** @enum {string} */
                                 protocol: "tcp" | "udp" | "icmp" | "any";
                                 source: string;
                                 destination: string;
@@ -7906,10 +9002,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -7934,10 +9036,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8005,7 +9113,9 @@ export interface paths {
                             /** @description Unique in the policy (case-insensitive), 1–100 characters. */
                             name: string;
                             description?: string;
+                            /** @enum {string} */
                             action: "allow" | "deny";
+                            /** @enum {string} */
                             protocol: "tcp" | "udp" | "icmp" | "any";
                             /** @description Where traffic comes from: "any", "internet", a CIDR such as 10.0.0.0/8, or a tag selector such as tag:env=prod. */
                             source: string;
@@ -8065,7 +9175,9 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 description: string;
+                                /** @enum {string} */
                                 action: "allow" | "deny";
+                                /** @enum {string} */
                                 protocol: "tcp" | "udp" | "icmp" | "any";
                                 source: string;
                                 destination: string;
@@ -8088,10 +9200,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8116,10 +9234,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8144,10 +9268,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8287,10 +9417,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8315,10 +9451,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8399,10 +9541,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8427,10 +9575,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8518,10 +9672,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8546,10 +9706,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8574,10 +9740,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8602,10 +9774,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8698,10 +9876,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8726,10 +9910,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8754,10 +9944,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8809,10 +10005,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8837,10 +10039,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8865,10 +10073,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8969,10 +10183,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -8997,10 +10217,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9025,10 +10251,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9053,10 +10285,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9115,7 +10353,10 @@ export interface paths {
                              * @description When the event happened.
                              */
                             createdAt: string;
-                            /** @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`). */
+                            /**
+                             * @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`).
+                             * @enum {string}
+                             */
                             status: "pending" | "delivered" | "failed";
                             attempts: {
                                 /**
@@ -9147,10 +10388,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9175,10 +10422,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9203,10 +10456,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9274,7 +10533,10 @@ export interface paths {
                                  * @description When the event happened.
                                  */
                                 createdAt: string;
-                                /** @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`). */
+                                /**
+                                 * @description `pending` until a 2xx answer (`delivered`) or the end of the 24-hour retry window (`failed`).
+                                 * @enum {string}
+                                 */
                                 status: "pending" | "delivered" | "failed";
                                 attempts: {
                                     /**
@@ -9309,10 +10571,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9337,10 +10605,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9365,10 +10639,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
@@ -9393,10 +10673,16 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable: match on it (docs/ERRORS.md). */
+                            /**
+                             * @description Stable: match on it (docs/ERRORS.md).
+                             * @enum {string}
+                             */
                             code: "validation_failed" | "unknown_accounts" | "policy_violation" | "invalid_grant" | "invitation_invalid" | "invalid_token" | "invalid_credentials" | "insufficient_scope" | "csrf_failed" | "ip_not_allowed" | "not_found" | "name_taken" | "email_taken" | "conflict" | "primary_user_protected" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "rate_limited" | "header_too_large" | "internal_error" | "service_unavailable" | "database_unavailable";
                             errors?: {
-                                /** @description The part of the request the field is in. */
+                                /**
+                                 * @description The part of the request the field is in.
+                                 * @enum {string}
+                                 */
                                 in: "body" | "query" | "path" | "header";
                                 /** @description An RFC 6901 JSON Pointer into that part: "/expiration/days", "/roles/0/accounts/1"; "" for the whole part. */
                                 pointer: string;
