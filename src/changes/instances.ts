@@ -91,8 +91,8 @@ export class ChangeAcknowledgements {
     let lost: UnconfirmedInstance[] = [];
     for (let attempt = 0; ; attempt++) {
       // Asked at once (alone, an instance waits for nobody), then after pauses growing from 1 to
-      // 5 ms: a NOTIFY takes a millisecond or more to be applied and acknowledged, and a slow
-      // instance must not cost a query a millisecond.
+      // 5 ms: a NOTIFY takes a moment to be applied and acknowledged, and polling harder would
+      // cost the database a query per millisecond per waiting writer.
       if (attempt > 0) await pause(Math.min(5, attempt), deadline);
       try {
         // A poll still running at the deadline is not waited for.

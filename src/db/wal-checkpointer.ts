@@ -24,9 +24,9 @@ const WORKER_MODULE = import.meta.url.endsWith('.ts')
 /**
  * SQLite: copies the write-ahead log back into the database file from a worker thread with
  * its own connection. Left to SQLite, the commit that takes the log past 1,000 pages does that
- * copy, and its fsyncs, inside the request that committed: measured at a million keys, ~180 µs
- * of every key created, a third of SQLite's share. While the worker runs, the server's
- * connection only checkpoints past a backstop; if the worker stops, SQLite's default returns.
+ * copy, and its fsyncs, inside the request that committed: a large share of every key created.
+ * While the worker runs, the server's connection only checkpoints past a backstop; if the
+ * worker stops, SQLite's default returns.
  */
 export class WalCheckpointer {
   #worker: Worker | undefined;
