@@ -292,8 +292,8 @@ describe.each(DIALECTS)('a key guarded by an allowlist and a rate limit (%s)', (
         [{ requests: 10, perSeconds: 86_401 }, '/rateLimit/perSeconds'],
         [{ requests: 1_000_001, perSeconds: 10 }, '/rateLimit/requests'],
         [{ requests: 1.5, perSeconds: 10 }, '/rateLimit/requests'],
-        [{ requests: 10 }, '/rateLimit'],
-        [{ requests: 10, perSeconds: 10, burst: 2 }, '/rateLimit'],
+        [{ requests: 10 }, '/rateLimit/perSeconds'],
+        [{ requests: 10, perSeconds: 10, burst: 2 }, '/rateLimit/burst'],
       ] as const) {
         const res = await api('POST', '/api/v1/access-keys', { name: 'bad-limit', roles: [{ role: 'global-viewer' }], rateLimit });
         expect(res.statusCode, JSON.stringify(rateLimit)).toBe(400);
