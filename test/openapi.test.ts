@@ -49,6 +49,6 @@ describe('the OpenAPI document', () => {
     walk(doc, '');
     expect(literalUnions).toEqual([]);
     const parameters = doc.paths['/api/v1/access-keys']?.['get']?.parameters as { name: string; schema: unknown }[];
-    expect(parameters.find((p) => p.name === 'status')?.schema).toMatchObject({ type: 'string', enum: ['active', 'expired', 'expiring'] });
+    expect(parameters.find((p) => p.name === 'status')?.schema).toMatchObject({ type: 'string', enum: ['active', 'expired', 'expiring', 'disabled'] });
   });
 });
