@@ -47,6 +47,8 @@ export const apiHomepage: FastifyPluginAsync<{ assets: URL }> = async (scope, { 
       deepLinking: false,
       persistAuthorization: false,
       docExpansion: 'list',
+      // Highlighted examples are spans of low-contrast colours: plain text reads better.
+      syntaxHighlight: false,
       defaultModelsExpandDepth: 0,
       displayRequestDuration: true,
       tryItOutEnabled: false,
