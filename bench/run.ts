@@ -34,6 +34,7 @@ import { BENCH_METRICS_TOKEN, BENCH_PUBLIC_URL, makeDataset, postgresReachable, 
 import { load, percentile, timed, type LoadResult } from './lib/measure.ts';
 import { pinCores, ROOT, serve, type Served } from './lib/processes.ts';
 import { fmt } from './lib/progress.ts';
+import { AUTHENTICATION_COST } from './lib/report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -149,31 +150,6 @@ interface Target {
   tessera: boolean;
   items?: number;
 }
-
-/**
- * The systems whose authentication is costed on the one-account route, and their targets there:
- * each authenticated target is compared with the target without authentication of its own
- * process (Tessera's cold server is a process of its own).
- */
-const AUTHENTICATION_COST = [
-  { system: 'tessera', title: 'Tessera', off: 'tessera-off', warm: 'tessera-warm', coldOff: 'tessera-cold-off', cold: 'tessera-cold' },
-  {
-    system: 'fastify-jwt',
-    title: 'Fastify + @fastify/jwt + SQL revocation lookup',
-    off: 'fastify-jwt-off',
-    warm: 'fastify-jwt-warm',
-    coldOff: 'fastify-jwt-off',
-    cold: 'fastify-jwt-cold',
-  },
-  {
-    system: 'better-auth',
-    title: 'better-auth + API-key plugin',
-    off: 'better-auth-off',
-    warm: 'better-auth-warm',
-    coldOff: 'better-auth-off',
-    cold: 'better-auth-cold',
-  },
-] as const;
 
 /**
  * Starts every server of the comparison: three Tessera modes on their own copies of the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '../bench/lib/report.ts';
+import { AUTHENTICATION_COST, renderReport } from '../bench/lib/report.ts';
 import type { BenchResults } from '../bench/run.ts';
 
 /** One load run as bench/run.ts records it. */
@@ -14,25 +14,6 @@ const noCounts = { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageHits: 
  * better-auth warm 200 (allowance 1/100: 2), cold 400.
  */
 function results(scaleMisses: number): BenchResults {
-  const AUTHENTICATION_COST = [
-    { system: 'tessera', title: 'Tessera', off: 'tessera-off', warm: 'tessera-warm', coldOff: 'tessera-cold-off', cold: 'tessera-cold' },
-    {
-      system: 'fastify-jwt',
-      title: 'Fastify + @fastify/jwt + SQL revocation lookup',
-      off: 'fastify-jwt-off',
-      warm: 'fastify-jwt-warm',
-      coldOff: 'fastify-jwt-off',
-      cold: 'fastify-jwt-cold',
-    },
-    {
-      system: 'better-auth',
-      title: 'better-auth + API-key plugin',
-      off: 'better-auth-off',
-      warm: 'better-auth-warm',
-      coldOff: 'better-auth-off',
-      cold: 'better-auth-cold',
-    },
-  ];
   const runs: Record<string, ReturnType<typeof rounds>> = {
     a: rounds(40),
     b: rounds(41),

@@ -441,3 +441,28 @@ function tokenCacheSentence(r: BenchResults, tessera: SystemCost): string {
   const requests = r.compared.runs[tessera.ids.warm]!.reduce((sum, x) => sum + x.requests, 0);
   return ` Its warm runs missed the verified-token cache ${fmt(warm.tokenMisses)} times and the key-state cache ${fmt(warm.stateMisses)} times in ${fmt(requests)} requests.`;
 }
+
+/**
+ * The systems whose authentication is costed on the one-account route, and their targets there:
+ * each authenticated target is compared with the target without authentication of its own
+ * process (Tessera's cold server is a process of its own).
+ */
+export const AUTHENTICATION_COST = [
+  { system: 'tessera', title: 'Tessera', off: 'tessera-off', warm: 'tessera-warm', coldOff: 'tessera-cold-off', cold: 'tessera-cold' },
+  {
+    system: 'fastify-jwt',
+    title: 'Fastify + @fastify/jwt + SQL revocation lookup',
+    off: 'fastify-jwt-off',
+    warm: 'fastify-jwt-warm',
+    coldOff: 'fastify-jwt-off',
+    cold: 'fastify-jwt-cold',
+  },
+  {
+    system: 'better-auth',
+    title: 'better-auth + API-key plugin',
+    off: 'better-auth-off',
+    warm: 'better-auth-warm',
+    coldOff: 'better-auth-off',
+    cold: 'better-auth-cold',
+  },
+] as const;
