@@ -32,7 +32,7 @@ class JoseTokenService extends TokenService {
   readonly #clock: () => Date;
 
   constructor(keys: SigningKeyStore, issuer: string, clock: () => Date, resolveKey: JWTVerifyGetKey) {
-    super(keys, { current: issuer, accepted: [issuer] }, clock);
+    super(keys, { issuer: { current: issuer, accepted: [issuer] }, accepts: (iss) => iss === issuer, settled: async () => {} }, clock);
     this.#resolveKey = resolveKey;
     this.#issuer = issuer;
     this.#clock = clock;

@@ -5,11 +5,12 @@ import { Authenticator } from './auth/authenticate.ts';
 import { SigningKeyStore } from './auth/keystore.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { SYSTEM_ACTOR } from './auth/principal.ts';
-import { resolveTokenIssuer, type TokenIssuer } from './auth/token-issuer.ts';
+import { TokenIssuerStore, type TokenIssuer } from './auth/token-issuer.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability, isDatabaseUnavailable } from './db/availability.ts';
 import { ChangeBus } from './changes/change-bus.ts';
+import type { ChangeKind } from './changes/change.ts';
 import { migrateToLatest, openStorage, type Storage } from './db/database.ts';
 import { WalCheckpointer } from './db/wal-checkpointer.ts';
 import { ReadCache } from './db/read-cache.ts';
@@ -48,7 +49,7 @@ export interface Context {
   readonly changes: ChangeBus;
   readonly signingKeys: SigningKeyStore;
   readonly tokens: TokenService;
-  /** The issuer this instance's tokens carry, kept in the database. */
+  /** The issuer this instance's tokens carry, kept in the database (reloaded when another process changes it). */
   readonly issuer: TokenIssuer;
   readonly authenticator: Authenticator;
   readonly accessKeys: AccessKeyService;
@@ -114,8 +115,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     if (listen) await changes.start();
     const signingKeys = new SigningKeyStore(storage.db, box, clock);
     await signingKeys.init();
-    const { issuer } = await resolveTokenIssuer(storage.db, config, { adopt: options.adoptPublicUrl !== false, now: clock() });
-    const tokens = new TokenService(signingKeys, issuer, clock);
+    const issuers = await TokenIssuerStore.open(storage.db, transactions, config, { adopt: options.adoptPublicUrl !== false, now: clock() });
+    const tokens = new TokenService(signingKeys, issuers, clock);
     const authenticator = new Authenticator();
     const rateLimiter: RateLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : new RedisRateLimiter(config.redisUrl, clock, log);
     // Keys' own rate limits and the audit windows of refused addresses: shared through Redis
@@ -166,12 +167,14 @@ export async function createContext(config: Config, log: Logger, options: Contex
     scheduler.every(activity.jobName, USAGE_FLUSH_INTERVAL_MS, () => activity.flush(), { scope: 'instance' });
     // Shared data: once per interval in the whole cluster.
     scheduler.every(ACTIVITY_PRUNE_JOB, ACTIVITY_PRUNE_INTERVAL_MS, async () => void (await activity.prune()), { atStart: true });
-    changes.subscribe(['signing-key'], () => {
-      // Keeps the keys it had when the database cannot answer (the reconnect reloads them).
-      void signingKeys
-        .reload()
-        .catch((err: unknown) => (isDatabaseUnavailable(err) ? databaseAvailability.failed(err) : log.error({ err }, 'signing key reload failed')));
-    });
+    // Another process changed what these hold: read it again. Kept as loaded when the database
+    // cannot answer (the listener's reconnect reloads it).
+    const reloadOn = (kind: ChangeKind, reload: () => Promise<void>, what: string) =>
+      changes.subscribe([kind], () => {
+        void reload().catch((err: unknown) => (isDatabaseUnavailable(err) ? databaseAvailability.failed(err) : log.error({ err }, `${what} reload failed`)));
+      });
+    reloadOn('signing-key', () => signingKeys.reload(), 'signing key');
+    reloadOn('token-issuer', () => issuers.reload(), 'token issuer');
     return {
       config,
       log,
@@ -183,7 +186,9 @@ export async function createContext(config: Config, log: Logger, options: Contex
       changes,
       signingKeys,
       tokens,
-      issuer,
+      get issuer() {
+        return issuers.issuer;
+      },
       authenticator,
       accessKeys,
       accessKeyAuth,

@@ -9,7 +9,8 @@ import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { settleChanges } from './helpers/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { CLUSTER_METRICS_TOKEN, call, readKeyOn, startCluster, type Cluster, type Instance } from './helpers/instances.ts';
+import { CLUSTER_METRICS_TOKEN, call, readKeyOn, type Instance } from './helpers/instances.ts';
+import { useTwoInstances } from './helpers/two-instances.ts';
 import { auditRows } from './helpers/people.ts';
 
 const LEAKS = '/api/v1/access-keys/leaks';
@@ -269,17 +270,7 @@ describe.each(DIALECTS)('leaked access keys (%s)', (dialect) => {
  * answers (the revocation is access-reducing: acknowledged by every live instance).
  */
 describe.runIf(DIALECTS.includes('postgres'))('a leak reported to one instance (postgres, two instances)', () => {
-  let cluster: Cluster;
-  let a: Instance;
-  let b: Instance;
-  let admin: string;
-
-  beforeAll(async () => {
-    cluster = await startCluster(2);
-    [a, b] = cluster.instances as [Instance, Instance];
-    admin = JSON.parse(await cluster.cli(['keys', 'create', '--name', 'leak-admin', '--role', 'global-admin', '--json'])).token;
-  }, 120_000);
-  afterAll(() => cluster?.close());
+  const two = useTwoInstances('leak-admin');
 
   /** Access-reducing writes of this instance that every other live instance acknowledged. */
   const confirmedOn = async (on: Instance) => {
@@ -289,22 +280,22 @@ describe.runIf(DIALECTS.includes('postgres'))('a leak reported to one instance (
 
   it('is refused on the other instance from the first request after the answer', async () => {
     for (let trial = 0; trial < 5; trial++) {
-      const key = JSON.parse(await cluster.cli(['keys', 'create', '--name', `leaked-${trial}`, '--role', 'global-admin', '--json'])) as { id: string; token: string };
+      const key = JSON.parse(await two.cluster.cli(['keys', 'create', '--name', `leaked-${trial}`, '--role', 'global-admin', '--json'])) as { id: string; token: string };
       expect(key.token.startsWith(ACCESS_KEY_PREFIX)).toBe(true);
       // B answers from its caches from now on.
-      expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-      expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-      const confirmedBefore = await confirmedOn(a);
-      const res = await call(a.url, 'POST', LEAKS, undefined, { tokens: ['noise', key.token], source: `trial ${trial}` });
+      expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+      expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+      const confirmedBefore = await confirmedOn(two.a);
+      const res = await call(two.a.url, 'POST', LEAKS, undefined, { tokens: ['noise', key.token], source: `trial ${trial}` });
       expect(res.status, res.body).toBe(202);
       // A waited for B's acknowledgement of the removal (not only for the answer's floor).
-      expect(await confirmedOn(a)).toBe(confirmedBefore + 1);
+      expect(await confirmedOn(two.a)).toBe(confirmedBefore + 1);
       expect(res.json()).toEqual({ received: 2 });
-      const onB = await readKeyOn(b, key.token, key.id);
+      const onB = await readKeyOn(two.b, key.token, key.id);
       expect(onB.status, onB.body).toBe(401);
-      expect((await readKeyOn(a, key.token, key.id)).status).toBe(401);
+      expect((await readKeyOn(two.a, key.token, key.id)).status).toBe(401);
     }
-    const events = await call(b.url, 'GET', '/api/v1/audit-events?action=leak', admin);
+    const events = await call(two.b.url, 'GET', '/api/v1/audit-events?action=leak', two.admin);
     expect(
       events
         .json()

@@ -4,7 +4,8 @@ import { runCli } from './helpers/cli.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { settleChanges } from './helpers/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { call, createAdminKeyOn, readKeyOn, startCluster, type Cluster, type Instance } from './helpers/instances.ts';
+import { call, createAdminKeyOn, readKeyOn } from './helpers/instances.ts';
+import { useTwoInstances } from './helpers/two-instances.ts';
 import { auditRows } from './helpers/people.ts';
 
 const MINUTE = 60_000;
@@ -312,46 +313,36 @@ describe.each(DIALECTS)('an access key between creation and removal (%s)', (dial
  * applied them, so the next request to the other instance, whose caches held the key, is refused.
  */
 describe.runIf(DIALECTS.includes('postgres'))('disable and roll across two instances on one PostgreSQL', () => {
-  let cluster: Cluster;
-  let a: Instance;
-  let b: Instance;
-  let admin: string;
-
-  beforeAll(async () => {
-    cluster = await startCluster(2);
-    [a, b] = cluster.instances as [Instance, Instance];
-    admin = JSON.parse(await cluster.cli(['keys', 'create', '--name', 'lifecycle-admin', '--role', 'global-admin', '--json'])).token;
-  }, 120_000);
-  afterAll(() => cluster?.close());
+  const two = useTwoInstances('lifecycle-admin');
 
   it('a key disabled on A is refused by B on the next request, and accepted again once enabled', async () => {
     for (let trial = 0; trial < 10; trial++) {
-      const key = await createAdminKeyOn(a, admin, `switched-${trial}`);
-      expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-      expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-      const off = await call(a.url, 'PATCH', `/api/v1/access-keys/${key.id}`, admin, { disabled: true });
+      const key = await createAdminKeyOn(two.a, two.admin, `switched-${trial}`);
+      expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+      expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+      const off = await call(two.a.url, 'PATCH', `/api/v1/access-keys/${key.id}`, two.admin, { disabled: true });
       expect(off.status).toBe(200);
-      expect((await readKeyOn(b, key.token, key.id)).status).toBe(401);
-      const on = await call(a.url, 'PATCH', `/api/v1/access-keys/${key.id}`, admin, { disabled: false });
+      expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(401);
+      const on = await call(two.a.url, 'PATCH', `/api/v1/access-keys/${key.id}`, two.admin, { disabled: false });
       expect(on.status).toBe(200);
-      expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
+      expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
     }
   });
 
   it('a roll without grace on A ends the old token on B at once; with grace both work on B', async () => {
-    const key = await createAdminKeyOn(a, admin, 'rolled-across');
-    expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-    expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-    const graced = await call(a.url, 'POST', `/api/v1/access-keys/${key.id}/roll`, admin, { graceMinutes: 10 });
+    const key = await createAdminKeyOn(two.a, two.admin, 'rolled-across');
+    expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+    expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+    const graced = await call(two.a.url, 'POST', `/api/v1/access-keys/${key.id}/roll`, two.admin, { graceMinutes: 10 });
     expect(graced.status).toBe(200);
     const second = graced.json<{ token: string }>().token;
-    expect((await readKeyOn(b, key.token, key.id)).status).toBe(200);
-    expect((await readKeyOn(b, second, key.id)).status).toBe(200);
-    const cut = await call(a.url, 'POST', `/api/v1/access-keys/${key.id}/roll`, admin, { graceMinutes: 0 });
+    expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(200);
+    expect((await readKeyOn(two.b, second, key.id)).status).toBe(200);
+    const cut = await call(two.a.url, 'POST', `/api/v1/access-keys/${key.id}/roll`, two.admin, { graceMinutes: 0 });
     expect(cut.status).toBe(200);
-    expect((await readKeyOn(b, key.token, key.id)).status).toBe(401);
-    expect((await readKeyOn(b, second, key.id)).status).toBe(401);
-    expect((await readKeyOn(b, cut.json<{ token: string }>().token, key.id)).status).toBe(200);
+    expect((await readKeyOn(two.b, key.token, key.id)).status).toBe(401);
+    expect((await readKeyOn(two.b, second, key.id)).status).toBe(401);
+    expect((await readKeyOn(two.b, cut.json<{ token: string }>().token, key.id)).status).toBe(200);
   });
 });
 

@@ -1,8 +1,12 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeGrants, type Grant } from '../src/auth/permissions.ts';
 import { TOKEN_TYPES } from '../src/auth/tokens.ts';
+import { findSessionWithUser } from '../src/sessions/session.repository.ts';
+import { findUserById } from '../src/users/user.public.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { addAccount } from './helpers/inventory.ts';
 import { addUser, asSession, auditRows, PASSWORD, signIn } from './helpers/people.ts';
 
 describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
@@ -188,5 +192,29 @@ describe.each(DIALECTS)('user tokens: POST /api/v1/token (%s)', (dialect) => {
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().code).toBe('too_many_requests');
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('reads a user with their grants in one query, by token or by session (regression: a second query for the grants)', async () => {
+    const [first, second] = [await addAccount(h), await addAccount(h)];
+    const roles: Grant[] = [{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: [second.id, first.id] }];
+    const user = await addUser(h, roles);
+    await signIn(h, user.email);
+    const { id_hash } = await h.ctx.storage.db.selectFrom('sessions').select('id_hash').where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    let queries = 0;
+    const counted = h.ctx.storage.db.withPlugin({
+      transformQuery: ({ node }) => {
+        queries++;
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    });
+
+    const byToken = await findUserById(counted, user.id);
+    expect(queries).toBe(1);
+    const bySession = await findSessionWithUser(counted, id_hash);
+    expect(queries).toBe(2);
+    expect(byToken?.grants).toEqual(mergeGrants(roles));
+    expect(bySession?.user.grants).toEqual(mergeGrants(roles));
+    expect(bySession?.user).toEqual(byToken);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { BoundedCache } from '../util/bounded-cache.ts';
 import type { SigningKeyStore } from './keystore.ts';
-import type { TokenIssuer } from './token-issuer.ts';
+import type { TokenIssuerStore } from './token-issuer.ts';
 
 /** The `typ` of each kind of token: an API key can never pass as a user token, nor the reverse. */
 export const TOKEN_TYPES = {
@@ -137,13 +137,9 @@ export type TokenCheck = { ok: true; claims: VerifiedClaims } | { ok: false; rea
 export class TokenService {
   constructor(
     private readonly keys: SigningKeyStore,
-    private readonly issuer: TokenIssuer,
+    private readonly issuers: Pick<TokenIssuerStore, 'issuer' | 'accepts' | 'settled'>,
     private readonly clock: () => Date,
-  ) {
-    this.#acceptedIssuers = new Set(issuer.accepted);
-  }
-
-  readonly #acceptedIssuers: ReadonlySet<unknown>;
+  ) {}
 
   /**
    * Signs a token for `sub`, valid from `issuedAt` (whole seconds) to `expiresAt`: a compact
@@ -157,7 +153,7 @@ export class TokenService {
     const jti = randomUUID();
     const header = encodeSegment(protectedHeader(kind, kid));
     const payload = encodeSegment({
-      iss: this.issuer.current,
+      iss: this.issuers.issuer.current,
       aud: TOKEN_AUDIENCE,
       sub,
       jti,
@@ -215,7 +211,8 @@ export class TokenService {
     if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
       return { ok: false, reason: 'claims' };
     }
-    if (!this.#acceptedIssuers.has(iss)) return { ok: false, reason: 'issuer' };
+    // An issuer not (yet) known here may be one another instance just adopted: the reload that change started decides.
+    if (!this.issuers.accepts(iss) && !(await this.issuers.settled().then(() => this.issuers.accepts(iss)))) return { ok: false, reason: 'issuer' };
     if (aud !== TOKEN_AUDIENCE && !(Array.isArray(aud) && aud.includes(TOKEN_AUDIENCE))) return { ok: false, reason: 'audience' };
     const now = Math.floor(this.clock().getTime() / 1000);
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) return { ok: false, reason: 'not-yet-valid' };

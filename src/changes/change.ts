@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 
 /** What a cache can depend on: the one list of change kinds. */
-export const CHANGE_KINDS = ['access-key', 'user', 'cloud-account', 'session', 'signing-key'] as const;
+export const CHANGE_KINDS = ['access-key', 'user', 'cloud-account', 'session', 'signing-key', 'token-issuer'] as const;
 
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 

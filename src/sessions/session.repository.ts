@@ -1,16 +1,18 @@
 import type { Db } from '../db/database.ts';
 import type { SessionRow } from '../db/schema.ts';
-import { withUserGrants, type UserRecord } from '../users/user.public.ts';
+import { JOINED_GRANT_COLUMNS, withJoinedGrants, type UserRecord } from '../users/user.public.ts';
 
 export async function insertSession(db: Db, row: SessionRow): Promise<void> {
   await db.insertInto('sessions').values(row).execute();
 }
 
-/** The session and its user in one query, then the user's grants. */
+/** The session, its user and the user's grants, in one query. */
 export async function findSessionWithUser(db: Db, idHash: string): Promise<{ session: SessionRow; user: UserRecord } | undefined> {
-  const row = await db
+  const rows = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
+    .leftJoin('user_grants', 'user_grants.user_id', 'sessions.user_id')
+    .select(JOINED_GRANT_COLUMNS)
     .select([
       'sessions.id_hash',
       'sessions.user_id',
@@ -33,7 +35,8 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       'users.password_generated as u_password_generated',
     ])
     .where('sessions.id_hash', '=', idHash)
-    .executeTakeFirst();
+    .execute();
+  const row = rows[0];
   if (row === undefined) return undefined;
   return {
     session: {
@@ -46,23 +49,22 @@ export async function findSessionWithUser(db: Db, idHash: string): Promise<{ ses
       ip: row.ip,
       user_agent: row.user_agent,
     },
-    user: (
-      await withUserGrants(db, [
-        {
-          id: row.u_id,
-          email: row.u_email,
-          email_key: row.u_email_key,
-          display_name: row.u_display_name,
-          status: row.u_status,
-          is_primary: row.u_is_primary,
-          password_hash: row.u_password_hash,
-          created_at: row.u_created_at,
-          last_sign_in_at: row.u_last_sign_in_at,
-          tokens_valid_after: row.u_tokens_valid_after,
-          password_generated: row.u_password_generated,
-        },
-      ])
-    )[0]!,
+    user: withJoinedGrants(
+      {
+        id: row.u_id,
+        email: row.u_email,
+        email_key: row.u_email_key,
+        display_name: row.u_display_name,
+        status: row.u_status,
+        is_primary: row.u_is_primary,
+        password_hash: row.u_password_hash,
+        created_at: row.u_created_at,
+        last_sign_in_at: row.u_last_sign_in_at,
+        tokens_valid_after: row.u_tokens_valid_after,
+        password_generated: row.u_password_generated,
+      },
+      rows,
+    ),
   };
 }
 

@@ -1,15 +1,15 @@
 import type { Db } from '../db/database.ts';
 import type { Work } from '../db/transactions.ts';
-import { findUserRow, findUserRowByEmailKey, rowToUser, updateUserRow, withUserGrants, type UserRecord } from './user.repository.ts';
+import { findUserRow, findUserRowByEmailKey, JOINED_GRANT_COLUMNS, rowToUser, updateUserRow, withJoinedGrants, type UserRecord } from './user.repository.ts';
 import { tokensRevokedAt, type User } from './user.ts';
 
 // What other features may ask of users (sign-in, sessions and user tokens authenticate them);
 // the users table is written by this feature alone. Reads return the row, since
 // authenticating needs what the API never shows (status, password hash, token revocation).
 
-export { rowToUser, withUserGrants, type UserRecord };
+export { JOINED_GRANT_COLUMNS, rowToUser, withJoinedGrants, type UserRecord };
 
-/** A user by id; the user-token check calls it on every request, so it stays one query. */
+/** A user by id, with their grants; the user-token check calls it on every request, so it is one query. */
 export function findUserById(db: Db, id: string): Promise<UserRecord | undefined> {
   return findUserRow(db, id);
 }

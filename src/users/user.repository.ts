@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { grantsOf } from '../auth/grants.ts';
+import { grantsFromRows, grantsOf } from '../auth/grants.ts';
 import type { Grant } from '../auth/permissions.ts';
 import type { Db } from '../db/database.ts';
 import type { InvitationRow, UserRow } from '../db/schema.ts';
@@ -19,8 +19,42 @@ export async function withUserGrants(db: Db, rows: UserRow[]): Promise<UserRecor
   return rows.map((row) => ({ ...row, grants: grants.get(row.id) ?? [] }));
 }
 
-async function withGrantsOf(db: Db, row: UserRow | undefined): Promise<UserRecord | undefined> {
-  return row === undefined ? undefined : (await withUserGrants(db, [row]))[0];
+/**
+ * The user_grants columns a query of users left-joins, so that a user and their grants come
+ * in one query (on the grant table's holder index): a row per grant row, or one with nulls.
+ */
+export const JOINED_GRANT_COLUMNS = [
+  'user_grants.role as grant_role',
+  'user_grants.all_accounts as grant_all_accounts',
+  'user_grants.account_id as grant_account_id',
+] as const;
+
+export interface JoinedGrantColumns {
+  grant_role: string | null;
+  grant_all_accounts: number | null;
+  grant_account_id: string | null;
+}
+
+/** A user's row with the grants of the rows it was read with (JOINED_GRANT_COLUMNS). */
+export function withJoinedGrants(user: UserRow, rows: readonly JoinedGrantColumns[]): UserRecord {
+  const grantRows = rows.flatMap((r) =>
+    r.grant_role === null ? [] : [{ holder_id: user.id, role: r.grant_role, all_accounts: Number(r.grant_all_accounts), account_id: r.grant_account_id }],
+  );
+  return { ...user, grants: grantsFromRows(grantRows).get(user.id) ?? [] };
+}
+
+async function findUserWhere(db: Db, column: 'users.id' | 'users.email_key', value: string): Promise<UserRecord | undefined> {
+  const rows = await db
+    .selectFrom('users')
+    .leftJoin('user_grants', 'user_grants.user_id', 'users.id')
+    .selectAll('users')
+    .select(JOINED_GRANT_COLUMNS)
+    .where(column, '=', value)
+    .execute();
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  const { grant_role: _role, grant_all_accounts: _all, grant_account_id: _account, ...user } = first;
+  return withJoinedGrants(user, rows);
 }
 
 export function rowToUser(row: UserRecord): User {
@@ -49,12 +83,13 @@ export async function insertUser(db: Db, row: UserRow): Promise<void> {
   await db.insertInto('users').values(row).execute();
 }
 
-export async function findUserRow(db: Db, id: string): Promise<UserRecord | undefined> {
-  return withGrantsOf(db, await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
+/** A user with their grants, in one query. */
+export function findUserRow(db: Db, id: string): Promise<UserRecord | undefined> {
+  return findUserWhere(db, 'users.id', id);
 }
 
-export async function findUserRowByEmailKey(db: Db, key: string): Promise<UserRecord | undefined> {
-  return withGrantsOf(db, await db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst());
+export function findUserRowByEmailKey(db: Db, key: string): Promise<UserRecord | undefined> {
+  return findUserWhere(db, 'users.email_key', key);
 }
 
 export async function updateUserRow(
