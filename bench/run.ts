@@ -1,9 +1,9 @@
 /**
  * The benchmark: `npm run bench` (about 25 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
- * Parts: the console in Chromium, the comparison ((a)–(c), (e) on the cached list; what
- * authentication costs each system, and (d) against its reference, on an uncached route), then
- * scale on SQLite and PostgreSQL.
+ * Parts: the console in Chromium, the comparison ((a)–(c), (e) and plain Fastify (f) on the
+ * cached list, and a CPU profile of (b); what authentication costs each system, and (d) against
+ * its reference, on an uncached route), then scale on SQLite and PostgreSQL.
  *
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only
@@ -381,6 +381,7 @@ async function comparison() {
       poolSize: S.pool,
       connections: CONNECTIONS,
       baseline: await baseline(base),
+      profile: await profileWarmPath(base),
     };
   } finally {
     for (const s of servers) await s.stop();
