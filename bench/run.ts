@@ -1,14 +1,15 @@
 /**
  * The benchmark: `npm run bench` (about 25 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
- * Parts: the console in Chromium, the comparison ((a)–(c), (e) on the cached list; what
- * authentication costs each system, and (d) against its reference, on an uncached route), then
- * scale on SQLite and PostgreSQL.
+ * Parts: the console in Chromium, the comparison ((a)–(c), (e) and plain Fastify (f) on the
+ * cached list, and a CPU profile of (b); what authentication costs each system, and (d) against
+ * its reference, on an uncached route), then scale on SQLite and PostgreSQL.
  *
  *   --quick            3 s rounds, 100,000 keys for the scale part
  *   --no-postgres      the scale part on SQLite only
  *   --scale-keys N     keys for the scale part (default 1,000,000)
  *   --only list        only the scale part's list latencies (each dialect), printed as JSON lines
+ *   --only tax         only (a), (b) and (f) in alternating rounds, then the profile of (b), as JSON lines
  *   --out FILE         the report (default bench/REPORT.md)
  *
  * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
@@ -31,7 +32,8 @@ import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
 import { ACCESS_KEY_SORTS } from '../src/access-keys/access-key.repository.ts';
 import { AccessKeyAuthenticator } from '../src/access-keys/access-key.auth.ts';
 import { BENCH_METRICS_TOKEN, BENCH_PUBLIC_URL, makeDataset, postgresReachable, settleDisk, type Dataset } from './lib/datasets.ts';
-import { load, percentile, timed, type LoadResult } from './lib/measure.ts';
+import { load, median, percentile, timed, type LoadResult } from './lib/measure.ts';
+import { breakdown, type CpuProfile, type ProfileBreakdown } from './lib/profile.ts';
 import { pinCores, ROOT, serve, type Served } from './lib/processes.ts';
 import { fmt } from './lib/progress.ts';
 import { AUTHENTICATION_COST } from './lib/report.ts';
@@ -89,7 +91,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A Tessera server; with `authenticationOff`, a second app of the same process serves the compared routes without authentication (at `offPort`). */
+/**
+ * A Tessera server at the default log level (a line per request); with `authenticationOff`, a
+ * second app of the same process serves the compared routes without authentication (at
+ * `offPort`).
+ */
 const tesseraServer = (dataset: Dataset, mode: 'auth' | 'cold' | 'ref', authenticationOff = false) =>
   serve<{ offPort?: number }>('bench/servers/tessera.ts', authenticationOff ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
 
@@ -151,6 +157,31 @@ interface Target {
   items?: number;
 }
 
+/** Target (f)'s server: plain Fastify sending the bytes and headers of (b)'s answer (bench/servers/plain.ts). */
+const plainServer = (auth: Served<object>, keys: Dataset['keys']) => serve<object>('bench/servers/plain.ts', [auth.url + LIST], { BENCH_TOKEN: keys.viewer });
+
+/**
+ * (a), (b) and (f): Tessera's list with authentication off and on, against plain Fastify
+ * sending the same bytes. (a) and (f) get the same requests as (b), Authorization header
+ * included, and do not look at it: the difference is the work of authenticating (and, for (f),
+ * of being Tessera), not the bytes of carrying a credential.
+ */
+function taxTargets(auth: Served<{ offPort?: number }>, plain: Served<object>, keys: Dataset['keys']): Target[] {
+  return [
+    {
+      id: 'a',
+      title: "(a) Tessera, authentication off for the route ((b)'s process)",
+      server: auth,
+      origin: offOrigin(auth),
+      path: LIST,
+      token: keys.viewer,
+      tessera: true,
+    },
+    { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, origin: auth.url, path: LIST, token: keys.viewer, tessera: true },
+    { id: 'f', title: "(f) plain Fastify 5 sending (b)'s answer bytes and headers", server: plain, origin: plain.url, path: LIST, token: keys.viewer, tessera: false },
+  ];
+}
+
 /**
  * Starts every server of the comparison: three Tessera modes on their own copies of the
  * database, and the two peers. Returns them and the targets measured against them.
@@ -168,6 +199,7 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
   };
   try {
     const auth = started(await tesseraServer(base.copy(), 'auth', true));
+    const plain = started(await plainServer(auth, base.keys));
     const cold = started(await tesseraServer(base.copy(), 'cold', true));
     const reference = started(await tesseraServer(base.copy(), 'ref', true));
     const betterAuth = await peer('better-auth');
@@ -178,18 +210,7 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
     const other = { tessera: false };
     const pooled = (what: string, n: number) => `a different ${what} per request from ${fmt(n)}`;
     const targets: Target[] = [
-      // (a) gets the same requests as (b), Authorization header included, and does not look at it:
-      // the difference is the work of authenticating, not the bytes of carrying a credential.
-      {
-        id: 'a',
-        title: "(a) Tessera, authentication off for the route ((b)'s process)",
-        server: auth,
-        origin: offOrigin(auth),
-        path: LIST,
-        token: keys.viewer,
-        ...tessera,
-      },
-      { id: 'b', title: '(b) Tessera, Global Viewer key', server: auth, origin: auth.url, path: LIST, token: keys.viewer, ...tessera },
+      ...taxTargets(auth, plain, keys),
       { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, origin: auth.url, path: LIST, token: keys.accountViewer, ...tessera },
       { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, origin: betterAuth.url, path: LIST, token: betterAuth.info.token, ...other },
       {
@@ -360,6 +381,7 @@ async function comparison() {
       poolSize: S.pool,
       connections: CONNECTIONS,
       baseline: await baseline(base),
+      profile: await profileWarmPath(base),
     };
   } finally {
     for (const s of servers) await s.stop();
@@ -445,6 +467,40 @@ async function baseline(dataset: Dataset) {
   } finally {
     db.close();
     await ctx.close();
+  }
+}
+
+/**
+ * Where (b)'s server time goes: a server as (b)'s, warmed up, then one load run of (b) under a
+ * CPU profile started and stopped around it (bench/servers/tessera.ts, BENCH_PROFILE), with
+ * the CPU per request from /proc over the same run (profiler included); the profile's busy
+ * time grouped by step (bench/lib/profile.ts).
+ */
+async function profileWarmPath(base: Dataset): Promise<ProfileBreakdown & { requests: number; cpuUsPerRequest: number; seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-profile-'));
+  const file = join(dir, 'b.cpuprofile');
+  try {
+    const copy = base.copy();
+    const server = await tesseraServer({ ...copy, env: { ...copy.env, BENCH_PROFILE: file } }, 'auth');
+    let result: MeasuredLoad;
+    try {
+      await expectOk(server.url + LIST, base.keys.viewer);
+      await load({ url: server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: base.keys.viewer });
+      server.child.kill('SIGUSR2');
+      result = await measuredLoad(server, { url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: base.keys.viewer });
+      server.child.kill('SIGUSR2');
+      for (const started = performance.now(); !existsSync(file); ) {
+        if (performance.now() - started > 30_000) throw new Error('the profiled server wrote no profile within 30 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await server.stop();
+    }
+    const profile = breakdown(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+    log(`profile of (b): ${fmt(result.requests)} requests, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req under the profiler`);
+    return { ...profile, requests: result.requests, cpuUsPerRequest: result.cpuUsPerRequest, seconds: S.seconds };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -715,10 +771,47 @@ async function listOnly(dialect: 'sqlite' | 'postgres'): Promise<void> {
   }
 }
 
+/**
+ * The framework tax alone: (a), (b) and (f) in alternating rounds on new processes, then the
+ * profile of (b); printed as JSON lines. To measure a change to the warm path quickly.
+ */
+async function taxOnly(): Promise<void> {
+  pinCores();
+  const base = await makeDataset('sqlite', { keys: 100, accounts: 50, assets: 0, tokenPool: 0 }, PG_URL);
+  const runs: Record<string, MeasuredLoad[]> = {};
+  try {
+    for (let round = 0; round < S.rounds; round++) {
+      const auth = await tesseraServer(base.copy(), 'auth', true);
+      const plain = await plainServer(auth, base.keys);
+      try {
+        const targets = taxTargets(auth, plain, base.keys);
+        for (const t of targets) await load({ url: t.origin + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token });
+        for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
+          const result = await measuredLoad(t.server, { url: t.origin + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token });
+          (runs[t.id] ??= []).push(result);
+          log(`round ${round + 1}/${S.rounds} ${t.id} ${fmt(Math.round(result.rps))} req/s ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req non-2xx ${result.non2xx}`);
+        }
+      } finally {
+        await plain.stop();
+        await auth.stop();
+      }
+    }
+    const medians = Object.fromEntries(
+      Object.entries(runs).map(([id, r]) => [id, { rps: median(r.map((x) => x.rps)), cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)) }]),
+    );
+    process.stdout.write(`${JSON.stringify({ medians, 'b/f': medians['b']!.rps / medians['f']!.rps, 'b/a': medians['b']!.rps / medians['a']!.rps })}\n`);
+    process.stdout.write(`${JSON.stringify({ profile: await profileWarmPath(base) })}\n`);
+  } finally {
+    await base.drop();
+  }
+}
+
 if (args.only !== undefined) {
-  if (args.only !== 'list') throw new TypeError(`--only takes "list", not "${args.only}"`);
-  await listOnly('sqlite');
-  if (!args['no-postgres']) await listOnly('postgres');
+  if (args.only === 'tax') await taxOnly();
+  else if (args.only === 'list') {
+    await listOnly('sqlite');
+    if (!args['no-postgres']) await listOnly('postgres');
+  } else throw new TypeError(`--only takes "list" or "tax", not "${args.only}"`);
   process.exit(0);
 }
 

@@ -29,7 +29,7 @@ import type { Context } from './context.ts';
 import { accessControl } from './http/access-control.ts';
 import { RouteTable } from './http/route-table.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
-import { loggableUrl } from './http/logging.ts';
+import { loggableUrl, requestLineLogger, requestLogger } from './http/logging.ts';
 import { clientErrorHandler, problemHandler, sendInvalidFields, sendProblem } from './http/problem-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { CONSOLE_CSP, pageHeaders } from './http/page-headers.ts';
@@ -85,6 +85,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     loggerInstance: ctx.log as FastifyBaseLogger,
     // One line per request, written by our onResponse hook (with the auth outcome).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: requestLogger,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 200, querystringParser: parseUrlEncoded },
     // request.ip is the one client address every consumer reads (sign-in throttling, the audit
@@ -92,7 +93,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     // proxy, the nearest X-Forwarded-For entry that is not one (Fastify's proxy-addr walk).
     trustProxy: ctx.config.trustedProxies.length === 0 ? false : [...ctx.config.trustedProxies],
     clientErrorHandler,
-    genReqId: (req) => {
+    genReqId: function requestId(req) {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
     },
@@ -139,27 +140,34 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     done();
   });
 
-  app.addHook('onSend', async (request, reply) => {
+  // Callback hooks from here on: an async hook costs a promise (and its ticks) per request.
+  app.addHook('onSend', function securityHeaders(request, reply, payload, done) {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     if (request.url.startsWith(API_PREFIX)) reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    done(null, payload);
   });
   if (options.logRequests !== false) {
-    app.addHook('onResponse', async (request, reply) => {
-      request.log.info(
-        {
-          method: request.method,
-          url: loggableUrl(request.url),
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 100) / 100,
-          ip: request.ip,
-          actor: request.principal?.actor,
-          authFailure: request.authFailure ?? undefined,
-          authRefusal: request.authRefusal ?? undefined,
-        },
-        'request',
-      );
+    const requestLines = requestLineLogger(ctx.log);
+    app.addHook('onResponse', function logRequest(request, reply, done) {
+      if (requestLines.isLevelEnabled('info')) {
+        requestLines.info(
+          {
+            reqId: request.id,
+            method: request.method,
+            url: loggableUrl(request.url),
+            status: reply.statusCode,
+            ms: Math.round(reply.elapsedTime * 100) / 100,
+            ip: request.ip,
+            actor: request.principal?.actor,
+            authFailure: request.authFailure ?? undefined,
+            authRefusal: request.authRefusal ?? undefined,
+          },
+          'request',
+        );
+      }
+      done();
     });
   }
 

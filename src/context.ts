@@ -57,8 +57,8 @@ export interface Context {
   readonly users: UserService;
   /** The console's functions: cloud accounts, credentials, assets and CVEs, policy, reports. */
   readonly cloudAccounts: CloudAccountService;
-  /** Pages of `GET /api/v1/cloud-accounts` as sent (JSON text), by account scope and query, until an account changes. */
-  readonly cloudAccountPages: ReadCache<string>;
+  /** Pages of `GET /api/v1/cloud-accounts` as sent (JSON bytes), by account scope and query, until an account changes. */
+  readonly cloudAccountPages: ReadCache<Buffer>;
   readonly credentials: CredentialService;
   readonly assets: AssetService;
   readonly policy: PolicyService;
@@ -130,7 +130,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const users = new UserService(storage.db, transactions, clock, config.publicUrl);
     const cloudAccounts = new CloudAccountService(storage.db, transactions);
     // At most 200 accounts a page (~80 KB): 128 pages stay under ~10 MB.
-    const cloudAccountPages = new ReadCache<string>(changes, ['cloud-account'], 128);
+    const cloudAccountPages = new ReadCache<Buffer>(changes, ['cloud-account'], 128);
     const credentials = new CredentialService(storage.db, transactions, box);
     const assets = new AssetService(storage.db, transactions);
     const policy = new PolicyService(storage.db, transactions);

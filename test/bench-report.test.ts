@@ -139,3 +139,44 @@ describe('the benchmark report', () => {
     expect(renderReport(results(0))).toContain('- **The list on sqlite**: 1 of 1 cases at or over 20 ms at p95 at 100,000 keys: name asc with no filter (25.0 ms).');
   });
 });
+
+describe('the framework tax in the benchmark report', () => {
+  /** Results with (f) and a profile of (b): (a) 40 µs, (b) 41 µs at `bRps` req/s, (f) 20 µs at 10,000 req/s. */
+  function withTax(bRps: number): BenchResults {
+    const r = results(0) as unknown as { compared: Record<string, unknown> & { runs: Record<string, unknown>; targets: unknown[] } };
+    r.compared.runs['a'] = rounds(40, 8_000);
+    r.compared.runs['b'] = rounds(41, bRps);
+    r.compared.runs['f'] = rounds(20, 10_000);
+    r.compared.targets.push({ id: 'f', title: '(f) plain Fastify', items: 50, route: 'list', tessera: false });
+    r.compared.memory = { ...(r.compared.memory as object), f: { rssMb: 50, peakMb: 60 } };
+    r.compared['profile'] = {
+      samples: 1_000,
+      requests: 30_000,
+      cpuUsPerRequest: 50,
+      seconds: 3,
+      steps: [
+        { step: 'response write (node:http, socket)', share: 0.5 },
+        { step: 'request log line (pino)', share: 0.25 },
+        { step: 'change check', share: 0.25 },
+      ],
+      top: [{ name: 'writev', where: '(native)', share: 0.4 }],
+    };
+    return r as unknown as BenchResults;
+  }
+
+  it("evaluates (b)/(f) and gives each profiled step in µs per request from (b)'s CPU per request", () => {
+    const met = renderReport(withTax(7_500));
+    expect(targetRow(met, '(b)/(f) throughput')).toMatch(/\| ≥ 0\.70 \| 0\.75 \| met \|$/);
+    expect(met).toContain('(a) 8,000 req/s at 40.0 µs of server CPU per request, (b) 7,500 req/s at 41.0 µs, (f) 10,000 req/s at 20.0 µs.');
+    expect(met).toContain('| request log line (pino) | 25.0% | 10.3 |');
+    expect(met).toContain('| response write (node:http, socket) | 50.0% | 20.5 |');
+    expect(met).not.toContain('is missed: (b) would need');
+    const missed = renderReport(withTax(6_000));
+    expect(targetRow(missed, '(b)/(f) throughput')).toContain('0.60: (b) would need 7,000 req/s, 1,000 more | **missed** |');
+    expect(missed).toContain('The target (b) ≥ 0.70 × (f) is missed: (b) would need 7,000 req/s, 1,000 more (16.7%)');
+  });
+
+  it('renders results without (f) as before', () => {
+    expect(renderReport(results(0))).not.toContain('(b)/(f)');
+  });
+});

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loggableUrl } from '../src/http/logging.ts';
+import pino from 'pino';
+import { loggableUrl, loggerOptions, requestLineLogger, requestLogger } from '../src/http/logging.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, TEST_SECRET, type Harness } from './helpers/harness.ts';
 import { addUser, PASSWORD, sessionCookieOf } from './helpers/people.ts';
@@ -173,5 +174,48 @@ describe('loggableUrl', () => {
     expect(loggableUrl('/invite/short')).toBe('/invite/[redacted]');
     expect(loggableUrl('/x/Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy/y')).toBe('/x/[redacted]/y');
     expect(loggableUrl('/api/v1/users/0193b2c6-1f3e-7d60-b5e9-3b5f6b7c8d9e')).toBe('/api/v1/users/0193b2c6-1f3e-7d60-b5e9-3b5f6b7c8d9e');
+  });
+
+  it('keeps short paths as they are, but still blanks a short invitation link or a JWT fragment', () => {
+    expect(loggableUrl('/api/v1/cloud-accounts')).toBe('/api/v1/cloud-accounts');
+    expect(loggableUrl('/invite/x')).toBe('/invite/[redacted]');
+    expect(loggableUrl('/a/eyJhbGc.eyJz.c2')).toBe('/a/[redacted]');
+    // 32 characters of a path segment: the shortest a token-shaped segment is blanked at.
+    expect(loggableUrl(`/${'A'.repeat(32)}`)).toBe('/[redacted]');
+  });
+});
+
+/** A stream that keeps what pino writes, one line per entry. */
+const lineSink = (written: string[]) =>
+  new Writable({
+    write(chunk, _encoding, done) {
+      written.push(String(chunk));
+      done();
+    },
+  });
+
+describe('requestLogger', () => {
+  it("makes the request's pino child only when it logs, with the request id and the app's redaction", () => {
+    const written: string[] = [];
+    const parent = pino(loggerOptions({ logLevel: 'info' }), lineSink(written));
+    const child = vi.spyOn(parent, 'child');
+    const quiet = requestLogger(parent, { reqId: 'r-quiet' }, {});
+    expect(quiet.level).toBe('info');
+    const logged = requestLogger(parent, { reqId: 'r-1' }, {});
+    expect(child).toHaveBeenCalledTimes(1); // for the level read above, not for the logger that was not used
+    logged.error({ token: 'secret-token-value', detail: 'boom' }, 'unexpected error');
+    logged.error('again');
+    expect(child).toHaveBeenCalledTimes(2);
+    const records = written.map((l) => JSON.parse(l));
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ reqId: 'r-1', token: '[redacted]', detail: 'boom', msg: 'unexpected error' });
+    expect(records[1]).toMatchObject({ reqId: 'r-1', msg: 'again' });
+  });
+
+  it('writes the request line without a redaction pass, with the same fields', () => {
+    const written: string[] = [];
+    const parent = pino(loggerOptions({ logLevel: 'info' }), lineSink(written));
+    requestLineLogger(parent).info({ reqId: 'r-2', method: 'GET', url: '/api/v1/cloud-accounts', status: 200 }, 'request');
+    expect(JSON.parse(written[0]!)).toMatchObject({ level: 30, reqId: 'r-2', method: 'GET', url: '/api/v1/cloud-accounts', status: 200, msg: 'request' });
   });
 });

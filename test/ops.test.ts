@@ -93,6 +93,19 @@ describe.each(DIALECTS)('operations endpoints (%s)', (dialect) => {
     expect(sample(text, 'tessera_auth_total{outcome="failure",reason="no-credentials"}')).toBe(1);
     expect(sample(text, 'tessera_auth_total{outcome="failure",reason="unknown-token-type"}')).toBe(1);
     expect(sample(text, 'tessera_auth_total{outcome="forbidden",reason="not-permitted"}')).toBe(1);
+    // The duration histogram, counted in plain objects and written as prom-client writes one:
+    // cumulative buckets by `le`, the last (+Inf) equal to the count.
+    const one = 'method="GET",route="/api/v1/access-keys/:id"';
+    expect(text).toContain('# TYPE tessera_http_request_duration_seconds histogram');
+    expect(sample(text, `tessera_http_request_duration_seconds_count{${one}}`)).toBe(1);
+    expect(sample(text, `tessera_http_request_duration_seconds_bucket{le="+Inf",${one}}`)).toBe(1);
+    expect(sample(text, `tessera_http_request_duration_seconds_sum{${one}}`)).toBeGreaterThan(0);
+    const buckets = text
+      .split('\n')
+      .filter((l) => l.startsWith('tessera_http_request_duration_seconds_bucket{') && l.includes(one))
+      .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+    expect(buckets).toHaveLength(13);
+    expect(buckets).toEqual([...buckets].sort((x, y) => x - y));
     // Nothing secret in the exposition.
     expect(text).not.toContain(admin);
     expect(text).not.toContain(METRICS_TOKEN);

@@ -88,7 +88,6 @@ export async function makeDataset(dialect: 'sqlite' | 'postgres', target: Genera
     TESSERA_SECRET: BENCH_SECRET,
     TESSERA_PUBLIC_URL: BENCH_PUBLIC_URL,
     TESSERA_METRICS_TOKEN: BENCH_METRICS_TOKEN,
-    LOG_LEVEL: 'warn',
   };
   let schema: string | undefined;
   if (dialect === 'postgres') {

@@ -46,7 +46,7 @@ export async function serve<T extends object>(script: string, args: string[], en
   if (serverCore !== undefined) command.unshift('taskset', '-c', String(serverCore));
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -2,6 +2,9 @@ import type { BenchResults } from '../run.ts';
 import { fmt } from './progress.ts';
 import { median } from './measure.ts';
 
+/** (b) answers at least this share of the requests plain Fastify (f) answers with the same bytes. */
+const TAX_TARGET = 0.7;
+
 /** The connections every load run of the comparison keeps open (results of earlier benchmarks did not record it). */
 const CONNECTIONS_DEFAULT = 50;
 
@@ -56,6 +59,16 @@ export function renderReport(r: BenchResults): string {
   const targets: Array<[string, string, string, boolean]> = [
     ['(b)/(a) throughput', '≥ 0.95', n2(b / a), b / a >= 0.95],
     ['(c)/(a) throughput', '≥ 0.90', n2(c / a), c / a >= 0.9],
+    ...(compared.runs['f'] === undefined
+      ? []
+      : [
+          [
+            "(b)/(f) throughput: Tessera's warm list against plain Fastify 5 sending its bytes, default log level",
+            `≥ ${n2(TAX_TARGET)}`,
+            `${n2(b / rps('f'))}${b / rps('f') >= TAX_TARGET ? '' : `: (b) would need ${n0(TAX_TARGET * rps('f'))} req/s, ${n0(TAX_TARGET * rps('f') - b)} more`}`,
+            b / rps('f') >= TAX_TARGET,
+          ] as [string, string, string, boolean],
+        ]),
     [`added p99 latency (b) − (a), ${CONNECTIONS} connections`, '≤ 0.2 ms', `${n2(p99('b') - p99('a'))} ms`, p99('b') - p99('a') <= 0.2],
     [`added p99 latency (c) − (a), ${CONNECTIONS} connections`, '≤ 0.2 ms', `${n2(p99('c') - p99('a'))} ms`, p99('c') - p99('a') <= 0.2],
     [
@@ -158,7 +171,7 @@ export function renderReport(r: BenchResults): string {
   const spread = widestSpread(compared.runs);
   out.push('## (a)–(c), (e): the cached list route, alternating rounds', '');
   out.push(
-    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${CONNECTIONS} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target, each round on new server processes, each warmed up for ${r.settings.warmup} s; each round starts at the next target. Every server is its own process on the same machine as autocannon (${'authenticationCost' in compared ? "(a) is an app without authentication in (b)'s process" : '(a) included'}); Tessera without a log line per request (the peers log nothing). Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it. Medians of the rounds:`,
+    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${CONNECTIONS} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target, each round on new server processes, each warmed up for ${r.settings.warmup} s; each round starts at the next target. Every server is its own process on the same machine as autocannon (${'authenticationCost' in compared ? "(a) is an app without authentication in (b)'s process" : '(a) included'}); ${'profile' in compared ? "Tessera logs as shipped, one line per request at the default level (written to /dev/null: pino's cost up to the write), where the peers and (f) log nothing" : 'Tessera without a log line per request (the peers log nothing)'}. Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it. Medians of the rounds:`,
     '',
   );
   out.push(
@@ -187,6 +200,7 @@ export function renderReport(r: BenchResults): string {
     '',
   );
 
+  if ('profile' in compared && compared.runs['f'] !== undefined) out.push(...taxSection(r));
   if (cost !== undefined) out.push(...authenticationSection(r, cost));
 
   out.push('### The cold path (d) against its reference', '');
@@ -430,6 +444,45 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
       `The cold target against ${peer.title} is missed by ${n1(tessera.cold - peer.cold)} µs (round by round Tessera's cold authentication added ${range(tessera.coldRounds)} µs, ${peer.title}'s ${range(peer.coldRounds)} µs). On the same route, (d)'s reference (a raw Ed25519 verification and one indexed lookup of the key, nothing else checked) adds ${n1(reference)} µs, ${reference >= peer.cold ? `${n1(reference - peer.cold)} µs more than ${peer.title}'s whole authentication` : `${n1(peer.cold - reference)} µs less than ${peer.title}'s`}; Tessera's cold authentication costs ${n1(tessera.cold - reference)} µs more than the reference, for what the reference leaves out (every pinned claim, the key's state, the constant-time hash compare, the caches filled, the usage count).`,
     );
   }
+  out.push('');
+  return out;
+}
+
+/**
+ * The framework tax: (a) and (b) against plain Fastify sending the same bytes (f), and where
+ * (b)'s server CPU goes, from the profile (each step's share of the busy samples times (b)'s
+ * median CPU per request).
+ */
+function taxSection(r: BenchResults): string[] {
+  const { compared } = r;
+  const profile = compared.profile;
+  const cpu = (id: string) => med(compared.runs[id]!, 'cpuUsPerRequest');
+  const rps = (id: string) => med(compared.runs[id]!, 'rps');
+  const [a, b, f] = [rps('a'), rps('b'), rps('f')];
+  const out: string[] = ['### The framework tax: (a) and (b) against plain Fastify (f)', ''];
+  out.push(
+    `(f) is plain Fastify 5 answering \`GET /api/v1/cloud-accounts\` with the bytes and headers of (b)'s answer (taken from (b)'s server at start; x-request-id is its own request id), in the same rounds: one route, no hook, no schema, no log line. Medians: (a) ${n0(a)} req/s at ${n1(cpu('a'))} µs of server CPU per request, (b) ${n0(b)} req/s at ${n1(cpu('b'))} µs, (f) ${n0(f)} req/s at ${n1(cpu('f'))} µs. (b)/(f) ${n2(b / f)}, (a)/(f) ${n2(a / f)}, (b)/(a) ${n2(b / a)}; by CPU per request, (b) costs ${n2(cpu('b') / cpu('f'))}× (f), ${n1(cpu('b') - cpu('f'))} µs more per request.`,
+    '',
+  );
+  if (b / f < TAX_TARGET) {
+    const missing = TAX_TARGET * f - b;
+    out.push(
+      `The target (b) ≥ ${n2(TAX_TARGET)} × (f) is missed: (b) would need ${n0(TAX_TARGET * f)} req/s, ${n0(missing)} more (${n1((missing / b) * 100)}%); at (f)'s throughput that is a request costing at most ${n1(cpu('f') / TAX_TARGET)} µs of server CPU, against (b)'s ${n1(cpu('b'))} µs. Where (b)'s time goes is below; the largest steps are ${profile.steps
+        .slice(0, 3)
+        .map((x) => `${x.step} (${n1(x.share * cpu('b'))} µs)`)
+        .join(', ')}.`,
+      '',
+    );
+  }
+  out.push(
+    `Where (b)'s server time goes: a CPU profile (V8's sampler through node:inspector, a sample every 100 µs) of a server as (b)'s, over one ${profile.seconds} s load run after its warm-up (${fmt(profile.requests)} requests, ${fmt(profile.samples)} busy samples; ${n1(profile.cpuUsPerRequest)} µs CPU per request under the profiler). Each busy sample is filed under the innermost frame on its stack that belongs to a step (bench/lib/profile.ts): a library call inside a hook is that hook's, the socket write that \`reply.send\` starts is the write's. µs per request: the step's share of the samples times (b)'s median ${n1(cpu('b'))} µs of server CPU per request in the rounds above (the profile sees the main thread only; /proc counts every thread and the kernel's work for it).`,
+    '',
+  );
+  out.push('| step | share of busy samples | µs per request |', '| --- | --- | --- |');
+  for (const x of profile.steps) out.push(`| ${x.step} | ${n1(x.share * 100)}% | ${n1(x.share * cpu('b'))} |`);
+  out.push('');
+  out.push('The functions with the most self time in that profile:', '', '| function | where | share |', '| --- | --- | --- |');
+  for (const x of profile.top) out.push(`| \`${x.name}\` | ${x.where} | ${n1(x.share * 100)}% |`);
   out.push('');
   return out;
 }

@@ -13,22 +13,29 @@
  * second app of the same process serves without authentication, as a fixed Global Viewer
  * (bench/lib/unauthenticated-route.ts) on its own port.
  *
+ * With BENCH_PROFILE set (a file name), the first SIGUSR2 starts a CPU profile (node:inspector)
+ * and the second stops it and writes it there: the profile covers the window the benchmark
+ * measures, not the start-up.
+ *
  * Prints one JSON line `{ "port": N, "offPort": M }` when listening; stops on SIGTERM.
  */
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { AccessKeyAuthenticator } from '../../src/access-keys/access-key.auth.ts';
 import { accountScopeOf, permissionsOf, type Grant } from '../../src/auth/permissions.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
-import { createLogger } from '../../src/http/logging.ts';
+import pino from 'pino';
+import { loggerOptions } from '../../src/http/logging.ts';
 import { unauthenticatedRoute } from '../lib/unauthenticated-route.ts';
 import { listeningPort } from '../lib/processes.ts';
 
 const mode = process.argv[2];
 if (mode !== 'auth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, cold or ref');
 const config = loadConfig();
-const ctx = await createContext(config, createLogger(config));
+const ctx = await createContext(config, pino(loggerOptions(config), pino.destination({ dest: '/dev/null', sync: true })));
 if (mode === 'cold') {
   const cold = new AccessKeyAuthenticator(ctx.storage.db, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
   cold.onUse(ctx.usage.record);
@@ -60,16 +67,28 @@ if (mode === 'ref') {
     return { ok: true, principal: viewer };
   });
 }
-const app = await buildApp(ctx, { logRequests: false });
+const app = await buildApp(ctx);
 await app.listen({ host: '127.0.0.1', port: 0 });
 // Authentication off, in this same process: a second app on the same context serves the routes
 // named without it. A process can run the same code faster or slower than another for its whole
 // life, so what authentication adds is measured between two apps of one process.
 const openPaths = process.argv.slice(3);
-const open = openPaths.length === 0 ? undefined : await buildApp(ctx, { logRequests: false, onRoute: unauthenticatedRoute(...openPaths) });
+const open = openPaths.length === 0 ? undefined : await buildApp(ctx, { onRoute: unauthenticatedRoute(...openPaths) });
 await open?.listen({ host: '127.0.0.1', port: 0 });
 ctx.start();
 process.stdout.write(`${JSON.stringify({ port: listeningPort(app.server), ...(open === undefined ? {} : { offPort: listeningPort(open.server) }) })}\n`);
+const profileFile = process.env['BENCH_PROFILE'];
+if (profileFile !== undefined) {
+  const session = new Session();
+  session.connect();
+  let profiling = false;
+  process.on('SIGUSR2', () => {
+    profiling = !profiling;
+    // A sample every 100 µs: a request costs tens of µs, and a run is a few seconds.
+    if (profiling) session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 100 }, () => session.post('Profiler.start')));
+    else session.post('Profiler.stop', (error, result) => writeFileSync(profileFile, error === null ? JSON.stringify(result.profile) : `error: ${error.message}`));
+  });
+}
 process.once('SIGINT', () => process.exit(0));
 process.once('SIGTERM', () => {
   void Promise.all([app.close(), open?.close()])

@@ -26,6 +26,17 @@ export class ReadCache<V> {
     });
   }
 
+  /**
+   * The kept answer for `key`, without a promise: the hot path. Undefined when there is none
+   * (or the bus is not live); then `get` reads it (and counts the miss).
+   */
+  cached(key: string): V | undefined {
+    if (!this.changes.live) return undefined;
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) this.stats.hits++;
+    return cached;
+  }
+
   async get(key: string, load: () => Promise<V>): Promise<V> {
     if (this.changes.live) {
       const cached = this.#entries.get(key);

@@ -1,10 +1,94 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Context } from '../context.ts';
 import { RedisRateLimiter } from '../rate-limit/redis-rate-limiter.ts';
 
 /** Label for requests that matched no route: one series, whatever paths scanners try. */
 const UNMATCHED = 'unmatched';
+
+/** The request duration histogram's upper bounds, seconds. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** What was counted of one method and route pattern. */
+interface RouteCounts {
+  readonly method: string;
+  readonly route: string;
+  /** Answers by status code. */
+  readonly statuses: Map<number, number>;
+  /** Answers per duration bucket (not cumulative): index i holds durations ≤ DURATION_BUCKETS[i] and above the bound before; the last, those above every bound. */
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * Request and authentication counts, kept in plain objects: a request costs a map lookup and
+ * a few additions, where prom-client's labelled counters and histograms hash their label
+ * objects on every call. Turned into Prometheus series when scraped.
+ */
+export class RequestCounts {
+  readonly #routes = new Map<string, RouteCounts>();
+  readonly #auth = new Map<string, { outcome: string; reason: string; count: number }>();
+
+  /** Counts one answer of `route` (a route pattern, or UNMATCHED). */
+  answered(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`;
+    let counts = this.#routes.get(key);
+    if (counts === undefined) {
+      counts = { method, route, statuses: new Map(), buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+      this.#routes.set(key, counts);
+    }
+    counts.statuses.set(status, (counts.statuses.get(status) ?? 0) + 1);
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++;
+    counts.buckets[bucket]!++;
+    counts.sum += seconds;
+    counts.count++;
+  }
+
+  /** Counts one authentication outcome. */
+  auth(outcome: string, reason: string): void {
+    const key = `${outcome} ${reason}`;
+    const entry = this.#auth.get(key);
+    if (entry === undefined) this.#auth.set(key, { outcome, reason, count: 1 });
+    else entry.count++;
+  }
+
+  routes(): Iterable<RouteCounts> {
+    return this.#routes.values();
+  }
+
+  authOutcomes(): Iterable<{ outcome: string; reason: string; count: number }> {
+    return this.#auth.values();
+  }
+
+  /**
+   * The duration histogram as a metric for a prom-client registry (`registerMetric`): the
+   * series prom-client's own Histogram writes (`_bucket` by `le`, cumulative, `_sum`, `_count`).
+   */
+  durationMetric(name: string, help: string) {
+    const routes = this.#routes;
+    return {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => {
+        const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+        for (const r of routes.values()) {
+          const labels = { method: r.method, route: r.route };
+          let cumulative = 0;
+          r.buckets.forEach((n, i) => {
+            cumulative += n;
+            values.push({ metricName: `${name}_bucket`, labels: { le: i < DURATION_BUCKETS.length ? DURATION_BUCKETS[i]! : '+Inf', ...labels }, value: cumulative });
+          });
+          values.push({ metricName: `${name}_sum`, labels, value: r.sum }, { metricName: `${name}_count`, labels, value: r.count });
+        }
+        return { name, help, type: 'histogram', aggregator: 'sum', values };
+      },
+    };
+  }
+}
 
 /**
  * The Prometheus metrics of one Tessera instance, in their own registry (several apps may
@@ -13,33 +97,37 @@ const UNMATCHED = 'unmatched';
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'method' | 'route' | 'status'>;
-  readonly #duration: Histogram<'method' | 'route'>;
-  readonly #auth: Counter<'outcome' | 'reason'>;
+  readonly #requests = new RequestCounts();
   readonly #lag: Histogram;
 
   constructor(ctx: Context) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
 
-    this.#requests = new Counter({
+    // Requests are counted in plain objects (see RequestCounts) and exported when scraped.
+    const requests = this.#requests;
+    new Counter({
       name: 'tessera_http_requests_total',
       help: 'HTTP requests answered, by method, route pattern and status.',
       labelNames: ['method', 'route', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const r of requests.routes()) for (const [status, n] of r.statuses) this.inc({ method: r.method, route: r.route, status: String(status) }, n);
+      },
     });
-    this.#duration = new Histogram({
-      name: 'tessera_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by method and route pattern.',
-      labelNames: ['method', 'route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
-    this.#auth = new Counter({
+    this.registry.registerMetric(
+      requests.durationMetric('tessera_http_request_duration_seconds', 'Time to answer an HTTP request, by method and route pattern.') as never,
+    );
+    new Counter({
       name: 'tessera_auth_total',
       help: 'Authentication outcomes on non-public routes: success (reason = how: api-key, user-token, session), failure (reason = why), refused (a valid key used from outside its allowlist or over its rate limit: reason ip-not-allowed or rate-limited), forbidden (authenticated but not permitted).',
       labelNames: ['outcome', 'reason'],
       registers,
+      collect() {
+        this.reset();
+        for (const a of requests.authOutcomes()) this.inc({ outcome: a.outcome, reason: a.reason }, a.count);
+      },
     });
     this.#lag = new Histogram({
       name: 'tessera_change_propagation_seconds',
@@ -208,16 +296,17 @@ export class Metrics {
 
   /** Counts one answered request (called from onResponse). */
   observe(request: FastifyRequest, reply: FastifyReply): void {
-    const route = request.is404 ? UNMATCHED : (request.routeOptions.url ?? UNMATCHED);
-    const status = String(reply.statusCode);
-    this.#requests.inc({ method: request.method, route, status });
-    this.#duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    const access = request.routeOptions.config?.access;
-    if (request.is404 || access === undefined || access === 'public') return;
-    if (request.principal !== null) this.#auth.inc({ outcome: 'success', reason: request.principal.via });
-    else if (request.authFailure !== null) this.#auth.inc({ outcome: 'failure', reason: request.authFailure });
-    else if (request.authRefusal !== null) this.#auth.inc({ outcome: 'refused', reason: request.authRefusal });
-    else if (reply.statusCode === 403) this.#auth.inc({ outcome: 'forbidden', reason: 'not-permitted' });
+    // One read of routeOptions (a getter that builds an object); a 404 may have no route config.
+    const config = request.routeOptions.config as (FastifyContextConfig & { url?: string }) | undefined;
+    const route = config?.url ?? UNMATCHED;
+    const status = reply.statusCode;
+    this.#requests.answered(request.method, route, status, reply.elapsedTime / 1000);
+    const access = config?.access;
+    if (route === UNMATCHED || access === undefined || access === 'public') return;
+    if (request.principal !== null) this.#requests.auth('success', request.principal.via);
+    else if (request.authFailure !== null) this.#requests.auth('failure', request.authFailure);
+    else if (request.authRefusal !== null) this.#requests.auth('refused', request.authRefusal);
+    else if (status === 403) this.#requests.auth('forbidden', 'not-permitted');
   }
 
   /** The text exposition format Prometheus scrapes. */
