@@ -125,6 +125,30 @@ test('has no critical or serious axe violation: the page, an open operation, the
   expect(await seriousAxeFindings(page)).toEqual([]);
 });
 
+test("the version badges read at 4.5:1 (regression: teal on Swagger UI's grey, 1.3:1, which axe let pass)", async ({ page }) => {
+  await openDocs(page);
+  const badges = page.locator('.info .title small pre');
+  await expect(badges).toHaveText(['1', 'OAS 3.1']);
+  const ratios = await badges.evaluateAll((nodes) =>
+    nodes.map((pre) => {
+      const luminance = (css: string) => {
+        const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((c) => {
+          const v = Number(c) / 255;
+          return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const text = luminance(getComputedStyle(pre).color);
+      // The first background that is painted, from the text outwards.
+      let painted: Element = pre;
+      while (painted.parentElement && /^rgba\(.*, 0\)$|^transparent$/.test(getComputedStyle(painted).backgroundColor)) painted = painted.parentElement;
+      const back = luminance(getComputedStyle(painted).backgroundColor);
+      return (Math.max(text, back) + 0.05) / (Math.min(text, back) + 0.05);
+    }),
+  );
+  for (const ratio of ratios) expect(ratio).toBeGreaterThanOrEqual(4.5);
+});
+
 test.describe('on a phone', () => {
   test.use({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 });
 

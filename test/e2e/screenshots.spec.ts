@@ -7,9 +7,15 @@ import { cli, openAccessKeys, signIn } from './helpers.ts';
 import { adminToken, seedInventory } from './seed.ts';
 
 const DIR = 'docs/screenshots';
-const shot = (page: Page, name: string) => page.screenshot({ path: `${DIR}/${name}.png` });
+/** After the page's requests have settled, with animations run to their end (the phone menu slides in). */
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: `${DIR}/${name}.png`, animations: 'disabled', fullPage });
+}
 
 test('screenshots of the main pages', async ({ page, request }) => {
+  // One long walk through every page: more than the suite's minute on a busy machine.
+  test.setTimeout(300_000);
   const { accounts } = await seedInventory(request, adminToken('inventory-connector'));
   cli(['keys', 'create', '--name', 'siem-export', '--role', 'global-viewer', '--expires', '1y']);
   cli(['keys', 'create', '--name', 'nightly-report', '--role', `cloud-account-viewer:${accounts[0]!.id},${accounts[2]!.id}`, '--days', '12']);
@@ -21,6 +27,7 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await signIn(page);
   await page.goto('/dashboard');
   await expect(page.getByText('Cloud accounts by vendor')).toBeVisible();
+  await expect(page.getByText('Access keys expiring within 7 days')).toBeVisible();
   await shot(page, 'dashboard');
 
   await openAccessKeys(page);
@@ -63,7 +70,8 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await page.goto('/assets');
   await page.getByRole('row').filter({ hasText: 'web-frontend-1' }).click();
   await expect(page.getByRole('heading', { name: 'web-frontend-1' })).toBeVisible();
-  await page.screenshot({ path: `${DIR}/asset-details.png`, fullPage: true });
+  await expect(page.getByRole('region', { name: 'Network' })).toContainText('203.0.113.10');
+  await shot(page, 'asset-details', true);
   await page.goto('/cloud-accounts');
   await expect(page.getByText('Production (AWS)')).toBeVisible();
   await expect(page.getByRole('grid', { name: 'Cloud accounts' }).getByText('AWS connector').first()).toBeVisible();
@@ -76,7 +84,26 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await shot(page, 'cves');
   await page.goto('/reports');
   await expect(page.getByRole('table', { name: 'CVE findings by severity' })).toBeVisible();
-  await page.screenshot({ path: `${DIR}/reports.png`, fullPage: true });
+  await shot(page, 'reports', true);
+
+  // The API homepage; the list of keys with its filters read as values; the Authorize dialog.
+  await page.goto('/docs');
+  await expect(page.getByRole('heading', { name: /Tessera API/ })).toBeVisible({ timeout: 30_000 });
+  await shot(page, 'api-homepage');
+  const keysList = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/api/v1/access-keys"])');
+  await keysList.locator('.opblock-summary').first().click();
+  await expect(keysList.locator('tr[data-param-name="status"]')).toContainText('Available values');
+  await keysList.evaluate((block) => {
+    block.scrollIntoView();
+    (document.activeElement as HTMLElement | null)?.blur();
+  });
+  await shot(page, 'api-homepage-operation');
+  await keysList.locator('.opblock-summary').first().click();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.getByRole('button', { name: 'Authorize' }).first().click();
+  await expect(page.getByRole('dialog').getByLabel('API access key or user token')).toBeVisible();
+  await shot(page, 'api-homepage-authorize');
+  await page.keyboard.press('Escape');
 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('/configuration/api-access-keys');
@@ -84,4 +111,7 @@ test('screenshots of the main pages', async ({ page, request }) => {
   await shot(page, 'access-keys-narrow');
   await page.getByRole('button', { name: 'Main menu' }).click();
   await shot(page, 'menu-narrow');
+  await page.goto('/docs');
+  await expect(page.getByRole('heading', { name: /Tessera API/ })).toBeVisible({ timeout: 30_000 });
+  await shot(page, 'api-homepage-narrow');
 });

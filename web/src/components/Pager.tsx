@@ -1,30 +1,7 @@
-import { useState } from 'react';
+import { type CursorPages, PAGE_SIZES } from '../lib/url-state';
 import { Button, Select } from './ui';
 
-/**
- * Cursor pagination state: the cursors of the pages visited so far, so that "Previous" needs
- * no offset and every page is one indexed query on the server, however large the table.
- * `view` names the sort and filters the cursors belong to: when it changes, the pages start
- * over at once (a cursor is never sent with a sort or filter it was not made for).
- */
-export function useCursorPages(view: string, initialSize = 50) {
-  const [state, setState] = useState<{ view: string; stack: (string | undefined)[] }>({ view, stack: [undefined] });
-  const [size, setSize] = useState(initialSize);
-  const stack = state.view === view ? state.stack : [undefined];
-  return {
-    cursor: stack[stack.length - 1],
-    page: stack.length,
-    size,
-    setSize: (n: number) => {
-      setSize(n);
-      setState({ view, stack: [undefined] });
-    },
-    next: (cursor: string) => setState({ view, stack: [...stack, cursor] }),
-    previous: () => setState({ view, stack: stack.length > 1 ? stack.slice(0, -1) : stack }),
-  };
-}
-
-const SIZES = [25, 50, 100, 200].map((n) => ({ id: String(n), label: String(n) }));
+const SIZES = PAGE_SIZES.map((n) => ({ id: String(n), label: String(n) }));
 
 export function Pager({
   pages,
@@ -33,7 +10,7 @@ export function Pager({
   noun,
   prefetch,
 }: {
-  pages: ReturnType<typeof useCursorPages>;
+  pages: CursorPages;
   shown: number;
   nextCursor: string | null | undefined;
   noun: string;

@@ -19,3 +19,5 @@ export const ASSET_TYPE_TITLES: Record<Asset['type'], string> = {
   'virtual-network': 'Virtual network',
   'security-group': 'Security group',
 };
+/** The choices of a list's Vendor filter. */
+export const VENDOR_FILTERS = [{ id: 'any', label: 'Any vendor' }, ...VENDORS.map((v) => ({ id: v, label: VENDOR_TITLES[v] }))];

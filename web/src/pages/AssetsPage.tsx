@@ -1,17 +1,22 @@
 /** Main Menu > Assets: the inventory of cloud resources, and one asset's details at /assets/<id>. */
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Cell, Column, Input, Label, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { ApiError, messageFor } from '../api/errors';
 import { useCloudAccounts } from '../api/queries';
 import type { Asset, AssetQuery } from '../api/types';
 import { PageHeader } from '../components/Layout';
-import { Pager, useCursorPages } from '../components/Pager';
+import { Pager } from '../components/Pager';
 import { Banner, Icon, Select } from '../components/ui';
 import { formatDateTime } from '../lib/format';
-import { ASSET_TYPE_TITLES, EXPOSURE_TITLES, VENDOR_TITLES, VENDORS } from '../lib/vendors';
+import { offered, useListAddress, useOpenFromList, useTypedFilter, useUrlPages, useUrlState } from '../lib/url-state';
+import { ASSET_TYPE_TITLES, EXPOSURE_TITLES, VENDOR_FILTERS, VENDOR_TITLES } from '../lib/vendors';
+
+const LIST_DEFAULTS = { name: '', account: 'any', vendor: 'any', type: 'any', exposure: 'any' } as const;
+const TYPE_FILTERS = [{ id: 'any', label: 'Any type' }, ...Object.entries(ASSET_TYPE_TITLES).map(([id, label]) => ({ id, label }))];
+const EXPOSURE_FILTERS = [{ id: 'any', label: 'Any exposure' }, ...Object.entries(EXPOSURE_TITLES).map(([id, label]) => ({ id, label }))];
 
 const SEVERITY_BADGE = { critical: 'badge-expired', high: 'badge-expired', medium: 'badge-expiring', low: 'badge-neutral' } as const;
 
@@ -23,12 +28,13 @@ function AssetDetails({ id }: { id: string }) {
     retry: false,
   });
   const accounts = useCloudAccounts();
+  const listAddress = useListAddress('/assets');
   const a = asset.data;
   const accountName = a ? (accounts.data?.find((x) => x.id === a.accountId)?.displayName ?? a.accountId) : '';
   return (
     <>
       <p>
-        <Link to="/assets">← All assets</Link>
+        <Link to={listAddress}>← All assets</Link>
       </p>
       {asset.isError && <Banner>{messageFor(asset.error)}</Banner>}
       {a && (
@@ -182,19 +188,15 @@ function AssetDetails({ id }: { id: string }) {
 }
 
 function AssetList() {
-  const navigate = useNavigate();
+  const open = useOpenFromList();
   const accounts = useCloudAccounts();
-  const [account, setAccount] = useState('any');
-  const [vendor, setVendor] = useState('any');
-  const [type, setType] = useState('any');
-  const [exposure, setExposure] = useState('any');
-  const [nameInput, setNameInput] = useState('');
-  const [name, setName] = useState('');
-  useEffect(() => {
-    const t = setTimeout(() => setName(nameInput.trim()), 250);
-    return () => clearTimeout(t);
-  }, [nameInput]);
-  const pages = useCursorPages(JSON.stringify([account, vendor, type, exposure, name]));
+  const [filters, setFilters] = useUrlState(LIST_DEFAULTS);
+  const { account, name } = filters;
+  const vendor = offered(filters.vendor, VENDOR_FILTERS);
+  const type = offered(filters.type, TYPE_FILTERS);
+  const exposure = offered(filters.exposure, EXPOSURE_FILTERS);
+  const [nameInput, setNameInput] = useTypedFilter(name, (typed) => setFilters({ name: typed }));
+  const pages = useUrlPages();
   const query: AssetQuery = {
     limit: pages.size,
     cursor: pages.cursor,
@@ -225,34 +227,16 @@ function AssetList() {
           label="Cloud account"
           options={[{ id: 'any', label: 'Any account' }, ...(accounts.data ?? []).map((a) => ({ id: a.id, label: a.displayName }))]}
           value={account}
-          onChange={setAccount}
+          onChange={(value) => setFilters({ account: value })}
           className="filter"
         />
-        <Select
-          label="Vendor"
-          options={[{ id: 'any', label: 'Any vendor' }, ...VENDORS.map((v) => ({ id: v, label: VENDOR_TITLES[v] }))]}
-          value={vendor}
-          onChange={setVendor}
-          className="filter"
-        />
-        <Select
-          label="Type"
-          options={[{ id: 'any', label: 'Any type' }, ...Object.entries(ASSET_TYPE_TITLES).map(([id, label]) => ({ id, label }))]}
-          value={type}
-          onChange={setType}
-          className="filter"
-        />
-        <Select
-          label="Exposure"
-          options={[{ id: 'any', label: 'Any exposure' }, ...Object.entries(EXPOSURE_TITLES).map(([id, label]) => ({ id, label }))]}
-          value={exposure}
-          onChange={setExposure}
-          className="filter"
-        />
+        <Select label="Vendor" options={VENDOR_FILTERS} value={vendor} onChange={(value) => setFilters({ vendor: value })} className="filter" />
+        <Select label="Type" options={TYPE_FILTERS} value={type} onChange={(value) => setFilters({ type: value })} className="filter" />
+        <Select label="Exposure" options={EXPOSURE_FILTERS} value={exposure} onChange={(value) => setFilters({ exposure: value })} className="filter" />
       </div>
       {list.isError && <Banner>{messageFor(list.error)}</Banner>}
       <div className="table-wrap">
-        <Table aria-label="Assets" className="table stack-on-narrow" onRowAction={(key) => void navigate(`/assets/${encodeURIComponent(String(key))}`)}>
+        <Table aria-label="Assets" className="table stack-on-narrow" onRowAction={(key) => open(`/assets/${encodeURIComponent(String(key))}`)}>
           <TableHeader>
             <Column isRowHeader>Name</Column>
             <Column>Type</Column>

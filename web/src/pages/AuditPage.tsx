@@ -1,5 +1,5 @@
 /** Main Menu > Configuration > Audit: every change, who made it, from where. A row opens its detail. */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Cell, Column, Row, Table, TableBody, TableHeader } from 'react-aria-components';
 import { AUDIT_ACTIONS, AUDIT_CATEGORIES } from '../../../src/audit/audit-event.ts';
@@ -7,14 +7,16 @@ import { api, call } from '../api/client';
 import { messageFor } from '../api/errors';
 import type { AuditEvent, AuditQuery } from '../api/types';
 import { PageHeader } from '../components/Layout';
-import { Pager, useCursorPages } from '../components/Pager';
+import { Pager } from '../components/Pager';
 import { Banner, Button, Select, TextField, Window } from '../components/ui';
 import { formatDateTime } from '../lib/format';
+import { offered, useTypedFilter, useUrlPages, useUrlState } from '../lib/url-state';
 
 const SPECIAL: Record<string, string> = { cves: 'CVEs' };
 const words = (s: string) => SPECIAL[s] ?? s.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
 const CATEGORIES = [{ id: 'any', label: 'Any category' }, ...AUDIT_CATEGORIES.map((c) => ({ id: c, label: words(c) }))];
 const ACTIONS = [{ id: 'any', label: 'Any action' }, ...AUDIT_ACTIONS.map((a) => ({ id: a, label: words(a) }))];
+const FILTER_DEFAULTS = { from: '', to: '', actor: '', category: 'any', action: 'any' } as const;
 
 /** A yyyy-mm-dd from a date input, as the start of that day in the viewer's time zone. */
 function dayStart(value: string, plusDays = 0): string | undefined {
@@ -24,18 +26,13 @@ function dayStart(value: string, plusDays = 0): string | undefined {
 }
 
 export function AuditPage() {
-  const [from, setFrom] = useState('');
-  const [to, setTo] = useState('');
-  const [actorInput, setActorInput] = useState('');
-  const [actor, setActor] = useState('');
-  const [category, setCategory] = useState('any');
-  const [action, setAction] = useState('any');
+  const [filters, setFilters] = useUrlState(FILTER_DEFAULTS);
+  const { from, to, actor } = filters;
+  const category = offered(filters.category, CATEGORIES);
+  const action = offered(filters.action, ACTIONS);
+  const [actorInput, setActorInput] = useTypedFilter(actor, (typed) => setFilters({ actor: typed }));
   const [open, setOpen] = useState<AuditEvent | null>(null);
-  useEffect(() => {
-    const t = setTimeout(() => setActor(actorInput.trim()), 300);
-    return () => clearTimeout(t);
-  }, [actorInput]);
-  const pages = useCursorPages(JSON.stringify([from, to, actor, category, action]));
+  const pages = useUrlPages();
 
   const fromIso = dayStart(from);
   const toIso = dayStart(to, 1);
@@ -64,20 +61,17 @@ export function AuditPage() {
         description="Every change made in Tessera — by people, API access keys and the command line — with its time, actor and address. Select a row to see what changed."
       />
       <div className="filters" role="search" aria-label="Filter audit events">
-        <TextField label="From" type="date" value={from} onChange={setFrom} className="filter" />
-        <TextField label="To" type="date" value={to} onChange={setTo} error={rangeError} />
+        <TextField label="From" type="date" value={from} onChange={(value) => setFilters({ from: value })} className="filter" />
+        <TextField label="To" type="date" value={to} onChange={(value) => setFilters({ to: value })} error={rangeError} />
         <TextField label="User" value={actorInput} onChange={setActorInput} placeholder="email, or key:<name>" />
-        <Select label="Category" options={CATEGORIES} value={category} onChange={setCategory} className="filter" />
-        <Select label="Action" options={ACTIONS} value={action} onChange={setAction} className="filter" />
+        <Select label="Category" options={CATEGORIES} value={category} onChange={(value) => setFilters({ category: value })} className="filter" />
+        <Select label="Action" options={ACTIONS} value={action} onChange={(value) => setFilters({ action: value })} className="filter" />
         {(from || to || actorInput || category !== 'any' || action !== 'any') && (
           <Button
             variant="quiet"
             onPress={() => {
-              setFrom('');
-              setTo('');
               setActorInput('');
-              setCategory('any');
-              setAction('any');
+              setFilters(FILTER_DEFAULTS);
             }}
           >
             Clear filters

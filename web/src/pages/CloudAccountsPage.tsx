@@ -7,10 +7,11 @@ import { ApiError, messageFor } from '../api/errors';
 import type { CloudAccount, CloudAccountQuery, CreateCredentialBody, Credential } from '../api/types';
 import { useSession } from '../auth/session';
 import { PageHeader } from '../components/Layout';
-import { Pager, useCursorPages } from '../components/Pager';
+import { Pager } from '../components/Pager';
 import { Banner, Button, Icon, InfoTip, RowActions, Select, TextField, Window } from '../components/ui';
 import { formatDateTime } from '../lib/format';
-import { ACCOUNT_ID_LABELS, STATUS_TITLES, VENDOR_TITLES, VENDORS } from '../lib/vendors';
+import { offered, useUrlPages, useUrlState } from '../lib/url-state';
+import { ACCOUNT_ID_LABELS, STATUS_TITLES, VENDOR_FILTERS, VENDOR_TITLES, VENDORS } from '../lib/vendors';
 
 type Vendor = CloudAccount['vendor'];
 const VENDOR_OPTIONS = VENDORS.map((v) => ({ id: v, label: VENDOR_TITLES[v] }));
@@ -26,6 +27,8 @@ const SECRET_FIELDS: Record<Vendor, { id: keyof CreateCredentialBody['secret']; 
   ],
   gcp: [{ id: 'serviceAccountKey', label: 'Service account JSON key', multiline: true }],
 };
+const STATUS_FILTERS = [{ id: 'any', label: 'Any status' }, ...Object.entries(STATUS_TITLES).map(([id, label]) => ({ id, label }))];
+const LIST_DEFAULTS = { vendor: 'any', status: 'any' } as const;
 const STATUS_BADGE: Record<CloudAccount['status'], string> = { connected: 'badge-active', 'connected-with-warnings': 'badge-expiring', error: 'badge-expired' };
 
 export function useCredentials(enabled: boolean) {
@@ -190,11 +193,12 @@ export function CloudAccountsPage() {
   const canWrite = may('cloud-accounts:write');
   const canCredentials = may('credentials:read');
   const queries = useQueryClient();
-  const [vendor, setVendor] = useState('any');
-  const [status, setStatus] = useState('any');
+  const [filters, setFilters] = useUrlState(LIST_DEFAULTS);
+  const vendor = offered(filters.vendor, VENDOR_FILTERS);
+  const status = offered(filters.status, STATUS_FILTERS);
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
-  const pages = useCursorPages(JSON.stringify([vendor, status]));
+  const pages = useUrlPages();
   const query: CloudAccountQuery = {
     limit: pages.size,
     cursor: pages.cursor,
@@ -239,14 +243,8 @@ export function CloudAccountsPage() {
       />
       {notice && <Banner tone="success">{notice}</Banner>}
       <div className="filters" role="search" aria-label="Filter cloud accounts">
-        <Select label="Vendor" options={[{ id: 'any', label: 'Any vendor' }, ...VENDOR_OPTIONS]} value={vendor} onChange={setVendor} className="filter" />
-        <Select
-          label="Status"
-          options={[{ id: 'any', label: 'Any status' }, ...Object.entries(STATUS_TITLES).map(([id, label]) => ({ id, label }))]}
-          value={status}
-          onChange={setStatus}
-          className="filter"
-        />
+        <Select label="Vendor" options={VENDOR_FILTERS} value={vendor} onChange={(value) => setFilters({ vendor: value })} className="filter" />
+        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={(value) => setFilters({ status: value })} className="filter" />
       </div>
       {list.isError && <Banner>{messageFor(list.error)}</Banner>}
       <div className="table-wrap">

@@ -1,5 +1,5 @@
 /** Main Menu > Configuration > Users: invite people, manage their roles, resend or revoke invitations. */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Cell, Column, Form, Input, Label, Row, SearchField, Table, TableBody, TableHeader } from 'react-aria-components';
 import { DISPLAY_NAME_MAX_LENGTH, visibleLength } from '../../../src/shared/limits.ts';
@@ -9,18 +9,20 @@ import { useAccountNames } from '../api/queries';
 import type { InvitedUser, ManagedUser, UserQuery } from '../api/types';
 import { CopyButton } from '../components/CopyButton';
 import { PageHeader } from '../components/Layout';
-import { Pager, useCursorPages } from '../components/Pager';
+import { Pager } from '../components/Pager';
 import { draftsFromGrants, grantsFromDrafts, newRoleDraft, RoleBlocks, validateRoles, type RoleDraft } from '../components/RoleBlocks';
 import { Banner, Button, Icon, RowActions, Select, TextField, Window } from '../components/ui';
 import { useSession } from '../auth/session';
 import { formatDateTime, relative } from '../lib/format';
 import { grantLabel } from '../lib/roles';
+import { offered, useTypedFilter, useUrlPages, useUrlState } from '../lib/url-state';
 
 const STATUS_FILTERS = [
   { id: 'any', label: 'Any status' },
   { id: 'active', label: 'Active' },
   { id: 'pending', label: 'Pending invitation' },
 ];
+const LIST_DEFAULTS = { q: '', status: 'any' } as const;
 
 type Dialog =
   | { kind: 'invite' }
@@ -123,22 +125,18 @@ function UserForm({
 export function UsersPage() {
   const queries = useQueryClient();
   const { user: me } = useSession();
-  const [q, setQ] = useState('');
-  const [debounced, setDebounced] = useState('');
-  const [status, setStatus] = useState('any');
+  const [filters, setFilters] = useUrlState(LIST_DEFAULTS);
+  const status = offered(filters.status, STATUS_FILTERS);
+  const [q, setQ] = useTypedFilter(filters.q, (typed) => setFilters({ q: typed }));
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<string | undefined>();
   const accountNames = useAccountNames();
-  useEffect(() => {
-    const t = setTimeout(() => setDebounced(q.trim()), 250);
-    return () => clearTimeout(t);
-  }, [q]);
-  const pages = useCursorPages(JSON.stringify([debounced, status]));
+  const pages = useUrlPages();
 
   const query: UserQuery = {
     limit: pages.size,
     cursor: pages.cursor,
-    ...(debounced ? { q: debounced } : {}),
+    ...(filters.q ? { q: filters.q } : {}),
     ...(status !== 'any' ? { status: status as UserQuery['status'] } : {}),
   };
   const list = useQuery({ queryKey: ['users', query], queryFn: () => call(api.GET('/api/v1/users', { params: { query } })), placeholderData: keepPreviousData });
@@ -182,7 +180,7 @@ export function UsersPage() {
             <Input placeholder="Email or name" />
           </div>
         </SearchField>
-        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={setStatus} className="filter" />
+        <Select label="Status" options={STATUS_FILTERS} value={status} onChange={(value) => setFilters({ status: value })} className="filter" />
       </div>
       {list.isError && <Banner>{messageFor(list.error)}</Banner>}
       <div className="table-wrap">

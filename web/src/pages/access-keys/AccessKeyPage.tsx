@@ -15,6 +15,7 @@ import { PageHeader } from '../../components/Layout';
 import { Banner, Button } from '../../components/ui';
 import { formatDateTime, relative } from '../../lib/format';
 import { ROLE_TITLES } from '../../lib/roles';
+import { useListAddress } from '../../lib/url-state';
 import { StatusBadge } from './AccessKeysPage';
 import { useKeyActions } from './KeyActions';
 
@@ -57,7 +58,8 @@ export function AccessKeyPage() {
   const { id = '' } = useParams();
   const navigate = useNavigate();
   const accountNames = useAccountNames();
-  const actions = useKeyActions({ onRemoved: () => void navigate(LIST_PATH) });
+  const listAddress = useListAddress(LIST_PATH);
+  const actions = useKeyActions({ onRemoved: () => void navigate(listAddress) });
   const key = useQuery({ queryKey: ['access-keys', id], queryFn: () => call(api.GET('/api/v1/access-keys/{id}', { params: { path: { id } } })) });
   const activity = useQuery({
     queryKey: ['access-keys', id, 'activity'],
@@ -75,7 +77,7 @@ export function AccessKeyPage() {
   return (
     <>
       <p>
-        <Link to={LIST_PATH}>← All API access keys</Link>
+        <Link to={listAddress}>← All API access keys</Link>
       </p>
       {key.isError && <Banner>{messageFor(key.error)}</Banner>}
       {actions.notice !== undefined && <Banner tone="success">{actions.notice}</Banner>}

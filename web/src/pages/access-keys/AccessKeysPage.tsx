@@ -4,18 +4,17 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useNavigate } from 'react-router';
 import { Button as AriaButton, Cell, Column, Row, SearchField, Input, Label, Table, TableBody, TableHeader, type SortDescriptor } from 'react-aria-components';
 import { api, call } from '../../api/client';
 import { messageFor } from '../../api/errors';
 import { useAccessKeyPolicy, useAccountNames } from '../../api/queries';
 import type { AccessKey, AccessKeyQuery, NewAccessKey } from '../../api/types';
 import { PageHeader } from '../../components/Layout';
-import { Pager, useCursorPages } from '../../components/Pager';
+import { Pager } from '../../components/Pager';
 import { Banner, Button, Icon, RowActions, Select } from '../../components/ui';
 import { formatDateTime, relative } from '../../lib/format';
 import { grantLabel, ROLE_TITLES, ROLES } from '../../lib/roles';
-import { useUrlState } from '../../lib/url-state';
+import { offered, useOpenFromList, useTypedFilter, useUrlPages, useUrlState } from '../../lib/url-state';
 import { KeyDetailsWindow } from './KeyDetailsWindow';
 import { KeyDialog } from './KeyDialog';
 import { useKeyActions } from './KeyActions';
@@ -45,15 +44,6 @@ const STATUS_FILTERS = [
   { id: 'expired', label: 'Expired' },
 ];
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
-
 /** The list's filters and sort, as they appear in the address (the dashboard links here with ?status=expiring-7). */
 const LIST_DEFAULTS = { name: '', role: 'any', status: 'any', sort: 'createdAt', order: 'desc' } as const;
 
@@ -76,9 +66,10 @@ type Dialog = { kind: 'add' } | { kind: 'details'; key: NewAccessKey } | { kind:
 export function AccessKeysPage() {
   const queries = useQueryClient();
   const [listState, setListState] = useUrlState(LIST_DEFAULTS);
-  const nameFilter = listState.name;
-  const role = ROLE_FILTERS.some((f) => f.id === listState.role) ? listState.role : 'any';
-  const status = STATUS_FILTERS.some((f) => f.id === listState.status) ? listState.status : 'any';
+  const name = listState.name;
+  const [nameFilter, setNameFilter] = useTypedFilter(name, (typed) => setListState({ name: typed }));
+  const role = offered(listState.role, ROLE_FILTERS);
+  const status = offered(listState.status, STATUS_FILTERS);
   const sort: SortDescriptor = {
     column: Object.hasOwn(SERVER_SORT, listState.sort) ? listState.sort : LIST_DEFAULTS.sort,
     direction: listState.order === 'asc' ? 'ascending' : 'descending',
@@ -88,8 +79,7 @@ export function AccessKeysPage() {
   const [pageNotice, setNotice] = useState<string | undefined>();
   const actions = useKeyActions();
   const notice = pageNotice ?? actions.notice;
-  const navigate = useNavigate();
-  const name = useDebounced(nameFilter.trim(), 250);
+  const open = useOpenFromList();
   const accountNames = useAccountNames();
   const policy = useAccessKeyPolicy();
   const marked = useRef(false);
@@ -100,7 +90,7 @@ export function AccessKeysPage() {
     setDialog(null);
     requestAnimationFrame(() => addButton.current?.focus());
   };
-  const pages = useCursorPages(JSON.stringify([sort.column, sort.direction, name, role, status]));
+  const pages = useUrlPages();
 
   const queryFor = (order: SortDescriptor, cursor: string | undefined): AccessKeyQuery => ({
     limit: pages.size,
@@ -157,7 +147,7 @@ export function AccessKeysPage() {
       <ExpiringSoonBanner filtered={status === EXPIRING_SOON_FILTER} onShow={() => setListState({ name: '', role: 'any', status: EXPIRING_SOON_FILTER })} />
 
       <div className="filters" role="search" aria-label="Filter access keys">
-        <SearchField value={nameFilter} onChange={(name) => setListState({ name })} className="field search">
+        <SearchField value={nameFilter} onChange={setNameFilter} className="field search">
           <Label>Name</Label>
           <div className="search-box">
             <Icon name="search" />
@@ -188,7 +178,7 @@ export function AccessKeysPage() {
           sortDescriptor={sort}
           onSortChange={(next) => void prefetch(queryFor(next, undefined)).finally(() => setSort(next))}
           className="table keys-table stack-on-narrow"
-          onRowAction={(id) => void navigate(`/configuration/api-access-keys/${String(id)}`)}
+          onRowAction={(id) => open(`/configuration/api-access-keys/${String(id)}`)}
         >
           <TableHeader>
             <Column id="name" isRowHeader allowsSorting className="col-name">

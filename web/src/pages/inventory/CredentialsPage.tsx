@@ -9,11 +9,10 @@ import { EmptyState } from '../../components/EmptyState';
 import { PageHeader } from '../../components/Layout';
 import { Banner, Button, Icon, Select } from '../../components/ui';
 import { formatDateTime } from '../../lib/format';
-import { useUrlState } from '../../lib/url-state';
-import { VENDOR_TITLES, VENDORS } from '../../lib/vendors';
+import { offered, useUrlState } from '../../lib/url-state';
+import { VENDOR_FILTERS, VENDOR_TITLES } from '../../lib/vendors';
 import { CredentialForm, useCredentials } from '../CloudAccountsPage';
 
-const VENDOR_FILTERS = [{ id: 'any', label: 'Any vendor' }, ...VENDORS.map((v) => ({ id: v, label: VENDOR_TITLES[v] }))];
 const FILTER_DEFAULTS = { vendor: 'any' } as const;
 
 const secretFields = (c: Credential) =>
@@ -27,7 +26,7 @@ export function CredentialsPage() {
   const queries = useQueryClient();
   const credentials = useCredentials(true);
   const [filters, setFilters] = useUrlState(FILTER_DEFAULTS);
-  const vendor = VENDOR_FILTERS.some((f) => f.id === filters.vendor) ? filters.vendor : 'any';
+  const vendor = offered(filters.vendor, VENDOR_FILTERS);
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string | undefined>();
   const all = credentials.data ?? [];
