@@ -15,15 +15,15 @@ import { storedAllowedCidrs, storedRateLimit } from './access-key.repository.ts'
 
 /** What authentication needs to know of a key, kept in memory between changes. */
 interface KeyState {
-  expiresAtMs: number;
-  tokenHash: Buffer;
+  readonly expiresAtMs: number;
+  readonly tokenHash: Buffer;
   /** After a roll with a grace period: the replaced token's hash, accepted until `previousUntilMs`. */
-  previousTokenHash: Buffer | null;
-  previousUntilMs: number;
-  disabled: boolean;
-  principal: Principal;
+  readonly previousTokenHash: Buffer | null;
+  readonly previousUntilMs: number;
+  readonly disabled: boolean;
+  readonly principal: Principal;
   /** Null when the key has neither an allowlist nor a rate limit (most keys): nothing more to check. */
-  guard: KeyGuard | null;
+  readonly guard: KeyGuard | null;
 }
 
 /** A key's allowlist (parsed once, when its state is loaded) and rate limit. */
@@ -36,6 +36,8 @@ interface KeyGuard {
    * key given another window starts afresh.
    */
   counter: string;
+  /** The `ratelimit-limit` header's value, written once. */
+  limitHeader: string;
 }
 
 /** A verified token: the key it belongs to and its hash, which says whether it is the key's current or replaced token. */
@@ -43,6 +45,12 @@ interface VerifiedToken {
   token: string;
   keyId: string;
   hash: Buffer;
+  /**
+   * The key state this token was last compared with, and what it is there. A state is never
+   * changed, only replaced, so the hashes are compared again only when the state is new.
+   */
+  comparedWith: KeyState | null;
+  role: 'current' | 'previous' | 'neither';
 }
 
 export interface AccessKeyAuthOptions {
@@ -75,7 +83,12 @@ type StateRow = Pick<
 > &
   Omit<GrantRow, 'holder_id'>;
 
-const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
+/**
+ * The verified-token cache's key: the signature's last 16 characters (96 bits of it). Hashing
+ * this short text is what a warm request pays; a hit is still checked against the whole token.
+ */
+const TOKEN_KEY_LENGTH = 16;
+const tokenCacheKey = (token: string): string => token.slice(-TOKEN_KEY_LENGTH);
 
 /** `untilMs`: when this token stops working (its expiry, or the end of a roll's grace period). */
 type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date; untilMs: number; guard: KeyGuard | null } | { ok: false; reason: string };
@@ -106,8 +119,9 @@ const IP_NOT_ALLOWED = Object.freeze({
  */
 export class AccessKeyAuthenticator {
   /**
-   * Verified tokens by their signature segment (a short key, cheap to hash on every request),
-   * each with its whole text, compared on every hit: a token that differs anywhere misses.
+   * Verified tokens by the end of their signature (tokenCacheKey: a short key, cheap to hash on
+   * every request), each with its whole text, compared on every hit: a token that differs
+   * anywhere misses.
    */
   readonly #verified: BoundedCache<string, VerifiedToken>;
   readonly #states: BoundedCache<string, KeyState | null>;
@@ -119,11 +133,6 @@ export class AccessKeyAuthenticator {
   /** The in-process limiter, asked synchronously; undefined when the limit is shared (Redis). */
   readonly #localLimiter: MemoryRateLimiter | undefined;
   readonly #sharedLimiter: RateLimiter;
-  /**
-   * Requests already counted against their key's rate limit: one whose body arrived after a
-   * change is admitted again (access-control's preHandler), and must not be counted twice.
-   */
-  readonly #counted = new WeakSet<FastifyRequest>();
   /** The key-state read, compiled once (Kysely's builder costs more than the lookup): each use binds only the id. */
   readonly #stateQuery: CompiledQuery<StateRow>;
   /** Cache lookups since start, read by `/metrics` (src/ops). Counting only: no behaviour depends on it. */
@@ -200,21 +209,24 @@ export class AccessKeyAuthenticator {
       return { ok: false, reason: 'ip-not-allowed', refusal: IP_NOT_ALLOWED };
     }
     const limit = guard.rateLimit;
-    if (limit === null || this.#counted.has(request)) {
+    // A request whose body arrived after a change is admitted again (access-control's
+    // preHandler): it was counted the first time.
+    if (limit === null || request.rateLimitCounted) {
       this.#useListener?.(result.keyId, request.ip, result.at);
       return { ok: true, principal: result.principal };
     }
-    this.#counted.add(request);
+    request.rateLimitCounted = true;
     const windowMs = limit.perSeconds * 1000;
-    if (this.#localLimiter !== undefined) return this.#limited(result, limit, this.#localLimiter.hit(guard.counter, windowMs), request);
-    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, limit, window, request));
+    if (this.#localLimiter !== undefined) return this.#limited(result, guard, this.#localLimiter.hit(guard.counter, windowMs, result.at.getTime()), request);
+    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, guard, window, request));
   }
 
   /** The answer for a request counted as `window.count` in its window; the headers as @fastify/rate-limit writes them. */
-  #limited(result: Extract<KeyCheck, { ok: true }>, limit: KeyRateLimit, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+  #limited(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+    const limit = guard.rateLimit as KeyRateLimit;
     const resetSeconds = String(Math.max(0, Math.ceil((window.resetAt - result.at.getTime()) / 1000)));
     const headers: Record<string, string> = {
-      'ratelimit-limit': String(limit.requests),
+      'ratelimit-limit': guard.limitHeader,
       'ratelimit-remaining': String(Math.max(0, limit.requests - window.count)),
       'ratelimit-reset': resetSeconds,
     };
@@ -269,8 +281,8 @@ export class AccessKeyAuthenticator {
       const current = timingSafeEqual(hash, state.tokenHash);
       const previous = state.previousTokenHash !== null && timingSafeEqual(hash, state.previousTokenHash);
       if (!current && !previous) return { ok: false, reason: 'token-mismatch' };
-      verified = { token, keyId, hash };
-      this.#verified.set(signatureSegment(token), verified);
+      verified = { token, keyId, hash, comparedWith: null, role: 'neither' };
+      this.#verified.set(tokenCacheKey(token), verified);
     } else {
       this.cacheStats.tokenHits++;
       state = await this.#state(verified.keyId);
@@ -280,7 +292,7 @@ export class AccessKeyAuthenticator {
   }
 
   #verifiedToken(token: string): VerifiedToken | undefined {
-    const entry = this.#verified.get(signatureSegment(token));
+    const entry = this.#verified.get(tokenCacheKey(token));
     return entry !== undefined && entry.token === token ? entry : undefined;
   }
 
@@ -292,11 +304,19 @@ export class AccessKeyAuthenticator {
   #usable(verified: VerifiedToken, state: KeyState): KeyCheck {
     if (state.disabled) return { ok: false, reason: 'disabled' };
     const now = this.clock();
+    if (verified.comparedWith !== state) {
+      verified.role = verified.hash.equals(state.tokenHash)
+        ? 'current'
+        : state.previousTokenHash !== null && verified.hash.equals(state.previousTokenHash)
+          ? 'previous'
+          : 'neither';
+      verified.comparedWith = state;
+    }
     let untilMs: number;
-    if (verified.hash.equals(state.tokenHash)) {
+    if (verified.role === 'current') {
       untilMs = state.expiresAtMs;
       if (untilMs <= now.getTime()) return { ok: false, reason: 'expired' };
-    } else if (state.previousTokenHash === null || !verified.hash.equals(state.previousTokenHash)) {
+    } else if (verified.role === 'neither') {
       return { ok: false, reason: 'rolled' };
     } else {
       untilMs = state.previousUntilMs;
@@ -358,5 +378,6 @@ function guardOf(row: StateRow): KeyGuard | null {
     allowlist: allowedCidrs.length === 0 ? null : new AddressAllowlist(allowedCidrs),
     rateLimit,
     counter: rateLimit === null ? '' : `key:${row.id}:${rateLimit.perSeconds}`,
+    limitHeader: rateLimit === null ? '' : String(rateLimit.requests),
   };
 }
