@@ -7,6 +7,7 @@ import { accountScopeOf, permissionsOf, type Grant } from '../auth/permissions.t
 import type { Principal } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { ChangeBus } from '../changes/change-bus.ts';
+import type { Storage } from '../db/database.ts';
 import type { AccessKeyRow, Database } from '../db/schema.ts';
 import { MemoryRateLimiter, type RateLimiter, type WindowCount } from '../rate-limit/rate-limiter.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
@@ -133,13 +134,21 @@ export class AccessKeyAuthenticator {
   /** The in-process limiter, asked synchronously; undefined when the limit is shared (Redis). */
   readonly #localLimiter: MemoryRateLimiter | undefined;
   readonly #sharedLimiter: RateLimiter;
-  /** The key-state read, compiled once (Kysely's builder costs more than the lookup): each use binds only the id. */
+  /**
+   * The key-state read, compiled once (Kysely's builder costs more than the lookup). On SQLite
+   * the same SQL is also prepared on the raw handle: Kysely's executor (its connection mutex,
+   * its promises) costs more than the indexed read itself on every cold request.
+   */
   readonly #stateQuery: CompiledQuery<StateRow>;
+  readonly #sqliteStateRead: ((keyId: string) => StateRow[]) | undefined;
   /** Cache lookups since start, read by `/metrics` (src/ops). Counting only: no behaviour depends on it. */
   readonly cacheStats = { tokenHits: 0, tokenMisses: 0, stateHits: 0, stateMisses: 0 };
 
+  readonly #db: Kysely<Database>;
+  readonly #sqlite: Storage['sqlite'];
+
   constructor(
-    private readonly db: Kysely<Database>,
+    storage: Pick<Storage, 'db' | 'sqlite'>,
     private readonly tokens: TokenService,
     private readonly changes: ChangeBus,
     private readonly clock: () => Date,
@@ -149,7 +158,9 @@ export class AccessKeyAuthenticator {
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
     this.#sharedLimiter = options.rateLimiter ?? new MemoryRateLimiter(clock);
     this.#localLimiter = this.#sharedLimiter instanceof MemoryRateLimiter ? this.#sharedLimiter : undefined;
-    this.#stateQuery = db
+    this.#db = storage.db;
+    this.#sqlite = storage.sqlite;
+    this.#stateQuery = storage.db
       .selectFrom('access_keys')
       .innerJoin('access_key_grants', 'access_key_grants.key_id', 'access_keys.id')
       .select([
@@ -169,6 +180,8 @@ export class AccessKeyAuthenticator {
       ])
       .where('access_keys.id', '=', '')
       .compile();
+    const statement = storage.sqlite?.prepare<[string], StateRow>(this.#stateQuery.sql);
+    this.#sqliteStateRead = statement === undefined ? undefined : (keyId) => statement.all(keyId);
     // A key's state holds its principal, whose account scope names cloud accounts.
     changes.subscribe(['access-key', 'cloud-account'], (change) => {
       this.#generation++;
@@ -337,6 +350,14 @@ export class AccessKeyAuthenticator {
     return access;
   }
 
+  /**
+   * The key state's rows through Kysely: on PostgreSQL, and on SQLite while a transaction is
+   * open on the connection (a direct read would see its uncommitted writes; Kysely waits for it).
+   */
+  async #readState(keyId: string): Promise<StateRow[]> {
+    return (await this.#db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
+  }
+
   async #state(keyId: string): Promise<KeyState | null> {
     // Until the change bus is live, changes by other processes could be missed: ask SQL.
     if (this.changes.live) {
@@ -348,7 +369,7 @@ export class AccessKeyAuthenticator {
     }
     this.cacheStats.stateMisses++;
     const generation = this.#generation;
-    const rows = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
+    const rows = this.#sqliteStateRead !== undefined && this.#sqlite?.inTransaction === false ? this.#sqliteStateRead(keyId) : await this.#readState(keyId);
     const row = rows[0];
     let state: KeyState | null = null;
     if (row !== undefined) {
