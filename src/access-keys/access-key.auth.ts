@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CompiledQuery, Kysely } from 'kysely';
 import { grantsFromRows, type GrantRow } from '../auth/grants.ts';
@@ -290,11 +290,11 @@ export class AccessKeyAuthenticator {
       const keyId = check.claims.sub;
       state = await this.#state(keyId);
       if (state === null) return { ok: false, reason: 'unknown-key' };
-      const hash = createHash('sha256').update(token, 'utf8').digest();
-      const current = timingSafeEqual(hash, state.tokenHash);
-      const previous = state.previousTokenHash !== null && timingSafeEqual(hash, state.previousTokenHash);
+      const tokenHash = hash('sha256', token, 'buffer');
+      const current = timingSafeEqual(tokenHash, state.tokenHash);
+      const previous = state.previousTokenHash !== null && timingSafeEqual(tokenHash, state.previousTokenHash);
       if (!current && !previous) return { ok: false, reason: 'token-mismatch' };
-      verified = { token, keyId, hash, comparedWith: null, role: 'neither' };
+      verified = { token, keyId, hash: tokenHash, comparedWith: state, role: current ? 'current' : 'previous' };
       this.#verified.set(tokenCacheKey(token), verified);
     } else {
       this.cacheStats.tokenHits++;
