@@ -443,7 +443,7 @@ async function baseline(dataset: Dataset) {
         if (!result.ok) throw new Error(`a pool key was refused: ${result.reason}`);
       },
     };
-    const cold = new AccessKeyAuthenticator(ctx.storage.db, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+    const cold = new AccessKeyAuthenticator(ctx.storage, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
     cold.onUse(ctx.usage.record);
     const viewerRequest = () => ({ headers: { authorization: `Bearer ${dataset.keys.viewer}` }, ip: '127.0.0.1' }) as unknown as FastifyRequest;
     const request = viewerRequest();

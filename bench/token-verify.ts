@@ -79,7 +79,7 @@ try {
   });
   const key = (await ctx.signingKeys.verificationKey(parts[0]!.kid))!;
   const coldWith = (tokens: TokenService) => {
-    const cold = new AccessKeyAuthenticator(ctx.storage.db, tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+    const cold = new AccessKeyAuthenticator(ctx.storage, tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
     cold.onUse(ctx.usage.record);
     return cold;
   };

@@ -69,10 +69,10 @@ function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
  * (`config.account`). Only for a request that succeeded: a failed one may name an account that
  * does not exist, and filing those would let a key grow its record with invented ids.
  */
-function requestAccount(request: FastifyRequest, status: number): string | undefined {
+function requestAccount(request: FastifyRequest, config: FastifyRequest['routeOptions']['config'], status: number): string | undefined {
   if (status >= 400) return undefined;
   if (request.activityAccountId !== null) return request.activityAccountId;
-  const source = request.routeOptions.config.account;
+  const source = config.account;
   if (source === undefined) return undefined;
   const value = (source.from === 'params' ? request.params : request.query) as Record<string, unknown> | undefined;
   const id = value?.[source.name];
@@ -125,14 +125,16 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   app.addHook('onResponse', (request, reply, done) => {
     const caller = request.caller;
     if (caller !== null && caller.kind === 'access-key') {
+      // Read once: Fastify builds routeOptions afresh on every read.
+      const config = request.routeOptions.config;
       ctx.activity.record(
         {
           keyId: caller.id,
           method: request.method,
-          route: routes.template(request.routeOptions.url ?? ''),
+          route: routes.template(config.url ?? ''),
           status: reply.statusCode,
           ip: request.ip,
-          accountId: requestAccount(request, reply.statusCode),
+          accountId: requestAccount(request, config, reply.statusCode),
         },
         ctx.clock(),
       );

@@ -123,7 +123,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     // when there is one; else counted here, in a limiter of their own (asked synchronously, and
     // apart from the sign-in counts, which a flood of keys' counters must not push out).
     const keyLimiter = config.redisUrl === undefined ? new MemoryRateLimiter(clock) : rateLimiter;
-    const accessKeyAuth = new AccessKeyAuthenticator(storage.db, tokens, changes, clock, { rateLimiter: keyLimiter });
+    const accessKeyAuth = new AccessKeyAuthenticator(storage, tokens, changes, clock, { rateLimiter: keyLimiter });
     accessKeyAuth.onAddressRefused(new RefusedAddressAudit(transactions, keyLimiter, log).record);
     authenticator.useBearer('accessKey', accessKeyAuth.verify);
     const accessKeys = new AccessKeyService(storage.db, transactions, tokens, clock, config.maxKeyDays);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessKeyAuthenticator } from '../src/access-keys/access-key.auth.ts';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/http/logging.ts';
@@ -161,6 +162,27 @@ describe.each(DIALECTS)('access-key caches (%s)', (dialect) => {
     const reborn = await h.key([{ role: 'global-viewer' }], { name: 'reborn' });
     await expectRefused(old.token);
     expect((await accounts(reborn.token)).statusCode).toBe(200);
+  });
+
+  it('reads a key never from a transaction still open, so an edit rolled back is never seen', async () => {
+    const key = await h.key([{ role: 'global-viewer' }]);
+    const cold = new AccessKeyAuthenticator(h.ctx.storage, h.ctx.tokens, h.ctx.changes, h.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const edit = h.ctx.storage.db.transaction().execute(async (trx) => {
+      await trx.updateTable('access_keys').set({ disabled_at: h.clock().toISOString() }).where('id', '=', key.id).execute();
+      await held;
+      throw new Error('rolled back');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let settled = false;
+    const checked = cold.check(key.token).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // PostgreSQL reads outside the transaction at once; SQLite's one connection waits for it to end.
+    if (dialect === 'sqlite') expect(settled).toBe(false);
+    release();
+    await expect(edit).rejects.toThrow('rolled back');
+    expect(await checked).toMatchObject({ ok: true, keyId: key.id });
   });
 
   it('re-scopes a key when a cloud account it names is deleted', async () => {

@@ -285,6 +285,20 @@ describe.each(DIALECTS)('a key guarded by an allowlist and a rate limit (%s)', (
       expect(h.ctx.accessKeyAuth.cacheStats.stateMisses).toBe(misses);
     });
 
+    it('counts a request admitted again before its handler once, and a changed limit is in the next answer', async () => {
+      const key = await createKey({ rateLimit: { requests: 5, perSeconds: 60 } });
+      expect((await from(key.token, '198.51.100.1')).headers).toMatchObject({ 'ratelimit-limit': '5', 'ratelimit-remaining': '4' });
+      // The same request verified twice (access-control's preHandler after a change): one count.
+      const request = { ip: '198.51.100.1', headers: {} } as unknown as Parameters<typeof h.ctx.accessKeyAuth.verify>[1];
+      expect(await h.ctx.accessKeyAuth.verify(key.token, request)).toMatchObject({ ok: true, headers: { 'ratelimit-remaining': '3' } });
+      expect(await h.ctx.accessKeyAuth.verify(key.token, request)).toMatchObject({ ok: true });
+      expect((await from(key.token, '198.51.100.1')).headers).toMatchObject({ 'ratelimit-remaining': '2' });
+      // Another number of requests in the same window length: the same window, the new limit.
+      await api('PATCH', `/api/v1/access-keys/${key.id}`, { rateLimit: { requests: 7, perSeconds: 60 } });
+      await settleChanges(h);
+      expect((await from(key.token, '198.51.100.1')).headers).toMatchObject({ 'ratelimit-limit': '7', 'ratelimit-remaining': '3' });
+    });
+
     it('refuses limits out of bounds, naming the field', async () => {
       for (const [rateLimit, pointer] of [
         [{ requests: 0, perSeconds: 10 }, '/rateLimit/requests'],

@@ -5,7 +5,7 @@ import { decodeProtectedHeader, SignJWT, UnsecuredJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../src/auth/secret-box.ts';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
-import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
+import { TOKEN_AUDIENCE, TOKEN_TYPES, TokenService } from '../src/auth/tokens.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, TEST_PUBLIC_URL, type Harness } from './helpers/harness.ts';
 import { addUser, PASSWORD } from './helpers/people.ts';
@@ -178,6 +178,22 @@ describe.each(DIALECTS)('API key tokens (%s)', (dialect) => {
       ok: false,
       reason: 'malformed',
     });
+  });
+
+  it('tells the kind of a token by its header however many header texts are in use, and only a known typ', async () => {
+    const { token } = await h.key([{ role: 'global-viewer' }]);
+    const [headerB64] = token.split('.') as [string];
+    const header = JSON.parse(Buffer.from(headerB64, 'base64url').toString()) as Record<string, unknown>;
+    const withHeader = (changes: Record<string, unknown>) =>
+      `${Buffer.from(JSON.stringify({ ...header, ...changes })).toString('base64url')}.${token.slice(headerB64.length + 1)}`;
+    // More header texts than are remembered as recent, asked in turn (a key each, both kinds).
+    const tokens = [0, 1, 2, 3, 4, 5].flatMap((n) => [
+      [withHeader({ kid: `k${n}` }), 'accessKey'],
+      [withHeader({ kid: `k${n}`, typ: TOKEN_TYPES.user }), 'user'],
+      [withHeader({ kid: `k${n}`, typ: 'JWT' }), undefined],
+    ]);
+    for (let round = 0; round < 2; round++) for (const [text, kind] of tokens) expect(TokenService.peekKind(text!), text).toBe(kind);
+    expect(TokenService.peekKind(token)).toBe('accessKey');
   });
 
   it('refuses oversized credentials before parsing, with a 4xx', async () => {

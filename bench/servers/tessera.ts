@@ -37,7 +37,7 @@ if (mode !== 'auth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode:
 const config = loadConfig();
 const ctx = await createContext(config, pino(loggerOptions(config), pino.destination({ dest: '/dev/null', sync: true })));
 if (mode === 'cold') {
-  const cold = new AccessKeyAuthenticator(ctx.storage.db, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+  const cold = new AccessKeyAuthenticator(ctx.storage, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
   cold.onUse(ctx.usage.record);
   ctx.authenticator.useBearer('accessKey', cold.verify);
 }

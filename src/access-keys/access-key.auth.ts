@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CompiledQuery, Kysely } from 'kysely';
 import { grantsFromRows, type GrantRow } from '../auth/grants.ts';
@@ -7,6 +7,7 @@ import { accountScopeOf, permissionsOf, type Grant } from '../auth/permissions.t
 import type { Principal } from '../auth/principal.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { ChangeBus } from '../changes/change-bus.ts';
+import type { Storage } from '../db/database.ts';
 import type { AccessKeyRow, Database } from '../db/schema.ts';
 import { MemoryRateLimiter, type RateLimiter, type WindowCount } from '../rate-limit/rate-limiter.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
@@ -15,15 +16,15 @@ import { storedAllowedCidrs, storedRateLimit } from './access-key.repository.ts'
 
 /** What authentication needs to know of a key, kept in memory between changes. */
 interface KeyState {
-  expiresAtMs: number;
-  tokenHash: Buffer;
+  readonly expiresAtMs: number;
+  readonly tokenHash: Buffer;
   /** After a roll with a grace period: the replaced token's hash, accepted until `previousUntilMs`. */
-  previousTokenHash: Buffer | null;
-  previousUntilMs: number;
-  disabled: boolean;
-  principal: Principal;
+  readonly previousTokenHash: Buffer | null;
+  readonly previousUntilMs: number;
+  readonly disabled: boolean;
+  readonly principal: Principal;
   /** Null when the key has neither an allowlist nor a rate limit (most keys): nothing more to check. */
-  guard: KeyGuard | null;
+  readonly guard: KeyGuard | null;
 }
 
 /** A key's allowlist (parsed once, when its state is loaded) and rate limit. */
@@ -36,6 +37,8 @@ interface KeyGuard {
    * key given another window starts afresh.
    */
   counter: string;
+  /** The `ratelimit-limit` header's value, written once. */
+  limitHeader: string;
 }
 
 /** A verified token: the key it belongs to and its hash, which says whether it is the key's current or replaced token. */
@@ -43,6 +46,12 @@ interface VerifiedToken {
   token: string;
   keyId: string;
   hash: Buffer;
+  /**
+   * The key state this token was last compared with, and what it is there. A state is never
+   * changed, only replaced, so the hashes are compared again only when the state is new.
+   */
+  comparedWith: KeyState | null;
+  role: 'current' | 'previous' | 'neither';
 }
 
 export interface AccessKeyAuthOptions {
@@ -75,7 +84,12 @@ type StateRow = Pick<
 > &
   Omit<GrantRow, 'holder_id'>;
 
-const signatureSegment = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
+/**
+ * The verified-token cache's key: the signature's last 16 characters (96 bits of it). Hashing
+ * this short text is what a warm request pays; a hit is still checked against the whole token.
+ */
+const TOKEN_KEY_LENGTH = 16;
+const tokenCacheKey = (token: string): string => token.slice(-TOKEN_KEY_LENGTH);
 
 /** `untilMs`: when this token stops working (its expiry, or the end of a roll's grace period). */
 type KeyCheck = { ok: true; keyId: string; principal: Principal; at: Date; untilMs: number; guard: KeyGuard | null } | { ok: false; reason: string };
@@ -106,8 +120,9 @@ const IP_NOT_ALLOWED = Object.freeze({
  */
 export class AccessKeyAuthenticator {
   /**
-   * Verified tokens by their signature segment (a short key, cheap to hash on every request),
-   * each with its whole text, compared on every hit: a token that differs anywhere misses.
+   * Verified tokens by the end of their signature (tokenCacheKey: a short key, cheap to hash on
+   * every request), each with its whole text, compared on every hit: a token that differs
+   * anywhere misses.
    */
   readonly #verified: BoundedCache<string, VerifiedToken>;
   readonly #states: BoundedCache<string, KeyState | null>;
@@ -120,17 +135,20 @@ export class AccessKeyAuthenticator {
   readonly #localLimiter: MemoryRateLimiter | undefined;
   readonly #sharedLimiter: RateLimiter;
   /**
-   * Requests already counted against their key's rate limit: one whose body arrived after a
-   * change is admitted again (access-control's preHandler), and must not be counted twice.
+   * The key-state read, compiled once (Kysely's builder costs more than the lookup). On SQLite
+   * the same SQL is also prepared on the raw handle: Kysely's executor (its connection mutex,
+   * its promises) costs more than the indexed read itself on every cold request.
    */
-  readonly #counted = new WeakSet<FastifyRequest>();
-  /** The key-state read, compiled once (Kysely's builder costs more than the lookup): each use binds only the id. */
   readonly #stateQuery: CompiledQuery<StateRow>;
+  readonly #sqliteStateRead: ((keyId: string) => StateRow[]) | undefined;
   /** Cache lookups since start, read by `/metrics` (src/ops). Counting only: no behaviour depends on it. */
   readonly cacheStats = { tokenHits: 0, tokenMisses: 0, stateHits: 0, stateMisses: 0 };
 
+  readonly #db: Kysely<Database>;
+  readonly #sqlite: Storage['sqlite'];
+
   constructor(
-    private readonly db: Kysely<Database>,
+    storage: Pick<Storage, 'db' | 'sqlite'>,
     private readonly tokens: TokenService,
     private readonly changes: ChangeBus,
     private readonly clock: () => Date,
@@ -140,7 +158,9 @@ export class AccessKeyAuthenticator {
     this.#states = new BoundedCache(options.stateCacheSize ?? 100_000);
     this.#sharedLimiter = options.rateLimiter ?? new MemoryRateLimiter(clock);
     this.#localLimiter = this.#sharedLimiter instanceof MemoryRateLimiter ? this.#sharedLimiter : undefined;
-    this.#stateQuery = db
+    this.#db = storage.db;
+    this.#sqlite = storage.sqlite;
+    this.#stateQuery = storage.db
       .selectFrom('access_keys')
       .innerJoin('access_key_grants', 'access_key_grants.key_id', 'access_keys.id')
       .select([
@@ -160,6 +180,8 @@ export class AccessKeyAuthenticator {
       ])
       .where('access_keys.id', '=', '')
       .compile();
+    const statement = storage.sqlite?.prepare<[string], StateRow>(this.#stateQuery.sql);
+    this.#sqliteStateRead = statement === undefined ? undefined : (keyId) => statement.all(keyId);
     // A key's state holds its principal, whose account scope names cloud accounts.
     changes.subscribe(['access-key', 'cloud-account'], (change) => {
       this.#generation++;
@@ -200,21 +222,24 @@ export class AccessKeyAuthenticator {
       return { ok: false, reason: 'ip-not-allowed', refusal: IP_NOT_ALLOWED };
     }
     const limit = guard.rateLimit;
-    if (limit === null || this.#counted.has(request)) {
+    // A request whose body arrived after a change is admitted again (access-control's
+    // preHandler): it was counted the first time.
+    if (limit === null || request.rateLimitCounted) {
       this.#useListener?.(result.keyId, request.ip, result.at);
       return { ok: true, principal: result.principal };
     }
-    this.#counted.add(request);
+    request.rateLimitCounted = true;
     const windowMs = limit.perSeconds * 1000;
-    if (this.#localLimiter !== undefined) return this.#limited(result, limit, this.#localLimiter.hit(guard.counter, windowMs), request);
-    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, limit, window, request));
+    if (this.#localLimiter !== undefined) return this.#limited(result, guard, this.#localLimiter.hit(guard.counter, windowMs, result.at.getTime()), request);
+    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, guard, window, request));
   }
 
   /** The answer for a request counted as `window.count` in its window; the headers as @fastify/rate-limit writes them. */
-  #limited(result: Extract<KeyCheck, { ok: true }>, limit: KeyRateLimit, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+  #limited(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+    const limit = guard.rateLimit as KeyRateLimit;
     const resetSeconds = String(Math.max(0, Math.ceil((window.resetAt - result.at.getTime()) / 1000)));
     const headers: Record<string, string> = {
-      'ratelimit-limit': String(limit.requests),
+      'ratelimit-limit': guard.limitHeader,
       'ratelimit-remaining': String(Math.max(0, limit.requests - window.count)),
       'ratelimit-reset': resetSeconds,
     };
@@ -265,12 +290,12 @@ export class AccessKeyAuthenticator {
       const keyId = check.claims.sub;
       state = await this.#state(keyId);
       if (state === null) return { ok: false, reason: 'unknown-key' };
-      const hash = createHash('sha256').update(token, 'utf8').digest();
-      const current = timingSafeEqual(hash, state.tokenHash);
-      const previous = state.previousTokenHash !== null && timingSafeEqual(hash, state.previousTokenHash);
+      const tokenHash = hash('sha256', token, 'buffer');
+      const current = timingSafeEqual(tokenHash, state.tokenHash);
+      const previous = state.previousTokenHash !== null && timingSafeEqual(tokenHash, state.previousTokenHash);
       if (!current && !previous) return { ok: false, reason: 'token-mismatch' };
-      verified = { token, keyId, hash };
-      this.#verified.set(signatureSegment(token), verified);
+      verified = { token, keyId, hash: tokenHash, comparedWith: state, role: current ? 'current' : 'previous' };
+      this.#verified.set(tokenCacheKey(token), verified);
     } else {
       this.cacheStats.tokenHits++;
       state = await this.#state(verified.keyId);
@@ -280,7 +305,7 @@ export class AccessKeyAuthenticator {
   }
 
   #verifiedToken(token: string): VerifiedToken | undefined {
-    const entry = this.#verified.get(signatureSegment(token));
+    const entry = this.#verified.get(tokenCacheKey(token));
     return entry !== undefined && entry.token === token ? entry : undefined;
   }
 
@@ -292,11 +317,19 @@ export class AccessKeyAuthenticator {
   #usable(verified: VerifiedToken, state: KeyState): KeyCheck {
     if (state.disabled) return { ok: false, reason: 'disabled' };
     const now = this.clock();
+    if (verified.comparedWith !== state) {
+      verified.role = verified.hash.equals(state.tokenHash)
+        ? 'current'
+        : state.previousTokenHash !== null && verified.hash.equals(state.previousTokenHash)
+          ? 'previous'
+          : 'neither';
+      verified.comparedWith = state;
+    }
     let untilMs: number;
-    if (verified.hash.equals(state.tokenHash)) {
+    if (verified.role === 'current') {
       untilMs = state.expiresAtMs;
       if (untilMs <= now.getTime()) return { ok: false, reason: 'expired' };
-    } else if (state.previousTokenHash === null || !verified.hash.equals(state.previousTokenHash)) {
+    } else if (verified.role === 'neither') {
       return { ok: false, reason: 'rolled' };
     } else {
       untilMs = state.previousUntilMs;
@@ -317,6 +350,14 @@ export class AccessKeyAuthenticator {
     return access;
   }
 
+  /**
+   * The key state's rows through Kysely: on PostgreSQL, and on SQLite while a transaction is
+   * open on the connection (a direct read would see its uncommitted writes; Kysely waits for it).
+   */
+  async #readState(keyId: string): Promise<StateRow[]> {
+    return (await this.#db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
+  }
+
   async #state(keyId: string): Promise<KeyState | null> {
     // Until the change bus is live, changes by other processes could be missed: ask SQL.
     if (this.changes.live) {
@@ -328,7 +369,7 @@ export class AccessKeyAuthenticator {
     }
     this.cacheStats.stateMisses++;
     const generation = this.#generation;
-    const rows = (await this.db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
+    const rows = this.#sqliteStateRead !== undefined && this.#sqlite?.inTransaction === false ? this.#sqliteStateRead(keyId) : await this.#readState(keyId);
     const row = rows[0];
     let state: KeyState | null = null;
     if (row !== undefined) {
@@ -358,5 +399,6 @@ function guardOf(row: StateRow): KeyGuard | null {
     allowlist: allowedCidrs.length === 0 ? null : new AddressAllowlist(allowedCidrs),
     rateLimit,
     counter: rateLimit === null ? '' : `key:${row.id}:${rateLimit.perSeconds}`,
+    limitHeader: rateLimit === null ? '' : String(rateLimit.requests),
   };
 }

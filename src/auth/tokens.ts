@@ -97,6 +97,14 @@ interface HeaderFacts {
  */
 const headerFacts = new BoundedCache<string, HeaderFacts>(256);
 
+/**
+ * The few header texts whose kind was found last, newest first. A request's token names one
+ * of them (one per signing key and kind): comparing its header text with each costs less than
+ * hashing it for the map, which `peekKind` would do on every request.
+ */
+const recentHeaders: Array<{ segment: string; kind: TokenKind }> = [];
+const RECENT_HEADERS = 4;
+
 function factsOf(segment: string): HeaderFacts {
   let facts = headerFacts.get(segment);
   if (facts === undefined) {
@@ -173,8 +181,14 @@ export class TokenService {
     const dot = token.indexOf('.');
     if (dot < 2 || token.length > MAX_TOKEN_LENGTH) return undefined;
     const headerSegment = token.slice(0, dot);
+    for (const recent of recentHeaders) if (recent.segment === headerSegment) return recent.kind;
     const facts = headerFacts.get(headerSegment) ?? (BASE64URL.test(headerSegment) ? factsOf(headerSegment) : undefined);
-    return facts?.kind ?? undefined;
+    const kind = facts?.kind ?? undefined;
+    if (kind !== undefined) {
+      recentHeaders.unshift({ segment: headerSegment, kind });
+      if (recentHeaders.length > RECENT_HEADERS) recentHeaders.pop();
+    }
+    return kind;
   }
 
   /**

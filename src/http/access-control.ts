@@ -36,6 +36,11 @@ declare module 'fastify' {
     authRefusal: string | null;
     /** How many changes this process had applied when the request was admitted. */
     admittedAtChange: number;
+    /**
+     * Whether the request was counted against its key's rate limit: one admitted again before
+     * its handler (a body that arrived after a change) is not counted twice.
+     */
+    rateLimitCounted: boolean;
   }
 }
 
@@ -126,6 +131,7 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
     app.decorateRequest('authFailure', null);
     app.decorateRequest('authRefusal', null);
     app.decorateRequest('admittedAtChange', 0);
+    app.decorateRequest('rateLimitCounted', false);
     /** Changes published here since start: a request admitted at another count saw different grants. */
     let changesSeen = 0;
     const unsubscribe = changes.subscribe('all', () => void changesSeen++);

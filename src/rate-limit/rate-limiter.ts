@@ -32,10 +32,10 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /**
    * `increment` without a promise, for callers on the synchronous request path: the window
-   * itself, not a copy (read it at once; the next hit changes it).
+   * itself, not a copy (read it at once; the next hit changes it). `now` (epoch ms) is the
+   * limiter's clock unless the caller has just read it.
    */
-  hit(key: string, windowMs: number): Readonly<WindowCount> {
-    const now = this.clock().getTime();
+  hit(key: string, windowMs: number, now: number = this.clock().getTime()): Readonly<WindowCount> {
     let window = this.#windows.get(key);
     if (window === undefined || window.resetAt <= now) {
       if (this.#windows.size >= this.maxKeys) this.#sweep(now);
