@@ -306,6 +306,8 @@ export class AccessKeyAuthenticator {
 
   #verifiedToken(token: string): VerifiedToken | undefined {
     const entry = this.#verified.get(tokenCacheKey(token));
+    // A plain comparison: only a caller who already holds 96 bits of a valid token's signature
+    // reaches it, and a token that differs goes on to the full (constant-time) verification.
     return entry !== undefined && entry.token === token ? entry : undefined;
   }
 
