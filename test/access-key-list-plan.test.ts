@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { choosePlan, countsNeeded, type ListPlan, type ListShape } from '../src/access-keys/access-key-list-plan.ts';
 import { ROLE_SETS, roleSetOf, roleSetsHolding } from '../src/auth/grants.ts';
 
-const shape = (over: Partial<ListShape>): ListShape => ({ dialect: 'sqlite', sort: 'createdAt', status: undefined, role: false, name: undefined, ...over });
+const shape = (over: Partial<ListShape>): ListShape => ({
+  dialect: 'sqlite',
+  sort: 'createdAt',
+  status: undefined,
+  role: false,
+  name: undefined,
+  windowDays: undefined,
+  ...over,
+});
 
 describe('the access-keys list plan', () => {
   // [what, shape, counts taken, the caps countsNeeded asks for, the plan]
@@ -33,21 +41,63 @@ describe('the access-keys list plan', () => {
     ],
     [
       'SQLite in creation order: the range read wins up to 50,000',
-      { sort: 'createdAt', status: 'expiring' },
+      { sort: 'createdAt', status: 'expired' },
       { status: 33_000 },
       { statusCap: 50_000 },
       { status: 'read-range', name: 'none', rows: 'by-row-key' },
     ],
     [
       'SQLite in creation order with a role filter: the 2,000 threshold again',
-      { sort: 'createdAt', status: 'expiring', role: true },
+      { sort: 'createdAt', status: 'active', role: true },
       { status: 2000 },
       { statusCap: 2000 },
       { status: 'checked-in-sort-index', name: 'none', rows: 'by-row-key' },
     ],
     [
-      'PostgreSQL in creation order keeps the 2,000 threshold',
-      { dialect: 'postgres', sort: 'createdAt', status: 'expiring' },
+      'PostgreSQL in creation order: active keeps the 2,000 threshold',
+      { dialect: 'postgres', sort: 'createdAt', status: 'active' },
+      { status: 2000 },
+      { statusCap: 2000 },
+      { status: 'checked-in-sort-index', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'PostgreSQL, expiring in creation order: read by expiry day, uncounted',
+      { dialect: 'postgres', sort: 'createdAt', status: 'expiring', windowDays: 30 },
+      {},
+      {},
+      { status: 'by-expiry-day', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'SQLite, expiring in creation order with a role filter: read by expiry day',
+      { sort: 'createdAt', status: 'expiring', windowDays: 7, role: true },
+      {},
+      {},
+      { status: 'by-expiry-day', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'expiring in creation order over the longest window read by day',
+      { dialect: 'postgres', sort: 'createdAt', status: 'expiring', windowDays: 31 },
+      {},
+      {},
+      { status: 'by-expiry-day', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'expiring in creation order over a longer window: counted, and walked when dense',
+      { dialect: 'postgres', sort: 'createdAt', status: 'expiring', windowDays: 32 },
+      { status: 2000 },
+      { statusCap: 2000 },
+      { status: 'checked-in-sort-index', name: 'none', rows: 'by-row-key' },
+    ],
+    [
+      'expiring in creation order with a name filter: counted, the name its own plan',
+      { sort: 'createdAt', status: 'expiring', windowDays: 30, name: 'deploy' },
+      { status: 1999, name: 5000 },
+      { statusCap: 2000, nameCap: 2000 },
+      { status: 'read-range', name: 'like', rows: 'by-row-key' },
+    ],
+    [
+      'expiring in another order: counted as before',
+      { dialect: 'postgres', sort: 'name', status: 'expiring', windowDays: 30 },
       { status: 2000 },
       { statusCap: 2000 },
       { status: 'checked-in-sort-index', name: 'none', rows: 'by-row-key' },

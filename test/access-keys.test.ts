@@ -406,6 +406,52 @@ describe.each(DIALECTS)('access keys API (%s)', (dialect) => {
     }
   });
 
+  // Expiring in creation order is read day by day of the window (the plan's `by-expiry-day`),
+  // a page from each day, merged: the window's first and last days also hold keys outside it
+  // (expired earlier today; expiring just after the window), and consecutive keys in creation
+  // order expire on different days.
+  it('pages through expiring keys in creation order across the days of the window, its first and last days cut at the window', async () => {
+    const tag = 'xpdq';
+    const now = h.clock().getTime();
+    const base = now - 400 * DAY;
+    const expiries = [now + 1, now + 3 * DAY, now + 10 * DAY, now + 30 * DAY, now + 6 * DAY + 1, now + 7 * DAY];
+    const outside = [Math.floor(now / DAY) * DAY + Math.floor((now % DAY) / 2), now + 30 * DAY + 1, now - 2 * DAY, now + 31 * DAY];
+    const rows = Array.from({ length: 60 }, (_, i) => {
+      const expires = i % 5 === 4 ? outside[((i / 5) % outside.length) | 0]! : expiries[i % expiries.length]!;
+      return {
+        id: `${tag}-id-${String((i * 37) % 60).padStart(3, '0')}`,
+        name: `${tag}-${i}`,
+        name_key: `${tag}-${i}`,
+        roles: JSON.stringify([{ role: i % 2 === 0 ? 'global-admin' : 'global-viewer' }]),
+        // Shared creation seconds, so that a page can end inside one.
+        created_at: new Date(base + ((i * 7) % 20) * 1000).toISOString(),
+        expires_at: new Date(expires).toISOString(),
+        token_hash: `${tag}-${i}`,
+        last_used_at: null,
+        last_used_ip: null,
+        use_count: 0,
+        disabled_at: i % 11 === 3 ? new Date(base).toISOString() : null,
+        disabled_reason: i % 11 === 3 ? 'manual' : null,
+      };
+    });
+    await insertKeyRows(rows);
+    for (const [query, days, holding] of [
+      ['', 30, () => true],
+      ['&expiringWithinDays=7', 7, () => true],
+      ['&role=global-admin', 30, (r: (typeof rows)[number]) => r.roles.includes('global-admin')],
+    ] as const) {
+      const expected = rows.filter((r) => Date.parse(r.expires_at) > now && Date.parse(r.expires_at) <= now + days * DAY && r.disabled_at === null && holding(r));
+      expect(expected.length).toBeGreaterThan(10);
+      for (const order of ['asc', 'desc']) {
+        const seen = await allPages<{ id: string }>(`/api/v1/access-keys?sort=createdAt&order=${order}&limit=4&status=expiring${query}`);
+        expect(
+          seen.map((k) => k.id).filter((id) => id.startsWith(`${tag}-`)),
+          `${query} ${order}`,
+        ).toEqual(inListOrder(expected, 'createdAt', order));
+      }
+    }
+  });
+
   it('edits roles; a name in the body is refused naming the field', async () => {
     const { id } = await h.key([{ role: 'global-viewer' }], { name: 'editable' });
     const edited = await h.request(admin, {

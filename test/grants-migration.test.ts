@@ -165,9 +165,11 @@ describe.each(DIALECTS)('migration 2026-12-07T10: grants as rows (%s)', (dialect
 
   it('down writes the grants back as the text the previous code read', async () => {
     const { down, up } = await import('../src/db/migrations/2026-12-07T10-grants-as-rows.ts');
-    // A later migration's index holds role_set, which this down drops: undone first, redone after.
+    // Later migrations' indexes hold role_set, which this down drops: undone first, redone after.
     const disabledIndex = await import('../src/db/migrations/2026-12-07T55-key-disabled-index.ts');
+    const expiryDayIndex = await import('../src/db/migrations/2026-12-07T85-key-expiry-day-index.ts');
     const db = ctx.storage.db as unknown as Untyped;
+    await expiryDayIndex.down(db);
     await disabledIndex.down(db);
     await down(db);
     const keys = (await db.selectFrom('access_keys').select(['id', 'roles']).orderBy('id').execute()) as Array<{ id: string; roles: string }>;
@@ -176,6 +178,7 @@ describe.each(DIALECTS)('migration 2026-12-07T10: grants as rows (%s)', (dialect
     expect(keys.find((k) => k.id === 'k3')?.roles).toBe(JSON.stringify([{ role: 'global-viewer' }, { role: 'cloud-account-viewer', accounts: ['acc-2'] }]));
     await up(db);
     await disabledIndex.up(db);
+    await expiryDayIndex.up(db);
     expect((await ctx.accessKeys.get('k4')).roles).toEqual(KEYS[3]!.roles);
     expect((await ctx.accessKeys.list({ sort: 'role', order: 'asc', limit: 200 })).items.map((k) => k.id)).toEqual(['k5', 'k6', 'k1', 'k4', 'k2', 'k3']);
   });

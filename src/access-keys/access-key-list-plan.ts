@@ -10,7 +10,8 @@ import { BoundedCache } from '../util/bounded-cache.ts';
  * none do). Neither planner knows which at scale, so the list first counts the matches, capped
  * at the threshold that decides (countsNeeded), and chooses (choosePlan). A role filter needs no
  * choice: `role_set` is in every sort index, so a walk checks it there. Nor does `disabled`:
- * disabled keys are few, and have a partial index of their own (migration 2026-12-07T55).
+ * disabled keys are few, and have a partial index of their own (migration 2026-12-07T55). Nor
+ * does `expiring` in creation order, read from its own index by expiry day (byExpiryDay).
  */
 export type ListDialect = 'sqlite' | 'postgres';
 
@@ -21,6 +22,23 @@ export interface ListShape {
   role: boolean;
   /** The name filter as compared (name key), or undefined. */
   name: string | undefined;
+  /** With `expiring`: the window's length in days. */
+  windowDays: number | undefined;
+}
+
+/** The longest `expiring` window read day by day: a day's read per page costs about as much as a short walk. */
+export const EXPIRY_DAYS_READ = 31;
+
+/**
+ * `expiring` in creation order, without a name filter, over a window of up to EXPIRY_DAYS_READ
+ * days: keys expire a set period after creation, so in creation order they sit in runs with long
+ * gaps between them (a walk of the creation index crosses a gap key by key), and the window holds
+ * too many keys to read and sort whole for every page. Their index by expiry day, then creation
+ * (migration 2026-12-07T85), gives each day's keys in creation order from the cursor: a page from
+ * each day, merged. A name filter is left to its own plan (the index does not hold names).
+ */
+function byExpiryDay(shape: ListShape): boolean {
+  return shape.status === 'expiring' && shape.sort === 'createdAt' && shape.name === undefined && (shape.windowDays ?? Infinity) <= EXPIRY_DAYS_READ;
 }
 
 /** Above this many keys in a status's expiry range, a list walks its sort index. */
@@ -44,7 +62,7 @@ export function hasTrigram(text: string): boolean {
 /** The capped counts a shape's plan depends on (none: the plan is fixed). */
 export function countsNeeded(shape: ListShape): { statusCap?: number; nameCap?: number } {
   const needed: { statusCap?: number; nameCap?: number } = {};
-  if (shape.status !== undefined && shape.status !== 'disabled' && shape.sort !== 'expiresAt') {
+  if (shape.status !== undefined && shape.status !== 'disabled' && shape.sort !== 'expiresAt' && !byExpiryDay(shape)) {
     const byCreation = shape.dialect === 'sqlite' && shape.sort === 'createdAt' && !shape.role && shape.name === undefined;
     needed.statusCap = byCreation ? DENSE_STATUS_BY_CREATION : DENSE_STATUS;
   }
@@ -59,10 +77,12 @@ export interface ListPlan {
    * `sort-column`: sorted by expiry, the sort index is the expiry index. `checked-in-sort-index`:
    * the walk tests `expires_at || ''`, which every sort index carries. `read-range`: the range is
    * read from the expiry index and sorted. `read-disabled`: the disabled keys are read from their
-   * partial index, the expired among them dropped, and sorted. (`active` and `expiring` exclude
-   * the disabled keys in every plan, by row key, which every index entry holds.)
+   * partial index, the expired among them dropped, and sorted. `by-expiry-day`: `expiring` read
+   * from the index of enabled keys by expiry day, a page from each day (byExpiryDay). (`active`
+   * and `expiring` exclude the disabled keys in the other plans by row key, which every index
+   * entry holds.)
    */
-  status: 'none' | 'sort-column' | 'checked-in-sort-index' | 'read-range' | 'read-disabled';
+  status: 'none' | 'sort-column' | 'checked-in-sort-index' | 'read-range' | 'read-disabled' | 'by-expiry-day';
   /**
    * `like`: `name_key like`, tested in the walked sort index (SQLite), or left to the planner
    * (PostgreSQL: sort index or GIN). `trigram`: the matches looked up in the FTS5 trigram table.
@@ -84,6 +104,7 @@ export function choosePlan(shape: ListShape, counts: { status?: number; name?: n
   if (shape.status !== undefined) {
     if (shape.status === 'disabled') status = 'read-disabled';
     else if (shape.sort === 'expiresAt') status = 'sort-column';
+    else if (byExpiryDay(shape)) status = 'by-expiry-day';
     else status = (counts.status ?? 0) < (needed.statusCap ?? 0) ? 'read-range' : 'checked-in-sort-index';
   }
   let name: ListPlan['name'] = 'none';

@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql } from 'kysely';
+import { type Expression, PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AccessKeyRow, NewAccessKeyRow } from '../db/schema.ts';
 import { grantsOf, replaceGrants, ROLE_SETS, roleSetOf, roleSetsHolding } from '../auth/grants.ts';
@@ -228,20 +228,35 @@ async function countNamesUpTo(db: Db, glob: string, cap: number): Promise<number
 /** The name key as a trigram-table GLOB, its special characters bracketed. */
 const nameGlob = (text: string): string => '*' + text.replace(/[[*?]/g, (c) => `[${c}]`) + '*';
 
-/**
- * One page of keys in a stable keyset order (sort column, then id), with their grants. The
- * plan (access-key-list-plan.ts) decides how a status or name filter is read; `counts` keeps
- * the capped counts it is decided on.
- */
+/** The days (UTC, as `expires_at` begins) that an "expiring" window touches, first to last. */
+function expiryDays(q: AccessKeyQuery): string[] {
+  const days: string[] = [];
+  const last = q.expiringBefore.toISOString().slice(0, 10);
+  for (let day = q.now.toISOString().slice(0, 10); day <= last; day = new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10)) days.push(day);
+  return days;
+}
+
 /** The length in days of an "expiring" window, which its remembered counts are kept per. */
 function expiringWindowDays(q: AccessKeyQuery): number {
   return q.status === 'expiring' ? Math.round((q.expiringBefore.getTime() - q.now.getTime()) / 86_400_000) : 0;
 }
 
+/**
+ * One page of keys in a stable keyset order (sort column, then id), with their grants. The
+ * plan (access-key-list-plan.ts) decides how a status or name filter is read; `counts` keeps
+ * the capped counts it is decided on.
+ */
 export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: RememberedCounts): Promise<AccessKeyRecord[]> {
   const postgres = onPostgres(db);
   const nameText = q.name === undefined || q.name === '' ? undefined : nameKey(q.name);
-  const shape: ListShape = { dialect: postgres ? 'postgres' : 'sqlite', sort: q.sort, status: q.status, role: q.role !== undefined, name: nameText };
+  const shape: ListShape = {
+    dialect: postgres ? 'postgres' : 'sqlite',
+    sort: q.sort,
+    status: q.status,
+    role: q.role !== undefined,
+    name: nameText,
+    windowDays: q.status === 'expiring' ? expiringWindowDays(q) : undefined,
+  };
   const needed = countsNeeded(shape);
   const range = statusRange(q);
   const found: { status?: number; name?: number } = {};
@@ -279,8 +294,10 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
     if (range.upTo !== undefined) query = query.where(sql<boolean>`${expiry} <= ${range.upTo}`);
   }
   // An unexpired disabled key is `disabled`, not `active` or `expiring` (statusAt). Tested by
-  // the row key the walked index entry holds, against the disabled keys built once per query.
-  if (q.status === 'active' || q.status === 'expiring') query = query.where(sql<boolean>`${rowKey} not in ${disabledKeys}`);
+  // the row key the walked index entry holds, against the disabled keys built once per query;
+  // read by expiry day, by the condition of the index that holds only the enabled keys.
+  if (plan.status === 'by-expiry-day') query = query.where(sql<boolean>`disabled_at is null`);
+  else if (q.status === 'active' || q.status === 'expiring') query = query.where(sql<boolean>`${rowKey} not in ${disabledKeys}`);
   // In role order, one scan per role set (below); but the few disabled keys are read once, sorted.
   const perRoleSet = q.sort === 'role' && plan.status !== 'read-disabled';
   if (q.role !== undefined && !perRoleSet) {
@@ -303,17 +320,43 @@ export async function listAccessKeyRows(db: Db, q: AccessKeyQuery, counts: Remem
   // sort index: one that trusts the range to be spread evenly through the sort order walks it.
   // So does the read of the disabled keys, which are few.
   const unindexed = (expr: typeof sortExpr) => (plan.status === 'read-range' || plan.status === 'read-disabled' ? sql<string>`(${expr} || '')` : expr);
+  const rowsByKey = (keys: Expression<unknown>): Promise<AccessKeyRow[]> =>
+    db.selectFrom('access_keys').selectAll().where(sql<boolean>`${rowKey} in (${keys})`).orderBy(sortExpr, q.order).orderBy('id', q.order).execute();
   const rowsOf = async (scan: typeof query): Promise<AccessKeyRow[]> =>
-    plan.rows === 'from-scan'
-      ? scan.selectAll().execute()
-      : db
-          .selectFrom('access_keys')
-          .selectAll()
-          .where(rowKey, 'in', scan.select(rowKey.as('row_key')))
-          .orderBy(sortExpr, q.order)
-          .orderBy('id', q.order)
-          .execute();
+    plan.rows === 'from-scan' ? scan.selectAll().execute() : rowsByKey(scan.select(rowKey.as('row_key')));
   const idOrder = unindexed(sql.ref<string>('id'));
+
+  if (plan.status === 'by-expiry-day') {
+    // Each day of the window from its index (migration 2026-12-07T85): its keys after the
+    // cursor in creation order, at most a page; the days' pages merged, and the first page taken.
+    const after = q.after === undefined ? query : query.where(sql<boolean>`(created_at, id) ${sql.raw(cmp)} (${q.after.value}, ${q.after.id})`);
+    const ofDay = (day: Expression<string>) =>
+      after
+        .where(sql<string>`substr(expires_at, 1, 10)`, '=', day)
+        .select([rowKey.as('row_key'), 'created_at', 'id'])
+        .orderBy('created_at', q.order)
+        .orderBy('id', q.order)
+        .limit(q.limit);
+    const days = expiryDays(q);
+    const order = sql.raw(q.order);
+    // PostgreSQL plans a union of a member per day for longer than it runs it: one lateral read
+    // per day instead. SQLite has no lateral join, and prepares the union quickly.
+    const keys = postgres
+      ? sql`select x.row_key from unnest(${days}::text[]) as d(day) cross join lateral (${ofDay(sql<string>`d.day`)}) as x
+          order by x.created_at ${order}, x.id ${order} limit ${q.limit}`
+      : db
+          .selectFrom(
+            days
+              .map((day, i) => db.selectFrom(ofDay(sql.val(day)).as(`d${i}`)).select(['row_key', 'created_at', 'id']))
+              .reduce((union, member) => union.unionAll(member))
+              .as('days'),
+          )
+          .select('row_key')
+          .orderBy('created_at', q.order)
+          .orderBy('id', q.order)
+          .limit(q.limit);
+    return withGrants(db, await rowsByKey(keys));
+  }
 
   if (perRoleSet) {
     // One scan per role set, in order, from the cursor's: each an equality on the sort index's
