@@ -1,7 +1,7 @@
 /**
  * A Tessera server for the benchmark, on the configured database (environment as for
- * `tessera serve`), as `tessera serve` runs it (context, app, scheduler) but without a
- * log line per request (the peers log nothing either). argv[2] is the mode:
+ * `tessera serve`), as `tessera serve` runs it (context, app, scheduler), logging at the
+ * configured level (by default a line per request) to /dev/null. argv[2] is the mode:
  *
  *   auth    Tessera as shipped (warm path: verified-token and key-state caches)
  *   cold    both caches sized 1, so that every request verifies its token and reads its key
