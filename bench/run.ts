@@ -1,5 +1,5 @@
 /**
- * The benchmark: `npm run bench` (about 25 minutes on 2 cores) or `npm run bench -- --quick`
+ * The benchmark: `npm run bench` (about 30 minutes on 2 cores) or `npm run bench -- --quick`
  * (a few minutes, smaller data, shorter rounds). Writes bench/REPORT.md and bench/results.json.
  * Parts: the console in Chromium, the comparison ((a)–(c), (e) and plain Fastify (f) on the
  * cached list, and a CPU profile of (b); what authentication costs each system, and (d) against
