@@ -38,13 +38,8 @@ export class ReadCache<V> {
   }
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.changes.live) {
-      const cached = this.#entries.get(key);
-      if (cached !== undefined) {
-        this.stats.hits++;
-        return cached;
-      }
-    }
+    const cached = this.cached(key);
+    if (cached !== undefined) return cached;
     this.stats.misses++;
     const generation = this.#generation;
     const value = await load();
