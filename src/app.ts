@@ -26,7 +26,7 @@ import { invitationRoutes } from './users/invitation.routes.ts';
 import { userRoutes } from './users/user.routes.ts';
 import { webhookRoutes } from './webhooks/webhook.routes.ts';
 import type { Context } from './context.ts';
-import { accessControl } from './http/access-control.ts';
+import { accessControl, routeConfigOf, type RouteConfig } from './http/access-control.ts';
 import { RouteTable } from './http/route-table.ts';
 import { opsRoutes } from './ops/ops.routes.ts';
 import { loggableUrl, requestLineLogger, requestLogger } from './http/logging.ts';
@@ -69,7 +69,7 @@ function publicScope(plugin: FastifyPluginAsync): FastifyPluginAsync {
  * (`config.account`). Only for a request that succeeded: a failed one may name an account that
  * does not exist, and filing those would let a key grow its record with invented ids.
  */
-function requestAccount(request: FastifyRequest, config: FastifyRequest['routeOptions']['config'], status: number): string | undefined {
+function requestAccount(request: FastifyRequest, config: RouteConfig, status: number): string | undefined {
   if (status >= 400) return undefined;
   if (request.activityAccountId !== null) return request.activityAccountId;
   const source = config.account;
@@ -125,8 +125,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   app.addHook('onResponse', (request, reply, done) => {
     const caller = request.caller;
     if (caller !== null && caller.kind === 'access-key') {
-      // Read once: Fastify builds routeOptions afresh on every read.
-      const config = request.routeOptions.config;
+      const config = routeConfigOf(request);
       ctx.activity.record(
         {
           keyId: caller.id,

@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
 import { createContext, type Context } from '../src/context.ts';
-import { listenerApplicationName } from '../src/changes/change-feed.ts';
+import { listenerApplicationName, SqliteChangeFeed } from '../src/changes/change-feed.ts';
+import type { Storage } from '../src/db/database.ts';
 import { CHANGE_CHANNEL, type Change } from '../src/changes/change.ts';
 import { DIALECTS, TEST_PG_URL } from './helpers/databases.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -148,5 +153,66 @@ describe.each(DIALECTS)('change feed (%s)', (dialect) => {
       off();
       await client.end();
     }
+  });
+});
+
+/**
+ * SQLite's feed reads the wal-index header before asking `PRAGMA data_version`: every commit of
+ * another connection must still be seen on the very next check, WAL resets included.
+ */
+describe('SQLite change feed: the wal-index header check', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-feed-'));
+  const file = join(dir, 'feed.db');
+  const open = () => {
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    return sqlite;
+  };
+  const here = open();
+  const writer = open();
+  writer.exec('create table if not exists t (n integer)');
+  afterAll(() => {
+    here.close();
+    writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sees each commit of another connection on the next check, and nothing without one', async () => {
+    const published: Change[] = [];
+    const feed = new SqliteChangeFeed({ sqlite: here } as Storage, (change) => published.push(change));
+    await feed.start();
+    feed.sync();
+    expect(published).toHaveLength(0);
+    const insert = writer.prepare('insert into t values (?)');
+    for (let n = 1; n <= 50; n++) {
+      insert.run(n);
+      // A checkpoint that resets the WAL: the next commit writes its frames from the start again.
+      if (n % 10 === 0) writer.pragma('wal_checkpoint(TRUNCATE)');
+      feed.sync();
+      expect(published).toHaveLength(n);
+      feed.sync();
+      expect(published).toHaveLength(n);
+    }
+    expect(feed.stats.applied).toBe(50);
+    await feed.stop();
+  });
+
+  it("this connection's own commits are not another process's changes", async () => {
+    const published: Change[] = [];
+    const feed = new SqliteChangeFeed({ sqlite: here } as Storage, (change) => published.push(change));
+    await feed.start();
+    here.prepare('insert into t values (0)').run();
+    feed.sync();
+    expect(published).toHaveLength(0);
+    await feed.stop();
+  });
+
+  it('an in-memory database, without a -shm file, is asked the pragma on every check', async () => {
+    const memory = new SQLite(':memory:');
+    const feed = new SqliteChangeFeed({ sqlite: memory } as Storage, () => {});
+    await feed.start();
+    expect(() => feed.sync()).not.toThrow();
+    await feed.stop();
+    memory.close();
   });
 });

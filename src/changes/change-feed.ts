@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -36,23 +37,59 @@ export interface ChangeFeed {
   stop(): Promise<void>;
 }
 
-/** SQLite: `PRAGMA data_version` changes whenever another connection commits; then every cache is dropped. */
+/**
+ * The bytes of a WAL database's wal-index header read on every request: the first of its two
+ * copies of the WalIndexHdr (https://www.sqlite.org/walformat.html, "the WAL-index header").
+ * Every commit rewrites it (its change counter, last frame and checksums) before the commit
+ * returns, since that is how other connections learn of it.
+ */
+const WAL_INDEX_HEADER_BYTES = 48;
+
+/**
+ * SQLite: `PRAGMA data_version` changes whenever another connection commits; then every cache is
+ * dropped. That pragma opens a read transaction (three system calls: two locks and a stat), so
+ * each request first reads the wal-index header from the `-shm` file (one `pread`): while its
+ * bytes are those seen at the last check, no connection has committed since, and the pragma is
+ * skipped. Any difference, a torn read included, is settled by the pragma. Without a `-shm`
+ * file (an in-memory database) every request asks the pragma.
+ */
 export class SqliteChangeFeed implements ChangeFeed {
   readonly live = true;
   readonly stats: ChangeFeedStats = { applied: 0, disconnects: 0 };
   #version = -1;
   readonly #statement;
+  readonly #shmFile: string;
+  #shm: number | undefined;
+  readonly #header = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
+  readonly #seen = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
   constructor(
     storage: Storage,
     private readonly publish: (change: Change) => void,
   ) {
     if (storage.sqlite === undefined) throw new TypeError('SqliteChangeFeed needs a SQLite storage');
     this.#statement = storage.sqlite.prepare('PRAGMA data_version').pluck();
+    this.#shmFile = `${storage.sqlite.name}-shm`;
   }
   async start(): Promise<void> {
+    // The connection has read by now (the migrations), so the file exists, and it holds it open
+    // and mapped from then on: the file is never removed or replaced under this descriptor. The
+    // header is read before the version, so a commit between the two is in the version.
+    try {
+      this.#shm = openSync(this.#shmFile, 'r');
+      if (readSync(this.#shm, this.#seen, 0, WAL_INDEX_HEADER_BYTES, 0) !== WAL_INDEX_HEADER_BYTES) this.#closeShm();
+    } catch {
+      this.#closeShm();
+    }
     this.#version = this.#statement.get() as number;
   }
   sync(): void {
+    if (this.#shm !== undefined) {
+      readSync(this.#shm, this.#header, 0, WAL_INDEX_HEADER_BYTES, 0);
+      if (this.#header.equals(this.#seen)) return;
+      // Taken before the pragma: a commit between the two is seen by the pragma now, and by
+      // the header's next difference again (then harmlessly: the version is unchanged).
+      this.#header.copy(this.#seen);
+    }
     const version = this.#statement.get() as number;
     if (version !== this.#version) {
       this.#version = version;
@@ -67,7 +104,13 @@ export class SqliteChangeFeed implements ChangeFeed {
   onApplied(): void {
     // SQLite instances share one file on one machine: there is no lag to measure.
   }
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.#closeShm();
+  }
+  #closeShm(): void {
+    if (this.#shm !== undefined) closeSync(this.#shm);
+    this.#shm = undefined;
+  }
 }
 
 /** `tessera-listen:<pid>:<host>`, the listener connection's application_name (at most 63 characters). */

@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; null only on public routes. */
     principal: Principal | null;
+    /** The route's config as the access-control hook read it (`routeConfigOf`). */
+    routeConfig: RouteConfig | null;
     /**
      * Whoever the credentials authenticated, admitted or not (a 403 for lack of scope still
      * names them): the activity record files refused requests under their key too.
@@ -43,6 +45,9 @@ declare module 'fastify' {
     rateLimitCounted: boolean;
   }
 }
+
+/** A route's `config` as its requests see it: what the route declared, with its URL. */
+export type RouteConfig = FastifyRequest['routeOptions']['config'];
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -109,6 +114,14 @@ function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<Rou
   return undefined;
 }
 
+/**
+ * The request's route config. Fastify builds `request.routeOptions` afresh on every read, so the
+ * access-control hook reads it once and keeps its config on the request for later hooks.
+ */
+export function routeConfigOf(request: FastifyRequest): RouteConfig {
+  return request.routeConfig ?? request.routeOptions.config;
+}
+
 /** The principal of a request on a route that requires one. */
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new TypeError(`route ${request.routeOptions.url} used principalOf() but is public`);
@@ -126,6 +139,7 @@ const hasBody = (request: FastifyRequest) =>
 export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeBus }>(
   async (app: FastifyInstance, { authenticator, changes }) => {
     app.decorateRequest('principal', null);
+    app.decorateRequest('routeConfig', null);
     app.decorateRequest('caller', null);
     app.decorateRequest('activityAccountId', null);
     app.decorateRequest('authFailure', null);
@@ -144,7 +158,9 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
         if (request.is404) return done();
         // Other processes' commits are heard here, before this request reads anything (caches included).
         changes.sync();
-        access = request.routeOptions.config.access;
+        const config = request.routeOptions.config;
+        request.routeConfig = config;
+        access = config.access;
         if (access === undefined) {
           request.log.error({ route: request.routeOptions.url }, 'route declares no access rule: refused');
           throw new AppError('insufficient_scope', 'This operation is not available.', { headers: { 'www-authenticate': INSUFFICIENT_SCOPE_CHALLENGE } });
@@ -163,8 +179,9 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
     // a removal or a reduction of access was answered. If anything changed meanwhile, or the
     // caches are not trusted now, it is admitted again before its handler runs.
     app.addHook('preHandler', (request, reply, done) => {
-      const access = request.routeOptions.config.access;
-      if (request.principal === null || access === undefined || access === 'public' || !hasBody(request)) return done();
+      if (request.principal === null || !hasBody(request)) return done();
+      const access = routeConfigOf(request).access;
+      if (access === undefined || access === 'public') return done();
       let result: ReturnType<Authenticator['authenticate']>;
       try {
         changes.sync();

@@ -1,6 +1,7 @@
 import type { FastifyContextConfig, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Context } from '../context.ts';
+import { routeConfigOf } from '../http/access-control.ts';
 import { RedisRateLimiter } from '../rate-limit/redis-rate-limiter.ts';
 
 /** Label for requests that matched no route: one series, whatever paths scanners try. */
@@ -27,16 +28,21 @@ interface RouteCounts {
  * objects on every call. Turned into Prometheus series when scraped.
  */
 export class RequestCounts {
-  readonly #routes = new Map<string, RouteCounts>();
-  readonly #auth = new Map<string, { outcome: string; reason: string; count: number }>();
+  /**
+   * By method, then route pattern: the strings a request already holds (their hashes cached),
+   * where a compound key would be a new string to build and hash on every request.
+   */
+  readonly #routes = new Map<string, Map<string, RouteCounts>>();
+  readonly #auth = new Map<string, Map<string, { outcome: string; reason: string; count: number }>>();
 
   /** Counts one answer of `route` (a route pattern, or UNMATCHED). */
   answered(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route}`;
-    let counts = this.#routes.get(key);
+    let byRoute = this.#routes.get(method);
+    if (byRoute === undefined) this.#routes.set(method, (byRoute = new Map()));
+    let counts = byRoute.get(route);
     if (counts === undefined) {
       counts = { method, route, statuses: new Map(), buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
-      this.#routes.set(key, counts);
+      byRoute.set(route, counts);
     }
     counts.statuses.set(status, (counts.statuses.get(status) ?? 0) + 1);
     let bucket = 0;
@@ -48,18 +54,19 @@ export class RequestCounts {
 
   /** Counts one authentication outcome. */
   auth(outcome: string, reason: string): void {
-    const key = `${outcome} ${reason}`;
-    const entry = this.#auth.get(key);
-    if (entry === undefined) this.#auth.set(key, { outcome, reason, count: 1 });
+    let byReason = this.#auth.get(outcome);
+    if (byReason === undefined) this.#auth.set(outcome, (byReason = new Map()));
+    const entry = byReason.get(reason);
+    if (entry === undefined) byReason.set(reason, { outcome, reason, count: 1 });
     else entry.count++;
   }
 
-  routes(): Iterable<RouteCounts> {
-    return this.#routes.values();
+  *routes(): Iterable<RouteCounts> {
+    for (const byRoute of this.#routes.values()) yield* byRoute.values();
   }
 
-  authOutcomes(): Iterable<{ outcome: string; reason: string; count: number }> {
-    return this.#auth.values();
+  *authOutcomes(): Iterable<{ outcome: string; reason: string; count: number }> {
+    for (const byReason of this.#auth.values()) yield* byReason.values();
   }
 
   /**
@@ -67,7 +74,6 @@ export class RequestCounts {
    * series prom-client's own Histogram writes (`_bucket` by `le`, cumulative, `_sum`, `_count`).
    */
   durationMetric(name: string, help: string) {
-    const routes = this.#routes;
     return {
       name,
       help,
@@ -75,7 +81,7 @@ export class RequestCounts {
       aggregator: 'sum',
       get: async () => {
         const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
-        for (const r of routes.values()) {
+        for (const r of this.routes()) {
           const labels = { method: r.method, route: r.route };
           let cumulative = 0;
           r.buckets.forEach((n, i) => {
@@ -296,8 +302,8 @@ export class Metrics {
 
   /** Counts one answered request (called from onResponse). */
   observe(request: FastifyRequest, reply: FastifyReply): void {
-    // One read of routeOptions (a getter that builds an object); a 404 may have no route config.
-    const config = request.routeOptions.config as (FastifyContextConfig & { url?: string }) | undefined;
+    // A 404 may have no route config.
+    const config = routeConfigOf(request) as (FastifyContextConfig & { url?: string }) | undefined;
     const route = config?.url ?? UNMATCHED;
     const status = reply.statusCode;
     this.#requests.answered(request.method, route, status, reply.elapsedTime / 1000);
