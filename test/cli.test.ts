@@ -46,7 +46,7 @@ describe.each(DIALECTS)('the tessera CLI (%s)', (dialect) => {
     expect(unknownAccount.stderr).toContain('ghost');
     const badDays = await runCli(['keys', 'create', '--name', 'x', '--role', 'global-admin', '--days', '9999'], h.env);
     expect(badDays.code).toBe(1);
-    expect(badDays.stderr.trim()).toBe('error: body /expiration/days: must be a whole number of days from 1 to 730');
+    expect(badDays.stderr.trim()).toBe('error: body /expiration/days: must be a whole number from 1 to 730');
   });
 
   it('keys list, edit and remove; the server sees each change on its next request', async () => {

@@ -46,7 +46,7 @@ describe.each(DIALECTS)('every field error is { in, pointer, message } with a JS
       { in: 'body', pointer: '/roles/0/accounts/1' },
     ],
     ['schema: query', () => send('GET', '/api/v1/access-keys?limit=many'), { in: 'query', pointer: '/limit' }],
-    ['service: body', () => send('POST', '/api/v1/access-keys', key({ expiration: { days: 100_000 } })), { in: 'body', pointer: '/expiration/days' }],
+    ['schema: out of range', () => send('POST', '/api/v1/access-keys', key({ expiration: { days: 100_000 } })), { in: 'body', pointer: '/expiration/days' }],
     ['service: body, normalized text', () => send('POST', '/api/v1/access-keys', key({ name: 'x'.repeat(65) })), { in: 'body', pointer: '/name' }],
     [
       'service: nested',
@@ -98,13 +98,23 @@ describe('validation messages say what is allowed, one per field', () => {
 
   it('an unknown expiration preset: one error naming every preset and the custom form (regression: eight "must be equal to constant")', async () => {
     const answer = await errorsFor({ expiration: '2w' });
-    expect(answer.errors).toEqual([{ in: 'body', pointer: '/expiration', message: 'must be 7d, 30d, 90d, 6mo, 1y or { days: a whole number ≥ 1 }' }]);
-    expect(answer.detail).toBe('body /expiration: must be 7d, 30d, 90d, 6mo, 1y or { days: a whole number ≥ 1 }');
+    expect(answer.errors).toEqual([{ in: 'body', pointer: '/expiration', message: 'must be 7d, 30d, 90d, 6mo, 1y or { days: 1–730 }' }]);
+    expect(answer.detail).toBe('body /expiration: must be 7d, 30d, 90d, 6mo, 1y or { days: 1–730 }');
   });
 
-  it('a custom expiration is pointed into: its days', async () => {
-    expect((await errorsFor({ expiration: { days: '5' } })).errors).toEqual([{ in: 'body', pointer: '/expiration/days', message: 'must be a whole number' }]);
-    expect((await errorsFor({ expiration: { days: 0 } })).errors).toEqual([{ in: 'body', pointer: '/expiration/days', message: 'must be at least 1' }]);
+  it('a custom expiration is pointed into: its days, told the whole range whatever was wrong', async () => {
+    for (const days of ['5', 0, 731, 1.5]) {
+      expect((await errorsFor({ expiration: { days } })).errors, String(days)).toEqual([
+        { in: 'body', pointer: '/expiration/days', message: 'must be a whole number from 1 to 730' },
+      ]);
+    }
+  });
+
+  it('any bounded number names its range, in the query too', async () => {
+    for (const limit of ['0', '500', 'many']) {
+      const res = await h.request(admin, { method: 'GET', url: `/api/v1/access-keys?limit=${limit}` });
+      expect(res.json().errors, limit).toEqual([{ in: 'query', pointer: '/limit', message: 'must be a whole number from 1 to 200' }]);
+    }
   });
 
   it('a Cloud Account Viewer grant without accounts points at its accounts', async () => {
@@ -123,6 +133,40 @@ describe('validation messages say what is allowed, one per field', () => {
   it('a query filter names its values', async () => {
     const answer = (await h.request(admin, { method: 'GET', url: '/api/v1/access-keys?role=boss' })).json();
     expect(answer.errors).toEqual([{ in: 'query', pointer: '/role', message: 'must be global-admin, global-viewer or cloud-account-viewer' }]);
+  });
+});
+
+describe('an instance with a lower TESSERA_MAX_KEY_DAYS names its own maximum', () => {
+  let h: Harness;
+  let admin: string;
+  beforeAll(async () => {
+    h = await createHarness('sqlite', { env: { TESSERA_MAX_KEY_DAYS: '90' } });
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'admin' })).token;
+  });
+  afterAll(() => h.close());
+  const send = (url: string, payload: Record<string, unknown>) => h.request(admin, { method: 'POST', url, payload });
+
+  it('on create and roll, for an unknown preset and for days past it (regression: "{ days: a whole number ≥ 1 }")', async () => {
+    const create = (expiration: unknown) => send('/api/v1/access-keys', { name: 'k', roles: [{ role: 'global-viewer' }], expiration });
+    expect((await create('2w')).json().errors).toEqual([{ in: 'body', pointer: '/expiration', message: 'must be 7d, 30d, 90d, 6mo, 1y or { days: 1–90 }' }]);
+    const tooLong = await create({ days: 91 });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().errors).toEqual([{ in: 'body', pointer: '/expiration/days', message: 'must be a whole number from 1 to 90' }]);
+
+    const created = await create({ days: 90 });
+    expect(created.statusCode, created.body).toBe(201);
+    const roll = (expiration: unknown) => send(`/api/v1/access-keys/${created.json().id}/roll`, { expiration });
+    expect((await roll('2w')).json().errors).toEqual([{ in: 'body', pointer: '/expiration', message: 'must be 7d, 30d, 90d, 6mo, 1y or { days: 1–90 }' }]);
+    expect((await roll({ days: 91 })).json().errors).toEqual([{ in: 'body', pointer: '/expiration/days', message: 'must be a whole number from 1 to 90' }]);
+  });
+
+  it('in its OpenAPI document', async () => {
+    const document = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const daysOf = (path: string) =>
+      document.paths[path].post.requestBody.content['application/json'].schema.properties.expiration.anyOf.find((branch: { type?: string }) => branch.type === 'object')
+        .properties.days;
+    expect(daysOf('/api/v1/access-keys')).toMatchObject({ minimum: 1, maximum: 90 });
+    expect(daysOf('/api/v1/access-keys/{id}/roll')).toMatchObject({ minimum: 1, maximum: 90 });
   });
 });
 

@@ -85,32 +85,42 @@ export const AccessKeySchema = Type.Object(
   },
 );
 
-const ExpirationSchema = Type.Union(
-  [
-    Type.Union(EXPIRATION_PRESETS.map((p) => Type.Literal(p))),
-    Type.Object(
-      { days: Type.Integer({ minimum: 1, description: 'Days until the key expires (at most the configured maximum, 730 by default).' }) },
-      { additionalProperties: false },
-    ),
-  ],
-  { description: 'A preset, or a custom number of days. Omitted: "6mo" (six calendar months).' },
-);
+/**
+ * A preset, or a custom number of days from 1 to the instance's TESSERA_MAX_KEY_DAYS. Built when
+ * the routes are registered, so a refused value is answered with the configured range
+ * (`{ days: 1–730 }`) and `/openapi.json` shows it as the `maximum`.
+ */
+function expirationSchema(maxDays: number) {
+  return Type.Union(
+    [
+      Type.Union(EXPIRATION_PRESETS.map((p) => Type.Literal(p))),
+      Type.Object(
+        { days: Type.Integer({ minimum: 1, maximum: maxDays, description: `Days until the key expires: 1 to ${maxDays} on this server (TESSERA_MAX_KEY_DAYS).` }) },
+        { additionalProperties: false },
+      ),
+    ],
+    { description: 'A preset, or a custom number of days. Omitted: "6mo" (six calendar months).' },
+  );
+}
+
+type ExpirationSchema = ReturnType<typeof expirationSchema>;
 
 const Description = Type.Union([Type.String({ maxLength: ACCESS_KEY_DESCRIPTION_MAX_LENGTH * 4 }), Type.Null()], {
   description: `What the key is for: at most ${ACCESS_KEY_DESCRIPTION_MAX_LENGTH} characters once trimmed, no control or invisible characters; null or blank for none.`,
 });
 
-const CreateBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: ACCESS_KEY_NAME_MAX_LENGTH * 4, description: 'Unique (case-insensitively), 1–64 characters once trimmed.' }),
-    expiration: Type.Optional(ExpirationSchema),
-    roles: Roles,
-    description: Type.Optional(Description),
-    allowedCidrs: Type.Optional(AllowedCidrs),
-    rateLimit: Type.Optional(RateLimit),
-  },
-  { additionalProperties: false, examples: [{ name: 'ci-bot', expiration: '90d', roles: [{ role: 'cloud-account-viewer', accounts: ['demo-aws-production'] }] }] },
-);
+const createBody = (expiration: ExpirationSchema) =>
+  Type.Object(
+    {
+      name: Type.String({ minLength: 1, maxLength: ACCESS_KEY_NAME_MAX_LENGTH * 4, description: 'Unique (case-insensitively), 1–64 characters once trimmed.' }),
+      expiration: Type.Optional(expiration),
+      roles: Roles,
+      description: Type.Optional(Description),
+      allowedCidrs: Type.Optional(AllowedCidrs),
+      rateLimit: Type.Optional(RateLimit),
+    },
+    { additionalProperties: false, examples: [{ name: 'ci-bot', expiration: '90d', roles: [{ role: 'cloud-account-viewer', accounts: ['demo-aws-production'] }] }] },
+  );
 
 const EditBody = Type.Object(
   {
@@ -134,19 +144,20 @@ const EditBody = Type.Object(
   },
 );
 
-const RollBody = Type.Object(
-  {
-    expiration: Type.Optional(ExpirationSchema),
-    graceMinutes: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: MAX_ROLL_GRACE_MINUTES,
-        description: `How long the replaced token keeps working, never past its own expiry (default ${DEFAULT_ROLL_GRACE_MINUTES}; 0 ends it at once).`,
-      }),
-    ),
-  },
-  { additionalProperties: false, examples: [{ graceMinutes: 60 }, { expiration: '90d', graceMinutes: 0 }] },
-);
+const rollBody = (expiration: ExpirationSchema) =>
+  Type.Object(
+    {
+      expiration: Type.Optional(expiration),
+      graceMinutes: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          maximum: MAX_ROLL_GRACE_MINUTES,
+          description: `How long the replaced token keeps working, never past its own expiry (default ${DEFAULT_ROLL_GRACE_MINUTES}; 0 ends it at once).`,
+        }),
+      ),
+    },
+    { additionalProperties: false, examples: [{ graceMinutes: 60 }, { expiration: '90d', graceMinutes: 0 }] },
+  );
 
 const WithToken = Type.Intersect([AccessKeySchema, Type.Object({ token: Type.String({ description: 'The JSON web token: shown once.' }) })]);
 
@@ -182,6 +193,7 @@ const access = 'access-keys:manage' as const;
 export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const service = ctx.accessKeys;
   const actorOf = (request: Parameters<typeof principalOf>[0]) => ({ name: principalOf(request).actor, ip: request.ip });
+  const expiration = expirationSchema(ctx.config.maxKeyDays);
 
   app.get(
     '/',
@@ -206,7 +218,7 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         tags: TAGS,
         summary: 'Add an API access key',
         description: 'Creates a key and returns its JSON web token. The token is shown in this answer only: save it now, it cannot be retrieved again.',
-        body: CreateBody,
+        body: createBody(expiration),
         response: { 201: WithToken, ...problems(400, 401, 403, 409) },
       },
     },
@@ -277,7 +289,7 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
         description:
           'Gives the key a new token, shown in this answer only; the key keeps its id, name, roles, description and usage. Without `expiration`, the new token lives as long as the key was created (or last rolled) for, counted from now. The replaced token keeps working until `previousTokenExpiresAt` (the grace period, never past its own expiry), then is refused; rolling again within the grace period ends it at once.',
         params: IdParams,
-        body: RollBody,
+        body: rollBody(expiration),
         response: { 200: WithToken, ...problems(400, 401, 403, 404) },
       },
     },

@@ -80,8 +80,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export function expiresAtFor(expiration: Expiration, createdAt: Date, maxDays: number): Date {
   if (typeof expiration === 'object') {
     const { days } = expiration;
+    // The HTTP schema refuses these first; the CLI on the server's database comes straight here,
+    // and says it in the same words.
     if (!Number.isInteger(days) || days < 1 || days > maxDays) {
-      throw validationFailed('/expiration/days', `must be a whole number of days from 1 to ${maxDays}`);
+      throw validationFailed('/expiration/days', `must be a whole number from 1 to ${maxDays}`);
     }
     return new Date(createdAt.getTime() + days * DAY_MS);
   }

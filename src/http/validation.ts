@@ -57,7 +57,7 @@ function acceptsType(schema: Schema, type: string): boolean {
   return types.includes(type) || (type === 'integer' && types.includes('number'));
 }
 
-/** What a schema allows, in words: `7d, 30d or { days: a whole number ≥ 1 }`. */
+/** What a schema allows, in words: `7d, 30d or { days: 1–730 }`. */
 export function describeSchema(schema: Schema): string {
   return either(alternatives(schema));
 }
@@ -75,6 +75,7 @@ function alternatives(schema: Schema): string[] {
 function describeShape(schema: Schema): string {
   const min = schema['minimum'] as number | undefined;
   const max = schema['maximum'] as number | undefined;
+  // A bounded number is its range (`{ days: 1–730 }`): the surrounding braces say it is a field.
   switch (schema['type']) {
     case 'object': {
       const properties = (schema['properties'] ?? {}) as Record<string, Schema>;
@@ -109,24 +110,39 @@ const ARTICLE_TYPE: Record<string, string> = {
   null: 'null',
 };
 
+/**
+ * A number bounded on both sides, as a sentence says it (`a whole number from 1 to 730`), so a
+ * value out of range is told the whole range whichever end it missed; undefined otherwise.
+ */
+function range(schema: Schema): string | undefined {
+  const min = schema['minimum'];
+  const max = schema['maximum'];
+  if (typeof min !== 'number' || typeof max !== 'number') return undefined;
+  return `${schema['type'] === 'integer' ? 'a whole number' : 'a number'} from ${min} to ${max}`;
+}
+
 /** One error's sentence (after the field's name), saying what is allowed. */
 function sentence(error: ValidationError): string {
   const params = error.params as Record<string, unknown>;
+  const parent = error.parentSchema ?? {};
   switch (error.keyword) {
-    case 'type':
+    case 'type': {
+      // A bounded number says its range: "5" for days is told "a whole number from 1 to 730".
+      const bounded = parent['type'] === params['type'] ? range(parent) : undefined;
+      if (bounded !== undefined) return `must be ${bounded}`;
       return `must be ${either(
         String(params['type'])
           .split(',')
           .map((type) => ARTICLE_TYPE[type] ?? type),
       )}`;
+    }
     case 'const':
       return `must be ${describeSchema({ const: params['allowedValue'] })}`;
     case 'enum':
       return `must be ${describeSchema({ enum: params['allowedValues'] })}`;
     case 'minimum':
-      return `must be at least ${params['limit']}`;
     case 'maximum':
-      return `must be at most ${params['limit']}`;
+      return `must be ${range(parent) ?? `${error.keyword === 'minimum' ? 'at least' : 'at most'} ${params['limit']}`}`;
     case 'minLength':
       return `must be at least ${params['limit']} character${params['limit'] === 1 ? '' : 's'} long`;
     case 'maxLength':

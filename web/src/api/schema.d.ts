@@ -521,7 +521,7 @@ export interface paths {
                         name: string;
                         /** @description A preset, or a custom number of days. Omitted: "6mo" (six calendar months). */
                         expiration?: ("7d" | "30d" | "90d" | "6mo" | "1y") | {
-                            /** @description Days until the key expires (at most the configured maximum, 730 by default). */
+                            /** @description Days until the key expires: 1 to 730 on this server (TESSERA_MAX_KEY_DAYS). */
                             days: number;
                         };
                         /** @description One or more roles; the rights are their union. */
@@ -1366,7 +1366,7 @@ export interface paths {
                     "application/json": {
                         /** @description A preset, or a custom number of days. Omitted: "6mo" (six calendar months). */
                         expiration?: ("7d" | "30d" | "90d" | "6mo" | "1y") | {
-                            /** @description Days until the key expires (at most the configured maximum, 730 by default). */
+                            /** @description Days until the key expires: 1 to 730 on this server (TESSERA_MAX_KEY_DAYS). */
                             days: number;
                         };
                         /** @description How long the replaced token keeps working, never past its own expiry (default 60; 0 ends it at once). */
