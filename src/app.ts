@@ -135,7 +135,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
           ip: request.ip,
           accountId: requestAccount(request, config, reply.statusCode),
         },
-        ctx.clock(),
+        request.callerAt ?? ctx.clock(),
       );
     }
     done();

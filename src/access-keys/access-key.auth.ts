@@ -208,7 +208,7 @@ export class AccessKeyAuthenticator {
     if (!result.ok) return result;
     if (result.guard !== null) return this.#guarded(result, result.guard, request);
     this.#useListener?.(result.keyId, request.ip, result.at);
-    return { ok: true, principal: result.principal };
+    return { ok: true, principal: result.principal, at: result.at };
   }
 
   /**
@@ -217,25 +217,26 @@ export class AccessKeyAuthenticator {
    * (synchronously in process; through Redis, shared by all instances, when configured).
    */
   #guarded(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, request: FastifyRequest): AuthResult | Promise<AuthResult> {
-    if (guard.allowlist !== null && !guard.allowlist.allows(request.ip)) {
-      this.#addressRefusedListener?.(result.keyId, guard.keyName, request.ip);
+    const ip = request.ip;
+    if (guard.allowlist !== null && !guard.allowlist.allows(ip)) {
+      this.#addressRefusedListener?.(result.keyId, guard.keyName, ip);
       return { ok: false, reason: 'ip-not-allowed', refusal: IP_NOT_ALLOWED };
     }
     const limit = guard.rateLimit;
     // A request whose body arrived after a change is admitted again (access-control's
     // preHandler): it was counted the first time.
     if (limit === null || request.rateLimitCounted) {
-      this.#useListener?.(result.keyId, request.ip, result.at);
-      return { ok: true, principal: result.principal };
+      this.#useListener?.(result.keyId, ip, result.at);
+      return { ok: true, principal: result.principal, at: result.at };
     }
     request.rateLimitCounted = true;
     const windowMs = limit.perSeconds * 1000;
-    if (this.#localLimiter !== undefined) return this.#limited(result, guard, this.#localLimiter.hit(guard.counter, windowMs, result.at.getTime()), request);
-    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, guard, window, request));
+    if (this.#localLimiter !== undefined) return this.#limited(result, guard, this.#localLimiter.hit(guard.counter, windowMs, result.at.getTime()), ip);
+    return this.#sharedLimiter.increment(guard.counter, windowMs).then((window) => this.#limited(result, guard, window, ip));
   }
 
   /** The answer for a request counted as `window.count` in its window; the headers as @fastify/rate-limit writes them. */
-  #limited(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, window: Readonly<WindowCount>, request: FastifyRequest): AuthResult {
+  #limited(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, window: Readonly<WindowCount>, ip: string): AuthResult {
     const limit = guard.rateLimit as KeyRateLimit;
     const resetSeconds = String(Math.max(0, Math.ceil((window.resetAt - result.at.getTime()) / 1000)));
     const headers: Record<string, string> = {
@@ -255,8 +256,8 @@ export class AccessKeyAuthenticator {
         },
       };
     }
-    this.#useListener?.(result.keyId, request.ip, result.at);
-    return { ok: true, principal: result.principal, headers };
+    this.#useListener?.(result.keyId, ip, result.at);
+    return { ok: true, principal: result.principal, headers, at: result.at };
   }
 
   /**

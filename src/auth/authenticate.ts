@@ -14,9 +14,10 @@ export interface UseRefusal {
 
 /**
  * Denials are values (with a reason for the log); failures such as a database outage throw.
- * `headers` go on the answer (a key's rate limit state).
+ * `headers` go on the answer (a key's rate limit state); `at`, when given, is the clock's reading
+ * the credential was checked at (the key's activity record files the request under it).
  */
-export type AuthResult = { ok: true; principal: Principal; headers?: Record<string, string> } | { ok: false; reason: string; refusal?: UseRefusal };
+export type AuthResult = { ok: true; principal: Principal; headers?: Record<string, string>; at?: Date } | { ok: false; reason: string; refusal?: UseRefusal };
 
 /** Verifies one kind of bearer token into a principal; synchronously when a cache answers. */
 export type BearerVerifier = (token: string, request: FastifyRequest) => AuthResult | Promise<AuthResult>;

@@ -27,6 +27,8 @@ declare module 'fastify' {
      * names them): the activity record files refused requests under their key too.
      */
     caller: Principal | null;
+    /** When the caller's credentials were checked, if the verifier says (`AuthResult.at`). */
+    callerAt: Date | null;
     /** The request's cloud account when a handler learns it (an asset's account), for the activity record. */
     activityAccountId: string | null;
     /** Why authentication was refused, for the request's log line (never sent to the client). */
@@ -98,6 +100,7 @@ function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<Rou
   }
   const { principal } = result;
   request.caller = principal;
+  request.callerAt = result.at ?? null;
   if (result.headers !== undefined) reply.headers(result.headers);
   if (principal.session !== undefined && !SAFE_METHODS.has(request.method)) {
     const sent = request.headers['x-csrf-token'];
@@ -141,6 +144,7 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
     app.decorateRequest('principal', null);
     app.decorateRequest('routeConfig', null);
     app.decorateRequest('caller', null);
+    app.decorateRequest('callerAt', null);
     app.decorateRequest('activityAccountId', null);
     app.decorateRequest('authFailure', null);
     app.decorateRequest('authRefusal', null);
