@@ -49,7 +49,9 @@ const STEPS: ReadonlyArray<{ step: string; match: (f: CallFrame) => boolean }> =
   { step: 'request parsing (node:http)', match: (f) => /^node:(_http_server|_http_common|_http_incoming)/.test(f.url) || f.functionName === 'execute' },
   { step: 'Fastify core (hooks runner, request and reply objects, send)', match: (f) => /\/node_modules\/(fastify|light-my-request|avvio|@fastify)\//.test(f.url) },
   { step: 'other Tessera code', match: (f) => f.url.includes('/src/') },
-  { step: 'Node internals (timers, ticks, events)', match: (f) => f.url.startsWith('node:') },
+  // node:fs on a request's path is a step's own read (the change check's look at the WAL index):
+  // it is filed under the frame that called it.
+  { step: 'Node internals (timers, ticks, events)', match: (f) => f.url.startsWith('node:') && f.url !== 'node:fs' },
   { step: 'V8 and native (program)', match: (f) => f.functionName === '(program)' },
 ];
 
