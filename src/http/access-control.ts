@@ -122,7 +122,8 @@ function admit(request: FastifyRequest, reply: FastifyReply, access: Exclude<Rou
  * access-control hook reads it once and keeps its config on the request for later hooks.
  */
 export function routeConfigOf(request: FastifyRequest): RouteConfig {
-  return request.routeConfig ?? request.routeOptions.config;
+  // A request sent on to the not-found handler (`reply.callNotFound`) changed route since.
+  return request.routeConfig !== null && !request.is404 ? request.routeConfig : request.routeOptions.config;
 }
 
 /** The principal of a request on a route that requires one. */
