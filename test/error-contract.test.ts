@@ -160,6 +160,20 @@ describe('an instance with a lower TESSERA_MAX_KEY_DAYS names its own maximum', 
     expect((await roll({ days: 91 })).json().errors).toEqual([{ in: 'body', pointer: '/expiration/days', message: 'must be a whole number from 1 to 90' }]);
   });
 
+  it('refuses a preset longer than its maximum, the default six months included, and names the maximum', async () => {
+    const create = (expiration?: unknown) =>
+      send('/api/v1/access-keys', { name: `preset-${String(expiration)}`, roles: [{ role: 'global-viewer' }], ...(expiration === undefined ? {} : { expiration }) });
+    for (const expiration of ['6mo', '1y', undefined]) {
+      const refused = await create(expiration);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().errors).toEqual([
+        { in: 'body', pointer: '/expiration', message: `${expiration ?? '6mo'} is longer than this server allows: choose at most 90 days (TESSERA_MAX_KEY_DAYS)` },
+      ]);
+    }
+    const allowed = await create('90d');
+    expect(allowed.statusCode, allowed.body).toBe(201);
+  });
+
   it('in its OpenAPI document', async () => {
     const document = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const daysOf = (path: string) =>
