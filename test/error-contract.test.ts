@@ -141,7 +141,7 @@ describe('an instance with a lower TESSERA_MAX_KEY_DAYS names its own maximum', 
   let admin: string;
   beforeAll(async () => {
     h = await createHarness('sqlite', { env: { TESSERA_MAX_KEY_DAYS: '90' } });
-    admin = (await h.key([{ role: 'global-admin' }], { name: 'admin' })).token;
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'admin', expiration: '90d' })).token;
   });
   afterAll(() => h.close());
   const send = (url: string, payload: Record<string, unknown>) => h.request(admin, { method: 'POST', url, payload });
