@@ -39,6 +39,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     { url, database: ctx.storage.dialect, databaseLocation: describeDatabase(config), publicUrl: config.publicUrl, tokenIssuer: ctx.issuer.current },
     'Tessera is listening',
   );
+  // Written at once (the log is otherwise written in blocks): whoever started the server waits for it.
+  log.flush();
   let stopping: Promise<void> | undefined;
   return {
     app,

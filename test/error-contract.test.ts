@@ -141,7 +141,7 @@ describe('an instance with a lower TESSERA_MAX_KEY_DAYS names its own maximum', 
   let admin: string;
   beforeAll(async () => {
     h = await createHarness('sqlite', { env: { TESSERA_MAX_KEY_DAYS: '90' } });
-    admin = (await h.key([{ role: 'global-admin' }], { name: 'admin' })).token;
+    admin = (await h.key([{ role: 'global-admin' }], { name: 'admin', expiration: '90d' })).token;
   });
   afterAll(() => h.close());
   const send = (url: string, payload: Record<string, unknown>) => h.request(admin, { method: 'POST', url, payload });
@@ -158,6 +158,20 @@ describe('an instance with a lower TESSERA_MAX_KEY_DAYS names its own maximum', 
     const roll = (expiration: unknown) => send(`/api/v1/access-keys/${created.json().id}/roll`, { expiration });
     expect((await roll('2w')).json().errors).toEqual([{ in: 'body', pointer: '/expiration', message: 'must be 7d, 30d, 90d, 6mo, 1y or { days: 1–90 }' }]);
     expect((await roll({ days: 91 })).json().errors).toEqual([{ in: 'body', pointer: '/expiration/days', message: 'must be a whole number from 1 to 90' }]);
+  });
+
+  it('refuses a preset longer than its maximum, the default six months included, and names the maximum', async () => {
+    const create = (expiration?: unknown) =>
+      send('/api/v1/access-keys', { name: `preset-${String(expiration)}`, roles: [{ role: 'global-viewer' }], ...(expiration === undefined ? {} : { expiration }) });
+    for (const expiration of ['6mo', '1y', undefined]) {
+      const refused = await create(expiration);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().errors).toEqual([
+        { in: 'body', pointer: '/expiration', message: `${expiration ?? '6mo'} is longer than this server allows: choose at most 90 days (TESSERA_MAX_KEY_DAYS)` },
+      ]);
+    }
+    const allowed = await create('90d');
+    expect(allowed.statusCode, allowed.body).toBe(201);
   });
 
   it('in its OpenAPI document', async () => {

@@ -28,14 +28,14 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
 import pino from 'pino';
-import { loggerOptions } from '../../src/http/logging.ts';
+import { logDestination, loggerOptions } from '../../src/http/logging.ts';
 import { unauthenticatedRoute } from '../lib/unauthenticated-route.ts';
 import { listeningPort } from '../lib/processes.ts';
 
 const mode = process.argv[2];
 if (mode !== 'auth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, cold or ref');
 const config = loadConfig();
-const ctx = await createContext(config, pino(loggerOptions(config), pino.destination({ dest: '/dev/null', sync: true })));
+const ctx = await createContext(config, pino(loggerOptions(config), logDestination('/dev/null')));
 if (mode === 'cold') {
   const cold = new AccessKeyAuthenticator(ctx.storage, ctx.tokens, ctx.changes, ctx.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
   cold.onUse(ctx.usage.record);

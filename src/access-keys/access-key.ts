@@ -76,7 +76,11 @@ export function addMonths(from: Date, months: number): Date {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** When a key created at `createdAt` expires; `maxDays` bounds custom periods. */
+/**
+ * When a key created at `createdAt` expires. `maxDays` (TESSERA_MAX_KEY_DAYS) is the hard
+ * ceiling: a custom period past it is refused, and so is a preset that lasts longer (on a server
+ * that allows fewer days than a preset, the default of six months included).
+ */
 export function expiresAtFor(expiration: Expiration, createdAt: Date, maxDays: number): Date {
   if (typeof expiration === 'object') {
     const { days } = expiration;
@@ -87,7 +91,15 @@ export function expiresAtFor(expiration: Expiration, createdAt: Date, maxDays: n
     }
     return new Date(createdAt.getTime() + days * DAY_MS);
   }
-  switch (expiration) {
+  const expiresAt = presetExpiry(expiration, createdAt);
+  if (expiresAt.getTime() - createdAt.getTime() > maxDays * DAY_MS) {
+    throw validationFailed('/expiration', `${expiration} is longer than this server allows: choose at most ${maxDays} days (TESSERA_MAX_KEY_DAYS)`);
+  }
+  return expiresAt;
+}
+
+function presetExpiry(preset: ExpirationPreset, createdAt: Date): Date {
+  switch (preset) {
     case '7d':
       return new Date(createdAt.getTime() + 7 * DAY_MS);
     case '30d':

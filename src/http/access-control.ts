@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthResult, Authenticator } from '../auth/authenticate.ts';
 import type { RouteAccess } from '../auth/permissions.ts';
@@ -52,6 +52,8 @@ declare module 'fastify' {
 export type RouteConfig = FastifyRequest['routeOptions']['config'];
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The methods whose body Fastify never reads (its `bodyless` methods). */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE']);
 
 /**
  * RFC 6750 §3.1: a request that carries no bearer credentials (none at all, or another scheme)
@@ -183,7 +185,7 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
     // A request with a body was admitted when its headers arrived; its last byte may come after
     // a removal or a reduction of access was answered. If anything changed meanwhile, or the
     // caches are not trusted now, it is admitted again before its handler runs.
-    app.addHook('preHandler', (request, reply, done) => {
+    const readmit: preHandlerHookHandler = (request, reply, done) => {
       if (request.principal === null || !hasBody(request)) return done();
       const access = routeConfigOf(request).access;
       if (access === undefined || access === 'public') return done();
@@ -198,6 +200,13 @@ export const accessControl = fp<{ authenticator: Authenticator; changes: ChangeB
       }
       if (result instanceof Promise) result.then((settled) => done(admit(request, reply, access, settled)), done);
       else done(admit(request, reply, access, result));
+    };
+    // Only routes that take a body wait for one: Fastify runs a GET, HEAD or TRACE handler as soon
+    // as its headers are in, so those routes go without the hook (and its runner).
+    app.addHook('onRoute', (route) => {
+      const methods = [route.method].flat();
+      if (methods.every((method) => BODYLESS_METHODS.has(method))) return;
+      route.preHandler = [readmit, ...(route.preHandler === undefined ? [] : [route.preHandler].flat())];
     });
   },
   { name: 'access-control' },

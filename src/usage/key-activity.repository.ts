@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type { Db, Dialect } from '../db/database.ts';
 
 /** One group of requests: a key's requests in one hour with the same method, route, status, address and account. */
 export interface ActivityGroup {
@@ -18,37 +18,32 @@ export interface ActivityGroup {
 }
 
 /**
- * Adds groups to the stored activity in one statement. Additive and order-independent, so that
- * many instances flushing the same group merge: the counts add up, the first and last sightings
- * are the earliest and latest of both. Rows arrive sorted by their key, so that instances
- * flushing at once take row locks in the same order (no deadlock on PostgreSQL).
+ * Adds groups to the stored activity in one statement: the groups travel as one JSON parameter,
+ * unpacked in SQL (`json_each` / `jsonb_to_recordset`), as key usage is. Additive and
+ * order-independent, so that many instances flushing the same group merge: the counts add up,
+ * the first and last sightings are the earliest and latest of both. Rows arrive sorted by their
+ * key, so that instances flushing at once take row locks in the same order (no deadlock on
+ * PostgreSQL). At most one group per key in a call.
  */
-export async function addKeyActivity(db: Db, groups: readonly ActivityGroup[]): Promise<void> {
+export async function addKeyActivity(db: Db, dialect: Dialect, groups: readonly ActivityGroup[]): Promise<void> {
   if (groups.length === 0) return;
-  await db
-    .insertInto('access_key_activity')
-    .values(
-      groups.map((g) => ({
-        key_id: g.keyId,
-        hour: g.hour,
-        method: g.method,
-        route: g.route,
-        status: g.status,
-        ip: g.ip,
-        account_id: g.accountId,
-        count: g.count,
-        first_seen: g.firstSeen,
-        last_seen: g.lastSeen,
-      })),
-    )
-    .onConflict((oc) =>
-      oc.columns(['key_id', 'hour', 'method', 'route', 'status', 'ip', 'account_id']).doUpdateSet({
-        count: sql`access_key_activity.count + excluded.count`,
-        first_seen: sql`case when excluded.first_seen < access_key_activity.first_seen then excluded.first_seen else access_key_activity.first_seen end`,
-        last_seen: sql`case when excluded.last_seen > access_key_activity.last_seen then excluded.last_seen else access_key_activity.last_seen end`,
-      }),
-    )
-    .execute();
+  const rows = JSON.stringify(
+    groups.map((g) => ({ k: g.keyId, h: g.hour, m: g.method, r: g.route, s: g.status, i: g.ip, a: g.accountId, n: g.count, f: g.firstSeen, l: g.lastSeen })),
+  );
+  const source =
+    dialect === 'postgres'
+      ? sql`select v.k, v.h, v.m, v.r, v.s, v.i, v.a, v.n, v.f, v.l
+          from jsonb_to_recordset(${rows}::jsonb) as v(k text, h text, m text, r text, s integer, i text, a text, n integer, f text, l text)`
+      : // "where true": SQLite's parser needs it between a SELECT and ON CONFLICT.
+        sql`select value ->> 'k', value ->> 'h', value ->> 'm', value ->> 'r', value ->> 's', value ->> 'i', value ->> 'a', value ->> 'n', value ->> 'f', value ->> 'l'
+          from json_each(${rows}) where true`;
+  await sql`
+    insert into access_key_activity (key_id, hour, method, route, status, ip, account_id, count, first_seen, last_seen)
+    ${source}
+    on conflict (key_id, hour, method, route, status, ip, account_id) do update set
+      count = access_key_activity.count + excluded.count,
+      first_seen = case when excluded.first_seen < access_key_activity.first_seen then excluded.first_seen else access_key_activity.first_seen end,
+      last_seen = case when excluded.last_seen > access_key_activity.last_seen then excluded.last_seen else access_key_activity.last_seen end`.execute(db);
 }
 
 /** A key's activity since `since` (an hour's start), the latest first; at most `limit` groups. */

@@ -11,10 +11,10 @@ export const ACTIVITY_PRUNE_JOB = 'key-activity-retention';
 /** The most groups one activity answer holds (the latest): a month of a busy key fits. */
 export const MAX_ACTIVITY_ITEMS = 5000;
 /**
- * Groups written per statement: each is ten bound parameters, and SQLite writes on the event
- * loop's thread, so its batches stay small with requests let through between them.
+ * Groups written per statement (one JSON parameter). SQLite writes on the event loop's thread,
+ * so its batches stay small enough to let requests through between them.
  */
-const FLUSH_BATCH: Record<Dialect, number> = { sqlite: 100, postgres: 500 };
+const FLUSH_BATCH: Record<Dialect, number> = { sqlite: 500, postgres: 1000 };
 
 interface Pending {
   count: number;
@@ -138,7 +138,7 @@ export class KeyActivity {
     for (let i = 0; i < taken.length; i += size) {
       if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       try {
-        await addKeyActivity(this.db, taken.slice(i, i + size));
+        await addKeyActivity(this.db, this.dialect, taken.slice(i, i + size));
       } catch (error) {
         // Nothing of this batch or the rest was written: count it again next time.
         for (const group of taken.slice(i)) this.#restore(group);
@@ -169,15 +169,15 @@ export class KeyActivity {
  * so that instances flushing at once take row locks in the same order.
  */
 function groupsOf(tree: Tree): ActivityGroup[] {
-  const groups: ActivityGroup[] = [];
+  const groups: Array<{ group: ActivityGroup; order: string }> = [];
   for (const [hourMs, byKey] of tree)
     for (const [keyId, byRoute] of byKey)
       for (const [route, byMethod] of byRoute)
         for (const [method, byStatus] of byMethod)
           for (const [status, byIp] of byStatus)
             for (const [ip, byAccount] of byIp)
-              for (const [accountId, p] of byAccount)
-                groups.push({
+              for (const [accountId, p] of byAccount) {
+                const group: ActivityGroup = {
                   keyId: String(keyId),
                   hour: new Date(Number(hourMs)).toISOString(),
                   method: String(method),
@@ -188,16 +188,11 @@ function groupsOf(tree: Tree): ActivityGroup[] {
                   count: p.count,
                   firstSeen: new Date(p.firstMs).toISOString(),
                   lastSeen: new Date(p.lastMs).toISOString(),
-                });
-  const order = (g: ActivityGroup) => [g.keyId, g.hour, g.method, g.route, String(g.status).padStart(3, '0'), g.ip, g.accountId];
-  return groups.sort((a, b) => {
-    const left = order(a);
-    const right = order(b);
-    for (let i = 0; i < left.length; i++) {
-      const x = left[i] as string;
-      const y = right[i] as string;
-      if (x !== y) return x < y ? -1 : 1;
-    }
-    return 0;
-  });
+                };
+                // The key's columns joined by NUL, which none of them holds: comparing these
+                // strings orders the groups as comparing their columns one by one would.
+                const order = [group.keyId, group.hour, group.method, group.route, String(group.status).padStart(3, '0'), group.ip, group.accountId].join('\u0000');
+                groups.push({ group, order });
+              }
+  return groups.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)).map((g) => g.group);
 }
