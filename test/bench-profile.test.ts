@@ -23,8 +23,15 @@ describe('bench profile breakdown', () => {
     const changes = 'file:///repo/src/changes/change-feed.ts';
     const result = breakdown(
       profileOf([
-        [['sync', changes], ['readSync', 'node:fs'], ['read', '']],
-        [['sync', changes], ['get', '']],
+        [
+          ['sync', changes],
+          ['readSync', 'node:fs'],
+          ['read', ''],
+        ],
+        [
+          ['sync', changes],
+          ['get', ''],
+        ],
         [['processTicksAndRejections', 'node:internal/process/task_queues']],
         [['(idle)', '']],
       ]),
