@@ -1,8 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
-import { loggableUrl, loggerOptions, requestLineLogger, requestLogger } from '../src/http/logging.ts';
+import { logDestination, loggableUrl, loggerOptions, requestLineLogger, requestLogger } from '../src/http/logging.ts';
 import { DIALECTS } from './helpers/databases.ts';
 import { createHarness, TEST_SECRET, type Harness } from './helpers/harness.ts';
 import { addUser, PASSWORD, sessionCookieOf } from './helpers/people.ts';
@@ -217,5 +222,31 @@ describe('requestLogger', () => {
     const parent = pino(loggerOptions({ logLevel: 'info' }), lineSink(written));
     requestLineLogger(parent).info({ reqId: 'r-2', method: 'GET', url: '/api/v1/cloud-accounts', status: 200 }, 'request');
     expect(JSON.parse(written[0]!)).toMatchObject({ level: 30, reqId: 'r-2', method: 'GET', url: '/api/v1/cloud-accounts', status: 200, msg: 'request' });
+  });
+});
+
+describe('logDestination', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes lines in blocks: a lone line within the flush interval, not at once', async () => {
+    const file = join(dir, 'periodic.log');
+    const log = pino(loggerOptions({ logLevel: 'info' }), logDestination(file));
+    log.info('first');
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await vi.waitFor(() => expect(readFileSync(file, 'utf8')).toContain('"msg":"first"'), { timeout: 2000, interval: 20 });
+  });
+
+  it('writes what is pending when the process exits', () => {
+    const file = join(dir, 'exit.log');
+    const script = `import pino from 'pino'; import { logDestination, loggerOptions } from ${JSON.stringify(new URL('../src/http/logging.ts', import.meta.url).href)};
+      const log = pino(loggerOptions({ logLevel: 'info' }), logDestination(${JSON.stringify(file)}));
+      log.info('last words'); process.exit(3);`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(3);
+    expect(readFileSync(file, 'utf8')).toContain('"msg":"last words"');
   });
 });

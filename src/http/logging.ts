@@ -171,7 +171,12 @@ export function logDestination(dest: number | string = 1): pino.DestinationStrea
   if (!flushesAtExit) {
     flushesAtExit = true;
     process.once('exit', () => {
-      for (const pending of pendingAtExit) pending.flushSync();
+      // Best effort: a closed stdout (a reader that went away) must not turn an exit into a crash.
+      for (const pending of pendingAtExit) {
+        try {
+          pending.flushSync();
+        } catch {}
+      }
     });
   }
   pendingAtExit.add(stream);
