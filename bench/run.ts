@@ -10,6 +10,7 @@
  *   --scale-keys N     keys for the scale part (default 1,000,000)
  *   --only list        only the scale part's list latencies (each dialect), printed as JSON lines
  *   --only tax         only (a), (b) and (f) in alternating rounds, then the profile of (b), as JSON lines
+ *   --only cold        only (d) and its reference in alternating rounds, then a profile of (d), as JSON lines
  *   --out FILE         the report (default bench/REPORT.md)
  *
  * PostgreSQL: TESSERA_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test when
@@ -154,6 +155,8 @@ interface Target {
   tokens?: readonly string[];
   /** A Tessera server: its cache counters are read from /metrics around each run. */
   tessera: boolean;
+  /** Items the first answer must hold (the Cloud Account Viewer's one account). */
+  expectItems?: number;
   items?: number;
 }
 
@@ -183,21 +186,97 @@ function taxTargets(auth: Served<{ offPort?: number }>, plain: Served<object>, k
 }
 
 /**
+ * (d): Tessera cold (caches sized 1, a different key from the pool on each request) and its
+ * reference, each against the app without authentication of its own process, on one account.
+ */
+function coldTargets(cold: Served<{ offPort?: number }>, reference: Served<{ offPort?: number }>, keys: Dataset['keys'], account: string): Target[] {
+  const tessera = { tessera: true };
+  return [
+    {
+      id: 'tessera-cold-off',
+      title: "Tessera, authentication off (the cold server's process)",
+      server: cold,
+      origin: offOrigin(cold),
+      path: account,
+      token: keys.viewer,
+      ...tessera,
+    },
+    {
+      id: 'tessera-cold',
+      title: `(d) Tessera cold, caches sized 1: a different key per request from ${fmt(keys.pool.length)}`,
+      server: cold,
+      origin: cold.url,
+      path: account,
+      tokens: keys.pool,
+      ...tessera,
+    },
+    {
+      id: 'reference-off',
+      title: "Tessera, authentication off (the reference's process)",
+      server: reference,
+      origin: offOrigin(reference),
+      path: account,
+      token: keys.viewer,
+      ...tessera,
+    },
+    {
+      id: 'reference',
+      title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
+      server: reference,
+      origin: reference.url,
+      path: account,
+      tokens: keys.pool,
+      ...tessera,
+    },
+  ];
+}
+
+/** Checks that each target answers 200 with the items expected (noting how many), then warms each up. */
+async function readyTargets(targets: Target[]): Promise<void> {
+  for (const t of targets) {
+    const body = await expectOk(t.origin + t.path, t.token ?? t.tokens?.[0]);
+    t.items = t.path === LIST ? itemsOf(body).length : 1;
+    if (t.expectItems !== undefined && t.items !== t.expectItems) throw new Error(`${t.title}: ${t.items} items, not ${t.expectItems}`);
+  }
+  settleDisk(); // the servers' copies of the database, just written
+  for (const t of targets) await load({ url: t.origin + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+}
+
+/** The account route's path for the first account the server lists. */
+async function firstAccountPath(server: Served<{ offPort?: number }>): Promise<string> {
+  return `${LIST}/${itemsOf(await expectOk(offOrigin(server) + LIST, undefined))[0]!.id}`;
+}
+
+/**
+ * A round's servers and targets: `build` starts the servers (each passed through `started`)
+ * and names the targets, which are then checked and warmed up. A failure stops what started.
+ */
+async function startRound(build: (started: <T extends Served<object>>(server: T) => T) => Promise<Target[]>): Promise<{ servers: Served<object>[]; targets: Target[] }> {
+  const servers: Served<object>[] = [];
+  try {
+    const targets = await build((server) => {
+      servers.push(server);
+      return server;
+    });
+    await readyTargets(targets);
+    return { servers, targets };
+  } catch (error) {
+    for (const s of servers) await s.stop();
+    throw error;
+  }
+}
+
+/**
  * Starts every server of the comparison: three Tessera modes on their own copies of the
  * database, and the two peers. Returns them and the targets measured against them.
  */
-async function startComparisonServers(base: Dataset, work: string, betterAuthSeed: string): Promise<{ servers: Served<object>[]; targets: Target[] }> {
-  const servers: Served<object>[] = [];
-  const started = <T extends Served<object>>(server: T): T => {
-    servers.push(server);
-    return server;
-  };
-  const peer = async (name: 'better-auth' | 'fastify-jwt') => {
-    const dir = mkdtempSync(join(work, `${name}-`));
-    if (name === 'better-auth') cpSync(betterAuthSeed, dir, { recursive: true });
-    return started(await serve<PeerInfo>(`bench/servers/${name}.ts`, [base.file!, dir, String(S.pool)], {}));
-  };
-  try {
+function startComparisonServers(base: Dataset, work: string, betterAuthSeed: string): Promise<{ servers: Served<object>[]; targets: Target[] }> {
+  return startRound(async (started) => {
+    const peer = async (name: 'better-auth' | 'fastify-jwt') => {
+      const dir = mkdtempSync(join(work, `${name}-`));
+      if (name === 'better-auth') cpSync(betterAuthSeed, dir, { recursive: true });
+      return started(await serve<PeerInfo>(`bench/servers/${name}.ts`, [base.file!, dir, String(S.pool)], {}));
+    };
     const auth = started(await tesseraServer(base.copy(), 'auth', true));
     const plain = started(await plainServer(auth, base.keys));
     const cold = started(await tesseraServer(base.copy(), 'cold', true));
@@ -205,13 +284,22 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
     const betterAuth = await peer('better-auth');
     const fastifyJwt = await peer('fastify-jwt');
     const { keys } = base;
-    const account = `${LIST}/${itemsOf(await expectOk(offOrigin(auth) + LIST, undefined))[0]!.id}`;
+    const account = await firstAccountPath(auth);
     const tessera = { tessera: true };
     const other = { tessera: false };
     const pooled = (what: string, n: number) => `a different ${what} per request from ${fmt(n)}`;
     const targets: Target[] = [
       ...taxTargets(auth, plain, keys),
-      { id: 'c', title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts', server: auth, origin: auth.url, path: LIST, token: keys.accountViewer, ...tessera },
+      {
+        id: 'c',
+        title: '(c) Tessera, Cloud Account Viewer of 1 of 50 accounts',
+        server: auth,
+        origin: auth.url,
+        path: LIST,
+        token: keys.accountViewer,
+        expectItems: 1,
+        ...tessera,
+      },
       { id: 'better-auth', title: '(e) better-auth + API-key plugin', server: betterAuth, origin: betterAuth.url, path: LIST, token: betterAuth.info.token, ...other },
       {
         id: 'fastify-jwt',
@@ -226,42 +314,7 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
       // gets the warm requests, credential included, and ignores it), warm and cold.
       { id: 'tessera-off', title: 'Tessera, authentication off', server: auth, origin: offOrigin(auth), path: account, token: keys.viewer, ...tessera },
       { id: 'tessera-warm', title: 'Tessera, one Global Viewer key', server: auth, origin: auth.url, path: account, token: keys.viewer, ...tessera },
-      {
-        id: 'tessera-cold-off',
-        title: "Tessera, authentication off (the cold server's process)",
-        server: cold,
-        origin: offOrigin(cold),
-        path: account,
-        token: keys.viewer,
-        ...tessera,
-      },
-      {
-        id: 'tessera-cold',
-        title: `(d) Tessera cold, caches sized 1: ${pooled('key', keys.pool.length)}`,
-        server: cold,
-        origin: cold.url,
-        path: account,
-        tokens: keys.pool,
-        ...tessera,
-      },
-      {
-        id: 'reference-off',
-        title: "Tessera, authentication off (the reference's process)",
-        server: reference,
-        origin: offOrigin(reference),
-        path: account,
-        token: keys.viewer,
-        ...tessera,
-      },
-      {
-        id: 'reference',
-        title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
-        server: reference,
-        origin: reference.url,
-        path: account,
-        tokens: keys.pool,
-        ...tessera,
-      },
+      ...coldTargets(cold, reference, keys, account),
       {
         id: 'fastify-jwt-off',
         title: 'Fastify + @fastify/jwt, authentication off',
@@ -317,46 +370,36 @@ async function startComparisonServers(base: Dataset, work: string, betterAuthSee
         ...other,
       },
     ];
-    for (const t of targets) {
-      const body = await expectOk(t.origin + t.path, t.token ?? t.tokens?.[0]);
-      t.items = t.path === LIST ? itemsOf(body).length : 1;
-    }
-    if (targets.find((t) => t.id === 'c')!.items !== 1) throw new Error('the Cloud Account Viewer key should see exactly 1 account');
-    settleDisk(); // the servers' copies of the database, just written
-    for (const t of targets) await load({ url: t.origin + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
-    return { servers, targets };
-  } catch (error) {
-    for (const s of servers) await s.stop();
-    throw error;
-  }
+    return targets;
+  });
 }
 
 type CacheCounters = Awaited<ReturnType<typeof warmPathCounters>>;
 
-async function comparison() {
-  log(`comparison: generating 50 accounts and a pool of ${fmt(S.pool)} keys with real tokens (SQLite)`);
-  const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 1_000, tokenPool: S.pool }, PG_URL);
-  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
-  let servers: Served<object>[] = [];
-  try {
-    // better-auth makes its keys through its API, about a millisecond each: once, in a folder
-    // each round's better-auth servers get a copy of.
-    log(`comparison: better-auth makes its ${fmt(S.pool + 1)} API keys`);
-    const betterAuthSeed = mkdtempSync(join(work, 'better-auth-seed-'));
-    await (await serve<PeerInfo>('bench/servers/better-auth.ts', [base.file!, betterAuthSeed, String(S.pool)], {})).stop();
-    const runs: Record<string, MeasuredLoad[]> = {};
-    const counters: Record<string, CacheCounters> = {};
-    let targets: Target[] = [];
-    let memory: Record<string, { rssMb: number; peakMb: number }> = {};
-    for (let round = 0; round < S.rounds; round++) {
-      // Fresh server processes every round: one process can run a request slower than another
-      // of the same program for its whole life, so a round measures each target on a new one
-      // and the median is over processes too.
-      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up per target`);
-      ({ servers, targets } = await startComparisonServers(base, work, betterAuthSeed));
-      // Each round starts at another target, so that no target always follows the same one.
-      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-      for (const t of order) {
+/**
+ * Alternating rounds: each round starts new server processes (`start`: one process can run a
+ * request slower than another of the same program for its whole life, so the median is over
+ * processes too) and measures every target once, beginning at another target each round so
+ * that no target always follows the same one. Tessera's cache counters are summed per target.
+ */
+async function alternatingRounds(
+  name: string,
+  start: (round: number) => Promise<{ servers: Served<object>[]; targets: Target[] }>,
+): Promise<{
+  runs: Record<string, MeasuredLoad[]>;
+  counters: Record<string, CacheCounters>;
+  memory: Record<string, { rssMb: number; peakMb: number }>;
+  targets: Target[];
+}> {
+  const runs: Record<string, MeasuredLoad[]> = {};
+  const counters: Record<string, CacheCounters> = {};
+  let memory: Record<string, { rssMb: number; peakMb: number }> = {};
+  let targets: Target[] = [];
+  for (let round = 0; round < S.rounds; round++) {
+    const started = await start(round);
+    targets = started.targets;
+    try {
+      for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
         const before = t.tessera ? await warmPathCounters(t.server) : undefined;
         const result = await measuredLoad(t.server, { url: t.origin + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
         (runs[t.id] ??= []).push(result);
@@ -366,12 +409,31 @@ async function comparison() {
           for (const key of Object.keys(counted) as Array<keyof CacheCounters>) sum[key] += counted[key];
         }
         log(
-          `round ${round + 1}/${S.rounds} ${t.id.padEnd(16)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(0).padStart(4)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`,
+          `${name} round ${round + 1}/${S.rounds} ${t.id.padEnd(16)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`,
         );
       }
       memory = Object.fromEntries(targets.map((t) => [t.id, t.server.memory()]));
-      for (const s of servers.splice(0)) await s.stop();
+    } finally {
+      for (const s of started.servers) await s.stop();
     }
+  }
+  return { runs, counters, memory, targets };
+}
+
+async function comparison() {
+  log(`comparison: generating 50 accounts and a pool of ${fmt(S.pool)} keys with real tokens (SQLite)`);
+  const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 1_000, tokenPool: S.pool }, PG_URL);
+  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-peers-'));
+  try {
+    // better-auth makes its keys through its API, about a millisecond each: once, in a folder
+    // each round's better-auth servers get a copy of.
+    log(`comparison: better-auth makes its ${fmt(S.pool + 1)} API keys`);
+    const betterAuthSeed = mkdtempSync(join(work, 'better-auth-seed-'));
+    await (await serve<PeerInfo>('bench/servers/better-auth.ts', [base.file!, betterAuthSeed, String(S.pool)], {})).stop();
+    const { runs, counters, memory, targets } = await alternatingRounds('comparison', (round) => {
+      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up per target`);
+      return startComparisonServers(base, work, betterAuthSeed);
+    });
     return {
       targets: targets.map(({ id, title, items, path, tessera }) => ({ id, title, items, route: path === LIST ? 'list' : 'one-account', tessera })),
       runs,
@@ -384,7 +446,6 @@ async function comparison() {
       profile: await profileWarmPath(base),
     };
   } finally {
-    for (const s of servers) await s.stop();
     await base.drop();
     rmSync(work, { recursive: true, force: true });
   }
@@ -471,23 +532,28 @@ async function baseline(dataset: Dataset) {
 }
 
 /**
- * Where (b)'s server time goes: a server as (b)'s, warmed up, then one load run of (b) under a
- * CPU profile started and stopped around it (bench/servers/tessera.ts, BENCH_PROFILE), with
- * the CPU per request from /proc over the same run (profiler included); the profile's busy
- * time grouped by step (bench/lib/profile.ts).
+ * Where a target's server time goes: a new server of the mode, warmed up, then one load run
+ * under a CPU profile started and stopped around it (bench/servers/tessera.ts, BENCH_PROFILE),
+ * with the CPU per request from /proc over the same run (profiler included); the profile's busy
+ * time grouped by step (bench/lib/profile.ts). `keep`: where to leave the raw profile.
  */
-async function profileWarmPath(base: Dataset): Promise<ProfileBreakdown & { requests: number; cpuUsPerRequest: number; seconds: number }> {
+async function profileOf(
+  base: Dataset,
+  target: { name: string; mode: 'auth' | 'cold'; path: string; token?: string; tokens?: readonly string[] },
+  keep?: string,
+): Promise<ProfileBreakdown & { requests: number; cpuUsPerRequest: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-profile-'));
-  const file = join(dir, 'b.cpuprofile');
+  const file = join(dir, 'target.cpuprofile');
   try {
     const copy = base.copy();
-    const server = await tesseraServer({ ...copy, env: { ...copy.env, BENCH_PROFILE: file } }, 'auth');
+    const server = await tesseraServer({ ...copy, env: { ...copy.env, BENCH_PROFILE: file } }, target.mode);
+    const run = { url: server.url + target.path, connections: CONNECTIONS, token: target.token, tokens: target.tokens };
     let result: MeasuredLoad;
     try {
-      await expectOk(server.url + LIST, base.keys.viewer);
-      await load({ url: server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: base.keys.viewer });
+      await expectOk(run.url, target.token ?? target.tokens?.[0]);
+      await load({ ...run, seconds: S.warmup });
       server.child.kill('SIGUSR2');
-      result = await measuredLoad(server, { url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: base.keys.viewer });
+      result = await measuredLoad(server, { ...run, seconds: S.seconds });
       server.child.kill('SIGUSR2');
       for (const started = performance.now(); !existsSync(file); ) {
         if (performance.now() - started > 30_000) throw new Error('the profiled server wrote no profile within 30 s');
@@ -496,13 +562,17 @@ async function profileWarmPath(base: Dataset): Promise<ProfileBreakdown & { requ
     } finally {
       await server.stop();
     }
+    if (keep !== undefined) cpSync(file, keep);
     const profile = breakdown(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
-    log(`profile of (b): ${fmt(result.requests)} requests, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req under the profiler`);
+    log(`profile of ${target.name}: ${fmt(result.requests)} requests, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req under the profiler`);
     return { ...profile, requests: result.requests, cpuUsPerRequest: result.cpuUsPerRequest, seconds: S.seconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Where (b)'s server time goes (the warm list). */
+const profileWarmPath = (base: Dataset) => profileOf(base, { name: '(b)', mode: 'auth', path: LIST, token: base.keys.viewer });
 
 // ---------------------------------------------------------------------------------------------
 // Part 2: scale, per dialect.
@@ -771,6 +841,10 @@ async function listOnly(dialect: 'sqlite' | 'postgres'): Promise<void> {
   }
 }
 
+/** The median throughput and server CPU per request of each target's rounds. */
+const mediansOf = (runs: Record<string, MeasuredLoad[]>) =>
+  Object.fromEntries(Object.entries(runs).map(([id, r]) => [id, { rps: median(r.map((x) => x.rps)), cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)) }]));
+
 /**
  * The framework tax alone: (a), (b) and (f) in alternating rounds on new processes, then the
  * profile of (b); printed as JSON lines. To measure a change to the warm path quickly.
@@ -778,27 +852,14 @@ async function listOnly(dialect: 'sqlite' | 'postgres'): Promise<void> {
 async function taxOnly(): Promise<void> {
   pinCores();
   const base = await makeDataset('sqlite', { keys: 100, accounts: 50, assets: 0, tokenPool: 0 }, PG_URL);
-  const runs: Record<string, MeasuredLoad[]> = {};
   try {
-    for (let round = 0; round < S.rounds; round++) {
-      const auth = await tesseraServer(base.copy(), 'auth', true);
-      const plain = await plainServer(auth, base.keys);
-      try {
-        const targets = taxTargets(auth, plain, base.keys);
-        for (const t of targets) await load({ url: t.origin + t.path, seconds: S.warmup, connections: CONNECTIONS, token: t.token });
-        for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
-          const result = await measuredLoad(t.server, { url: t.origin + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token });
-          (runs[t.id] ??= []).push(result);
-          log(`round ${round + 1}/${S.rounds} ${t.id} ${fmt(Math.round(result.rps))} req/s ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req non-2xx ${result.non2xx}`);
-        }
-      } finally {
-        await plain.stop();
-        await auth.stop();
-      }
-    }
-    const medians = Object.fromEntries(
-      Object.entries(runs).map(([id, r]) => [id, { rps: median(r.map((x) => x.rps)), cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)) }]),
+    const { runs } = await alternatingRounds('tax', () =>
+      startRound(async (started) => {
+        const auth = started(await tesseraServer(base.copy(), 'auth', true));
+        return taxTargets(auth, started(await plainServer(auth, base.keys)), base.keys);
+      }),
     );
+    const medians = mediansOf(runs);
     process.stdout.write(`${JSON.stringify({ medians, 'b/f': medians['b']!.rps / medians['f']!.rps, 'b/a': medians['b']!.rps / medians['a']!.rps })}\n`);
     process.stdout.write(`${JSON.stringify({ profile: await profileWarmPath(base) })}\n`);
   } finally {
@@ -806,12 +867,43 @@ async function taxOnly(): Promise<void> {
   }
 }
 
+/**
+ * The cold path alone: (d) and its reference, each with its process's app without
+ * authentication, in alternating rounds on new processes, then a profile of the cold server
+ * (its raw profile kept in bench/cold.cpuprofile, ignored by git); printed as JSON lines. To
+ * measure a change to the cold path quickly.
+ */
+async function coldOnly(): Promise<void> {
+  pinCores();
+  const base = await makeDataset('sqlite', { keys: S.pool, accounts: 50, assets: 0, tokenPool: S.pool }, PG_URL);
+  try {
+    let account = '';
+    const { runs } = await alternatingRounds('cold', () =>
+      startRound(async (started) => {
+        const cold = started(await tesseraServer(base.copy(), 'cold', true));
+        const reference = started(await tesseraServer(base.copy(), 'ref', true));
+        account = await firstAccountPath(cold);
+        return coldTargets(cold, reference, base.keys, account);
+      }),
+    );
+    const medians = mediansOf(runs);
+    const cpu = (id: string) => medians[id]!.cpuUsPerRequest;
+    const added = { tessera: cpu('tessera-cold') - cpu('tessera-cold-off'), reference: cpu('reference') - cpu('reference-off') };
+    process.stdout.write(`${JSON.stringify({ medians, added, 'tessera/reference': added.tessera / added.reference })}\n`);
+    const profile = await profileOf(base, { name: '(d)', mode: 'cold', path: account, tokens: base.keys.pool }, join(ROOT, 'bench/cold.cpuprofile'));
+    process.stdout.write(`${JSON.stringify({ profile })}\n`);
+  } finally {
+    await base.drop();
+  }
+}
+
 if (args.only !== undefined) {
   if (args.only === 'tax') await taxOnly();
+  else if (args.only === 'cold') await coldOnly();
   else if (args.only === 'list') {
     await listOnly('sqlite');
     if (!args['no-postgres']) await listOnly('postgres');
-  } else throw new TypeError(`--only takes "list" or "tax", not "${args.only}"`);
+  } else throw new TypeError(`--only takes "list", "tax" or "cold", not "${args.only}"`);
   process.exit(0);
 }
 

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessKeyAuthenticator } from '../src/access-keys/access-key.auth.ts';
 import { CLI_ACTOR } from '../src/auth/principal.ts';
@@ -183,6 +184,31 @@ describe.each(DIALECTS)('access-key caches (%s)', (dialect) => {
     release();
     await expect(edit).rejects.toThrow('rolled back');
     expect(await checked).toMatchObject({ ok: true, keyId: key.id });
+  });
+
+  it('answers a cold request on SQLite without a promise, and exactly as a warm one', async () => {
+    const key = await h.key([{ role: 'cloud-account-viewer', accounts: [accountA] }]);
+    const cold = new AccessKeyAuthenticator(h.ctx.storage, h.ctx.tokens, h.ctx.changes, h.clock, { tokenCacheSize: 1, stateCacheSize: 1 });
+    const request = { ip: '127.0.0.1', headers: {} } as unknown as FastifyRequest;
+    await cold.check(key.token); // the signing key loaded, as after a server's first request
+    const other = await h.key([{ role: 'global-viewer' }]);
+    // Caches of one: each token in turn evicts the other, so every request below is cold.
+    const missesBefore = cold.cacheStats.tokenMisses;
+    for (const token of [other.token, key.token, other.token]) {
+      const result = cold.verify(token, request);
+      // PostgreSQL's read is a network round trip: only SQLite's can be synchronous.
+      expect(result instanceof Promise).toBe(dialect === 'postgres');
+      const settled = await result;
+      expect(settled).toMatchObject({ ok: true, principal: { id: token === key.token ? key.id : other.id } });
+    }
+    expect(cold.cacheStats.tokenMisses - missesBefore).toBe(3);
+    const scope = (await cold.verify(key.token, request)) as { ok: true; principal: { scope: unknown } };
+    expect(scope.principal.scope).toEqual({ all: false, ids: [accountA] });
+    // A denial is synchronous too: a token of a key that no longer exists.
+    await h.request(admin, { method: 'DELETE', url: `/api/v1/access-keys/${other.id}` });
+    const removed = cold.verify(other.token, request);
+    expect(removed instanceof Promise).toBe(dialect === 'postgres');
+    expect(await removed).toMatchObject({ ok: false });
   });
 
   it('re-scopes a key when a cloud account it names is deleted', async () => {

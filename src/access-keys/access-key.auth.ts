@@ -11,6 +11,7 @@ import type { Storage } from '../db/database.ts';
 import type { AccessKeyRow, Database } from '../db/schema.ts';
 import { MemoryRateLimiter, type RateLimiter, type WindowCount } from '../rate-limit/rate-limiter.ts';
 import { BoundedCache } from '../util/bounded-cache.ts';
+import { andThen, type MaybePromise } from '../util/maybe-async.ts';
 import { AddressAllowlist, type KeyRateLimit } from './access-key-guards.ts';
 import { storedAllowedCidrs, storedRateLimit } from './access-key.repository.ts';
 
@@ -198,13 +199,14 @@ export class AccessKeyAuthenticator {
     this.#addressRefusedListener = listener;
   }
 
-  /** The bearer verifier: synchronous when both caches answer. */
-  readonly verify = (token: string, request: FastifyRequest): AuthResult | Promise<AuthResult> => {
-    const warm = this.#warm(token);
-    return warm !== undefined ? this.#used(warm, request) : this.#cold(token).then((cold) => this.#used(cold, request));
-  };
+  /**
+   * The bearer verifier: synchronous when both caches answer, and on SQLite also when they miss
+   * (the signing key loaded, no transaction open): a promise only where something is awaited.
+   */
+  readonly verify = (token: string, request: FastifyRequest): MaybePromise<AuthResult> =>
+    andThen(this.#warm(token) ?? this.#cold(token), (check) => this.#used(check, request));
 
-  #used(result: KeyCheck, request: FastifyRequest): AuthResult | Promise<AuthResult> {
+  #used(result: KeyCheck, request: FastifyRequest): MaybePromise<AuthResult> {
     if (!result.ok) return result;
     if (result.guard !== null) return this.#guarded(result, result.guard, request);
     this.#useListener?.(result.keyId, request.ip, result.at);
@@ -216,7 +218,7 @@ export class AccessKeyAuthenticator {
    * allowlist (else 403, reported for the audit), then the request is counted against the limit
    * (synchronously in process; through Redis, shared by all instances, when configured).
    */
-  #guarded(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, request: FastifyRequest): AuthResult | Promise<AuthResult> {
+  #guarded(result: Extract<KeyCheck, { ok: true }>, guard: KeyGuard, request: FastifyRequest): MaybePromise<AuthResult> {
     const ip = request.ip;
     if (guard.allowlist !== null && !guard.allowlist.allows(ip)) {
       this.#addressRefusedListener?.(result.keyId, guard.keyName, ip);
@@ -281,27 +283,31 @@ export class AccessKeyAuthenticator {
     return state === null ? { ok: false, reason: 'removed' } : this.#usable(verified, state);
   }
 
-  async #cold(token: string): Promise<KeyCheck> {
-    let verified = this.#verifiedToken(token);
-    let state: KeyState | null;
-    if (verified === undefined) {
-      this.cacheStats.tokenMisses++;
-      const check = await this.tokens.verify('accessKey', token);
+  #cold(token: string): MaybePromise<KeyCheck> {
+    const verified = this.#verifiedToken(token);
+    if (verified !== undefined) {
+      this.cacheStats.tokenHits++;
+      return andThen(this.#state(verified.keyId), (state) => (state === null ? { ok: false, reason: 'removed' } : this.#usable(verified, state)));
+    }
+    this.cacheStats.tokenMisses++;
+    return andThen(this.tokens.verify('accessKey', token), (check) => {
       if (!check.ok) return check;
       const keyId = check.claims.sub;
-      state = await this.#state(keyId);
-      if (state === null) return { ok: false, reason: 'unknown-key' };
-      const tokenHash = hash('sha256', token, 'buffer');
-      const current = timingSafeEqual(tokenHash, state.tokenHash);
-      const previous = state.previousTokenHash !== null && timingSafeEqual(tokenHash, state.previousTokenHash);
-      if (!current && !previous) return { ok: false, reason: 'token-mismatch' };
-      verified = { token, keyId, hash: tokenHash, comparedWith: state, role: current ? 'current' : 'previous' };
-      this.#verified.set(tokenCacheKey(token), verified);
-    } else {
-      this.cacheStats.tokenHits++;
-      state = await this.#state(verified.keyId);
-      if (state === null) return { ok: false, reason: 'removed' };
-    }
+      return andThen(this.#state(keyId), (state) => (state === null ? { ok: false, reason: 'unknown-key' } : this.#matched(token, keyId, state)));
+    });
+  }
+
+  /**
+   * A verified token against its key's state: it must be the key's current token or the one a
+   * roll replaced (SHA-256 compared in constant time); then it is remembered.
+   */
+  #matched(token: string, keyId: string, state: KeyState): KeyCheck {
+    const tokenHash = hash('sha256', token, 'buffer');
+    const current = timingSafeEqual(tokenHash, state.tokenHash);
+    const previous = state.previousTokenHash !== null && timingSafeEqual(tokenHash, state.previousTokenHash);
+    if (!current && !previous) return { ok: false, reason: 'token-mismatch' };
+    const verified: VerifiedToken = { token, keyId, hash: tokenHash, comparedWith: state, role: current ? 'current' : 'previous' };
+    this.#verified.set(tokenCacheKey(token), verified);
     return this.#usable(verified, state);
   }
 
@@ -361,7 +367,8 @@ export class AccessKeyAuthenticator {
     return (await this.#db.executeQuery<StateRow>({ ...this.#stateQuery, parameters: [keyId] })).rows;
   }
 
-  async #state(keyId: string): Promise<KeyState | null> {
+  /** The key's state: from the cache, else read (synchronously on SQLite outside a transaction). */
+  #state(keyId: string): MaybePromise<KeyState | null> {
     // Until the change bus is live, changes by other processes could be missed: ask SQL.
     if (this.changes.live) {
       const cached = this.#states.get(keyId);
@@ -372,23 +379,28 @@ export class AccessKeyAuthenticator {
     }
     this.cacheStats.stateMisses++;
     const generation = this.#generation;
-    const rows = this.#sqliteStateRead !== undefined && this.#sqlite?.inTransaction === false ? this.#sqliteStateRead(keyId) : await this.#readState(keyId);
+    const rows = this.#sqliteStateRead !== undefined && this.#sqlite?.inTransaction === false ? this.#sqliteStateRead(keyId) : this.#readState(keyId);
+    return andThen(rows, (read) => {
+      const state = this.#stateOf(read);
+      if (generation === this.#generation && this.changes.live) this.#states.set(keyId, state);
+      return state;
+    });
+  }
+
+  /** A key's state from its rows (one per grant row); null when there are none (no such key). */
+  #stateOf(rows: StateRow[]): KeyState | null {
     const row = rows[0];
-    let state: KeyState | null = null;
-    if (row !== undefined) {
-      const grants = grantsFromRows(rows.map((r) => ({ holder_id: r.id, role: r.role, all_accounts: r.all_accounts, account_id: r.account_id }))).get(row.id) ?? [];
-      state = {
-        expiresAtMs: Date.parse(row.expires_at),
-        tokenHash: Buffer.from(row.token_hash, 'hex'),
-        previousTokenHash: row.previous_token_hash === null ? null : Buffer.from(row.previous_token_hash, 'hex'),
-        previousUntilMs: row.previous_token_expires_at === null ? 0 : Date.parse(row.previous_token_expires_at),
-        disabled: row.disabled_at !== null,
-        principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(grants) }),
-        guard: guardOf(row),
-      };
-    }
-    if (generation === this.#generation && this.changes.live) this.#states.set(keyId, state);
-    return state;
+    if (row === undefined) return null;
+    const grants = grantsFromRows(rows.map((r) => ({ holder_id: r.id, role: r.role, all_accounts: r.all_accounts, account_id: r.account_id }))).get(row.id) ?? [];
+    return {
+      expiresAtMs: Date.parse(row.expires_at),
+      tokenHash: Buffer.from(row.token_hash, 'hex'),
+      previousTokenHash: row.previous_token_hash === null ? null : Buffer.from(row.previous_token_hash, 'hex'),
+      previousUntilMs: row.previous_token_expires_at === null ? 0 : Date.parse(row.previous_token_expires_at),
+      disabled: row.disabled_at !== null,
+      principal: Object.freeze({ kind: 'access-key', id: row.id, actor: `key:${row.name}`, via: 'api-key', ...this.#access(grants) }),
+      guard: guardOf(row),
+    };
   }
 }
 

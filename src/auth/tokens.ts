@@ -1,5 +1,6 @@
-import { randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { type KeyObject, randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { BoundedCache } from '../util/bounded-cache.ts';
+import { andThen, type MaybePromise } from '../util/maybe-async.ts';
 import type { SigningKeyStore } from './keystore.ts';
 import type { TokenIssuerStore } from './token-issuer.ts';
 
@@ -203,9 +204,10 @@ export class TokenService {
    * key or URL from the token); the Ed25519 signature over the exact header.payload text; a
    * payload that is UTF-8 JSON of an object with `iss`, `aud`, `sub`, `jti`, `iat` and `exp` of the right
    * types, an issuer the instance accepts (token-issuer.ts), the pinned audience, `nbf` (if any) reached and `exp` not reached,
-   * with no clock tolerance.
+   * with no clock tolerance. Synchronous when the signing key is loaded and the issuer known
+   * (every cold API request but the first after a key or issuer change): no promise made.
    */
-  async verify(kind: TokenKind, token: string): Promise<TokenCheck> {
+  verify(kind: TokenKind, token: string): MaybePromise<TokenCheck> {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
     const firstDot = token.indexOf('.');
     const lastDot = token.lastIndexOf('.');
@@ -213,7 +215,14 @@ export class TokenService {
     if (!isCanonicalBase64url(token, firstDot + 1, lastDot) || !isCanonicalBase64url(token, lastDot + 1)) return { ok: false, reason: 'malformed' };
     const header = checkHeader(kind, factsOf(token.slice(0, firstDot)));
     if (!header.ok) return header;
-    const key = this.keys.loadedVerificationKey(header.kid) ?? (await this.keys.verificationKey(header.kid));
+    const loaded = this.keys.loadedVerificationKey(header.kid);
+    return loaded !== undefined
+      ? this.#signed(token, loaded, firstDot, lastDot)
+      : andThen(this.keys.verificationKey(header.kid), (key) => this.#signed(token, key, firstDot, lastDot));
+  }
+
+  /** The signature, then the claims, of a token whose form and header passed. */
+  #signed(token: string, key: KeyObject | undefined, firstDot: number, lastDot: number): MaybePromise<TokenCheck> {
     if (key === undefined || key.asymmetricKeyType !== 'ed25519') return { ok: false, reason: 'no-key' };
     const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
     if (signature.length !== ED25519_SIGNATURE_BYTES || !cryptoVerify(null, Buffer.from(token.slice(0, lastDot), 'latin1'), key, signature)) {
@@ -221,16 +230,23 @@ export class TokenService {
     }
     const payload = decodeSegment(token.slice(firstDot + 1, lastDot));
     if (payload === undefined) return { ok: false, reason: 'claims' };
-    const { iss, aud, sub, jti, iat, exp, nbf } = payload;
+    const { iss, sub, jti, iat, exp } = payload;
     if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
       return { ok: false, reason: 'claims' };
     }
+    const claims = { sub, jti, iat, exp };
+    if (this.issuers.accepts(iss)) return this.#current(payload, claims);
     // An issuer not (yet) known here may be one another instance just adopted: the reload that change started decides.
-    if (!this.issuers.accepts(iss) && !(await this.issuers.settled().then(() => this.issuers.accepts(iss)))) return { ok: false, reason: 'issuer' };
+    return this.issuers.settled().then(() => (this.issuers.accepts(iss) ? this.#current(payload, claims) : { ok: false, reason: 'issuer' }));
+  }
+
+  /** The audience and the time claims of a signed token from an accepted issuer. */
+  #current(payload: Record<string, unknown>, claims: VerifiedClaims): TokenCheck {
+    const { aud, nbf } = payload;
     if (aud !== TOKEN_AUDIENCE && !(Array.isArray(aud) && aud.includes(TOKEN_AUDIENCE))) return { ok: false, reason: 'audience' };
     const now = Math.floor(this.clock().getTime() / 1000);
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) return { ok: false, reason: 'not-yet-valid' };
-    if (!Number.isFinite(exp) || exp <= now) return { ok: false, reason: 'expired' };
-    return { ok: true, claims: { sub, jti, iat, exp } };
+    if (!Number.isFinite(claims.exp) || claims.exp <= now) return { ok: false, reason: 'expired' };
+    return { ok: true, claims };
   }
 }

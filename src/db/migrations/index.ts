@@ -23,6 +23,7 @@ import * as keyActivity from './2026-12-07T50-key-activity.ts';
 import * as keyDisabledIndex from './2026-12-07T55-key-disabled-index.ts';
 import * as userPasswordGenerated from './2026-12-07T70-user-password-generated.ts';
 import * as keyExpiryDayIndex from './2026-12-07T85-key-expiry-day-index.ts';
+import * as grantHolderCovering from './2026-12-08T00-grant-holder-covering.ts';
 
 /**
  * Every migration, by its date-based name. Listed statically (not read from the folder)
@@ -53,6 +54,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T55-key-disabled-index': keyDisabledIndex,
   '2026-12-07T70-user-password-generated': userPasswordGenerated,
   '2026-12-07T85-key-expiry-day-index': keyExpiryDayIndex,
+  '2026-12-08T00-grant-holder-covering': grantHolderCovering,
 };
 
 export const migrationProvider: MigrationProvider = {
