@@ -97,8 +97,11 @@ async function freePort(): Promise<number> {
  * second app of the same process serves the compared routes without authentication (at
  * `offPort`).
  */
-const tesseraServer = (dataset: Dataset, mode: 'auth' | 'cold' | 'ref', authenticationOff = false) =>
-  serve<{ offPort?: number }>('bench/servers/tessera.ts', authenticationOff ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
+const tesseraServer = (dataset: Dataset, mode: 'auth' | 'cold', authenticationOff = false) =>
+  serve<TesseraInfo>('bench/servers/tessera.ts', authenticationOff ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
+
+/** The ports a Tessera server announces beside its own (bench/servers/tessera.ts). */
+type TesseraInfo = { offPort?: number; referencePort?: number };
 
 /** Where a server's app without authentication answers (bench/servers/tessera.ts, bench/servers/peer.ts). */
 function offOrigin(server: Served<{ offPort?: number }>): string {
@@ -187,46 +190,28 @@ function taxTargets(auth: Served<{ offPort?: number }>, plain: Served<object>, k
 
 /**
  * (d): Tessera cold (caches sized 1, a different key from the pool on each request) and its
- * reference, each against the app without authentication of its own process, on one account.
+ * reference, both served by the cold server's process, against that process's app without
+ * authentication, on one account. One process for all three: a process can run the same code
+ * faster or slower than another for its whole life, which would move the ratio.
  */
-function coldTargets(cold: Served<{ offPort?: number }>, reference: Served<{ offPort?: number }>, keys: Dataset['keys'], account: string): Target[] {
-  const tessera = { tessera: true };
+function coldTargets(cold: Served<TesseraInfo>, keys: Dataset['keys'], account: string): Target[] {
+  if (cold.info.referencePort === undefined) throw new Error('the cold server serves no reference');
+  const common = { server: cold, path: account, tessera: true };
   return [
-    {
-      id: 'tessera-cold-off',
-      title: "Tessera, authentication off (the cold server's process)",
-      server: cold,
-      origin: offOrigin(cold),
-      path: account,
-      token: keys.viewer,
-      ...tessera,
-    },
+    { id: 'tessera-cold-off', title: "Tessera, authentication off (the cold server's process)", origin: offOrigin(cold), token: keys.viewer, ...common },
     {
       id: 'tessera-cold',
       title: `(d) Tessera cold, caches sized 1: a different key per request from ${fmt(keys.pool.length)}`,
-      server: cold,
       origin: cold.url,
-      path: account,
       tokens: keys.pool,
-      ...tessera,
-    },
-    {
-      id: 'reference-off',
-      title: "Tessera, authentication off (the reference's process)",
-      server: reference,
-      origin: offOrigin(reference),
-      path: account,
-      token: keys.viewer,
-      ...tessera,
+      ...common,
     },
     {
       id: 'reference',
-      title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place, same pool",
-      server: reference,
-      origin: reference.url,
-      path: account,
+      title: "(d)'s reference: raw Ed25519 verification + one indexed lookup in the authenticator's place (the cold server's process), same pool",
+      origin: `http://127.0.0.1:${cold.info.referencePort}`,
       tokens: keys.pool,
-      ...tessera,
+      ...common,
     },
   ];
 }
@@ -267,7 +252,7 @@ async function startRound(build: (started: <T extends Served<object>>(server: T)
 }
 
 /**
- * Starts every server of the comparison: three Tessera modes on their own copies of the
+ * Starts every server of the comparison: two Tessera servers (warm, cold with its reference) on their own copies of the
  * database, and the two peers. Returns them and the targets measured against them.
  */
 function startComparisonServers(base: Dataset, work: string, betterAuthSeed: string): Promise<{ servers: Served<object>[]; targets: Target[] }> {
@@ -280,7 +265,6 @@ function startComparisonServers(base: Dataset, work: string, betterAuthSeed: str
     const auth = started(await tesseraServer(base.copy(), 'auth', true));
     const plain = started(await plainServer(auth, base.keys));
     const cold = started(await tesseraServer(base.copy(), 'cold', true));
-    const reference = started(await tesseraServer(base.copy(), 'ref', true));
     const betterAuth = await peer('better-auth');
     const fastifyJwt = await peer('fastify-jwt');
     const { keys } = base;
@@ -314,7 +298,7 @@ function startComparisonServers(base: Dataset, work: string, betterAuthSeed: str
       // gets the warm requests, credential included, and ignores it), warm and cold.
       { id: 'tessera-off', title: 'Tessera, authentication off', server: auth, origin: offOrigin(auth), path: account, token: keys.viewer, ...tessera },
       { id: 'tessera-warm', title: 'Tessera, one Global Viewer key', server: auth, origin: auth.url, path: account, token: keys.viewer, ...tessera },
-      ...coldTargets(cold, reference, keys, account),
+      ...coldTargets(cold, keys, account),
       {
         id: 'fastify-jwt-off',
         title: 'Fastify + @fastify/jwt, authentication off',
@@ -431,7 +415,7 @@ async function comparison() {
     const betterAuthSeed = mkdtempSync(join(work, 'better-auth-seed-'));
     await (await serve<PeerInfo>('bench/servers/better-auth.ts', [base.file!, betterAuthSeed, String(S.pool)], {})).stop();
     const { runs, counters, memory, targets } = await alternatingRounds('comparison', (round) => {
-      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (three modes), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up per target`);
+      log(`comparison round ${round + 1}/${S.rounds}: starting Tessera (warm, cold), better-auth and Fastify + @fastify/jwt, ${S.warmup} s warm-up per target`);
       return startComparisonServers(base, work, betterAuthSeed);
     });
     return {
@@ -439,7 +423,7 @@ async function comparison() {
       runs,
       counters,
       memory,
-      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST, reference: { off: 'reference-off', cold: 'reference' } },
+      authenticationCost: { route: ONE_ACCOUNT_ROUTE, systems: AUTHENTICATION_COST, reference: { off: 'tessera-cold-off', cold: 'reference' } },
       poolSize: S.pool,
       connections: CONNECTIONS,
       baseline: await baseline(base),
@@ -868,8 +852,8 @@ async function taxOnly(): Promise<void> {
 }
 
 /**
- * The cold path alone: (d) and its reference, each with its process's app without
- * authentication, in alternating rounds on new processes, then a profile of the cold server
+ * The cold path alone: (d) and its reference, with the app without authentication of the
+ * process that serves both, in alternating rounds on new processes, then a profile of the cold server
  * (its raw profile kept in bench/cold.cpuprofile, ignored by git); printed as JSON lines. To
  * measure a change to the cold path quickly.
  */
@@ -881,14 +865,13 @@ async function coldOnly(): Promise<void> {
     const { runs } = await alternatingRounds('cold', () =>
       startRound(async (started) => {
         const cold = started(await tesseraServer(base.copy(), 'cold', true));
-        const reference = started(await tesseraServer(base.copy(), 'ref', true));
         account = await firstAccountPath(cold);
-        return coldTargets(cold, reference, base.keys, account);
+        return coldTargets(cold, base.keys, account);
       }),
     );
     const medians = mediansOf(runs);
     const cpu = (id: string) => medians[id]!.cpuUsPerRequest;
-    const added = { tessera: cpu('tessera-cold') - cpu('tessera-cold-off'), reference: cpu('reference') - cpu('reference-off') };
+    const added = { tessera: cpu('tessera-cold') - cpu('tessera-cold-off'), reference: cpu('reference') - cpu('tessera-cold-off') };
     process.stdout.write(`${JSON.stringify({ medians, added, 'tessera/reference': added.tessera / added.reference })}\n`);
     const profile = await profileOf(base, { name: '(d)', mode: 'cold', path: account, tokens: base.keys.pool }, join(ROOT, 'bench/cold.cpuprofile'));
     process.stdout.write(`${JSON.stringify({ profile })}\n`);

@@ -205,7 +205,7 @@ export function renderReport(r: BenchResults): string {
 
   out.push('### The cold path (d) against its reference', '');
   out.push(
-    `${cold.where}: a cold authentication (signature and every pinned claim, the key read by id, the constant-time hash compare, the caches filled, the usage count and its batched write) adds ${n1(cold.tessera)} µs of server CPU per request; the reference (the same server with, in the authenticator's place, a raw node:crypto Ed25519 verification of the token and one prepared better-sqlite3 lookup of its key by primary key, nothing else checked) adds ${n1(cold.reference)} µs: ${n2(cold.tessera / cold.reference)}×. In the benchmark process, without HTTP, over the same tokens (table below), the cold authentication costs ${n1(base.coldAuthUs)} µs per request and the reference's verification and lookup ${n1(base.rawVerifyLookupUs)} µs: ${n2(base.coldAuthUs / base.rawVerifyLookupUs)}× (wall time, which other work on the machine lengthens).`,
+    `${cold.where}: a cold authentication (signature and every pinned claim, the key read by id, the constant-time hash compare, the caches filled, the usage count and its batched write) adds ${n1(cold.tessera)} µs of server CPU per request; the reference (an app of the same process with, in the authenticator's place, a raw node:crypto Ed25519 verification of the token and one prepared better-sqlite3 lookup of its key by primary key, nothing else checked) adds ${n1(cold.reference)} µs: ${n2(cold.tessera / cold.reference)}×. In the benchmark process, without HTTP, over the same tokens (table below), the cold authentication costs ${n1(base.coldAuthUs)} µs per request and the reference's verification and lookup ${n1(base.rawVerifyLookupUs)} µs: ${n2(base.coldAuthUs / base.rawVerifyLookupUs)}× (wall time, which other work on the machine lengthens).`,
     '',
   );
   out.push('For the record, per-operation costs measured in the benchmark process on the same pool of tokens (interleaved passes, best of 7):', '');
@@ -367,8 +367,8 @@ function authenticationCost(r: BenchResults): { route: string; systems: SystemCo
 
 /**
  * (d) against its reference: the server CPU per request each adds. Measured on the one-account
- * route, each against an app without authentication in its own process; results of earlier
- * benchmarks measured both on the list route against (a).
+ * route against the app without authentication of the process serving both (earlier results:
+ * each in its own process, or both on the list route against (a)).
  */
 function coldAgainstReference(r: BenchResults): { tessera: number; reference: number; where: string } {
   const { runs } = r.compared;
@@ -376,10 +376,14 @@ function coldAgainstReference(r: BenchResults): { tessera: number; reference: nu
   if ('authenticationCost' in r.compared && 'reference' in r.compared.authenticationCost) {
     const { systems, reference } = r.compared.authenticationCost;
     const tessera = systems.find((x) => x.system === 'tessera')!;
+    const route = `On \`GET ${r.compared.authenticationCost.route}\``;
     return {
       tessera: cpu(tessera.cold) - cpu(tessera.coldOff),
       reference: cpu(reference.cold) - cpu(reference.off),
-      where: `On \`GET ${r.compared.authenticationCost.route}\`, each against an app without authentication in its own process (${n1(cpu(tessera.coldOff))} and ${n1(cpu(reference.off))} µs per request)`,
+      where:
+        reference.off === tessera.coldOff
+          ? `${route}, both served by one process (as three apps: Tessera cold, the reference, and without authentication) and each against its app without authentication (${n1(cpu(tessera.coldOff))} µs per request)`
+          : `${route}, each against an app without authentication in its own process (${n1(cpu(tessera.coldOff))} and ${n1(cpu(reference.off))} µs per request)`,
     };
   }
   return { tessera: cpu('d') - cpu('a'), reference: cpu('ref') - cpu('a'), where: `On the list route, against (a) (${n1(cpu('a'))} µs per request)` };
@@ -396,7 +400,7 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
   const requests = (id: string) => compared.runs[id]!.reduce((sum, x) => sum + x.requests, 0);
   out.push(`### What authentication costs: \`GET ${cost.route}\`, the same server with and without it`, '');
   out.push(
-    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s, ${compared.connections} connections). Each system's server process serves the route from two apps: one as the system authenticates, and one without authentication, which gets the same requests, credential included, and ignores it. One process can run the same code faster or slower than another for its whole life, so both sides of the difference come from the same process: what authentication adds is the median server CPU per request of the authenticated runs minus that of the runs without authentication (Tessera's cold server is a process of its own, with its own app without authentication). Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
+    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s, ${compared.connections} connections). Each system's server process serves the route from two apps: one as the system authenticates, and one without authentication, which gets the same requests, credential included, and ignores it. One process can run the same code faster or slower than another for its whole life, so both sides of the difference come from the same process: what authentication adds is the median server CPU per request of the authenticated runs minus that of the runs without authentication (Tessera's cold server is a process of its own, with its own app without authentication, and serves (d)'s reference too). Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
     '',
   );
   const lookups = cost.systems

@@ -4,10 +4,12 @@
  * configured level (by default a line per request) to /dev/null. argv[2] is the mode:
  *
  *   auth    Tessera as shipped (warm path: verified-token and key-state caches)
- *   cold    both caches sized 1, so that every request verifies its token and reads its key
- *   ref     the reference for cold: in the authenticator's place, a raw Ed25519 verification
- *           (node:crypto) of the bearer token and one lookup of its key by primary key
- *           (better-sqlite3, prepared), answering a fixed Global Viewer; nothing else is checked
+ *   cold    both caches sized 1, so that every request verifies its token and reads its key;
+ *           and, on a port of its own, an app with (d)'s reference in the authenticator's
+ *           place: a raw Ed25519 verification (node:crypto) of the bearer token and one lookup
+ *           of its key by primary key (better-sqlite3, prepared), answering a fixed Global
+ *           Viewer; nothing else is checked. One process serves both (and the app without
+ *           authentication), so the two are compared on the same process.
  *
  * argv[3…], when given, are GET routes (as declared: `/api/v1/cloud-accounts/:id`) that a
  * second app of the same process serves without authentication, as a fixed Global Viewer
@@ -17,12 +19,14 @@
  * and the second stops it and writes it there: the profile covers the window the benchmark
  * measures, not the start-up.
  *
- * Prints one JSON line `{ "port": N, "offPort": M }` when listening; stops on SIGTERM.
+ * Prints one JSON line `{ "port": N, "offPort": M, "referencePort": R }` (the ports it has)
+ * when listening; stops on SIGTERM.
  */
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { AccessKeyAuthenticator } from '../../src/access-keys/access-key.auth.ts';
+import { Authenticator, type BearerVerifier } from '../../src/auth/authenticate.ts';
 import { accountScopeOf, permissionsOf, type Grant } from '../../src/auth/permissions.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -33,7 +37,7 @@ import { unauthenticatedRoute } from '../lib/unauthenticated-route.ts';
 import { listeningPort } from '../lib/processes.ts';
 
 const mode = process.argv[2];
-if (mode !== 'auth' && mode !== 'cold' && mode !== 'ref') throw new Error('mode: auth, cold or ref');
+if (mode !== 'auth' && mode !== 'cold') throw new Error('mode: auth or cold');
 const config = loadConfig();
 const ctx = await createContext(config, pino(loggerOptions(config), logDestination('/dev/null')));
 if (mode === 'cold') {
@@ -41,9 +45,10 @@ if (mode === 'cold') {
   cold.onUse(ctx.usage.record);
   ctx.authenticator.useBearer('accessKey', cold.verify);
 }
-if (mode === 'ref') {
-  if (ctx.storage.sqlite === undefined) throw new Error('ref mode runs on SQLite');
-  const byId = ctx.storage.sqlite.prepare('select * from access_keys where id = ?');
+
+/** (d)'s reference, as a bearer verifier: the raw verification and lookup, a fixed Global Viewer. */
+function referenceVerifier(sqlite: NonNullable<typeof ctx.storage.sqlite>): BearerVerifier {
+  const byId = sqlite.prepare('select * from access_keys where id = ?');
   const keys = new Map<string, KeyObject | undefined>();
   const grants: Grant[] = [{ role: 'global-viewer' }];
   const viewer = {
@@ -56,7 +61,7 @@ if (mode === 'ref') {
     scope: accountScopeOf(grants),
   } as const;
   const segment = (text: string) => JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Record<string, unknown>;
-  ctx.authenticator.useBearer('accessKey', async (token) => {
+  return async (token) => {
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const kid = String(segment(header)['kid']);
     if (!keys.has(kid)) keys.set(kid, await ctx.signingKeys.verificationKey(kid));
@@ -65,8 +70,9 @@ if (mode === 'ref') {
       return { ok: false, reason: 'signature' };
     if (byId.get(String(segment(payload)['sub'])) === undefined) return { ok: false, reason: 'unknown-key' };
     return { ok: true, principal: viewer };
-  });
+  };
 }
+
 const app = await buildApp(ctx);
 await app.listen({ host: '127.0.0.1', port: 0 });
 // Authentication off, in this same process: a second app on the same context serves the routes
@@ -75,8 +81,23 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 const openPaths = process.argv.slice(3);
 const open = openPaths.length === 0 ? undefined : await buildApp(ctx, { onRoute: unauthenticatedRoute(...openPaths) });
 await open?.listen({ host: '127.0.0.1', port: 0 });
+let reference: Awaited<ReturnType<typeof buildApp>> | undefined;
+if (mode === 'cold') {
+  if (ctx.storage.sqlite === undefined) throw new Error('the cold mode runs on SQLite');
+  const authenticator = new Authenticator();
+  authenticator.useBearer('accessKey', referenceVerifier(ctx.storage.sqlite));
+  // The same context in every other respect (a view of it, so its getters stay live).
+  reference = await buildApp(Object.create(ctx, { authenticator: { value: authenticator } }) as typeof ctx);
+  await reference.listen({ host: '127.0.0.1', port: 0 });
+}
 ctx.start();
-process.stdout.write(`${JSON.stringify({ port: listeningPort(app.server), ...(open === undefined ? {} : { offPort: listeningPort(open.server) }) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    port: listeningPort(app.server),
+    ...(open === undefined ? {} : { offPort: listeningPort(open.server) }),
+    ...(reference === undefined ? {} : { referencePort: listeningPort(reference.server) }),
+  })}\n`,
+);
 const profileFile = process.env['BENCH_PROFILE'];
 if (profileFile !== undefined) {
   const session = new Session();
@@ -91,7 +112,7 @@ if (profileFile !== undefined) {
 }
 process.once('SIGINT', () => process.exit(0));
 process.once('SIGTERM', () => {
-  void Promise.all([app.close(), open?.close()])
+  void Promise.all([app.close(), open?.close(), reference?.close()])
     .then(() => ctx.close())
     .finally(() => process.exit(0));
 });
