@@ -33,7 +33,7 @@ import { TOKEN_AUDIENCE, TOKEN_TYPES } from '../src/auth/tokens.ts';
 import { ACCESS_KEY_SORTS } from '../src/access-keys/access-key.repository.ts';
 import { AccessKeyAuthenticator } from '../src/access-keys/access-key.auth.ts';
 import { BENCH_METRICS_TOKEN, BENCH_PUBLIC_URL, makeDataset, postgresReachable, settleDisk, type Dataset } from './lib/datasets.ts';
-import { load, median, percentile, timed, type LoadResult } from './lib/measure.ts';
+import { load, LoadSeries, median, percentile, timed, type LoadResult } from './lib/measure.ts';
 import { breakdown, type CpuProfile, type ProfileBreakdown } from './lib/profile.ts';
 import { pinCores, ROOT, serve, type Served } from './lib/processes.ts';
 import { fmt } from './lib/progress.ts';
@@ -50,10 +50,24 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const S = quick
-  ? { rounds: 3, seconds: 3, warmup: 1, scaleKeys: 100_000, assets: 10_000, listSamples: 6, creates: 60, rateSeconds: 3, pool: 10_000, scalePool: 2_000, micro: 1_000 }
+  ? {
+      rounds: 3,
+      seconds: 3,
+      slices: 3,
+      warmup: 1,
+      scaleKeys: 100_000,
+      assets: 10_000,
+      listSamples: 6,
+      creates: 60,
+      rateSeconds: 3,
+      pool: 10_000,
+      scalePool: 2_000,
+      micro: 1_000,
+    }
   : {
       rounds: 5,
       seconds: 8,
+      slices: 4,
       warmup: 2,
       scaleKeys: 1_000_000,
       assets: 100_000,
@@ -363,8 +377,11 @@ type CacheCounters = Awaited<ReturnType<typeof warmPathCounters>>;
 /**
  * Alternating rounds: each round starts new server processes (`start`: one process can run a
  * request slower than another of the same program for its whole life, so the median is over
- * processes too) and measures every target once, beginning at another target each round so
- * that no target always follows the same one. Tessera's cache counters are summed per target.
+ * processes too) and measures every target for S.seconds, in S.slices slices: one slice of each
+ * target in turn, then the next, so that a spell of noise on the machine (seconds long, and
+ * up to a third of a server's speed) falls on every target of the round alike. Each round
+ * begins at another target, so that no target always follows the same one. Tessera's cache
+ * counters are summed per target over its own slices.
  */
 async function alternatingRounds(
   name: string,
@@ -383,15 +400,26 @@ async function alternatingRounds(
     const started = await start(round);
     targets = started.targets;
     try {
-      for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
-        const before = t.tessera ? await warmPathCounters(t.server) : undefined;
-        const result = await measuredLoad(t.server, { url: t.origin + t.path, seconds: S.seconds, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
-        (runs[t.id] ??= []).push(result);
-        if (before !== undefined) {
-          const counted = countersSince(before, await warmPathCounters(t.server));
-          const sum = (counters[t.id] ??= { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageHits: 0, pageMisses: 0 });
-          for (const key of Object.keys(counted) as Array<keyof CacheCounters>) sum[key] += counted[key];
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      const measured = new Map(order.map((t) => [t, { series: new LoadSeries(), cpuSeconds: 0 }]));
+      for (let slice = 0; slice < S.slices; slice++) {
+        for (const t of order) {
+          const m = measured.get(t)!;
+          const before = t.tessera ? await warmPathCounters(t.server) : undefined;
+          const cpuBefore = t.server.cpuSeconds();
+          await m.series.run({ url: t.origin + t.path, seconds: S.seconds / S.slices, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+          m.cpuSeconds += t.server.cpuSeconds() - cpuBefore;
+          if (before !== undefined) {
+            const counted = countersSince(before, await warmPathCounters(t.server));
+            const sum = (counters[t.id] ??= { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageHits: 0, pageMisses: 0 });
+            for (const key of Object.keys(counted) as Array<keyof CacheCounters>) sum[key] += counted[key];
+          }
         }
+      }
+      for (const [t, m] of measured) {
+        const loaded = m.series.result();
+        const result = { ...loaded, cpuUsPerRequest: (m.cpuSeconds * 1e6) / Math.max(loaded.requests, 1) };
+        (runs[t.id] ??= []).push(result);
         log(
           `${name} round ${round + 1}/${S.rounds} ${t.id.padEnd(16)} ${fmt(Math.round(result.rps)).padStart(7)} req/s  ${result.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}  load ${result.load.toFixed(2)}`,
         );

@@ -119,7 +119,9 @@ describe('the benchmark report', () => {
     );
     // (d) and its reference, both against the app without authentication of the process serving both.
     expect(targetRow(report, '(d) added server CPU per request vs its reference')).toContain('≤ 1.3 × 80.0 µs = 104.0 µs | 90.0 µs (1.13×;');
-    expect(report).toContain('both served by one process (as three apps: Tessera cold, the reference, and without authentication) and each against its app without authentication (60.0 µs per request)');
+    expect(report).toContain(
+      'both served by one process (as three apps: Tessera cold, the reference, and without authentication) and each against its app without authentication (60.0 µs per request)',
+    );
     // The miss is explained with the figures: the noise of the off server, the in-process cost.
     expect(report).toContain('The warm target against better-auth + API-key plugin (≤ 1/100, 2.00 µs) is missed by 1.00 µs.');
     expect(report).toContain('a warm authentication with its change check costs 2.0 µs; over HTTP it measured 1.0 µs more than that.');

@@ -28,46 +28,71 @@ export interface LoadOptions {
   body?: (() => string) | undefined;
 }
 
+/** One autocannon run. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const headers: Record<string, string> = {};
-  if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  let next = 0;
-  const { tokens, body } = options;
-  const setupRequest =
-    tokens !== undefined || body !== undefined
-      ? (request: RawRequest): RawRequest => {
-          const h = { ...request.headers };
-          if (tokens !== undefined) h['authorization'] = `Bearer ${tokens[next++ % tokens.length]}`;
-          return { ...request, headers: h, ...(body !== undefined ? { body: body() } : {}) };
-        }
-      : undefined;
-  const run = autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.seconds,
-    method: options.method ?? 'GET',
-    headers,
-    ...(setupRequest !== undefined ? { requests: [{ method: options.method ?? 'GET', headers, setupRequest }] } : {}),
-  });
-  // autocannon records latency in whole milliseconds; a 0.2 ms target needs the exact times.
-  const latencies: number[] = [];
-  run.on('response', (_client, statusCode, _bytes, responseTime) => {
-    const status = Number(statusCode);
-    if (status >= 200 && status < 300) latencies.push(responseTime);
-  });
-  const result = await run;
-  const requests = result.requests.total;
-  return {
-    rps: requests / result.duration,
-    p50: percentile(latencies, 50),
-    p97_5: percentile(latencies, 97.5),
-    p99: percentile(latencies, 99),
-    requests,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    load: loadavg()[0] ?? 0,
-  };
+  const series = new LoadSeries();
+  await series.run(options);
+  return series.result();
+}
+
+/**
+ * Several runs of one target counted as one run: their requests, time and latencies together
+ * (the percentiles over every answer of every run). A target measured in short slices, in turn
+ * with others, meets the same spells of machine noise as they do.
+ */
+export class LoadSeries {
+  /** autocannon records latency in whole milliseconds; a 0.2 ms target needs the exact times. */
+  readonly #latencies: number[] = [];
+  #requests = 0;
+  #seconds = 0;
+  #non2xx = 0;
+  #errors = 0;
+
+  async run(options: LoadOptions): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    let next = 0;
+    const { tokens, body } = options;
+    const setupRequest =
+      tokens !== undefined || body !== undefined
+        ? (request: RawRequest): RawRequest => {
+            const h = { ...request.headers };
+            if (tokens !== undefined) h['authorization'] = `Bearer ${tokens[next++ % tokens.length]}`;
+            return { ...request, headers: h, ...(body !== undefined ? { body: body() } : {}) };
+          }
+        : undefined;
+    const run = autocannon({
+      url: options.url,
+      connections: options.connections,
+      duration: options.seconds,
+      method: options.method ?? 'GET',
+      headers,
+      ...(setupRequest !== undefined ? { requests: [{ method: options.method ?? 'GET', headers, setupRequest }] } : {}),
+    });
+    run.on('response', (_client, statusCode, _bytes, responseTime) => {
+      const status = Number(statusCode);
+      if (status >= 200 && status < 300) this.#latencies.push(responseTime);
+    });
+    const result = await run;
+    this.#requests += result.requests.total;
+    this.#seconds += result.duration;
+    this.#non2xx += result.non2xx;
+    this.#errors += result.errors;
+  }
+
+  result(): LoadResult {
+    return {
+      rps: this.#requests / this.#seconds,
+      p50: percentile(this.#latencies, 50),
+      p97_5: percentile(this.#latencies, 97.5),
+      p99: percentile(this.#latencies, 99),
+      requests: this.#requests,
+      non2xx: this.#non2xx,
+      errors: this.#errors,
+      load: loadavg()[0] ?? 0,
+    };
+  }
 }
 
 export function median(values: readonly number[]): number {

@@ -171,7 +171,7 @@ export function renderReport(r: BenchResults): string {
   const spread = widestSpread(compared.runs);
   out.push('## (a)–(c), (e): the cached list route, alternating rounds', '');
   out.push(
-    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${CONNECTIONS} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target, each round on new server processes, each warmed up for ${r.settings.warmup} s; each round starts at the next target. Every server is its own process on the same machine as autocannon (${'authenticationCost' in compared ? "(a) is an app without authentication in (b)'s process" : '(a) included'}); ${'profile' in compared ? "Tessera logs as shipped, one line per request at the default level (written to /dev/null: pino's cost up to the write), where the peers and (f) log nothing" : 'Tessera without a log line per request (the peers log nothing)'}. Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it. Medians of the rounds:`,
+    `\`GET /api/v1/cloud-accounts\` (first page, 50 accounts; 1 for (c)), autocannon, ${CONNECTIONS} connections, ${r.settings.rounds} rounds of ${r.settings.seconds} s per target${slicing(r)}, each round on new server processes, each warmed up for ${r.settings.warmup} s; each round starts at the next target. Every server is its own process on the same machine as autocannon (${'authenticationCost' in compared ? "(a) is an app without authentication in (b)'s process" : '(a) included'}); ${'profile' in compared ? "Tessera logs as shipped, one line per request at the default level (written to /dev/null: pino's cost up to the write), where the peers and (f) log nothing" : 'Tessera without a log line per request (the peers log nothing)'}. Latency percentiles are over each 2xx answer's own time, request sent to response complete, as autocannon times it. Medians of the rounds:`,
     '',
   );
   out.push(
@@ -389,6 +389,12 @@ function coldAgainstReference(r: BenchResults): { tessera: number; reference: nu
   return { tessera: cpu('d') - cpu('a'), reference: cpu('ref') - cpu('a'), where: `On the list route, against (a) (${n1(cpu('a'))} µs per request)` };
 }
 
+/** How a round's seconds per target were spread, when in slices: the targets' slices in turn. */
+function slicing(r: BenchResults): string {
+  const slices = 'slices' in r.settings ? r.settings.slices : 1;
+  return slices > 1 ? ` in ${slices} slices of ${n1(r.settings.seconds / slices)} s, one slice of each target in turn` : '';
+}
+
 const range = (values: readonly number[]) => `${n1(Math.min(...values))} to ${n1(Math.max(...values))}`;
 
 /** The section on what authentication costs, every sentence from the figures. */
@@ -400,7 +406,7 @@ function authenticationSection(r: BenchResults, cost: NonNullable<ReturnType<typ
   const requests = (id: string) => compared.runs[id]!.reduce((sum, x) => sum + x.requests, 0);
   out.push(`### What authentication costs: \`GET ${cost.route}\`, the same server with and without it`, '');
   out.push(
-    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s, ${compared.connections} connections). Each system's server process serves the route from two apps: one as the system authenticates, and one without authentication, which gets the same requests, credential included, and ignores it. One process can run the same code faster or slower than another for its whole life, so both sides of the difference come from the same process: what authentication adds is the median server CPU per request of the authenticated runs minus that of the runs without authentication (Tessera's cold server is a process of its own, with its own app without authentication, and serves (d)'s reference too). Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
+    `One cloud account by id, in the same alternating rounds (${r.settings.rounds} of ${r.settings.seconds} s${slicing(r)}, ${compared.connections} connections). Each system's server process serves the route from two apps: one as the system authenticates, and one without authentication, which gets the same requests, credential included, and ignores it. One process can run the same code faster or slower than another for its whole life, so both sides of the difference come from the same process: what authentication adds is the median server CPU per request of the authenticated runs minus that of the runs without authentication (Tessera's cold server is a process of its own, with its own app without authentication, and serves (d)'s reference too). Warm: one credential on every request. Cold: a different credential on every request, in turn from a pool of ${fmt(compared.poolSize)}, so one comes back only after ${fmt(compared.poolSize - 1)} others; Tessera's cold server has its verified-token and key-state caches sized 1, so no key is remembered; the peers keep no cache of credentials.`,
     '',
   );
   const lookups = cost.systems
