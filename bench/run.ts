@@ -115,7 +115,7 @@ const tesseraServer = (dataset: Dataset, mode: 'auth' | 'cold', authenticationOf
   serve<TesseraInfo>('bench/servers/tessera.ts', authenticationOff ? [mode, LIST, ONE_ACCOUNT_ROUTE] : [mode], dataset.env);
 
 /** The ports a Tessera server announces beside its own (bench/servers/tessera.ts). */
-type TesseraInfo = { offPort?: number; referencePort?: number };
+type TesseraInfo = { offPort?: number; referencePort?: number; controlPort?: number };
 
 /** Where a server's app without authentication answers (bench/servers/tessera.ts, bench/servers/peer.ts). */
 function offOrigin(server: Served<{ offPort?: number }>): string {
@@ -128,11 +128,12 @@ type MeasuredLoad = LoadResult & { cpuUsPerRequest: number };
 /**
  * A load run, with the server's own CPU time per request: unlike throughput, that does not
  * move when the server is kept off its core (other work, the host), only when a request
- * costs more.
+ * costs more. `after` runs inside the measured window (work the requests left to do).
  */
-async function measuredLoad(server: Served<object>, options: Parameters<typeof load>[0]): Promise<MeasuredLoad> {
+async function measuredLoad(server: Served<object>, options: Parameters<typeof load>[0], after?: () => Promise<void>): Promise<MeasuredLoad> {
   const cpuBefore = server.cpuSeconds();
   const result = await load(options);
+  await after?.();
   return { ...result, cpuUsPerRequest: ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(result.requests, 1) };
 }
 
@@ -172,6 +173,8 @@ interface Target {
   tokens?: readonly string[];
   /** A Tessera server: its cache counters are read from /metrics around each run. */
   tessera: boolean;
+  /** Work the target's requests left to do, run after its last slice of a round, inside its measured window. */
+  afterRun?: () => Promise<void>;
   /** Items the first answer must hold (the Cloud Account Viewer's one account). */
   expectItems?: number;
   items?: number;
@@ -203,6 +206,17 @@ function taxTargets(auth: Served<{ offPort?: number }>, plain: Served<object>, k
 }
 
 /**
+ * The cold server's batched writes of what its requests counted (usage, activity), which it
+ * holds back until asked (bench/servers/tessera.ts), so that they are charged to (d) alone.
+ */
+function flushCounts(cold: Served<TesseraInfo>): () => Promise<void> {
+  return async () => {
+    const res = await fetch(`http://127.0.0.1:${cold.info.controlPort}/flush`, { method: 'POST' });
+    if (res.status !== 204) throw new Error(`the cold server's flush answered ${res.status}: ${await res.text()}`);
+  };
+}
+
+/**
  * (d): Tessera cold (caches sized 1, a different key from the pool on each request) and its
  * reference, both served by the cold server's process, against that process's app without
  * authentication, on one account. One process for all three: a process can run the same code
@@ -218,6 +232,7 @@ function coldTargets(cold: Served<TesseraInfo>, keys: Dataset['keys'], account: 
       title: `(d) Tessera cold, caches sized 1: a different key per request from ${fmt(keys.pool.length)}`,
       origin: cold.url,
       tokens: keys.pool,
+      afterRun: flushCounts(cold),
       ...common,
     },
     {
@@ -408,6 +423,7 @@ async function alternatingRounds(
           const before = t.tessera ? await warmPathCounters(t.server) : undefined;
           const cpuBefore = t.server.cpuSeconds();
           await m.series.run({ url: t.origin + t.path, seconds: S.seconds / S.slices, connections: CONNECTIONS, token: t.token, tokens: t.tokens });
+          if (slice === S.slices - 1) await t.afterRun?.();
           m.cpuSeconds += t.server.cpuSeconds() - cpuBefore;
           if (before !== undefined) {
             const counted = countersSince(before, await warmPathCounters(t.server));
@@ -551,7 +567,7 @@ async function baseline(dataset: Dataset) {
  */
 async function profileOf(
   base: Dataset,
-  target: { name: string; mode: 'auth' | 'cold'; path: string; token?: string; tokens?: readonly string[] },
+  target: { name: string; mode: 'auth' | 'cold'; path: string; token?: string; tokens?: readonly string[]; flush?: boolean },
   keep?: string,
 ): Promise<ProfileBreakdown & { requests: number; cpuUsPerRequest: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-profile-'));
@@ -565,7 +581,7 @@ async function profileOf(
       await expectOk(run.url, target.token ?? target.tokens?.[0]);
       await load({ ...run, seconds: S.warmup });
       server.child.kill('SIGUSR2');
-      result = await measuredLoad(server, { ...run, seconds: S.seconds });
+      result = await measuredLoad(server, { ...run, seconds: S.seconds }, target.flush === true ? flushCounts(server) : undefined);
       server.child.kill('SIGUSR2');
       for (const started = performance.now(); !existsSync(file); ) {
         if (performance.now() - started > 30_000) throw new Error('the profiled server wrote no profile within 30 s');
@@ -901,7 +917,7 @@ async function coldOnly(): Promise<void> {
     const cpu = (id: string) => medians[id]!.cpuUsPerRequest;
     const added = { tessera: cpu('tessera-cold') - cpu('tessera-cold-off'), reference: cpu('reference') - cpu('tessera-cold-off') };
     process.stdout.write(`${JSON.stringify({ medians, added, 'tessera/reference': added.tessera / added.reference })}\n`);
-    const profile = await profileOf(base, { name: '(d)', mode: 'cold', path: account, tokens: base.keys.pool }, join(ROOT, 'bench/cold.cpuprofile'));
+    const profile = await profileOf(base, { name: '(d)', mode: 'cold', path: account, tokens: base.keys.pool, flush: true }, join(ROOT, 'bench/cold.cpuprofile'));
     process.stdout.write(`${JSON.stringify({ profile })}\n`);
   } finally {
     await base.drop();

@@ -382,7 +382,7 @@ function coldAgainstReference(r: BenchResults): { tessera: number; reference: nu
       reference: cpu(reference.cold) - cpu(reference.off),
       where:
         reference.off === tessera.coldOff
-          ? `${route}, both served by one process (as three apps: Tessera cold, the reference, and without authentication) and each against its app without authentication (${n1(cpu(tessera.coldOff))} µs per request)`
+          ? `${route}, both served by one process (as three apps: Tessera cold, the reference, and without authentication) and each against its app without authentication (${n1(cpu(tessera.coldOff))} µs per request); the cold server writes what its requests counted (usage, activity) at the end of each round's cold runs, inside their measured window, so no other target is charged for it`
           : `${route}, each against an app without authentication in its own process (${n1(cpu(tessera.coldOff))} and ${n1(cpu(reference.off))} µs per request)`,
     };
   }
