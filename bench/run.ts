@@ -764,42 +764,27 @@ async function scale(dialect: 'sqlite' | 'postgres') {
   log(`scale (${dialect}): ${fmt(S.scaleKeys)} keys, 100 accounts, ${fmt(S.assets)} assets, ${fmt(S.scalePool)} real tokens`);
   const big = await makeDataset(dialect, { keys: S.scaleKeys, accounts: 100, assets: S.assets, tokenPool: S.scalePool }, PG_URL);
   const servers: Served<object>[] = [];
-  const startWarm = async (dataset: Dataset): Promise<Served<object>> => {
-    const server = await tesseraServer(dataset, 'auth');
-    servers.push(server);
-    await expectOk(server.url + LIST, dataset.keys.viewer);
-    await load({ url: server.url + LIST, seconds: S.warmup, connections: CONNECTIONS, token: dataset.keys.viewer });
-    return server;
-  };
   const stop = async (server: Served<object>) => {
     servers.splice(servers.indexOf(server), 1);
     await server.stop();
   };
   try {
-    const throughput: { small: MeasuredLoad[]; big: MeasuredLoad[] } = { small: [], big: [] };
-    const noCounts = { changesApplied: 0, tokenMisses: 0, stateMisses: 0, pageHits: 0, pageMisses: 0 };
-    const warmPath = { small: { ...noCounts }, big: { ...noCounts } };
-    for (let round = 0; round < S.rounds; round++) {
-      // New server processes every round, as in the comparison: one process can be slower than
-      // another of the same program for its whole life.
-      const running = { small: await startWarm(small), big: await startWarm(big) };
-      settleDisk();
-      const before = { small: await warmPathCounters(running.small), big: await warmPathCounters(running.big) };
-      const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
-      for (const which of order) {
-        const [server, dataset] = [running[which], which === 'small' ? small : big];
-        const result = await measuredLoad(server, { url: server.url + LIST, seconds: S.seconds, connections: CONNECTIONS, token: dataset.keys.viewer });
-        throughput[which].push(result);
-        log(
-          `scale (${dialect}) round ${round + 1}/${S.rounds} (b) at ${which === 'small' ? '1,000' : fmt(S.scaleKeys)} keys: ${fmt(Math.round(result.rps))} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, non-2xx ${result.non2xx}`,
-        );
-      }
-      for (const which of ['small', 'big'] as const) {
-        const counted = countersSince(before[which], await warmPathCounters(running[which]));
-        for (const key of Object.keys(counted) as Array<keyof typeof counted>) warmPath[which][key] += counted[key];
-        await stop(running[which]);
-      }
-    }
+    const label = { small: '1,000 keys', big: `${fmt(S.scaleKeys)} keys` };
+    const { runs, counters } = await alternatingRounds(`scale (${dialect}) (b)`, () =>
+      startRound(async (started) => {
+        const targets: Target[] = [];
+        for (const [id, dataset] of [
+          ['small', small],
+          ['big', big],
+        ] as const) {
+          const server = started(await tesseraServer(dataset, 'auth'));
+          targets.push({ id, title: `(b) at ${label[id]}`, server, origin: server.url, path: LIST, token: dataset.keys.viewer, tessera: true });
+        }
+        return targets;
+      }),
+    );
+    const throughput = { small: runs['small']!, big: runs['big']! };
+    const warmPath = { small: counters['small']!, big: counters['big']! };
     log(
       `scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`,
     );

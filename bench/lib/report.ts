@@ -151,6 +151,8 @@ export function renderReport(r: BenchResults): string {
       ? '- cores not pinned (`taskset` missing or one core): servers and autocannon share every core'
       : `- cores pinned with \`taskset\`: the benchmark process (autocannon) on core ${r.machine.pinned.client}, every server on core ${r.machine.pinned.servers}, so each target is measured under the same split (PostgreSQL itself is not pinned)`,
   );
+  const yardstick = machineYardstick(r);
+  if (yardstick !== undefined) out.push(yardstick);
   if (r.machine.proactiveReclaim?.on === true) {
     out.push(
       `- the kernel proactively pages out memory it sees idle (DAMON \`pageout\`, regions idle for ${r.machine.proactiveReclaim.minAgeIntervals ?? '?'} aggregation intervals): a database's file pages left unused that long are dropped and read from disk again when next used. The scale runs read the database into memory before their list and create cases (a server in use holds it); the throughput rounds and start-up run on whatever the kernel kept`,
@@ -239,7 +241,7 @@ export function renderReport(r: BenchResults): string {
     const bSmall = s.throughput.small.map((x) => x.rps);
     const bBig = s.throughput.big.map((x) => x.rps);
     out.push(
-      `- (b) throughput, alternating, new server processes every round: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics): ${warmPathSentence(s.warmPath.small, s.throughput.small, '1,000 keys')}; ${warmPathSentence(s.warmPath.big, s.throughput.big, `${fmt(s.keys)} keys`)}.`,
+      `- (b) throughput, alternating${slicing(r)}, new server processes every round: at 1,000 keys ${bSmall.map(n0).join(', ')} req/s (median ${n0(median(bSmall))}); at ${fmt(s.keys)} keys ${bBig.map(n0).join(', ')} (median ${n0(median(bBig))}). Server CPU per request (median): ${n0(med(s.throughput.small, 'cpuUsPerRequest'))} µs at 1,000 keys, ${n0(med(s.throughput.big, 'cpuUsPerRequest'))} µs at ${fmt(s.keys)}. During these rounds (from each server's /metrics): ${warmPathSentence(s.warmPath.small, s.throughput.small, '1,000 keys')}; ${warmPathSentence(s.warmPath.big, s.throughput.big, `${fmt(s.keys)} keys`)}.`,
     );
     out.push(
       `- Create (POST /api/v1/access-keys, one at a time, ${s.create.samples} keys): p50 ${n2(s.create.p50)} ms, p95 ${n2(s.create.p95)} ms, max ${n2(s.create.max)} ms.`,
@@ -387,6 +389,17 @@ function coldAgainstReference(r: BenchResults): { tessera: number; reference: nu
     };
   }
   return { tessera: cpu('d') - cpu('a'), reference: cpu('ref') - cpu('a'), where: `On the list route, against (a) (${n1(cpu('a'))} µs per request)` };
+}
+
+/**
+ * This machine's speed, to set the absolute targets (milliseconds, keys per second, seconds)
+ * beside another run's: two figures that depend on the machine and not on Tessera.
+ */
+function machineYardstick(r: BenchResults): string | undefined {
+  const raw = 'baseline' in r.compared ? r.compared.baseline.rawVerifyUs : undefined;
+  const plain = r.compared.runs['f'];
+  if (raw === undefined || plain === undefined) return undefined;
+  return `- speed of this machine, for comparing absolute figures with other runs: one Ed25519 verification (node:crypto, in the benchmark process) takes ${n1(raw)} µs, and plain Fastify (f) uses ${n1(med(plain, 'cpuUsPerRequest'))} µs of server CPU per request`;
 }
 
 /** How a round's seconds per target were spread, when in slices: the targets' slices in turn. */
