@@ -786,7 +786,7 @@ async function scale(dialect: 'sqlite' | 'postgres') {
     const throughput = { small: runs['small']!, big: runs['big']! };
     const warmPath = { small: counters['small']!, big: counters['big']! };
     log(
-      `scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`,
+      `scale (${dialect}): during the (b) rounds, changes applied / token cache misses / state cache misses / page cache hits / page cache misses: 1,000 keys ${Object.values(warmPath.small).join(' / ')}; ${fmt(S.scaleKeys)} keys ${Object.values(warmPath.big).join(' / ')}`,
     );
     const bigServer = await tesseraServer(big, 'auth');
     servers.push(bigServer);
